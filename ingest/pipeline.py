@@ -1,0 +1,149 @@
+"""Ingest files into a knowledge base: one outcome per file, parsing overlapped with embedding."""
+
+import time
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from ingest.errors import IngestError
+from ingest.isolation import IsolatedParser, ParsedFile
+from ingest.loaders import file_sha256, is_supported
+from ingest.loaders.common import LoadLimits
+
+
+@dataclass
+class FileOutcome:
+    source: str
+    status: str  # indexed | duplicate | failed
+    doc_id: str | None = None
+    chunks: int = 0
+    pages: int = 0
+    error: str | None = None
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class IngestStats:
+    files: int = 0
+    pages: int = 0
+    chunks: int = 0
+    parse_s: float = 0.0
+    split_s: float = 0.0
+    embed_s: float = 0.0
+    write_s: float = 0.0
+    wall_s: float = 0.0
+    outcomes: list[FileOutcome] = field(default_factory=list)
+
+
+class Progress(Protocol):
+    def file_started(self, source: str, index: int, total: int) -> None: ...
+    def chunks_planned(self, source: str, count: int) -> None: ...
+    def chunks_done(self, count: int) -> None: ...
+    def file_done(self, outcome: FileOutcome) -> None: ...
+
+
+class SilentProgress:
+    def file_started(self, source, index, total): pass
+    def chunks_planned(self, source, count): pass
+    def chunks_done(self, count): pass
+    def file_done(self, outcome): pass
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
+    """Files as given; folders recursively (hidden files and folders skipped), sorted."""
+    out: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path))))
+        else:
+            out.append(path)
+    return out
+
+
+def _hidden(rel: Path) -> bool:
+    return any(part.startswith(".") for part in rel.parts)
+
+
+def ingest_files(kb, files: list[tuple[Path, str]], parser: IsolatedParser,
+                 progress: Progress | None = None) -> IngestStats:
+    """``files``: (path on disk, source name shown to users). Never raises for a bad file."""
+    progress = progress or SilentProgress()
+    stats = IngestStats(files=len(files))
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as pool:
+        pending: list[tuple[Path, str, str | None, Future | None, str | None]] = []
+        queue = list(files)
+        # Parse one file ahead: the child process parses the next file while this one embeds.
+        for index in range(len(files)):
+            while len(pending) < 2 and queue:
+                pending.append(_submit(kb, pool, parser, *queue.pop(0)))
+            path, source, doc_id, future, early = pending.pop(0)
+            progress.file_started(source, index, len(files))
+            t0 = time.perf_counter()
+            outcome = _finish(kb, source, doc_id, future, early, stats, progress)
+            outcome.seconds = round(time.perf_counter() - t0, 3)
+            stats.outcomes.append(outcome)
+            progress.file_done(outcome)
+    stats.wall_s = time.perf_counter() - started
+    return stats
+
+
+def _submit(kb, pool, parser, path: Path, source: str):
+    """Cheap checks first (type, existence, duplicate); parsing only for files that need it."""
+    if not path.is_file():
+        return path, source, None, None, "file not found"
+    if not is_supported(path):
+        from ingest.loaders import SUPPORTED_EXTENSIONS
+
+        return path, source, None, None, (
+            f"unsupported file type '{path.suffix or '(none)'}'; supported: {', '.join(SUPPORTED_EXTENSIONS)}")
+    try:
+        doc_id = file_sha256(path)
+    except OSError as exc:
+        return path, source, None, None, f"cannot read file: {exc.strerror}"
+    if kb.is_indexed(doc_id):
+        return path, source, doc_id, None, "duplicate"
+    return path, source, doc_id, pool.submit(parser.parse, path, source), None
+
+
+def _finish(kb, source, doc_id, future, early, stats: IngestStats, progress: Progress) -> FileOutcome:
+    if early == "duplicate":
+        record = kb.document(doc_id)
+        return FileOutcome(source, "duplicate", doc_id, record.chunks if record else 0, record.pages if record else 0)
+    if early is not None:
+        if doc_id:
+            kb.record_failure(doc_id, source, early)
+        return FileOutcome(source, "failed", doc_id, error=early)
+    try:
+        parsed: ParsedFile = future.result()
+    except IngestError as exc:
+        kb.record_failure(doc_id, source, exc.reason)
+        return FileOutcome(source, "failed", doc_id, error=exc.reason)
+    stats.parse_s += parsed.parse_s
+    stats.split_s += parsed.split_s
+    progress.chunks_planned(source, len(parsed.chunks))
+    embed_before = _embed_seconds(kb)
+    t0 = time.perf_counter()
+    try:
+        kb.add_document(doc_id, source, parsed.chunks, parsed.pages, on_progress=progress.chunks_done)
+    except Exception as exc:  # a broken store must not look like success
+        return FileOutcome(source, "failed", doc_id, error=f"could not store the document: {exc}")
+    embed = _embed_seconds(kb) - embed_before
+    stats.embed_s += embed
+    stats.write_s += (time.perf_counter() - t0) - embed
+    stats.pages += parsed.pages
+    stats.chunks += len(parsed.chunks)
+    return FileOutcome(source, "indexed", doc_id, len(parsed.chunks), parsed.pages)
+
+
+def _embed_seconds(kb) -> float:
+    return float(getattr(kb.vectors.embeddings, "seconds", 0.0))
+
+
+__all__ = ["FileOutcome", "IngestStats", "LoadLimits", "Progress", "SilentProgress", "expand_paths", "ingest_files"]

@@ -1,0 +1,92 @@
+"""A Chinese-aware splitter: sentence boundaries of both languages, Markdown tables kept row-whole."""
+
+import re
+from collections.abc import Iterable
+
+from langchain_core.documents import Document
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+# Chosen by measurement (see README, "Chunk size"): hit@5 on CMRC/SQuAD contexts and embedding cost.
+DEFAULT_CHUNK_SIZE = 400
+DEFAULT_CHUNK_OVERLAP = 50
+
+# Coarse to fine: paragraphs, lines, sentence ends (zh + en), clauses, words, characters.
+_SEPARATORS = [
+    r"\n\n",
+    r"\n",
+    r"[。！？!?…]+[”’」』）)]?",
+    r"(?<=[.])\s+",
+    r"[；;]",
+    r"[，,、]",
+    r"\s+",
+    "",
+]
+_TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+
+
+class ChineseTextSplitter:
+    """Splits Documents into chunks of at most ``chunk_size`` characters (tables may keep one long row)."""
+
+    def __init__(self, chunk_size: int = DEFAULT_CHUNK_SIZE, chunk_overlap: int = DEFAULT_CHUNK_OVERLAP):
+        if chunk_size < 50:
+            raise ValueError("chunk_size must be at least 50 characters")
+        if not 0 <= chunk_overlap < chunk_size:
+            raise ValueError("chunk_overlap must be >= 0 and smaller than chunk_size")
+        self.chunk_size = chunk_size
+        self._prose = RecursiveCharacterTextSplitter(
+            separators=_SEPARATORS,
+            is_separator_regex=True,
+            keep_separator="end",
+            chunk_size=chunk_size,
+            chunk_overlap=chunk_overlap,
+            strip_whitespace=True,
+        )
+
+    def split_text(self, text: str) -> list[str]:
+        chunks: list[str] = []
+        for is_table, block in _blocks(text):
+            if is_table:
+                chunks.extend(self._split_table(block))
+            else:
+                chunks.extend(self._prose.split_text(block))
+        return [c for c in chunks if c.strip()]
+
+    def split_documents(self, documents: Iterable[Document]) -> list[Document]:
+        out: list[Document] = []
+        for doc in documents:
+            headings = doc.metadata.get("headings", "")
+            for piece in self.split_text(doc.page_content):
+                meta = dict(doc.metadata)
+                meta["headings"] = headings
+                out.append(Document(page_content=piece, metadata=meta))
+        return out
+
+    def _split_table(self, block: str) -> list[str]:
+        """Rows are never cut; each chunk repeats the header so it reads as a table on its own."""
+        rows = block.split("\n")
+        header = rows[:2] if len(rows) > 1 and set(rows[1].replace("|", "").strip()) <= set("-: ") else rows[:1]
+        body = rows[len(header):]
+        head_text = "\n".join(header)
+        chunks, current = [], []
+        size = len(head_text)
+        for row in body:
+            if current and size + len(row) + 1 > self.chunk_size:
+                chunks.append("\n".join([head_text, *current]))
+                current, size = [], len(head_text)
+            current.append(row)
+            size += len(row) + 1
+        if current or not chunks:
+            chunks.append("\n".join([head_text, *current]))
+        return chunks
+
+
+def _blocks(text: str) -> list[tuple[bool, str]]:
+    """Cut text into alternating (is_table, block) runs of lines."""
+    blocks: list[tuple[bool, list[str]]] = []
+    for line in text.split("\n"):
+        is_table = bool(_TABLE_ROW.match(line))
+        if blocks and blocks[-1][0] == is_table:
+            blocks[-1][1].append(line)
+        else:
+            blocks.append((is_table, [line]))
+    return [(t, "\n".join(lines)) for t, lines in blocks if "\n".join(lines).strip()]

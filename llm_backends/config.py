@@ -1,0 +1,86 @@
+"""LLMConfig and the provider table (endpoints, default models, key rules)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
+
+Provider = Literal["local", "openai", "zhipu", "qianfan", "spark", "openai_compatible", "vllm"]
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    provider: Provider = "local"
+    model: str | None = None  # None -> the provider's default (see PROVIDERS)
+    api_key: str | None = None  # qianfan: the v2 API key (bce-v3/...); spark: the APIPassword
+    base_url: str | None = None  # overrides the provider's endpoint
+    temperature: float = 0.1
+    max_tokens: int = 512
+    timeout_s: float = 60.0
+    max_retries: int = 2
+    # local model
+    model_path: str | None = None  # a GGUF file; None -> the packaged gemma3 270M assembled into models_dir
+    models_dir: str | None = None  # where the packaged GGUF is written
+    n_threads: int = 2
+    n_ctx: int = 2048
+
+    def __repr__(self) -> str:  # keep the key out of logs and tracebacks
+        key = "'***'" if self.api_key else "None"
+        return (
+            f"LLMConfig(provider={self.provider!r}, model={self.model!r}, api_key={key}, "
+            f"base_url={safe_url(self.base_url)!r}, temperature={self.temperature}, "
+            f"max_tokens={self.max_tokens}, timeout_s={self.timeout_s}, max_retries={self.max_retries}, "
+            f"model_path={self.model_path!r}, models_dir={self.models_dir!r}, "
+            f"n_threads={self.n_threads}, n_ctx={self.n_ctx})"
+        )
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    label: str  # how messages name the provider
+    base_url: str | None  # None -> the user must give one
+    default_model: str | None  # None -> the user must give one
+    placeholder_key: str | None = None  # sent when no key is configured; None -> a key is required
+    min_temperature: float = 0.0  # some APIs reject 0
+
+
+PROVIDERS: MappingProxyType[str, ProviderSpec] = MappingProxyType(
+    {
+        "local": ProviderSpec("Local model", None, "gemma-3-270m-q4_k_m.gguf"),
+        "openai": ProviderSpec("OpenAI", "https://api.openai.com/v1", "gpt-4o-mini"),
+        "zhipu": ProviderSpec("Zhipu", "https://open.bigmodel.cn/api/paas/v4/", "glm-4-flash"),
+        # Qianfan ModelBuilder v2 (OpenAI-compatible); temperature must be in (0, 1].
+        "qianfan": ProviderSpec("Qianfan", "https://qianfan.baidubce.com/v2", "ernie-4.0-turbo-8k", min_temperature=0.01),
+        # Spark HTTP (OpenAI-compatible) API; temperature must be in (0, 1].
+        "spark": ProviderSpec("Spark", "https://spark-api-open.xf-yun.com/v1", "lite", min_temperature=0.01),
+        "openai_compatible": ProviderSpec("OpenAI-compatible server", None, None, placeholder_key="not-needed"),
+        "vllm": ProviderSpec("vLLM server", "http://127.0.0.1:8000/v1", None, placeholder_key="EMPTY"),
+    }
+)
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL without user:password, query or fragment, safe to show in messages."""
+    if not url:
+        return url
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", "")) or url
+
+
+def resolved_base_url(config: LLMConfig) -> str | None:
+    spec = PROVIDERS.get(config.provider)
+    return config.base_url or (spec.base_url if spec else None)
+
+
+def resolved_model(config: LLMConfig) -> str | None:
+    if config.provider == "local" and config.model_path:
+        return config.model_path.replace("\\", "/").rsplit("/", 1)[-1]
+    spec = PROVIDERS.get(config.provider)
+    return config.model or (spec.default_model if spec else None)

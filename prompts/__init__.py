@@ -1,0 +1,189 @@
+"""Prompt templates (Chinese and English) for answering, condensing and judging.
+
+Templates live in ``prompts/templates/<name>_<lang>.txt``. A file may start with a
+``[system]`` section followed by a ``[user]`` section (each header on its own line);
+without headers the whole file is the user message. Placeholders are ``{name}``;
+unknown placeholders and other braces (e.g. JSON examples) are left untouched.
+
+The answer template doubles as a plain completion prompt for the small local base
+model, so its rendered text ends in ``问：…\\n答：`` / ``Question: …\\nAnswer:``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib.resources import files
+from pathlib import Path
+from typing import Literal
+
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+
+__all__ = [
+    "NO_ANSWER",
+    "TEMPLATE_NAMES",
+    "answer_messages",
+    "condense_messages",
+    "detect_language",
+    "format_context",
+    "judge_messages",
+    "load_template",
+    "parse_judge_score",
+    "render_template",
+]
+
+NO_ANSWER = {
+    "zh": "知识库中没有找到与该问题相关的内容。",
+    "en": "The knowledge base does not contain information about this question.",
+}
+TEMPLATE_NAMES = ("answer", "condense", "judge_faithfulness", "judge_relevance")
+_LANGS = ("zh", "en")
+_NO_CONTEXT = {"zh": "（无）", "en": "(none)"}
+_ROLE_LABELS = {"zh": {"user": "用户", "assistant": "助手"}, "en": {"user": "User", "assistant": "Assistant"}}
+
+# Han ideographs, CJK punctuation and full-width forms count as Chinese.
+_CJK_RE = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
+_LATIN_RE = re.compile(r"[A-Za-z]")
+_PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
+_SECTION_RE = re.compile(r"^\[(system|user)\][ \t]*$", re.MULTILINE)
+
+
+def detect_language(text: str) -> Literal["zh", "en"]:
+    """'zh' when CJK characters make up at least 20% of the letters, else 'en'.
+
+    One Han character carries roughly a word, so a low threshold keeps questions
+    like "请解释 transformer 的 attention 机制" Chinese.
+    """
+    cjk = len(_CJK_RE.findall(text or ""))
+    latin = len(_LATIN_RE.findall(text or ""))
+    if cjk == 0:
+        return "en"
+    return "zh" if cjk / (cjk + latin) >= 0.2 else "en"
+
+
+def _check_name(name: str, lang: str) -> None:
+    if lang not in _LANGS:
+        raise ValueError(f"unsupported prompt language {lang!r}; expected one of {_LANGS}")
+    # Names become file names: allow only simple identifiers (no path traversal).
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+        raise ValueError(f"invalid template name {name!r}")
+
+
+def load_template(name: str, lang: str, override_dir: str | None = None) -> str:
+    """Text of ``<name>_<lang>.txt``; a file of that name in ``override_dir`` wins."""
+    _check_name(name, lang)
+    filename = f"{name}_{lang}.txt"
+    if override_dir:
+        candidate = Path(override_dir) / filename
+        if candidate.is_file():
+            return candidate.read_text(encoding="utf-8")
+    packaged = files("prompts").joinpath("templates", filename)
+    if not packaged.is_file():
+        raise FileNotFoundError(f"no prompt template named {filename}")
+    return packaged.read_text(encoding="utf-8")
+
+
+def render_template(template: str, **values: str) -> tuple[str, str]:
+    """Fill ``{placeholders}`` in one pass and split into (system, user) text.
+
+    One regex pass means text inserted for one placeholder (e.g. a document that
+    contains "{question}") is never substituted again.
+    """
+    filled = _PLACEHOLDER_RE.sub(lambda m: str(values.get(m.group(1), m.group(0))), template)
+    parts = _SECTION_RE.split(filled)
+    if len(parts) == 1:
+        return "", filled.strip()
+    sections = {"system": "", "user": parts[0].strip()}
+    for role, body in zip(parts[1::2], parts[2::2]):
+        sections[role] = body.strip()
+    return sections["system"], sections["user"]
+
+
+def _messages(template: str, **values: str) -> list[BaseMessage]:
+    system, user = render_template(template, **values)
+    messages: list[BaseMessage] = [SystemMessage(content=system)] if system else []
+    messages.append(HumanMessage(content=user))
+    return messages
+
+
+def format_context(blocks: list[dict]) -> str:
+    """Number context blocks as ``[n] (source, p.N) text``, one per line.
+
+    Whitespace inside a block is collapsed so every block stays on one line and
+    the numbering is unambiguous (also for the local completion model).
+    """
+    lines = []
+    for i, block in enumerate(blocks, start=1):
+        n = block.get("n") or i
+        source, page = block.get("source"), block.get("page")
+        where = ", ".join(x for x in (str(source) if source else "", f"p.{page}" if page not in (None, "") else "") if x)
+        text = " ".join(str(block.get("text", "")).split())
+        lines.append(f"[{n}] ({where}) {text}" if where else f"[{n}] {text}")
+    return "\n".join(lines)
+
+
+def answer_messages(
+    question: str,
+    context_blocks: list[dict],
+    lang: str | None = None,
+    override_dir: str | None = None,
+) -> list[BaseMessage]:
+    """Messages asking for a cited answer from the numbered context only."""
+    lang = lang or detect_language(question)
+    context = format_context(context_blocks) or _NO_CONTEXT[lang]
+    template = load_template("answer", lang, override_dir)
+    return _messages(template, context=context, question=" ".join(question.split()), no_answer=NO_ANSWER[lang])
+
+
+def _format_history(history: list[dict], lang: str) -> str:
+    labels = _ROLE_LABELS[lang]
+    sep = "：" if lang == "zh" else ": "
+    lines = []
+    for turn in history:
+        role = labels.get(turn.get("role", "user"), labels["user"])
+        lines.append(f"{role}{sep}{' '.join(str(turn.get('content', '')).split())}")
+    return "\n".join(lines) or _NO_CONTEXT[lang]
+
+
+def condense_messages(
+    history: list[dict],
+    question: str,
+    lang: str | None = None,
+    override_dir: str | None = None,
+) -> list[BaseMessage]:
+    """Messages rewriting a follow-up question into a standalone one."""
+    lang = lang or detect_language(question)
+    template = load_template("condense", lang, override_dir)
+    return _messages(template, history=_format_history(history, lang), question=" ".join(question.split()))
+
+
+def judge_messages(
+    kind: Literal["faithfulness", "relevance"],
+    question: str,
+    answer: str,
+    context: str | list[dict],
+    lang: str | None = None,
+    override_dir: str | None = None,
+) -> list[BaseMessage]:
+    """LLM-as-judge messages; the judge replies ``{"score": 1-5, "reason": "..."}``."""
+    if kind not in ("faithfulness", "relevance"):
+        raise ValueError(f"unknown judge kind {kind!r}; expected 'faithfulness' or 'relevance'")
+    lang = lang or detect_language(question)
+    context_text = format_context(context) if isinstance(context, list) else str(context)
+    template = load_template(f"judge_{kind}", lang, override_dir)
+    return _messages(template, question=question, answer=answer, context=context_text or _NO_CONTEXT[lang])
+
+
+def parse_judge_score(text: str) -> tuple[int | None, str]:
+    """(score 1-5 or None, reason) from a judge reply: JSON first, else the first digit 1-5."""
+    match = re.search(r"\{.*\}", text or "", re.DOTALL)
+    if match:
+        try:
+            data = json.loads(match.group(0))
+            score = int(data.get("score"))
+            if 1 <= score <= 5:
+                return score, str(data.get("reason", ""))
+        except (ValueError, TypeError, AttributeError):
+            pass
+    digit = re.search(r"[1-5]", text or "")
+    return (int(digit.group(0)), (text or "").strip()) if digit else (None, (text or "").strip())

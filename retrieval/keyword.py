@@ -1,0 +1,105 @@
+"""Keyword search: BM25 over jieba tokens, in SQLite FTS5.
+
+FTS5 gives a persistent, incremental BM25 index: documents are added and removed in
+transactions, and a restart reads nothing but the index file.
+"""
+
+import logging
+import re
+import sqlite3
+import threading
+from pathlib import Path
+
+_WORD = re.compile(r"[\w\u3400-\u9fff\uf900-\ufaff]+", re.UNICODE)
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+# Words so common that they only add noise to an OR query.
+_STOPWORDS = frozenset(
+    "的 了 是 在 和 与 及 或 也 就 都 而 之 其 这 那 有 我 你 他 她 它 们 吗 呢 吧 啊 什么 怎么 如何 为什么 哪些 哪个 "
+    "一个 可以 请 问 what which who whom how why when where is are was were be been the a an of to in on for "
+    "and or with by as at from that this it its do does did can could should would".split()
+)
+
+
+class Tokenizer:
+    """jieba for Chinese (search mode: words and their sub-words), lowercase words for the rest."""
+
+    def __init__(self):
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        self._jieba = jieba.Tokenizer()
+
+    def tokens(self, text: str) -> list[str]:
+        out: list[str] = []
+        for run in _WORD.findall(text.lower()):
+            if _CJK.search(run):
+                out.extend(t for t in self._jieba.cut_for_search(run) if t.strip())
+            else:
+                out.append(run)
+        return out
+
+    def query_terms(self, text: str) -> list[str]:
+        seen: dict[str, None] = {}
+        for tok in self.tokens(text):
+            if tok not in _STOPWORDS:
+                seen.setdefault(tok)
+        return list(seen)
+
+
+class KeywordIndex:
+    """One FTS5 table for all knowledge bases of a data dir, keyed by store id."""
+
+    def __init__(self, path: str | Path, tokenizer: Tokenizer | None = None):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS chunks USING fts5("
+            "tokens, kb UNINDEXED, doc_id UNINDEXED, chunk_id UNINDEXED, tokenize='unicode61')"
+        )
+        self._lock = threading.Lock()
+        self._tok = tokenizer or Tokenizer()
+
+    def add(self, kb: str, doc_id: str, chunks: list[tuple[str, str]]) -> None:
+        """``chunks``: (chunk_id, text). One transaction: a document is in whole or not at all."""
+        rows = [(" ".join(self._tok.tokens(text)), kb, doc_id, cid) for cid, text in chunks]
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.execute("DELETE FROM chunks WHERE kb = ? AND doc_id = ?", (kb, doc_id))
+                self._db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?)", rows)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def remove(self, kb: str, doc_id: str | None = None) -> None:
+        with self._lock:
+            if doc_id is None:
+                self._db.execute("DELETE FROM chunks WHERE kb = ?", (kb,))
+            else:
+                self._db.execute("DELETE FROM chunks WHERE kb = ? AND doc_id = ?", (kb, doc_id))
+
+    def doc_ids(self, kb: str) -> set[str]:
+        with self._lock:
+            return {r[0] for r in self._db.execute("SELECT DISTINCT doc_id FROM chunks WHERE kb = ?", (kb,))}
+
+    def search(self, kb: str, query: str, k: int, doc_ids: list[str] | None = None) -> list[tuple[str, float]]:
+        """(chunk_id, bm25 score: higher is better), best first."""
+        terms = self._tok.query_terms(query)
+        if not terms:
+            return []
+        match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
+        sql = "SELECT chunk_id, -bm25(chunks) FROM chunks WHERE chunks MATCH ? AND kb = ?"
+        params: list = [match, kb]
+        if doc_ids:
+            sql += f" AND doc_id IN ({','.join('?' * len(doc_ids))})"
+            params += list(doc_ids)
+        sql += " ORDER BY bm25(chunks) LIMIT ?"
+        params.append(k)
+        with self._lock:
+            return [(cid, float(score)) for cid, score in self._db.execute(sql, params)]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()

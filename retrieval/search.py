@@ -1,0 +1,106 @@
+"""Hybrid retrieval: dense (Chroma) + keyword (BM25), fused by reciprocal rank fusion."""
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal, Protocol
+
+from retrieval.store import KnowledgeBase
+
+SearchMode = Literal["hybrid", "dense", "keyword"]
+RRF_K = 60  # the constant from Cormack et al. 2009; flattens the head so both lists count
+
+
+@dataclass
+class Hit:
+    text: str
+    score: float
+    source: str
+    page: int | None
+    doc_id: str
+    chunk_id: str
+    headings: str = ""
+    dense_score: float | None = None   # cosine similarity, when the dense side found it
+    keyword_score: float | None = None  # BM25, when the keyword side found it
+    extra: dict = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class Reranker(Protocol):
+    def rerank(self, query: str, texts: list[str]) -> list[float]: ...
+
+
+@dataclass(frozen=True)
+class SearchOptions:
+    k: int = 5
+    mode: SearchMode = "hybrid"
+    fetch_k: int = 30          # candidates taken from each side before fusion
+    mmr: bool = False
+    mmr_lambda: float = 0.7    # 1 = pure relevance, 0 = pure diversity
+    doc_ids: tuple[str, ...] | None = None
+
+
+def search(kb: KnowledgeBase, query: str, options: SearchOptions = SearchOptions(),
+           reranker: Reranker | None = None) -> list[Hit]:
+    if not query.strip():
+        return []
+    dense = _dense(kb, query, options) if options.mode in ("hybrid", "dense") else []
+    keyword = kb.keyword.search(kb.id, query, options.fetch_k, list(options.doc_ids or [])) \
+        if options.mode in ("hybrid", "keyword") else []
+    fused = _fuse(dense, keyword)
+    if not fused:
+        return []
+    want = max(options.k, options.fetch_k if (reranker or options.mmr) else options.k)
+    ranked = sorted(fused.items(), key=lambda kv: kv[1], reverse=True)[:want]
+    chunks = kb.get_chunks([cid for cid, _ in ranked], with_embeddings=options.mmr)
+    dense_scores, keyword_scores = dict(dense), dict(keyword)
+    hits = [_hit(cid, score, chunks[cid], dense_scores.get(cid), keyword_scores.get(cid))
+            for cid, score in ranked if cid in chunks]
+    if reranker is not None:
+        scores = reranker.rerank(query, [h.text for h in hits])
+        for hit, score in zip(hits, scores):
+            hit.extra["fused_score"], hit.score = hit.score, float(score)
+        hits.sort(key=lambda h: h.score, reverse=True)
+    if options.mmr and len(hits) > options.k:
+        hits = _mmr(kb, query, hits, chunks, options)
+    return hits[: options.k]
+
+
+def _dense(kb: KnowledgeBase, query: str, options: SearchOptions) -> list[tuple[str, float]]:
+    clauses = []
+    hidden = kb.hidden_doc_ids()
+    if hidden:
+        clauses.append({"doc_id": {"$nin": hidden}})
+    if options.doc_ids:
+        clauses.append({"doc_id": {"$in": list(options.doc_ids)}})
+    where = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
+    vector = kb.vectors.embeddings.embed_query(query)
+    found = kb.collection.query(query_embeddings=[vector], n_results=options.fetch_k, where=where, include=["distances"])
+    # cosine space: distance = 1 - similarity
+    return [(cid, 1.0 - float(d)) for cid, d in zip(found["ids"][0], found["distances"][0])]
+
+
+def _fuse(*ranked_lists: list[tuple[str, float]]) -> dict[str, float]:
+    fused: dict[str, float] = {}
+    for ranked in ranked_lists:
+        for rank, (cid, _) in enumerate(ranked):
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
+    return fused
+
+
+def _hit(cid: str, score: float, chunk: dict, dense: float | None, keyword: float | None) -> Hit:
+    meta = chunk["metadata"]
+    page = meta.get("page")
+    return Hit(text=chunk["text"], score=score, source=meta.get("source", ""),
+               page=int(page) if page is not None else None, doc_id=meta.get("doc_id", ""),
+               chunk_id=cid, headings=meta.get("headings", ""), dense_score=dense, keyword_score=keyword)
+
+
+def _mmr(kb: KnowledgeBase, query: str, hits: list[Hit], chunks: dict, options: SearchOptions) -> list[Hit]:
+    import numpy as np
+    from langchain_core.vectorstores.utils import maximal_marginal_relevance
+
+    query_vec = np.array(kb.vectors.embeddings.embed_query(query))
+    vectors = [chunks[h.chunk_id]["embedding"] for h in hits]
+    order = maximal_marginal_relevance(query_vec, vectors, lambda_mult=options.mmr_lambda, k=options.k)
+    return [hits[i] for i in order]

@@ -1,0 +1,128 @@
+"""Prompt templates: language choice, overrides, completion-form ending, context numbering."""
+
+from __future__ import annotations
+
+import pytest
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from prompts import (
+    NO_ANSWER,
+    TEMPLATE_NAMES,
+    answer_messages,
+    condense_messages,
+    detect_language,
+    format_context,
+    judge_messages,
+    load_template,
+    parse_judge_score,
+)
+
+BLOCKS = [
+    {"n": 1, "source": "handbook.pdf", "page": 3, "text": "年假为每年\n 十五天。"},
+    {"n": 2, "source": "faq.md", "page": None, "text": "报销需在 30 天内提交。"},
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "lang"),
+    [
+        ("年假有多少天？", "zh"),
+        ("What is the refund policy?", "en"),
+        ("请解释 transformer 的 attention 机制", "zh"),
+        ("How does 张三 handle the quarterly report for the sales team?", "en"),
+        ("RAG是什么", "zh"),
+        ("", "en"),
+        ("12345 ???", "en"),
+    ],
+)
+def test_detect_language(text, lang):
+    assert detect_language(text) == lang
+
+
+def test_every_template_exists_in_both_languages():
+    for name in TEMPLATE_NAMES:
+        for lang in ("zh", "en"):
+            assert load_template(name, lang).strip()
+
+
+def test_format_context_numbers_and_cites_sources():
+    assert format_context(BLOCKS) == "[1] (handbook.pdf, p.3) 年假为每年 十五天。\n[2] (faq.md) 报销需在 30 天内提交。"
+    assert format_context([{"text": "a"}, {"text": "b", "source": "x.txt"}]) == "[1] a\n[2] (x.txt) b"
+    assert format_context([]) == ""
+
+
+def test_answer_prompt_ends_in_completion_form_zh():
+    messages = answer_messages("年假有多少天？", BLOCKS)
+    assert isinstance(messages[0], SystemMessage) and isinstance(messages[-1], HumanMessage)
+    assert NO_ANSWER["zh"] in messages[0].content and "[1]" in messages[0].content
+    assert messages[-1].content == (
+        "资料：\n[1] (handbook.pdf, p.3) 年假为每年 十五天。\n[2] (faq.md) 报销需在 30 天内提交。\n问：年假有多少天？\n答："
+    )
+
+
+def test_answer_prompt_ends_in_completion_form_en():
+    blocks = [{"n": 1, "source": "a.txt", "text": "Refunds take 5 days."}]
+    messages = answer_messages("How long do\nrefunds take?", blocks)
+    assert NO_ANSWER["en"] in messages[0].content
+    assert messages[-1].content == "Context:\n[1] (a.txt) Refunds take 5 days.\nQuestion: How long do refunds take?\nAnswer:"
+
+
+def test_explicit_language_wins_over_detection():
+    assert answer_messages("年假有多少天？", BLOCKS, lang="en")[-1].content.endswith("Answer:")
+
+
+def test_placeholders_inside_documents_are_not_expanded():
+    blocks = [{"text": "literal {question} and {\"score\": 1}"}]
+    text = answer_messages("Why?", blocks)[-1].content
+    assert "literal {question} and {\"score\": 1}" in text
+    assert text.endswith("Question: Why?\nAnswer:")
+
+
+def test_override_dir_wins(tmp_path):
+    (tmp_path / "answer_en.txt").write_text("[user]\nDocs:\n{context}\nQ: {question}\nA:", encoding="utf-8")
+    messages = answer_messages("Why?", [{"text": "Because."}], override_dir=str(tmp_path))
+    assert len(messages) == 1
+    assert messages[0].content == "Docs:\n[1] Because.\nQ: Why?\nA:"
+    # names not overridden fall back to the packaged templates
+    assert answer_messages("为什么？", [], override_dir=str(tmp_path))[-1].content.endswith("答：")
+    assert load_template("answer", "en", override_dir=str(tmp_path / "missing")) == load_template("answer", "en")
+
+
+def test_template_without_sections_is_one_user_message(tmp_path):
+    (tmp_path / "condense_en.txt").write_text("History: {history} / {question}", encoding="utf-8")
+    messages = condense_messages([{"role": "user", "content": "hi"}], "and then?", override_dir=str(tmp_path))
+    assert [m.content for m in messages] == ["History: User: hi / and then?"]
+
+
+def test_bad_names_are_rejected():
+    with pytest.raises(ValueError):
+        load_template("../secrets", "en")
+    with pytest.raises(ValueError):
+        load_template("answer", "fr")
+    with pytest.raises(FileNotFoundError):
+        load_template("nonexistent", "en")
+
+
+def test_condense_renders_history():
+    history = [{"role": "user", "content": "公司年假怎么算？"}, {"role": "assistant", "content": "每年十五天[1]。"}]
+    messages = condense_messages(history, "那病假呢？")
+    assert messages[-1].content == "对话历史：\n用户：公司年假怎么算？\n助手：每年十五天[1]。\n后续问题：那病假呢？\n独立问题："
+
+
+@pytest.mark.parametrize("kind", ["faithfulness", "relevance"])
+def test_judge_messages_ask_for_json_score(kind):
+    messages = judge_messages(kind, "How long?", "Five days [1].", [{"text": "Refunds take 5 days."}])
+    assert '{"score"' in messages[0].content and "1-5" in messages[0].content
+    assert messages[-1].content == "Context:\n[1] Refunds take 5 days.\nQuestion: How long?\nAnswer: Five days [1].\nJSON:"
+    zh = judge_messages(kind, "多久？", "五天。", "退款需要五天。")
+    assert zh[-1].content.startswith("资料：\n退款需要五天。") and "评分 1–5" in zh[0].content
+    with pytest.raises(ValueError):
+        judge_messages("style", "q", "a", "c")  # type: ignore[arg-type]
+
+
+def test_parse_judge_score():
+    assert parse_judge_score('{"score": 4, "reason": "mostly supported"}') == (4, "mostly supported")
+    assert parse_judge_score('Sure. {"score": 2, "reason": "x"} done')[0] == 2
+    assert parse_judge_score("5 - fully supported")[0] == 5
+    assert parse_judge_score('{"score": 9}')[0] is None
+    assert parse_judge_score("no idea")[0] is None
