@@ -1,5 +1,6 @@
 """PDF: PyMuPDF page by page, pdfplumber tables as Markdown, offline OCR for pages without text."""
 
+import re
 from pathlib import Path
 
 from langchain_core.documents import Document
@@ -63,7 +64,8 @@ def _read_pages(pdf, path: Path, limits: LoadLimits) -> list[Document]:
             except Exception:
                 damaged_pages += 1
                 continue
-            if text.strip():
+            text = tidy_text(text)
+            if text:
                 docs.append(Document(page_content=text, metadata={"page": index + 1, "page_count": pdf.page_count}))
     finally:
         if tables is not None:
@@ -71,6 +73,16 @@ def _read_pages(pdf, path: Path, limits: LoadLimits) -> list[Document]:
     if not docs:
         raise IngestError(_no_text_reason(skipped_images, damaged_pages, limits))
     return docs
+
+
+_SPACES = re.compile(r"[ \t\u00a0\u3000]+")
+_BLANK_LINES = re.compile(r"\n\s*\n\s*\n+")
+
+
+def tidy_text(text: str) -> str:
+    """Layout-sorted extraction pads with runs of spaces and blank lines; keep one of each."""
+    lines = [_SPACES.sub(" ", line).strip() for line in text.split("\n")]
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
 def _no_text_reason(skipped_images: int, damaged_pages: int, limits: LoadLimits) -> str:
@@ -87,7 +99,7 @@ def _no_text_reason(skipped_images: int, damaged_pages: int, limits: LoadLimits)
 def _page_text(page, index: int, tables) -> str:
     found = tables.tables_on(index, page) if tables is not None else []
     if not found:
-        return page.get_text("text", sort=True)
+        return page.get_text("text")
     # Text outside the tables, with each table placed at its vertical position as Markdown.
     pieces: list[tuple[float, str]] = []
     for x0, y0, x1, y1, text, *_ in page.get_text("blocks", sort=True):
