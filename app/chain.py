@@ -39,7 +39,7 @@ class Answer:
 @dataclass
 class ChainOptions:
     k: int = 5
-    min_dense_score: float = 0.80
+    min_dense_score: float = 0.84
     context_chars: int = 3000
     prompts_dir: str | None = None
     condense_history: bool = True

@@ -19,15 +19,21 @@ class RichIngestProgress:
 
     def file_started(self, source, index, total):
         self._p.update(self._files, description=f"files  {source[:40]}")
+        if not self._p.console.is_terminal:  # logs and pipes get one line per step instead of a live bar
+            self._p.console.print(f"[{index + 1}/{total}] {source}")
 
     def chunks_planned(self, source, count):
         self._p.reset(self._chunks, total=count, visible=True, description=f"chunks {source[:40]}")
+        if not self._p.console.is_terminal:
+            self._p.console.print(f"    embedding {count} chunks")
 
     def chunks_done(self, count):
         self._p.advance(self._chunks, count)
 
     def file_done(self, outcome: FileOutcome):
         self._p.advance(self._files)
+        if not self._p.console.is_terminal and outcome.status != "failed":
+            self._p.console.print(f"    {outcome.status} ({outcome.seconds:.1f} s)")
         if outcome.status == "failed":
             self._p.console.print(f"[yellow]failed[/] {outcome.source}: {outcome.error}")
 
@@ -44,6 +50,7 @@ def run_ingest(services, kb, paths: list[Path], as_json: bool) -> None:
                           "seconds": round(stats.wall_s, 2)}, ensure_ascii=False))
         return
     table = Table("file", "status", "pages", "chunks", "detail", title=f"knowledge base '{kb.name}'")
+    table.columns[0].overflow = "fold"
     style = {"indexed": "green", "duplicate": "cyan", "failed": "red"}
     for o in stats.outcomes:
         table.add_row(o.source, f"[{style[o.status]}]{o.status}[/]", str(o.pages or ""), str(o.chunks or ""),

@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     search_mode: Literal["hybrid", "dense", "keyword"] = "hybrid"
     fetch_k: int = 30
     mmr: bool = False
-    min_dense_score: float = Field(0.80, description="cosine similarity below which a dense-only hit is irrelevant")
+    min_dense_score: float = Field(0.84, description="cosine similarity below which a dense-only hit is irrelevant")
     reranker: Literal["none", "cross_encoder", "api"] = "none"
     reranker_model: str | None = None
     reranker_base_url: str | None = None

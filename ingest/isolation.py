@@ -1,12 +1,16 @@
-"""Parse each file in a forked child with a memory cap and a deadline.
+"""Parse files in a separate worker process with a memory cap and a per-file deadline.
 
 A hostile file (a decompression bomb, a cyclic page tree) can hang or balloon inside C code where
-Python cannot interrupt it; a child process can always be killed, and the parent never sees more
-than a clear reason.
+Python cannot interrupt it; a worker process can always be killed, and the caller never sees more
+than a clear reason. The worker is reused across files and restarted after a kill or a crash.
 """
 
-import multiprocessing as mp
-import resource
+import os
+import pickle
+import select
+import subprocess
+import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +20,9 @@ from langchain_core.documents import Document
 from ingest.errors import IngestError
 from ingest.loaders import LoadLimits, load_file
 from ingest.splitter import ChineseTextSplitter
+from ingest.worker import _HEADER, write_frame
+
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
 
 
 @dataclass(frozen=True)
@@ -34,66 +41,96 @@ class ParsedFile:
 
 
 def parse_and_split(path: Path, source: str, load_limits: LoadLimits, splitter: ChineseTextSplitter) -> ParsedFile:
-    """In-process parse + split (used by the child, and directly by tests)."""
+    """In-process parse + split (what the worker runs; tests may call it directly)."""
     start = time.perf_counter()
     docs = load_file(path, load_limits, source=source)
     parsed = time.perf_counter()
     chunks = splitter.split_documents(docs)
     for index, chunk in enumerate(chunks):
         chunk.metadata["chunk_index"] = index
-    pages = max((d.metadata.get("page_count") or d.metadata.get("page") or 1) for d in docs)
+    pages = max((d.metadata.get("page_count") or d.metadata.get("page") or 0) for d in docs)
     return ParsedFile(chunks, pages, parsed - start, time.perf_counter() - parsed)
 
 
-def _child(conn, path, source, load_limits, chunk_size, chunk_overlap, memory_mb):
-    try:
-        limit = memory_mb * 2**20
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-        splitter = ChineseTextSplitter(chunk_size, chunk_overlap)
-        conn.send(("ok", parse_and_split(Path(path), source, load_limits, splitter)))
-    except IngestError as exc:
-        conn.send(("error", exc.reason))
-    except MemoryError:
-        conn.send(("error", f"file needs more than {memory_mb} MB of memory to read; skipped"))
-    except Exception as exc:  # a loader bug must still end as a per-file outcome
-        conn.send(("error", f"could not read the file ({type(exc).__name__}: {str(exc)[:160]})"))
-    finally:
-        conn.close()
-
-
 class IsolatedParser:
-    """Runs ``parse_and_split`` in a child process per file (forkserver: no inherited threads)."""
-
     def __init__(self, load_limits: LoadLimits, splitter: ChineseTextSplitter, limits: ParseLimits | None = None):
         self.load_limits = load_limits
         self.splitter = splitter
         self.limits = limits or ParseLimits()
-        self._ctx = mp.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["ingest.loaders", "ingest.splitter", "ingest.isolation"])
+        self._proc: subprocess.Popen | None = None
+        self._lock = threading.Lock()
 
     def parse(self, path: Path, source: str) -> ParsedFile:
-        receiver, sender = self._ctx.Pipe(duplex=False)
-        child = self._ctx.Process(
-            target=_child,
-            args=(sender, str(path), source, self.load_limits, self.splitter.chunk_size,
-                  self.splitter._prose._chunk_overlap, self.limits.memory_mb),
-            daemon=True,
-        )
-        child.start()
-        sender.close()
+        request = (Path(path), source, self.load_limits, self.splitter.chunk_size, self.splitter.chunk_overlap,
+                   self.limits.memory_mb)
+        with self._lock:
+            proc = self._worker()
+            try:
+                write_frame(proc.stdin, pickle.dumps(request))
+                status, payload = pickle.loads(self._read_reply(proc))
+            except TimeoutError:
+                self._kill()
+                raise IngestError(f"reading the file took longer than {self.limits.timeout_s:.0f} s; skipped") from None
+            except (EOFError, BrokenPipeError, pickle.UnpicklingError):
+                self._kill()
+                raise IngestError(
+                    f"the file crashed the reader (it may need more than {self.limits.memory_mb} MB); skipped"
+                ) from None
+            if status == "fatal":
+                self._kill()
+        if status == "ok":
+            return payload
+        raise IngestError(payload)
+
+    def _worker(self) -> subprocess.Popen:
+        if self._proc is None or self._proc.poll() is not None:
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))}
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "ingest.worker", str(self.limits.memory_mb)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+            )
+        return self._proc
+
+    def _read_reply(self, proc: subprocess.Popen) -> bytes:
+        deadline = time.monotonic() + self.limits.timeout_s
+        header = self._read_exact(proc, _HEADER.size, deadline)
+        (size,) = _HEADER.unpack(header)
+        return self._read_exact(proc, size, deadline)
+
+    @staticmethod
+    def _read_exact(proc: subprocess.Popen, size: int, deadline: float) -> bytes:
+        fd = proc.stdout.fileno()
+        chunks, remaining = [], size
+        while remaining:
+            wait = deadline - time.monotonic()
+            if wait <= 0 or not select.select([fd], [], [], wait)[0]:
+                raise TimeoutError
+            block = os.read(fd, min(remaining, 1 << 20))
+            if not block:
+                raise EOFError
+            chunks.append(block)
+            remaining -= len(block)
+        return b"".join(chunks)
+
+    def _kill(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait(10)
+            self._proc = None
+
+    def close(self) -> None:
+        with self._lock:
+            if self._proc is not None and self._proc.poll() is None:
+                self._proc.stdin.close()  # the worker exits on EOF
+                try:
+                    self._proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    self._proc.kill()
+            self._proc = None
+
+    def __del__(self):
         try:
-            if not receiver.poll(self.limits.timeout_s):
-                raise IngestError(f"reading the file took longer than {self.limits.timeout_s:.0f} s; skipped")
-            status, payload = receiver.recv()
-        except EOFError:
-            raise IngestError(
-                f"the file crashed the reader (it may need more than {self.limits.memory_mb} MB); skipped"
-            ) from None
-        finally:
-            receiver.close()
-            if child.is_alive():
-                child.kill()
-            child.join(5)
-        if status == "error":
-            raise IngestError(payload)
-        return payload
+            if self._proc is not None and self._proc.poll() is None:
+                self._proc.kill()
+        except Exception:
+            pass

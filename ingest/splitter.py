@@ -33,6 +33,7 @@ class ChineseTextSplitter:
         if not 0 <= chunk_overlap < chunk_size:
             raise ValueError("chunk_overlap must be >= 0 and smaller than chunk_size")
         self.chunk_size = chunk_size
+        self.chunk_overlap = chunk_overlap
         self._prose = RecursiveCharacterTextSplitter(
             separators=_SEPARATORS,
             is_separator_regex=True,

@@ -16,13 +16,13 @@ from typing import Any
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
-from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import Field, PrivateAttr
 
 from .errors import LLMBackendError
 
-# A base model keeps writing the next "question" after its answer; these end it there.
+# A base model keeps writing the next "question" after its answer; these end it there
+# (used as well as the single-line cut, or alone when single_line is off).
 DEFAULT_STOP = ("\n\n", "\n问：", "\n问题：", "\nQuestion:", "\n资料：", "\nContext:", "<eos>", "<end_of_turn>")
 # Where the question begins in a rendered prompt: kept whole when the prompt is truncated.
 _QUESTION_MARKERS = ("\n问：", "\nQuestion:", "\n后续问题：", "\nFollow-up question:", "\n问题：")
@@ -71,6 +71,8 @@ class LocalCompletionChatModel(BaseChatModel):
     temperature: float = 0.1
     max_tokens: int = 512
     seed: int = 0
+    repeat_penalty: float = 1.1  # the tiny model otherwise loops on one phrase
+    single_line: bool = True  # answers, standalone questions and judge JSON are one line
     stop: list[str] = Field(default_factory=lambda: list(DEFAULT_STOP))
 
     _llama: Any = PrivateAttr(default=None)
@@ -148,8 +150,36 @@ class LocalCompletionChatModel(BaseChatModel):
             "prompt": prompt,
             "max_tokens": max_new,
             "temperature": self.temperature,
-            "stop": [*self.stop, *(stop or [])],
+            "repeat_penalty": self.repeat_penalty,
+            # With single_line the cut at the first line break does the stopping; a stop
+            # like "\n\n" would otherwise also fire on the line breaks before the answer.
+            "stop": [s for s in [*self.stop, *(stop or [])] if not (self.single_line and s.startswith("\n"))],
         }
+
+    def _answer_parts(self, messages: list[BaseMessage], stop: list[str] | None) -> Iterator[tuple[str, str | None]]:
+        """(text, finish_reason) pieces of the answer; call with the lock held.
+
+        The model often starts with a line break after "答：" and, once the answer line
+        is done, goes on to invent more context lines. So leading whitespace is dropped
+        and, with ``single_line``, generation ends at the first line break after text.
+        """
+        llama = self._load()
+        stream = llama.create_completion(**self._completion_args(llama, messages, stop), stream=True)
+        started = False
+        try:
+            for part in stream:
+                choice = part["choices"][0]
+                text, finish = choice.get("text") or "", choice.get("finish_reason")
+                if not started:
+                    text = text.lstrip()
+                    started = bool(text)
+                if started and self.single_line and "\n" in text:
+                    yield text[: text.index("\n")].rstrip(), "stop"
+                    return
+                if text or finish:
+                    yield text, finish
+        finally:
+            stream.close()  # stops llama.cpp generating when we end early
 
     def _generate(
         self,
@@ -159,18 +189,12 @@ class LocalCompletionChatModel(BaseChatModel):
         **kwargs: Any,
     ) -> ChatResult:
         with self._lock:
-            llama = self._load()
-            result = llama.create_completion(**self._completion_args(llama, messages, stop))
-        choice = result["choices"][0]
-        usage = result.get("usage") or {}
+            parts = list(self._answer_parts(messages, stop))
+        text = "".join(t for t, _ in parts).strip()
+        finish = next((f for _, f in reversed(parts) if f), None)
         message = AIMessage(
-            content=choice["text"].strip(),
-            usage_metadata=UsageMetadata(
-                input_tokens=usage.get("prompt_tokens", 0),
-                output_tokens=usage.get("completion_tokens", 0),
-                total_tokens=usage.get("total_tokens", 0),
-            ),
-            response_metadata={"finish_reason": choice.get("finish_reason"), "model_provider": "llama-cpp"},
+            content=text,
+            response_metadata={"finish_reason": finish, "model_provider": "llama-cpp"},
         )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
@@ -184,17 +208,7 @@ class LocalCompletionChatModel(BaseChatModel):
         # The lock is held while the caller iterates; it is released when the
         # stream ends or the generator is closed.
         with self._lock:
-            llama = self._load()
-            started = False
-            for part in llama.create_completion(**self._completion_args(llama, messages, stop), stream=True):
-                choice = part["choices"][0]
-                text = choice.get("text") or ""
-                if not started:  # drop the space after "Answer:" / newline after "答："
-                    text = text.lstrip()
-                    started = bool(text)
-                finish = choice.get("finish_reason")
-                if not text and not finish:
-                    continue
+            for text, finish in self._answer_parts(messages, stop):
                 chunk = ChatGenerationChunk(
                     message=AIMessageChunk(content=text),
                     generation_info={"finish_reason": finish} if finish else None,

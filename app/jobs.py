@@ -1,0 +1,110 @@
+"""Background ingestion jobs for the API and the UI: one worker (embedding saturates the CPU)."""
+
+import logging
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+log = logging.getLogger("kb.jobs")
+_KEEP_FINISHED = 200
+
+
+@dataclass
+class JobFile:
+    source: str
+    status: str = "pending"  # pending | indexed | duplicate | failed
+    doc_id: str | None = None
+    error: str | None = None
+    chunks: int = 0
+
+
+@dataclass
+class Job:
+    id: str
+    kb: str
+    files: list[JobFile]
+    status: str = "running"  # running | done
+    created: float = field(default_factory=time.time)
+    _chunk_total: int = 0
+    _chunk_done: int = 0
+    _current: int = 0
+
+    @property
+    def progress(self) -> float:
+        total = len(self.files) or 1
+        finished = sum(f.status != "pending" for f in self.files)
+        partial = (self._chunk_done / self._chunk_total) if self._chunk_total and finished < len(self.files) else 0.0
+        return 1.0 if self.status == "done" else round(min(0.999, (finished + partial) / total), 4)
+
+    def as_dict(self) -> dict:
+        return {"job_id": self.id, "kb": self.kb, "status": self.status, "progress": self.progress,
+                "files": [{"source": f.source, "status": f.status, "doc_id": f.doc_id, "error": f.error,
+                           "chunks": f.chunks} for f in self.files]}
+
+
+class _JobProgress:
+    """Adapts ingest progress callbacks onto a Job."""
+
+    def __init__(self, job: Job):
+        self.job = job
+
+    def file_started(self, source, index, total):
+        self.job._current, self.job._chunk_total, self.job._chunk_done = index, 0, 0
+
+    def chunks_planned(self, source, count):
+        self.job._chunk_total = count
+
+    def chunks_done(self, count):
+        self.job._chunk_done += count
+
+    def file_done(self, outcome):
+        entry = self.job.files[self.job._current]
+        entry.status, entry.doc_id, entry.error, entry.chunks = (outcome.status, outcome.doc_id, outcome.error,
+                                                                 outcome.chunks)
+        log.info("kb=%s %s: %s%s", self.job.kb, outcome.source, outcome.status,
+                 f" ({outcome.error})" if outcome.error else "")
+
+
+class JobManager:
+    def __init__(self, services):
+        self._services = services
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
+
+    def submit(self, kb_name: str, files: list[tuple[Path, str]]) -> Job:
+        job = Job(uuid.uuid4().hex, kb_name, [JobFile(source) for _, source in files])
+        with self._lock:
+            self._jobs[job.id] = job
+            self._forget_old()
+        self._pool.submit(self._run, job, files)
+        return job
+
+    def get(self, job_id: str) -> Job | None:
+        with self._lock:
+            return self._jobs.get(job_id)
+
+    def _run(self, job: Job, files: list[tuple[Path, str]]) -> None:
+        from ingest import ingest_files
+
+        try:
+            kb = self._services.store.get(job.kb, create=True)
+            ingest_files(kb, files, self._services.parser, _JobProgress(job))
+        except Exception as exc:  # the store itself failed: every unfinished file says why
+            log.error("ingest job %s failed: %s", job.id, exc)
+            for entry in job.files:
+                if entry.status == "pending":
+                    entry.status, entry.error = "failed", f"the knowledge-base store failed: {exc}"
+        finally:
+            job.status = "done"
+
+    def _forget_old(self) -> None:
+        finished = [j for j in self._jobs.values() if j.status == "done"]
+        for job in sorted(finished, key=lambda j: j.created)[:-_KEEP_FINISHED]:
+            self._jobs.pop(job.id, None)
+
+    def shutdown(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)

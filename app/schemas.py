@@ -1,0 +1,135 @@
+"""The public REST contract (pydantic models). Keep it stable."""
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+_STRICT = ConfigDict(extra="forbid")
+
+
+class LLMInfo(BaseModel):
+    provider: str
+    model: str
+
+
+class EmbeddingInfo(BaseModel):
+    model: str
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    version: str
+    llm: LLMInfo
+    embedding: EmbeddingInfo
+
+
+class KBCreate(BaseModel):
+    model_config = _STRICT
+    name: str = Field(min_length=1, max_length=64)
+
+
+class KBSummary(BaseModel):
+    name: str
+    documents: int
+    chunks: int
+
+
+class DocumentInfo(BaseModel):
+    doc_id: str
+    source: str
+    pages: int
+    chunks: int
+    status: str
+    error: str | None = None
+
+
+class JobAccepted(BaseModel):
+    job_id: str
+
+
+class JobFileInfo(BaseModel):
+    source: str
+    status: Literal["indexed", "duplicate", "failed", "pending"]
+    doc_id: str | None = None
+    error: str | None = None
+
+
+class JobInfo(BaseModel):
+    job_id: str
+    kb: str
+    status: Literal["running", "done"]
+    progress: float = Field(ge=0, le=1)
+    files: list[JobFileInfo]
+
+
+class SearchRequest(BaseModel):
+    model_config = _STRICT
+    kb: str = Field(min_length=1, max_length=64)
+    query: str = Field(min_length=1, max_length=2000)
+    k: int = Field(5, ge=1, le=50)
+
+
+class SearchHit(BaseModel):
+    text: str
+    score: float
+    source: str
+    page: int | None = None
+    doc_id: str
+
+
+class SearchResponse(BaseModel):
+    hits: list[SearchHit]
+
+
+class ChatTurn(BaseModel):
+    model_config = _STRICT
+    role: Literal["user", "assistant"]
+    content: str = Field(max_length=20000)
+
+
+class AskRequest(BaseModel):
+    model_config = _STRICT
+    kb: str = Field(min_length=1, max_length=64)
+    question: str = Field(min_length=1, max_length=2000)
+    history: list[ChatTurn] = Field(default_factory=list, max_length=50)
+    k: int | None = Field(None, ge=1, le=20)
+    stream: bool = False
+
+
+class CitationOut(BaseModel):
+    n: int
+    source: str
+    page: int | None = None
+    text: str
+    score: float
+
+
+class Timings(BaseModel):
+    retrieve_ms: float
+    first_token_ms: float
+    generate_ms: float
+    total_ms: float
+
+
+class AskResponse(BaseModel):
+    answer: str
+    citations: list[CitationOut]
+    timings: Timings
+    model: str
+
+
+class ErrorBody(BaseModel):
+    detail: str
+
+
+class OpenAIMessage(BaseModel):
+    role: Literal["system", "user", "assistant", "developer", "tool"]
+    content: str | list | None = None
+
+
+class ChatCompletionRequest(BaseModel):
+    model: str = Field(min_length=1, max_length=64, description="the knowledge-base name")
+    messages: list[OpenAIMessage] = Field(min_length=1, max_length=100)
+    stream: bool = False
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int | None = Field(None, ge=1, le=8192)

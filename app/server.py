@@ -1,0 +1,55 @@
+"""The one ASGI app: REST API + Gradio UI, and the first-run knowledge base."""
+
+import logging
+from contextlib import asynccontextmanager
+
+from app.settings import Settings, disable_telemetry
+
+log = logging.getLogger("kb.server")
+
+
+def create_app(settings: Settings | None = None, with_ui: bool = True):
+    disable_telemetry()
+    from fastapi.responses import RedirectResponse
+
+    from app.api import create_api
+    from app.jobs import JobManager
+    from app.services import Services
+
+    services = Services(settings or Settings())
+    jobs = JobManager(services)
+
+    @asynccontextmanager
+    async def lifespan(app):
+        seed_default_kb(services, jobs)
+        yield
+        jobs.shutdown()
+
+    api = create_api(services, jobs)
+    api.router.lifespan_context = lifespan
+    if with_ui:
+        import gradio as gr
+
+        from app.ui import build_ui
+
+        blocks = build_ui(services, jobs)
+        api = gr.mount_gradio_app(api, blocks, path="/ui")
+
+        @api.get("/", include_in_schema=False)
+        def root():
+            return RedirectResponse("/ui/")
+    return api
+
+
+def seed_default_kb(services, jobs) -> None:
+    """First run: build the default knowledge base from knowledge_base/ (the product's own guide)."""
+    from ingest import expand_paths, is_supported
+
+    s = services.settings
+    if not s.seed_dir.is_dir() or services.store.exists(s.default_kb):
+        return
+    files = [(p, p.name) for p in expand_paths([s.seed_dir]) if is_supported(p)]
+    if files:
+        services.store.get(s.default_kb, create=True)
+        job = jobs.submit(s.default_kb, files)
+        log.info("first run: building knowledge base '%s' from %s (job %s)", s.default_kb, s.seed_dir, job.id)

@@ -1,0 +1,100 @@
+"""The Gradio web UI (mounted at /ui by app.server): knowledge bases, uploads, documents, cited chat.
+
+Layout only; what the buttons do lives in app.ui_actions. Chat history is per browser session
+(gr.State), never module state.
+"""
+
+from functools import partial
+
+import gradio as gr
+
+from app import ui_actions as act
+
+INTRO = ("# 知识库助手 Knowledge-base assistant\n"
+         "上传文档，然后提问；回答会注明出处。 Upload documents, then ask; answers cite file and page.")
+
+
+def build_ui(services, jobs) -> gr.Blocks:
+    from llm_backends import PROVIDERS
+
+    s = services.settings
+    with gr.Blocks(title="知识库助手 kb-assistant", analytics_enabled=False) as demo:
+        history = gr.State([])  # [{"role", "content": str}] sent to the chain, per session
+        gr.Markdown(INTRO)
+        with gr.Row(equal_height=False):
+            # --- left: knowledge base + settings ---------------------------------------------
+            with gr.Column(scale=1, min_width=280):
+                kb = gr.Dropdown(label="知识库 Knowledge base", choices=[], value=None, interactive=True,
+                                 elem_id="kb-select")
+                kb_summary = gr.Markdown(elem_id="kb-summary")
+                refresh_kbs = gr.Button("刷新 Refresh", size="sm")
+                with gr.Group():
+                    new_kb = gr.Textbox(label="新知识库名称 New knowledge base", placeholder="例如 e.g. 产品手册",
+                                        max_lines=1, elem_id="new-kb")
+                    create = gr.Button("新建 Create", variant="secondary", elem_id="create-kb")
+                with gr.Accordion("设置 Settings", open=False):
+                    provider = gr.Dropdown(label="模型提供方 Provider", choices=list(PROVIDERS), value=s.llm_provider)
+                    model = gr.Textbox(label="模型 Model (可选 optional)", value=s.llm_model or "", max_lines=1,
+                                       placeholder="留空使用默认 blank = provider default")
+                    temperature = gr.Slider(0.0, 1.0, value=s.llm_temperature, step=0.05, label="温度 Temperature")
+                    k = gr.Slider(1, 20, value=s.search_k, step=1, label="检索片段数 Passages retrieved (k)")
+
+            # --- right: chat / documents ------------------------------------------------------
+            with gr.Column(scale=3):
+                with gr.Tabs():
+                    with gr.Tab("问答 Chat", id="chat"):
+                        with gr.Row(equal_height=False):
+                            with gr.Column(scale=3):
+                                chatbot = gr.Chatbot(label="对话 Conversation", height=460, elem_id="chatbot",
+                                                     buttons=["copy"], feedback_options=None,
+                                                     placeholder="向知识库提问 Ask the knowledge base a question")
+                                question = gr.Textbox(label="问题 Question", placeholder="输入问题后按回车 Type and press Enter",
+                                                      max_lines=4, elem_id="question")
+                                with gr.Row():
+                                    send = gr.Button("发送 Send", variant="primary", elem_id="send")
+                                    clear = gr.Button("清空 Clear", elem_id="clear")
+                            with gr.Column(scale=2, min_width=260):
+                                gr.Markdown("### 来源 Sources")
+                                sources = gr.Markdown(act.NO_SOURCES, elem_id="sources")
+                    with gr.Tab("文档 Documents", id="docs"):
+                        files = gr.File(label="上传文件 Upload files", file_count="multiple", elem_id="upload")
+                        upload = gr.Button("上传并索引 Upload and index", variant="primary", elem_id="upload-btn")
+                        progress = gr.Markdown(elem_id="job-progress")
+                        job_table = gr.Dataframe(headers=act.JOB_COLUMNS, label="本次上传 This upload",
+                                                 interactive=False, wrap=True, elem_id="job-table")
+                        docs_table = gr.Dataframe(headers=act.DOC_COLUMNS, label="文档列表 Documents",
+                                                  interactive=False, wrap=True, elem_id="docs-table")
+                        with gr.Row():
+                            doc_pick = gr.Dropdown(label="选择文档 Document", choices=[], value=None, scale=3,
+                                                   elem_id="doc-pick")
+                            refresh_docs = gr.Button("刷新 Refresh", scale=1)
+                            delete = gr.Button("删除所选 Delete selected", variant="stop", scale=1, elem_id="delete-doc")
+
+        # --- events ---------------------------------------------------------------------------
+        docs_out = [docs_table, doc_pick, kb_summary]
+        show_docs = partial(act.documents_view, services)
+        demo.load(partial(act.kb_dropdown, services), None, kb).then(show_docs, kb, docs_out)
+        refresh_kbs.click(partial(act.kb_dropdown, services), kb, kb).then(show_docs, kb, docs_out)
+        kb.change(show_docs, kb, docs_out)
+        create.click(partial(act.create_kb, services), new_kb, [kb, new_kb])
+        new_kb.submit(partial(act.create_kb, services), new_kb, [kb, new_kb])
+        refresh_docs.click(show_docs, kb, docs_out)
+        delete.click(partial(act.delete_document, services), [kb, doc_pick], docs_out)
+        docs_table.select(_pick_row, None, doc_pick)
+        upload.click(partial(act.upload, services, jobs), [kb, files],
+                     [progress, job_table, *docs_out, files], concurrency_limit=None)
+
+        ask = partial(act.chat, services)
+        chat_in = [question, history, chatbot, kb, provider, model, temperature, k]
+        chat_out = [chatbot, history, sources, question]
+        send.click(ask, chat_in, chat_out, concurrency_limit=4)
+        question.submit(ask, chat_in, chat_out, concurrency_limit=4)
+        clear.click(lambda: ([], [], act.NO_SOURCES), None, [chatbot, history, sources])
+        kb.change(lambda: ([], [], act.NO_SOURCES), None, [chatbot, history, sources])  # a new KB, a new chat
+    return demo
+
+
+def _pick_row(evt: gr.SelectData):
+    """Clicking a row of the documents table selects that document for deletion."""
+    row = evt.row_value or []
+    return row[-1] if row else gr.update()
