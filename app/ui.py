@@ -90,6 +90,7 @@ def build_ui(services, jobs) -> gr.Blocks:
         send.click(ask, chat_in, chat_out, concurrency_limit=4)
         question.submit(ask, chat_in, chat_out, concurrency_limit=4)
         clear.click(lambda: ([], [], act.NO_SOURCES), None, [chatbot, history, sources])
+        chatbot.clear(lambda: ([], act.NO_SOURCES), None, [history, sources])  # the chatbot's own trash icon
         kb.change(lambda: ([], [], act.NO_SOURCES), None, [chatbot, history, sources])  # a new KB, a new chat
     return demo
 

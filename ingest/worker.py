@@ -38,6 +38,10 @@ def _handle(request) -> tuple:
         return "error", exc.reason
     except MemoryError:
         return "fatal", f"the file needs more than {memory_mb} MB of memory to read; skipped"
+    except (ImportError, OSError) as exc:
+        if "map segment" in str(exc) or "memory" in str(exc).lower():  # a library could not load under the cap
+            return "fatal", f"the file needs more than {memory_mb} MB of memory to read; skipped"
+        return "error", f"could not read the file ({type(exc).__name__}: {str(exc)[:160]})"
     except RecursionError:
         return "error", "the file's structure is too deeply nested to read"
     except Exception as exc:  # a loader bug must still end as a per-file outcome
