@@ -71,7 +71,8 @@ class LocalCompletionChatModel(BaseChatModel):
     temperature: float = 0.1
     max_tokens: int = 512
     seed: int = 0
-    repeat_penalty: float = 1.1  # the tiny model otherwise loops on one phrase
+    # Off: it also penalises copying facts from the context, which extractive answers need.
+    repeat_penalty: float = 1.0
     single_line: bool = True  # answers, standalone questions and judge JSON are one line
     stop: list[str] = Field(default_factory=lambda: list(DEFAULT_STOP))
 

@@ -94,7 +94,7 @@ def test_astream_and_concurrent_calls(local_model):
 def test_long_context_is_truncated_but_keeps_the_question(models_dir):
     model = build_chat_model(LLMConfig(models_dir=str(models_dir), n_ctx=512, max_tokens=32))
     filler = [{"n": i, "source": f"doc{i}.txt", "text": "这是一段与问题无关的填充文字，用来把提示撑得很长。" * 6} for i in range(2, 40)]
-    messages = answer_messages("报销需要在多少天内提交？", [ZH_BLOCKS[1], *filler])
+    messages = answer_messages("报销需要在多少天内提交？", [{**ZH_BLOCKS[1], "n": 1}, *filler])
     with model._lock:
         llama = model._load()
         prompt, max_new = model._fit_prompt(llama, render_completion_prompt(messages))
