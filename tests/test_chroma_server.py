@@ -1,0 +1,55 @@
+"""Chroma's client/server mode for real: `chroma run` on 127.0.0.1, the store talking HTTP to it."""
+
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ingest import ingest_files
+from retrieval import KnowledgeBaseStore, SearchOptions, open_chroma_client, search
+from tests.servers import free_port
+
+
+@pytest.fixture()
+def chroma_server(tmp_path):
+    exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+    if not Path(exe).exists():
+        pytest.skip("the chroma CLI is not installed")
+    port = free_port()
+    env = {"ANONYMIZED_TELEMETRY": "False", "PATH": "/usr/bin:/bin"}
+    proc = subprocess.Popen([exe, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/api/v2/heartbeat", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("chroma server did not start")
+    yield url
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_store_in_server_mode(chroma_server, tmp_path, embeddings, parser, files):
+    store = KnowledgeBaseStore(open_chroma_client(url=chroma_server), embeddings, tmp_path / "kw.sqlite")
+    kb = store.create("服务器")
+    doc = files.text("server.md", "# 服务器模式\n\nChroma 服务器模式可以让多台机器共享同一个知识库。")
+    assert ingest_files(kb, [(doc, doc.name)], parser).outcomes[0].status == "indexed"
+    hits = search(kb, "多台机器共享知识库", SearchOptions(k=2))
+    assert hits[0].source == "server.md"
+
+    # A second app instance on another machine: its own keyword file, rebuilt from the server's chunks.
+    other = KnowledgeBaseStore(open_chroma_client(url=chroma_server), embeddings, tmp_path / "other-kw.sqlite")
+    assert [i.name for i in other.list()] == ["服务器"]
+    kb2 = other.get("服务器")
+    assert search(kb2, "多台机器", SearchOptions(k=1, mode="keyword"))[0].source == "server.md"
+    assert [d.source for d in kb2.documents()] == ["server.md"]
