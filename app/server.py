@@ -33,7 +33,10 @@ def create_app(settings: Settings | None = None, with_ui: bool = True):
         from app.ui import build_ui
 
         blocks = build_ui(services, jobs)
-        api = gr.mount_gradio_app(api, blocks, path="/ui")
+        keys = services.settings.api_key_set()  # with KB_API_KEYS set, the UI asks for one as its password
+        api = gr.mount_gradio_app(api, blocks, path="/ui", max_file_size=f"{services.settings.max_upload_mb}mb",
+                                  auth=(lambda _user, password: password in keys) if keys else None,
+                                  auth_message="输入 API 密钥作为密码 Enter an API key as the password")
 
         @api.get("/", include_in_schema=False)
         def root():

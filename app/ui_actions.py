@@ -235,7 +235,8 @@ def chat(services, question: str, history: list[dict], messages: list[dict], kb_
     except Exception as exc:
         message = user_error(exc)
         gr.Warning(message)
-        messages[-1] = {"role": "assistant", "content": (answer + "\n\n" if answer else "") + f"⚠️ {message}"}
+        shown = (answer + "\n\n" if answer else "") + f"⚠️ 出错 Error: {message}"
+        messages[-1] = {"role": "assistant", "content": shown}
         yield messages, history, gr.update(), gr.update()
         return
     messages[-1] = {"role": "assistant", "content": answer}

@@ -136,9 +136,9 @@ def _classify(exc: BaseException, config: LLMConfig) -> tuple[str, int | None, s
         if isinstance(err, openai.APITimeoutError):
             return f"{label} at {where} did not answer within {config.timeout_s:g} s", None, ""
         if isinstance(err, openai.APIConnectionError):
-            cause = type(err.__cause__).__name__ if err.__cause__ else ""
-            if cause in ("RemoteProtocolError", "ReadError", "EndOfStream"):  # connected, then cut off
-                return f"{label} at {where} closed the connection mid-response", None, cause
+            causes = {type(c).__name__ for c in _chain(err)}
+            if causes & {"RemoteProtocolError", "ReadError", "EndOfStream"}:  # connected, then cut off
+                return f"{label} at {where} closed the connection mid-response", None, "connection closed early"
             return f"{label} at {where} is not reachable", None, str(err)
         if isinstance(err, openai.APIError):  # an error object sent inside a 200 response or stream
             detail = _server_detail(err)

@@ -175,7 +175,7 @@ def judge_messages(
 
 
 def parse_judge_score(text: str) -> tuple[int | None, str]:
-    """(score 1-5 or None, reason) from a judge reply: JSON first, else the first digit 1-5."""
+    """(score 1-5 or None, reason) from a judge reply: JSON first, else a leading digit 1-5."""
     match = re.search(r"\{.*\}", text or "", re.DOTALL)
     if match:
         try:
@@ -185,5 +185,6 @@ def parse_judge_score(text: str) -> tuple[int | None, str]:
                 return score, str(data.get("reason", ""))
         except (ValueError, TypeError, AttributeError):
             pass
-    digit = re.search(r"[1-5]", text or "")
-    return (int(digit.group(0)), (text or "").strip()) if digit else (None, (text or "").strip())
+    # Only a leading digit counts: a model echoing the template ("<integer 1-5>") gets no score.
+    digit = re.match(r"\s*(?:score\s*[:：=]?\s*)?([1-5])(?!\d)", text or "", re.IGNORECASE)
+    return (int(digit.group(1)), (text or "").strip()) if digit else (None, (text or "").strip())

@@ -126,3 +126,6 @@ def test_parse_judge_score():
     assert parse_judge_score("5 - fully supported")[0] == 5
     assert parse_judge_score('{"score": 9}')[0] is None
     assert parse_judge_score("no idea")[0] is None
+    assert parse_judge_score("Score: 3. Partly supported.")[0] == 3
+    assert parse_judge_score('{"score": <integer 1-5>, "reason": "<one sentence>"}')[0] is None  # template echo
+    assert parse_judge_score("15 out of 10")[0] is None
