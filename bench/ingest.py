@@ -13,7 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.settings import disable_telemetry
+# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages they measure.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from app.settings import disable_telemetry  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
