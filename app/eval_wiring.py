@@ -155,6 +155,13 @@ def make_judge(services, spec: str) -> Judge:
     return Judge(chat_model, f"{info['provider']}:{info['model']}")
 
 
+def warm_up_chat_model(services, provider: str | None = None, model: str | None = None) -> None:
+    """Load the local model's weights now (a few generated tokens); remote models need nothing."""
+    chat_model, config = services.chat_model(provider, model)
+    if config.provider == "local":
+        chat_model.invoke("1 + 1 =", stop=[" ", ".", "。", "，", ","])
+
+
 # ------------------------------------------------------------------ running
 
 
@@ -190,8 +197,8 @@ def evaluate(
     warmup: bool = True,
 ):
     """Run ``eval.run_eval`` over ``kb_name`` (which must exist) and, when ``out_dir`` is given,
-    write the report there. ``warmup`` first runs the first question once, untimed, so model
-    loading does not count as latency. Returns ``(report, paths, judge)`` (``paths`` is empty without
+    write the report there. ``warmup`` first loads the embedding and (local) chat models, untimed,
+    so model loading does not count as the first question's latency. Returns ``(report, paths, judge)`` (``paths`` is empty without
     ``out_dir``; ``judge`` is the :class:`Judge` or None)."""
     from eval import run_eval, write_report
 
@@ -208,7 +215,7 @@ def evaluate(
         t0 = time.perf_counter()
         search(items[0].question, 1)
         if answer is not None:
-            answer(items[0].question)
+            warm_up_chat_model(services, provider, model)
         extra["warmup_s"] = round(time.perf_counter() - t0, 2)
     if answer is not None:
         extra.setdefault("answer_k", services.settings.search_k)

@@ -170,7 +170,8 @@ def upload(services, jobs, kb_name: str | None, paths: list[str] | None) -> Iter
         state = job.as_dict()
         rows = _job_rows(state) + rejected
         if state["status"] == "done":
-            yield (_progress_md(state), pd.DataFrame(rows, columns=JOB_COLUMNS), *documents_view(services, kb.name), None)
+            table = pd.DataFrame(rows, columns=JOB_COLUMNS)
+            yield (_progress_md(state), table, *documents_view(services, kb.name), None)
             return
         yield (_progress_md(state), pd.DataFrame(rows, columns=JOB_COLUMNS), *keep, None)
         time.sleep(POLL_S)

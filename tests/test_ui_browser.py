@@ -101,6 +101,9 @@ def test_upload_then_ask_shows_cited_answer(page, server_url, tmp_path):
 
     page.goto(server_url + "/")  # redirects to /ui/
     expect(page.get_by_text("知识库助手 Knowledge-base assistant")).to_be_visible()
+    # the page's load events fill the knowledge-base list (the seeded "guide" is selected); wait for them,
+    # or their late answer would re-select "guide" after we create ours
+    expect(page.locator("#kb-summary")).to_contain_text("guide", timeout=60_000)
 
     # a new knowledge base becomes the selected one
     page.locator("#new-kb textarea, #new-kb input").first.fill(KB_NAME)
