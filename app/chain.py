@@ -76,7 +76,7 @@ class AnswerChain:
             timings = {"retrieve_ms": retrieve_ms, "first_token_ms": 0.0, "generate_ms": 0.0, "total_ms": _ms(start)}
             yield "answer", Answer(text, [], timings, self.model_name, query, found=False)
             return
-        messages = prompts.answer_messages(question if query == question else query, blocks, lang,
+        messages = prompts.answer_messages(question if query == question else query, _for_prompt(blocks), lang,
                                            override_dir=self.options.prompts_dir)
         t_generate = time.perf_counter()
         first_token_ms, parts = None, []
@@ -132,6 +132,14 @@ def _context_blocks(hits: list[Hit], budget: int) -> list[dict]:
         blocks.append({"n": len(blocks) + 1, "source": hit.source, "page": hit.page, "text": text,
                        "score": hit.score, "doc_id": hit.doc_id})
     return blocks
+
+
+_HEADING_MARKS = re.compile(r"^#{1,6}\s+", re.MULTILINE)
+
+
+def _for_prompt(blocks: list[dict]) -> list[dict]:
+    """Markdown heading marks make small models echo headings in a loop; the words stay."""
+    return [{**b, "text": _HEADING_MARKS.sub("", b["text"])} for b in blocks]
 
 
 def _citations(answer: str, blocks: list[dict]) -> list[Citation]:

@@ -7,7 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from app.settings import Settings, disable_telemetry
+from app.settings import Settings, prepare_process_env
 
 app = typer.Typer(
     help="kb-assistant: ask questions over your own PDFs, Markdown and text, with cited answers. "
@@ -141,7 +141,7 @@ def drop_kb(name: Annotated[str, typer.Argument(help="knowledge-base name")],
 
 
 def main() -> None:
-    disable_telemetry()
+    prepare_process_env()
     try:
         from app import cli_answer  # noqa: F401  (registers search/ask)
     except ImportError:

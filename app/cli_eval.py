@@ -82,11 +82,15 @@ def eval_cmd(
                                                  "tutorial .json list or .csv (see docs/eval.md)")],
     kb: Annotated[str, typer.Option("--kb", help="knowledge base to evaluate")],
     build_from_contexts: Annotated[bool, typer.Option(
-        "--build-from-contexts", help="write the set's contexts to <data_dir>/eval-contexts/<kb>/ and ingest them "
-                                      "into the knowledge base (created if missing; reruns skip indexed files)")] = False,
-    limit: Annotated[Optional[int], typer.Option("--limit", help="only the first N questions (and their contexts)")] = None,
-    retrieval_only: Annotated[bool, typer.Option("--retrieval-only", help="no answers: retrieval metrics only")] = False,
-    judge: Annotated[Optional[str], typer.Option("--judge", help="score answers with an LLM judge: PROVIDER:MODEL")] = None,
+        "--build-from-contexts",
+        help="write the set's contexts to <data_dir>/eval-contexts/<kb>/ and ingest them into the knowledge base "
+             "(created if missing; reruns skip indexed files)")] = False,
+    limit: Annotated[Optional[int], typer.Option(
+        "--limit", help="only the first N questions (and their contexts)")] = None,
+    retrieval_only: Annotated[bool, typer.Option(
+        "--retrieval-only", help="no answers: retrieval metrics only")] = False,
+    judge: Annotated[Optional[str], typer.Option(
+        "--judge", help="score answers with an LLM judge: PROVIDER:MODEL")] = None,
     provider: Annotated[Optional[str], typer.Option(help="LLM provider for answers (default: KB_LLM_PROVIDER)")] = None,
     model: Annotated[Optional[str], typer.Option(help="model name for the answer provider")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="report folder (default eval/out/<kb>-<time>)")] = None,
@@ -102,15 +106,17 @@ def eval_cmd(
 
     from app.eval_wiring import (MODES, compare_retrieval, default_out_dir, evaluate, ks_up_to, load_items,
                                  parse_model_spec, services_with_chunk_size, summary_markdown)
-    from llm_backends import LLMBackendError
+    from llm_backends import PROVIDERS, LLMBackendError
 
     if mode not in MODES:
         _fail("--mode must be hybrid, dense or keyword")
     sizes: list[int] = []
     try:
         ks_up_to(k)
+        for option, name in (("--provider", provider), ("--judge", judge and parse_model_spec(judge)[0])):
+            if name and name not in PROVIDERS:
+                raise ValueError(f"{option}: unknown LLM provider {name!r}; expected one of: {', '.join(PROVIDERS)}")
         if judge:
-            parse_model_spec(judge)
             if retrieval_only:
                 raise ValueError("--judge needs answers: leave out --retrieval-only")
             if compare:
@@ -175,5 +181,6 @@ def eval_cmd(
         first = next((r.get("answer_error") or r.get("search_error") for r in report.per_question
                       if r.get("answer_error") or r.get("search_error")), "")
         console.print(f"[yellow]warning[/] {errors} questions failed (scored as misses): {first}")
-    console.print(f"report: {paths['markdown']} (+ report.json, {', '.join(p.name for n, p in paths.items() if n not in ('json', 'markdown'))}); "
+    plots = ", ".join(p.name for name, p in paths.items() if name not in ("json", "markdown"))
+    console.print(f"report: {paths['markdown']} (+ report.json, {plots}); "
                   f"wall time {time.perf_counter() - started:.1f} s", highlight=False)

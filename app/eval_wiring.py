@@ -198,8 +198,9 @@ def evaluate(
 ):
     """Run ``eval.run_eval`` over ``kb_name`` (which must exist) and, when ``out_dir`` is given,
     write the report there. ``warmup`` first loads the embedding and (local) chat models, untimed,
-    so model loading does not count as the first question's latency. Returns ``(report, paths, judge)`` (``paths`` is empty without
-    ``out_dir``; ``judge`` is the :class:`Judge` or None)."""
+    so model loading does not count as the first question's latency. Returns
+    ``(report, paths, judge)``: ``paths`` is empty without ``out_dir``; ``judge`` is the
+    :class:`Judge` or None."""
     from eval import run_eval, write_report
 
     if judge and retrieval_only:
@@ -219,6 +220,7 @@ def evaluate(
         extra["warmup_s"] = round(time.perf_counter() - t0, 2)
     if answer is not None:
         extra.setdefault("answer_k", services.settings.search_k)
+        extra.setdefault("min_dense_score", services.settings.min_dense_score)
     report = run_eval(
         items, search, answer=answer, judge=judge_fn, ks=ks_up_to(k), progress=progress,
         cache_dir=str(cache_dir) if cache_dir else None, judge_model=judge_fn.name if judge_fn else "",

@@ -3,13 +3,13 @@
 import logging
 from contextlib import asynccontextmanager
 
-from app.settings import Settings, disable_telemetry
+from app.settings import Settings, prepare_process_env
 
 log = logging.getLogger("kb.server")
 
 
 def create_app(settings: Settings | None = None, with_ui: bool = True):
-    disable_telemetry()
+    prepare_process_env()
     from fastapi.responses import RedirectResponse
 
     from app.api import create_api

@@ -83,7 +83,8 @@ class Services:
             api_key=(s.llm_api_key.get_secret_value() if s.llm_api_key else None) if same_provider else None,
             base_url=s.llm_base_url if same_provider else None,
             temperature=s.llm_temperature if temperature is None else temperature,
-            max_tokens=s.llm_max_tokens,
+            # The 270M local model drifts into repetition on long outputs; its answers are short anyway.
+            max_tokens=s.llm_max_tokens or (160 if (provider or s.llm_provider) == "local" else 512),
             timeout_s=s.llm_timeout_s,
             max_retries=s.llm_max_retries,
             model_path=s.llm_model_path,

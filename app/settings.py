@@ -54,7 +54,7 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_base_url: str | None = None
     llm_temperature: float = 0.1
-    llm_max_tokens: int = 512
+    llm_max_tokens: int | None = Field(None, description="answer length cap; unset = 160 local, 512 remote")
     llm_timeout_s: float = 60.0
     llm_max_retries: int = 2
     llm_model_path: str | None = None
@@ -71,9 +71,12 @@ class Settings(BaseSettings):
         return {k.strip() for k in (self.api_keys or "").split(",") if k.strip()}
 
 
-def disable_telemetry() -> None:
-    """Every library with a phone-home switch, switched off, before any of them is imported."""
+def prepare_process_env() -> None:
+    """Set before any library is imported: every phone-home switch off, and OpenMP threads that
+    sleep instead of spinning (llama.cpp's busy-waiting threads starve everything else on 2 cores:
+    generation was ~10x slower under load without it)."""
     for key, value in {
+        "OMP_WAIT_POLICY": "PASSIVE",
         "ANONYMIZED_TELEMETRY": "False",
         "GRADIO_ANALYTICS_ENABLED": "False",
         "HF_HUB_OFFLINE": "1",

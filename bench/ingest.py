@@ -16,13 +16,13 @@ from pathlib import Path
 # `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages they measure.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from app.settings import disable_telemetry  # noqa: E402
+from app.settings import prepare_process_env  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def main() -> int:
-    disable_telemetry()
+    prepare_process_env()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--corpus", default=str(REPO.parent / "shared/corpora/llm-universe-kb"))
     parser.add_argument("--chunk-size", type=int, default=None)

@@ -22,7 +22,7 @@ from pathlib import Path
 # `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages they measure.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from app.settings import disable_telemetry  # noqa: E402
+from app.settings import prepare_process_env  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 SETS = {"zh (CMRC 2018)": "cmrc2018_dev_part1.jsonl", "en (SQuAD 1.1)": "squad1.1_dev_part1.jsonl"}
@@ -30,7 +30,7 @@ MODES = ("dense", "keyword", "hybrid")
 
 
 def main() -> int:
-    disable_telemetry()
+    prepare_process_env()
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--qa-dir", default=str(REPO.parent / "shared/qa"))
     ap.add_argument("--questions", type=int, default=1000, help="questions per set (0 = all)")

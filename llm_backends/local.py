@@ -8,6 +8,7 @@ into ONE plain completion prompt (the prompts package makes it end in
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,6 +51,24 @@ def ensure_packaged_gguf(models_dir: str) -> Path:
     finally:
         partial.unlink(missing_ok=True)
     return target
+
+
+_DIGITS = re.compile(r"\d+")
+
+
+def is_looping(text: str, window: int = 12, repeats: int = 4) -> bool:
+    """True when the tail of ``text`` keeps repeating (numbers ignored: "第1章，第2章，第3章…").
+
+    Small base models fall into such loops and would otherwise run to max_tokens.
+    """
+    shape = _DIGITS.sub("#", text)
+    if len(shape) < window * repeats:
+        return False
+    for size in range(2, window + 1):
+        unit = shape[-size:]
+        if shape.endswith(unit * repeats):
+            return True
+    return False
 
 
 def render_completion_prompt(messages: list[BaseMessage]) -> str:
@@ -167,6 +186,7 @@ class LocalCompletionChatModel(BaseChatModel):
         llama = self._load()
         stream = llama.create_completion(**self._completion_args(llama, messages, stop), stream=True)
         started = False
+        so_far = ""
         try:
             for part in stream:
                 choice = part["choices"][0]
@@ -176,6 +196,10 @@ class LocalCompletionChatModel(BaseChatModel):
                     started = bool(text)
                 if started and self.single_line and "\n" in text:
                     yield text[: text.index("\n")].rstrip(), "stop"
+                    return
+                so_far += text
+                if is_looping(so_far):
+                    yield text, "stop"
                     return
                 if text or finish:
                     yield text, finish

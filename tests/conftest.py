@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from app.settings import disable_telemetry
+from app.settings import prepare_process_env
 
-disable_telemetry()
+prepare_process_env()
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

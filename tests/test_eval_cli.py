@@ -88,7 +88,8 @@ def test_unusable_qa_file_exits_2_with_one_line(env, content, message):
 def test_unusable_options_exit_2(env):
     root, qa = env
     for args in (["--mode", "fuzzy"], ["--judge", "openai:gpt-4o-mini", "--retrieval-only"],
-                 ["--chunk-sizes", "200"], ["--compare", "--chunk-sizes", "a,b"], ["--limit", "0"]):
+                 ["--chunk-sizes", "200"], ["--compare", "--chunk-sizes", "a,b"], ["--limit", "0"],
+                 ["--judge", "bogus:model"], ["--provider", "bogus"], ["-k", "0"]):
         result = run(str(qa), "--kb", "tiny", *args)
         assert result.exit_code == 2, (args, result.output)
         assert result.output.strip().startswith("error: ") and len(result.output.strip().splitlines()) == 1
@@ -120,3 +121,22 @@ def test_answer_run_with_local_model(env):
     assert summary["latency"]["total_ms"]["n"] == 1 and summary["n_errors"] == 0
     assert (out / "latency.png").is_file()
     assert "## Answers" in result.stdout and "## Latency (ms)" in result.stdout
+
+
+def test_judge_wrapper_and_spec():
+    from types import SimpleNamespace
+
+    from app.eval_wiring import Judge, parse_model_spec
+
+    assert parse_model_spec("openai_compatible:qwen2.5:7b") == ("openai_compatible", "qwen2.5:7b")
+    assert parse_model_spec("local") == ("local", None)
+    with pytest.raises(ValueError):
+        parse_model_spec(":model")
+    ok = Judge(SimpleNamespace(invoke=lambda messages: SimpleNamespace(content='{"score": 4}')), "fake:judge")
+    assert ok(["m"]) == '{"score": 4}' and ok.errors == 0
+
+    def boom(messages):
+        raise TimeoutError("judge down")
+
+    failing = Judge(SimpleNamespace(invoke=boom), "fake:judge")
+    assert failing(["m"]) == "" and failing.errors == 1 and "judge down" in failing.last_error

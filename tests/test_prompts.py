@@ -129,3 +129,12 @@ def test_parse_judge_score():
     assert parse_judge_score("Score: 3. Partly supported.")[0] == 3
     assert parse_judge_score('{"score": <integer 1-5>, "reason": "<one sentence>"}')[0] is None  # template echo
     assert parse_judge_score("15 out of 10")[0] is None
+
+
+def test_loop_guard_for_the_small_local_model():
+    from llm_backends.local import is_looping
+
+    assert is_looping("南瓜书是西瓜书的" + "".join(f"第{i}章，" for i in range(1, 12)))
+    assert is_looping("ha" * 30)
+    assert not is_looping("南瓜书是对西瓜书中公式的推导和解析，适合初学者在学习机器学习时查阅。")
+    assert not is_looping("1, 2, 3")
