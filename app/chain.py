@@ -85,7 +85,7 @@ class AnswerChain:
                 first_token_ms = _ms(start)
             parts.append(text)
             yield "token", text
-        answer = "".join(parts).strip()
+        answer = tidy_answer("".join(parts), blocks)
         citations = _citations(answer, blocks)
         yield "citations", citations
         timings = {"retrieve_ms": retrieve_ms, "first_token_ms": first_token_ms or _ms(start),
@@ -140,6 +140,21 @@ _HEADING_MARKS = re.compile(r"^#{1,6}\s+", re.MULTILINE)
 def _for_prompt(blocks: list[dict]) -> list[dict]:
     """Markdown heading marks make small models echo headings in a loop; the words stay."""
     return [{**b, "text": _HEADING_MARKS.sub("", b["text"])} for b in blocks]
+
+
+_COPIED_PREFIX = re.compile(r"^\s*\[(\d{1,2})\]\s*\([^)]*\)\s*")
+
+
+def tidy_answer(text: str, blocks: list[dict]) -> str:
+    """Small models copy a context line's "[n] (file, p.3)" prefix: move the marker to the end;
+    drop markers that point at no source given to the model."""
+    valid = {b["n"] for b in blocks}
+    text = text.strip()
+    copied = _COPIED_PREFIX.match(text)
+    if copied:
+        text = text[copied.end():].rstrip() + f" [{copied.group(1)}]"
+    text = _MARKER.sub(lambda m: m.group(0) if int(m.group(1)) in valid else "", text)
+    return re.sub(r"[ \t]{2,}", " ", text).strip()
 
 
 def _citations(answer: str, blocks: list[dict]) -> list[Citation]:
