@@ -184,7 +184,7 @@ async def _sse_events(chain, question: str, history: list[dict]):
                 data = [citation_payload(c) for c in payload]
                 yield {"event": "citations", "data": json.dumps(data, ensure_ascii=False)}
             elif kind == "answer":
-                done = {"timings": payload.timings, "model": payload.model}
+                done = {"timings": payload.timings, "model": payload.model, "answer": payload.answer}
                 yield {"event": "done", "data": json.dumps(done, ensure_ascii=False)}
     except LLMBackendError as exc:
         yield {"event": "error", "data": json.dumps({"detail": exc.message}, ensure_ascii=False)}
