@@ -75,19 +75,19 @@ class JobManager:
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
 
-    def submit(self, kb_name: str, files: list[tuple[Path, str]]) -> Job:
+    def submit(self, kb_name: str, files: list[tuple[Path, str]], on_done=None) -> Job:
         job = Job(uuid.uuid4().hex, kb_name, [JobFile(source) for _, source in files])
         with self._lock:
             self._jobs[job.id] = job
             self._forget_old()
-        self._pool.submit(self._run, job, files)
+        self._pool.submit(self._run, job, files, on_done)
         return job
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:
             return self._jobs.get(job_id)
 
-    def _run(self, job: Job, files: list[tuple[Path, str]]) -> None:
+    def _run(self, job: Job, files: list[tuple[Path, str]], on_done=None) -> None:
         from ingest import ingest_files
 
         try:
@@ -100,6 +100,8 @@ class JobManager:
                     entry.status, entry.error = "failed", f"the knowledge-base store failed: {exc}"
         finally:
             job.status = "done"
+            if on_done is not None:
+                on_done(job)
 
     def _forget_old(self) -> None:
         finished = [j for j in self._jobs.values() if j.status == "done"]

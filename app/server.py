@@ -2,6 +2,7 @@
 
 import logging
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from app.settings import Settings, prepare_process_env
 
@@ -47,12 +48,22 @@ def create_app(settings: Settings | None = None, with_ui: bool = True):
 def seed_default_kb(services, jobs) -> None:
     """First run: build the default knowledge base from knowledge_base/ (the product's own guide)."""
     from ingest import expand_paths, is_supported
+    from retrieval import store_id
 
     s = services.settings
-    if not s.seed_dir.is_dir() or services.store.exists(s.default_kb):
+    # The marker is written when seeding finished: a first run that was interrupted seeds again
+    # (already indexed files are cheap duplicates), while a user's later deletions are respected.
+    marker = Path(s.data_dir) / f".seeded-{store_id(s.default_kb)}"
+    if not s.seed_dir.is_dir() or marker.exists():
         return
     files = [(p, p.name) for p in expand_paths([s.seed_dir]) if is_supported(p)]
     if files:
         services.store.get(s.default_kb, create=True)
-        job = jobs.submit(s.default_kb, files)
+        job = jobs.submit(s.default_kb, files, on_done=lambda job: _mark_seeded(job, marker))
         log.info("first run: building knowledge base '%s' from %s (job %s)", s.default_kb, s.seed_dir, job.id)
+
+
+def _mark_seeded(job, marker: Path) -> None:
+    if all(f.status in ("indexed", "duplicate") for f in job.files):
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
