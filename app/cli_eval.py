@@ -30,7 +30,7 @@ class _Steps:
                         description=self.description + (f" [dim]{extra}[/]" if extra else ""))
         if not self.bar.console.is_terminal and (done % self.step == 0 or done == self.total):
             self.bar.console.print(f"{self.description}: {done}/{self.total}{' ' + extra if extra else ''} "
-                                   f"({time.perf_counter() - self.started:.0f} s)", highlight=False)
+                                   f"({time.perf_counter() - self.started:.0f} s)", highlight=False, soft_wrap=True)
 
 
 class _IngestProgress:
@@ -64,7 +64,7 @@ def _build(services, kb: str, items, console, label: str = "") -> None:
     with _progress(console) as bar:
         progress = _IngestProgress(bar, len({i.context for i in items if i.context}), label)
         stats = build_kb_from_contexts(services, kb, items, progress)
-    console.print(f"knowledge base '{kb}': " + ingest_summary(stats), highlight=False)
+    console.print(f"knowledge base '{kb}': " + ingest_summary(stats), highlight=False, soft_wrap=True)
     try:
         services.parser.close()  # the parse worker is not needed any more
     except Exception:  # noqa: BLE001
@@ -157,7 +157,7 @@ def eval_cmd(
                     config={"qa_file": str(qa_file), "limit": limit})
             typer.echo(table)
             console.print(f"compare table: {out_dir / 'compare.md'}; wall time {time.perf_counter() - started:.1f} s",
-                          highlight=False)
+                          highlight=False, soft_wrap=True)
             return
 
         _open_kb(services, kb, create=build_from_contexts)
@@ -183,4 +183,4 @@ def eval_cmd(
         console.print(f"[yellow]warning[/] {errors} questions failed (scored as misses): {first}")
     plots = ", ".join(p.name for name, p in paths.items() if name not in ("json", "markdown"))
     console.print(f"report: {paths['markdown']} (+ report.json, {plots}); "
-                  f"wall time {time.perf_counter() - started:.1f} s", highlight=False)
+                  f"wall time {time.perf_counter() - started:.1f} s", highlight=False, soft_wrap=True)
