@@ -33,7 +33,7 @@ def test_schemathesis_finds_no_server_errors(tmp_path):
         result = subprocess.run(
             [exe, "run", f"{base}/openapi.json", "--checks", "not_a_server_error", "--max-examples", "15",
              "--seed", "7", "--request-timeout", "120", "--phases", "examples,coverage,fuzzing"],
-            capture_output=True, text=True, timeout=900, env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
+            capture_output=True, text=True, timeout=900, env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"}, cwd=tmp_path,
         )
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "schemathesis.txt").write_text(result.stdout + result.stderr, encoding="utf-8")
