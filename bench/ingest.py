@@ -44,6 +44,7 @@ def main() -> int:
         kb = store.get("bench", create=True)
         files = [(p, p.name) for p in expand_paths([corpus])]
         stats = ingest_files(kb, files, parser_, _Dots())
+        parser_.close()  # reaped, so its peak RSS shows in RUSAGE_CHILDREN
         print()
         texts = [c for c in kb.collection.get(include=["documents"])["documents"]]
         # Baseline: the same chunks through the embedding model alone, nothing else running.
@@ -67,7 +68,7 @@ def main() -> int:
         ("embedding-only s, same chunks (baseline)", f"{embed_only:.1f}"),
         ("ratio total / embedding-only", f"{stats.wall_s / embed_only:.3f}"),
         ("peak RSS main process MB", f"{peak_mb:.0f}"),
-        ("peak RSS parser children MB", f"{child_peak_mb:.0f}"),
+        ("peak RSS parser worker MB", f"{child_peak_mb:.0f}"),
     ]
     width = max(len(k) for k, _ in rows)
     print(f"{'metric'.ljust(width)} | value")
