@@ -47,57 +47,76 @@ class Tokenizer:
 
 
 class KeywordIndex:
-    """One FTS5 table for all knowledge bases of a data dir, keyed by store id."""
+    """One FTS5 table per knowledge base (so BM25's document frequencies are that base's own), in one
+    SQLite file per data dir."""
 
     def __init__(self, path: str | Path, tokenizer: Tokenizer | None = None):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE VIRTUAL TABLE IF NOT EXISTS chunks USING fts5("
-            "tokens, kb UNINDEXED, doc_id UNINDEXED, chunk_id UNINDEXED, tokenize='unicode61')"
-        )
         self._lock = threading.Lock()
         self._tok = tokenizer or Tokenizer()
 
+    @staticmethod
+    def _table(kb: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", kb):
+            raise ValueError(f"invalid knowledge-base id {kb!r}")
+        return f'"kw_{kb}"'
+
+    def _exists(self, kb: str) -> bool:
+        row = self._db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (f"kw_{kb}",)).fetchone()
+        return row is not None
+
     def add(self, kb: str, doc_id: str, chunks: list[tuple[str, str]]) -> None:
         """``chunks``: (chunk_id, text). One transaction: a document is in whole or not at all."""
-        rows = [(" ".join(self._tok.tokens(text)), kb, doc_id, cid) for cid, text in chunks]
+        rows = [(" ".join(self._tok.tokens(text)), doc_id, cid) for cid, text in chunks]
+        table = self._table(kb)
         with self._lock:
             self._db.execute("BEGIN")
             try:
-                self._db.execute("DELETE FROM chunks WHERE kb = ? AND doc_id = ?", (kb, doc_id))
-                self._db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?)", rows)
+                self._db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {table} USING fts5("
+                                 "tokens, doc_id UNINDEXED, chunk_id UNINDEXED, tokenize='unicode61')")
+                self._db.execute(f"DELETE FROM {table} WHERE doc_id = ?", (doc_id,))
+                self._db.executemany(f"INSERT INTO {table} VALUES (?, ?, ?)", rows)
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
                 raise
 
     def remove(self, kb: str, doc_id: str | None = None) -> None:
+        table = self._table(kb)
         with self._lock:
+            if not self._exists(kb):
+                return
             if doc_id is None:
-                self._db.execute("DELETE FROM chunks WHERE kb = ?", (kb,))
+                self._db.execute(f"DROP TABLE {table}")
             else:
-                self._db.execute("DELETE FROM chunks WHERE kb = ? AND doc_id = ?", (kb, doc_id))
+                self._db.execute(f"DELETE FROM {table} WHERE doc_id = ?", (doc_id,))
 
     def doc_ids(self, kb: str) -> set[str]:
+        table = self._table(kb)
         with self._lock:
-            return {r[0] for r in self._db.execute("SELECT DISTINCT doc_id FROM chunks WHERE kb = ?", (kb,))}
+            if not self._exists(kb):
+                return set()
+            return {r[0] for r in self._db.execute(f"SELECT DISTINCT doc_id FROM {table}")}
 
     def search(self, kb: str, query: str, k: int, doc_ids: list[str] | None = None) -> list[tuple[str, float]]:
         """(chunk_id, bm25 score: higher is better), best first."""
         terms = self._tok.query_terms(query)
         if not terms:
             return []
+        table = self._table(kb)
         match = " OR ".join('"' + t.replace('"', '""') + '"' for t in terms)
-        sql = "SELECT chunk_id, -bm25(chunks) FROM chunks WHERE chunks MATCH ? AND kb = ?"
-        params: list = [match, kb]
+        sql = f"SELECT chunk_id, -bm25({table}) FROM {table} WHERE {table} MATCH ?"
+        params: list = [match]
         if doc_ids:
             sql += f" AND doc_id IN ({','.join('?' * len(doc_ids))})"
             params += list(doc_ids)
-        sql += " ORDER BY bm25(chunks) LIMIT ?"
+        sql += f" ORDER BY bm25({table}) LIMIT ?"
         params.append(k)
         with self._lock:
+            if not self._exists(kb):
+                return []
             return [(cid, float(score)) for cid, score in self._db.execute(sql, params)]
 
     def close(self) -> None:
