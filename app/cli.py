@@ -142,15 +142,8 @@ def drop_kb(name: Annotated[str, typer.Argument(help="knowledge-base name")],
 
 def main() -> None:
     prepare_process_env()
-    try:
-        from app import cli_answer  # noqa: F401  (registers search/ask)
-    except ImportError:
-        pass
-    for extra in ("app.cli_serve", "app.cli_eval"):
-        try:
-            __import__(extra)
-        except ImportError:
-            pass
+    # These modules register their commands on `app`; they import nothing heavy at module level.
+    from app import cli_answer, cli_eval, cli_serve  # noqa: F401
     try:
         app()
     except KeyboardInterrupt:

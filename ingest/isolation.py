@@ -12,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from langchain_core.documents import Document
@@ -37,7 +37,6 @@ class ParsedFile:
     pages: int
     parse_s: float = 0.0
     split_s: float = 0.0
-    meta: dict = field(default_factory=dict)
 
 
 def parse_and_split(path: Path, source: str, load_limits: LoadLimits, splitter: ChineseTextSplitter) -> ParsedFile:
