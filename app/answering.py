@@ -4,20 +4,20 @@ from app.chain import AnswerChain, ChainOptions
 
 
 def build_chain(services, kb_name: str, *, provider: str | None = None, model: str | None = None,
-                temperature: float | None = None, k: int | None = None) -> AnswerChain:
-    from llm_backends import describe, explain_error
+                temperature: float | None = None, k: int | None = None,
+                max_tokens: int | None = None) -> AnswerChain:
+    from llm_backends import describe, explain_error, model_profile
 
     s = services.settings
     services.store.get(kb_name)  # KBNotFound before any model is loaded
-    chat_model, config = services.chat_model(provider, model, temperature)
-    local = config.provider == "local"
+    chat_model, config = services.chat_model(provider, model, temperature, max_tokens)
+    profile = model_profile(config)
     options = ChainOptions(
         k=k or s.search_k,
         min_dense_score=s.min_dense_score,
-        # the local 270M model has a 2048-token window: keep its context short
-        context_chars=s.context_chars or (1200 if local else 6000),
+        context_tokens=s.context_tokens or profile.context_tokens,
         prompts_dir=s.prompts_dir,
-        condense_history=not local,  # a base model cannot rewrite questions reliably
+        condense_history=profile.condense_history,
     )
     info = describe(config)
     return AnswerChain(

@@ -46,9 +46,13 @@ def health(request: Request):
 
     services = services_of(request)
     info = describe(services.llm_config())
+    engine = services.default_local_engine()
+    state = engine.state if engine is not None else "remote"
     embedding = embedding_name(services.embeddings) if "embeddings" in services.__dict__ else _configured_embedding(
         services.settings)
-    return {"status": "ok", "version": VERSION, "llm": {"provider": info["provider"], "model": info["model"]},
+    return {"status": "ok", "version": VERSION,
+            "llm": {"provider": info["provider"], "model": info["model"], "ready": state in ("ready", "remote"),
+                    "state": state},
             "embedding": {"model": embedding}}
 
 

@@ -1,5 +1,6 @@
 """The answer chain: (history +) question -> condensed query -> retrieval -> prompt -> LLM -> cited answer."""
 
+import itertools
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -30,7 +31,8 @@ class Answer:
     timings: dict
     model: str
     query: str = ""
-    found: bool = True  # False: the knowledge base had nothing relevant, the model was not called
+    found: bool = True  # False: nothing relevant was found, or the model said the sources lack the answer
+    usage: dict = field(default_factory=lambda: {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0})
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -40,13 +42,17 @@ class Answer:
 class ChainOptions:
     k: int = 5
     min_dense_score: float = 0.84
-    context_chars: int = 3000
+    context_tokens: int = 3000  # sources budget, estimated tokens (prompts.estimate_tokens)
     prompts_dir: str | None = None
     condense_history: bool = True
+    history_turns: int = 6  # messages of history given to the condenser
 
 
 @dataclass
 class AnswerChain:
+    """Events from ``stream``: ("reading", n sources) before the model reads them, ("token", text)...,
+    ("citations", [Citation]), ("answer", Answer). The tokens joined are exactly ``Answer.answer``."""
+
     search: Callable[[str, int], list[Hit]]
     chat_model: BaseChatModel
     model_name: str
@@ -61,53 +67,67 @@ class AnswerChain:
         return answer
 
     def stream(self, question: str, history: list[dict] | None = None) -> Iterator[tuple[str, object]]:
-        """Yields ("token", str)..., then ("citations", [Citation]), then ("answer", Answer)."""
         start = time.perf_counter()
+        usage = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
         lang = prompts.detect_language(question)
-        query = self._condense(question, history or [], lang)
+        query = self._condense(question, history or [], lang, usage)
         t_retrieve = time.perf_counter()
         hits = relevant_hits(self.search(query, self.options.k), self.options.min_dense_score)
-        blocks = _context_blocks(hits, self.options.context_chars)
+        blocks = _context_blocks(hits, self.options.context_tokens)
         retrieve_ms = _ms(t_retrieve)
         if not blocks:
             text = prompts.NO_ANSWER[lang]
             yield "token", text
             yield "citations", []
-            timings = {"retrieve_ms": retrieve_ms, "first_token_ms": 0.0, "generate_ms": 0.0, "total_ms": _ms(start)}
-            yield "answer", Answer(text, [], timings, self.model_name, query, found=False)
+            timings = {"retrieve_ms": retrieve_ms, "first_token_ms": _ms(start), "generate_ms": 0.0,
+                       "total_ms": _ms(start)}
+            yield "answer", Answer(text, [], timings, self.model_name, query, found=False, usage=usage)
             return
-        messages = prompts.answer_messages(question if query == question else query, _for_prompt(blocks), lang,
-                                           override_dir=self.options.prompts_dir)
+        yield "reading", len(blocks)
+        messages = prompts.answer_messages(query, _for_prompt(blocks), lang, override_dir=self.options.prompts_dir)
         t_generate = time.perf_counter()
         first_token_ms, parts = None, []
-        for text in self._generate(messages):
-            if first_token_ms is None:
-                first_token_ms = _ms(start)
-            parts.append(text)
-            yield "token", text
-        answer = tidy_answer("".join(parts), blocks)
-        citations = _citations(answer, blocks)
+        tidier = StreamTidier({b["n"] for b in blocks})
+        for text in itertools.chain(self._generate(messages, usage), [None]):  # None: the end
+            shown = tidier.feed(text) if text is not None else tidier.finish()
+            if shown:
+                first_token_ms = first_token_ms or _ms(start)
+                parts.append(shown)
+                yield "token", shown
+        answer = "".join(parts)
+        refused = is_refusal(answer)
+        citations = [] if refused else _citations(answer, blocks)
         yield "citations", citations
         timings = {"retrieve_ms": retrieve_ms, "first_token_ms": first_token_ms or _ms(start),
                    "generate_ms": _ms(t_generate), "total_ms": _ms(start)}
-        yield "answer", Answer(answer, citations, timings, self.model_name, query)
+        yield "answer", Answer(answer, citations, timings, self.model_name, query, found=not refused, usage=usage)
 
-    def _condense(self, question: str, history: list[dict], lang: str) -> str:
+    def _condense(self, question: str, history: list[dict], lang: str, usage: dict) -> str:
         if not history or not self.options.condense_history:
             return question
-        messages = prompts.condense_messages(history[-6:], question, lang, override_dir=self.options.prompts_dir)
-        rewritten = "".join(self._generate(messages)).strip().split("\n")[0].strip()
+        turns = history[-self.options.history_turns:]
+        messages = prompts.condense_messages(turns, question, lang, override_dir=self.options.prompts_dir)
+        rewritten = "".join(self._generate(messages, usage)).strip().split("\n")[0].strip()
         return rewritten or question
 
-    def _generate(self, messages) -> Iterator[str]:
+    def _generate(self, messages, usage: dict) -> Iterator[str]:
         try:
             for chunk in self.chat_model.stream(messages):
+                for key, value in (getattr(chunk, "usage_metadata", None) or {}).items():
+                    if key in usage and isinstance(value, int):
+                        usage[key] += value
                 if chunk.content:
                     yield chunk.content if isinstance(chunk.content, str) else str(chunk.content)
         except Exception as exc:
             if self.explain_error is None:
                 raise
             raise self.explain_error(exc) from exc
+
+
+def is_refusal(answer: str) -> bool:
+    """The model answered with (a form of) the refusal sentence the prompt asks for."""
+    text = answer.casefold()
+    return any(sentence.rstrip("。.").casefold()[:36] in text for sentence in prompts.NO_ANSWER.values())
 
 
 def relevant_hits(hits: list[Hit], min_dense_score: float) -> list[Hit]:
@@ -121,14 +141,16 @@ def relevant_hits(hits: list[Hit], min_dense_score: float) -> list[Hit]:
 
 
 def _context_blocks(hits: list[Hit], budget: int) -> list[dict]:
+    """Hits, best first, while their estimated tokens fit the budget (the best one always, cut if need be)."""
     blocks, used = [], 0
     for hit in hits:
-        text = hit.text if not blocks or used + len(hit.text) <= budget else ""
-        if not text:
+        cost = prompts.estimate_tokens(hit.text)
+        if blocks and used + cost > budget:
             break
-        if len(text) > budget:  # the single best hit is longer than the budget: keep its head
-            text = text[:budget]
-        used += len(text)
+        text = hit.text
+        while prompts.estimate_tokens(text) > budget:  # the best hit alone is over budget: keep its head
+            text = text[: int(len(text) * 0.8)]
+        used += prompts.estimate_tokens(text)
         blocks.append({"n": len(blocks) + 1, "source": hit.source, "page": hit.page, "text": text,
                        "score": hit.score, "doc_id": hit.doc_id})
     return blocks
@@ -142,19 +164,68 @@ def _for_prompt(blocks: list[dict]) -> list[dict]:
     return [{**b, "text": _HEADING_MARKS.sub("", b["text"])} for b in blocks]
 
 
-_COPIED_PREFIX = re.compile(r"^\s*\[(\d{1,2})\]\s*\([^)]*\)\s*")
+_COPIED_PREFIX = re.compile(r"^\[(\d{1,2})\]\s*\([^)]*\)\s*")
+_MAYBE_PREFIX = re.compile(r"\[\d{0,2}(\]\s*(\([^)]*)?)?")
+# [1], [1, 2], [1][2] and the full-width 【1】 all count as markers.
+_ANY_MARKER = re.compile(r"[\[【](\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)[\]】]")
+_MAYBE_MARKER = re.compile(r"[\[【][\d\s,，、]{0,12}")
+
+
+class StreamTidier:
+    """Tidies an answer while it streams, so what is shown streaming is exactly the final text.
+
+    Small models copy a source line's "[n] (file, p.3)" prefix (moved to the end as "[n]") and
+    write markers that point at no given source (dropped); "[1, 2]" and "【1】" become "[1][2]"
+    and "[1]". Text that could still turn into a marker is held back until it is decided, and
+    so is trailing whitespace: the joined output is already stripped.
+    """
+
+    def __init__(self, valid: set[int]):
+        self.valid, self.pending, self.started, self.moved = valid, "", False, None
+        self.cited: set[int] = set()
+
+    def feed(self, text: str) -> str:
+        self.pending += text
+        return self._drain(final=False)
+
+    def finish(self) -> str:
+        out = self._drain(final=True).rstrip()
+        self.pending = ""
+        if self.moved is not None and self.moved not in self.cited:
+            out += f" [{self.moved}]"
+        return out
+
+    def _drain(self, final: bool) -> str:
+        if not self.started:
+            self.pending = self.pending.lstrip()
+            copied = _COPIED_PREFIX.match(self.pending)
+            if copied and (final or copied.end() < len(self.pending)):
+                if int(copied.group(1)) in self.valid:
+                    self.moved = int(copied.group(1))
+                self.pending = self.pending[copied.end():]
+            elif not final and (not self.pending or _MAYBE_PREFIX.fullmatch(self.pending)):
+                return ""
+            self.started = True
+        text, hold = self.pending, ""
+        cut = max(text.rfind("["), text.rfind("【"))
+        if not final and cut >= 0 and _MAYBE_MARKER.fullmatch(text[cut:]):
+            text, hold = text[:cut], text[cut:]
+        if not final:
+            stripped = text.rstrip()
+            text, hold = stripped, text[len(stripped):] + hold
+        self.pending = hold
+        return _ANY_MARKER.sub(self._marker, text)
+
+    def _marker(self, match: re.Match) -> str:
+        numbers = [int(n) for n in re.findall(r"\d+", match.group(1))]
+        self.cited.update(n for n in numbers if n in self.valid)
+        return "".join(f"[{n}]" for n in numbers if n in self.valid)
 
 
 def tidy_answer(text: str, blocks: list[dict]) -> str:
-    """Small models copy a context line's "[n] (file, p.3)" prefix: move the marker to the end;
-    drop markers that point at no source given to the model."""
-    valid = {b["n"] for b in blocks}
-    text = text.strip()
-    copied = _COPIED_PREFIX.match(text)
-    if copied:
-        text = text[copied.end():].rstrip() + f" [{copied.group(1)}]"
-    text = _MARKER.sub(lambda m: m.group(0) if int(m.group(1)) in valid else "", text)
-    return re.sub(r"[ \t]{2,}", " ", text).strip()
+    """The whole-text form of :class:`StreamTidier` (same rules, same result)."""
+    tidier = StreamTidier({b["n"] for b in blocks})
+    return (tidier.feed(text) + tidier.finish()).strip()
 
 
 def _citations(answer: str, blocks: list[dict]) -> list[Citation]:

@@ -22,8 +22,18 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON out
 
 
 def _services():
+    import logging
+
     from app.services import Services
 
+    # First use writes the packaged model out (~1 GB): show its progress lines on stderr.
+    llm_log = logging.getLogger("kb.llm")
+    if not llm_log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        llm_log.addHandler(handler)
+        llm_log.setLevel(logging.INFO)
+        llm_log.propagate = False
     return Services(Settings())
 
 

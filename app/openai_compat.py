@@ -48,7 +48,8 @@ async def chat_completions(body: schemas.ChatCompletionRequest, request: Request
 
     services = request.app.state.services
     question, history = _split_conversation(body.messages)
-    chain = await run_in_threadpool(build_chain, services, body.model, temperature=body.temperature)
+    chain = await run_in_threadpool(build_chain, services, body.model, temperature=body.temperature,
+                                    max_tokens=body.max_tokens)
     completion_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
     created = int(time.time())
     if not body.stream:
@@ -57,7 +58,8 @@ async def chat_completions(body: schemas.ChatCompletionRequest, request: Request
             "id": completion_id, "object": "chat.completion", "created": created, "model": body.model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.answer},
                          "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+            "usage": {"prompt_tokens": answer.usage["input_tokens"], "completion_tokens": answer.usage["output_tokens"],
+                      "total_tokens": answer.usage["total_tokens"]},
             "citations": [_citation(c) for c in answer.citations],
             "timings": answer.timings,
         }

@@ -10,6 +10,8 @@ _STRICT = ConfigDict(extra="forbid")
 class LLMInfo(BaseModel):
     provider: str
     model: str
+    ready: bool = Field(description="the model can answer now (a local model has finished loading)")
+    state: str = Field(description="local model: not loaded | loading | ready | failed; remote: remote")
 
 
 class EmbeddingInfo(BaseModel):

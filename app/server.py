@@ -22,6 +22,7 @@ def create_app(settings: Settings | None = None, with_ui: bool = True):
 
     @asynccontextmanager
     async def lifespan(app):
+        preload_local_model(services)
         seed_default_kb(services, jobs)
         yield
         jobs.shutdown()
@@ -43,6 +44,16 @@ def create_app(settings: Settings | None = None, with_ui: bool = True):
         def root():
             return RedirectResponse("/ui/")
     return api
+
+
+def preload_local_model(services) -> None:
+    """Load the default local model in the background, so the first question does not wait for it
+    (/health says when it is ready)."""
+    if services.settings.preload_model:
+        engine = services.default_local_engine()
+        if engine is not None:
+            log.info("loading local model %s in the background", engine.name)
+            engine.start_loading()
 
 
 def seed_default_kb(services, jobs) -> None:

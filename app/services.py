@@ -4,6 +4,7 @@ The one place that knows every package; routers, the UI and the CLI are thin ove
 """
 
 import threading
+from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
 
@@ -14,6 +15,8 @@ class Services:
     def __init__(self, settings: Settings):
         self.settings = settings
         self._lock = threading.Lock()
+        self._engines: dict = {}  # local model file -> LocalEngine
+        self._remote_models: dict = {}  # LLMConfig -> chat model
 
     # --- storage -------------------------------------------------------------------------------
     @cached_property
@@ -72,36 +75,74 @@ class Services:
         return search(kb, query, options, self.reranker)
 
     # --- generation ----------------------------------------------------------------------------
-    def llm_config(self, provider: str | None = None, model: str | None = None, temperature: float | None = None):
-        from llm_backends import LLMConfig
+    def llm_config(self, provider: str | None = None, model: str | None = None, temperature: float | None = None,
+                   max_tokens: int | None = None):
+        from llm_backends import LLMConfig, model_profile
 
         s = self.settings
-        same_provider = provider in (None, s.llm_provider)
-        return LLMConfig(
-            provider=provider or s.llm_provider,
+        provider = provider or s.llm_provider
+        same_provider = provider == s.llm_provider
+        own_gguf = s.llm_model_path if provider == "local" and not model else None
+        if provider == "local":
+            model = model or s.local_model
+        config = LLMConfig(
+            provider=provider,
             model=model or (s.llm_model if same_provider else None),
             api_key=(s.llm_api_key.get_secret_value() if s.llm_api_key else None) if same_provider else None,
             base_url=s.llm_base_url if same_provider else None,
             temperature=s.llm_temperature if temperature is None else temperature,
-            # The 270M local model drifts into repetition on long outputs; its answers are short anyway.
-            max_tokens=s.llm_max_tokens or (160 if (provider or s.llm_provider) == "local" else 512),
             timeout_s=s.llm_timeout_s,
             max_retries=s.llm_max_retries,
-            model_path=s.llm_model_path,
-            models_dir=str(Path(s.data_dir) / "models"),
+            model_path=own_gguf,
+            models_dir=str(s.models_dir or Path(s.data_dir) / "models"),
             n_threads=s.llm_threads,
+            n_ctx=s.llm_context_window,
         )
+        cap = max_tokens or s.llm_max_tokens or model_profile(config).max_tokens
+        return replace(config, max_tokens=cap)
 
-    def chat_model(self, provider: str | None = None, model: str | None = None, temperature: float | None = None):
-        """Chat models are cached per configuration: the local model loads its weights once."""
+    def local_engine(self, config):
+        """One loaded copy per local model file, shared by every chat model over it."""
+        from llm_backends import build_local_engine
+
+        key = (config.model_path, config.model, config.n_ctx, config.n_threads)
+        with self._lock:
+            if key not in self._engines:
+                self._engines[key] = build_local_engine(config, progress=_assembly_log(config.model))
+            return self._engines[key]
+
+    def default_local_engine(self):
+        """The engine of the configured local model, or None when the provider is remote."""
+        config = self.llm_config()
+        return self.local_engine(config) if config.provider == "local" else None
+
+    def chat_model(self, provider: str | None = None, model: str | None = None, temperature: float | None = None,
+                   max_tokens: int | None = None):
+        """A chat model and its config. Cheap: the local weights live in the shared engine, and
+        remote clients are cached per configuration."""
         from llm_backends import build_chat_model
 
-        config = self.llm_config(provider, model, temperature)
+        config = self.llm_config(provider, model, temperature, max_tokens)
+        if config.provider == "local":
+            return build_chat_model(config, self.local_engine(config)), config
         with self._lock:
-            cache = self.__dict__.setdefault("_chat_models", {})
-            if config not in cache:
-                cache[config] = build_chat_model(config)
-            return cache[config], config
+            if config not in self._remote_models:
+                self._remote_models[config] = build_chat_model(config)
+            return self._remote_models[config], config
+
+
+def _assembly_log(model_id: str | None):
+    """A progress line every 10% while a packaged model is written out (first run only)."""
+    import logging
+
+    log, shown = logging.getLogger("kb.llm"), set()
+
+    def progress(done: int, total: int) -> None:
+        step = done * 10 // max(total, 1)
+        if step not in shown:
+            shown.add(step)
+            log.info("writing local model %s: %d%% (%d/%d MB)", model_id or "", step * 10, done >> 20, total >> 20)
+    return progress
 
 
 def _safe(text: str) -> str:

@@ -19,6 +19,7 @@ class Settings(BaseSettings):
 
     # storage
     data_dir: Path = Field(REPO_ROOT / "data", description="where stores, uploads and assembled models live")
+    models_dir: Path | None = Field(None, description="where packaged local models are written; unset = data_dir/models")
     chroma_url: str | None = Field(None, description="Chroma server URL; unset = embedded Chroma under data_dir")
     default_kb: str = Field("guide", description="knowledge base built from knowledge_base/ on first run")
     seed_dir: Path = Field(REPO_ROOT / "knowledge_base", description="documents of the first-run knowledge base")
@@ -54,12 +55,18 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_base_url: str | None = None
     llm_temperature: float = 0.1
-    llm_max_tokens: int | None = Field(None, description="answer length cap; unset = 160 local, 512 remote")
+    llm_max_tokens: int | None = Field(None, description="answer length cap; unset = the model's profile "
+                                       "(256 for the local default, 512 remote)")
     llm_timeout_s: float = 60.0
     llm_max_retries: int = 2
-    llm_model_path: str | None = None
+    local_model: str = Field("qwen2.5-coder-1.5b", description="packaged local model: qwen2.5-coder-1.5b "
+                             "(default, instruct) or gemma-3-270m (small, fast, weak)")
+    llm_model_path: str | None = Field(None, description="your own GGUF file; overrides local_model")
     llm_threads: int = 2
-    context_chars: int | None = Field(None, description="context budget in characters; unset = 1200 local, 6000 remote")
+    llm_context_window: int = Field(4096, description="local model context window (tokens)")
+    preload_model: bool = Field(True, description="load the local model in the background when the server starts")
+    context_tokens: int | None = Field(None, description="sources budget in tokens; unset = the model's profile "
+                                       "(700 for the local default, 3000 remote)")
     prompts_dir: str | None = Field(None, description="folder whose template files override the built-in ones")
 
     # server

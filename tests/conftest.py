@@ -11,6 +11,11 @@ prepare_process_env()
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+# Packaged models are written once into the repo's data/models (what `make run` uses too) and
+# shared by every test, server subprocesses included. Tests answer with the small Gemma model
+# unless they ask for the default one (test_answers_e2e.py, test_local_chat_standard.py).
+os.environ.setdefault("KB_MODELS_DIR", str(REPO / "data" / "models"))
+os.environ.setdefault("KB_LOCAL_MODEL", "gemma-3-270m")
 
 
 def shared_path(*parts: str) -> Path:

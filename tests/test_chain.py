@@ -45,8 +45,8 @@ def test_answer_cites_only_what_it_marked_and_streams_tokens():
 
 
 def test_context_budget_limits_what_the_model_sees():
-    hits = [hit(i, text="字" * 500) for i in range(1, 6)]
-    c, _ = chain(hits, reply="无标记的回答。", context_chars=1200)
+    hits = [hit(i, text="字" * 500) for i in range(1, 6)]  # ~400 estimated tokens each
+    c, _ = chain(hits, reply="无标记的回答。", context_tokens=900)
     answer = c.invoke("问题？")
     assert [x.n for x in answer.citations] == [1, 2]  # only the two blocks that fit were given
 
@@ -61,5 +61,59 @@ def test_relevance_gate():
 def test_tidy_answer_moves_copied_prefix_and_drops_unknown_markers():
     blocks = [{"n": 1}]
     assert tidy_answer("[1] (a.md, p.3) 十五天", blocks) == "十五天 [1]"
+    assert tidy_answer("[1] (a.md, p.3) 十五天[1]。", blocks) == "十五天[1]。"
     assert tidy_answer("[2] (a.md) 十五天。", blocks) == "十五天。"
     assert tidy_answer("是十五天[1][3]。", blocks) == "是十五天[1]。"
+
+
+class ScriptedStream(GenericFakeChatModel):
+    """Streams the reply in the given pieces (markers split across chunks, as real tokenizers do)."""
+
+    pieces: list[str]
+
+    def _stream(self, *args, **kwargs):
+        from langchain_core.messages import AIMessageChunk
+        from langchain_core.outputs import ChatGenerationChunk
+
+        for piece in self.pieces:
+            yield ChatGenerationChunk(message=AIMessageChunk(content=piece))
+
+
+def stream_chain(hits, pieces):
+    model = ScriptedStream(messages=iter([]), pieces=pieces)
+    return AnswerChain(search=lambda q, k: hits, chat_model=model, model_name="fake:m")
+
+
+def test_streamed_tokens_are_exactly_the_final_answer():
+    hits = [hit(1), hit(2, page=7, source="b.pdf")]
+    pieces = ["  [2] (b.pdf, p", ".7) 年假", "是十五天", "[", "1", "][", "7]", "，见【2】", "和 [1, 9]。", "  \n"]
+    events = list(stream_chain(hits, pieces).stream("年假几天？"))
+    tokens = [p for k, p in events if k == "token"]
+    answer = events[-1][1]
+    assert "".join(tokens) == answer.answer == "年假是十五天[1]，见[2]和 [1]。"
+    assert not any("7]" in t or "9" in t or "(b.pdf" in t for t in tokens)  # never shown, then taken back
+    assert [k for k, _ in events][0] == "reading" and events[0][1] == 2
+
+
+def test_refusal_answer_carries_no_citations():
+    hits = [hit(1), hit(2)]
+    events = list(stream_chain(hits, ["知识库中没有找到", "与该问题相关的内容。"]).stream("火星上有几个人？"))
+    answer = events[-1][1]
+    assert answer.answer == "知识库中没有找到与该问题相关的内容。"
+    assert answer.citations == [] and not answer.found
+
+
+def test_condensed_question_is_what_gets_retrieved():
+    seen = []
+
+    def search(query, k):
+        seen.append(query)
+        return [hit(1)]
+
+    model = GenericFakeChatModel(messages=iter([AIMessage(content="第一段讲了什么内容？\n多余的行"),
+                                                AIMessage(content="讲了第一段 [1]。")]))
+    c = AnswerChain(search=search, chat_model=model, model_name="fake:m", options=ChainOptions())
+    answer = c.invoke("它讲了什么？", history=[{"role": "user", "content": "第一段"},
+                                             {"role": "assistant", "content": "好的"}])
+    assert seen == ["第一段讲了什么内容？"] and answer.query == "第一段讲了什么内容？"
+    assert answer.answer == "讲了第一段 [1]。"

@@ -224,6 +224,8 @@ def test_config_errors_are_clear():
         build_chat_model(LLMConfig(provider="nope"))  # type: ignore[arg-type]
     with pytest.raises(LLMBackendError, match="needs models_dir"):
         build_chat_model(LLMConfig(provider="local"))
+    with pytest.raises(LLMBackendError, match="Unknown local model 'nope'; expected one of: qwen2.5-coder-1.5b"):
+        build_chat_model(LLMConfig(provider="local", model="nope", models_dir="/tmp"))
 
 
 def test_describe_resolves_defaults_without_secrets():
@@ -233,7 +235,9 @@ def test_describe_resolves_defaults_without_secrets():
     assert describe(LLMConfig(provider="spark", api_key=KEY))["model"] == "lite"
     assert describe(LLMConfig(provider="openai", api_key=KEY))["model"] == "gpt-4o-mini"
     assert describe(LLMConfig(provider="vllm", base_url="http://u:pw@h:8000/v1?k=1"))["base_url"] == "http://h:8000/v1"
-    assert describe(LLMConfig())["model"] == "gemma-3-270m-q4_k_m.gguf"
+    assert describe(LLMConfig())["model"] == "qwen2.5-coder-1.5b"
+    assert describe(LLMConfig(model="gemma-3-270m"))["model"] == "gemma-3-270m"
+    assert describe(LLMConfig(model_path="/m/own.gguf"))["model"] == "own.gguf"
     assert KEY not in repr(LLMConfig(provider="openai", api_key=KEY))
 
 

@@ -1,12 +1,14 @@
-"""The real local model: llama-cpp-python running the packaged Gemma 3 270M GGUF.
+"""The real local engine: llama-cpp-python over the packaged GGUF models.
 
-The model is a tiny base model: these tests assert only what it does reliably
-(an answer line that carries the fact when the context states it plainly).
+Fast tests use the small Gemma 3 270M base model and assert only what it does reliably (an
+answer line carrying a fact the sources state plainly); test_answers_e2e.py checks the
+default instruct model's answers.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import time
 
@@ -14,8 +16,9 @@ import pytest
 
 pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (it compiles from source on install)")
 
-from llm_backends import LLMConfig, build_chat_model  # noqa: E402
-from llm_backends.local import ensure_packaged_gguf, render_completion_prompt  # noqa: E402
+from llm_backends import LLMBackendError, LLMConfig, build_chat_model, build_local_engine  # noqa: E402
+from llm_backends import local_models  # noqa: E402
+from llm_backends.local import LocalChatModel, render_completion_prompt  # noqa: E402
 from prompts import answer_messages  # noqa: E402
 
 ZH_BLOCKS = [
@@ -26,33 +29,60 @@ EN_BLOCKS = [
     {"n": 1, "source": "history.md", "text": "The company was founded in 1998 by Alice Zhang in Shanghai."},
     {"n": 2, "source": "office.md", "text": "The main office is in Beijing."},
 ]
+GEMMA = LLMConfig(model="gemma-3-270m", models_dir=os.environ["KB_MODELS_DIR"], max_tokens=64)
 
 
 @pytest.fixture(scope="session")
-def models_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("models")
-
-
-@pytest.fixture(scope="session")
-def local_model(models_dir):
-    model = build_chat_model(LLMConfig(models_dir=str(models_dir), max_tokens=64))
+def gemma_engine():
+    engine = build_local_engine(GEMMA)
     start = time.monotonic()
-    model.invoke(answer_messages("What is 1+1?", [{"text": "1+1 equals 2."}]))  # assemble + load + first answer
-    print(f"\nlocal model: assemble+load+first answer {time.monotonic() - start:.1f} s")
-    return model
+    engine.load()
+    print(f"\ngemma: assemble+load {time.monotonic() - start:.1f} s")
+    return engine
 
 
-def test_packaged_gguf_is_assembled_once(local_model, models_dir):
-    path = ensure_packaged_gguf(str(models_dir))
-    assert path.parent == models_dir and path.stat().st_size > 200_000_000
+@pytest.fixture(scope="session")
+def local_model(gemma_engine):
+    return build_chat_model(GEMMA, gemma_engine)
+
+
+def test_packaged_gguf_is_assembled_once(tmp_path):
+    path = local_models.ensure_model_file("gemma-3-270m", tmp_path)
+    assert path.parent == tmp_path and path.stat().st_size > 200_000_000
     mtime = path.stat().st_mtime_ns
-    assert ensure_packaged_gguf(str(models_dir)) == path and path.stat().st_mtime_ns == mtime
-    assert [p.name for p in models_dir.iterdir()] == [path.name]  # no partial files left behind
+    assert local_models.ensure_model_file("gemma-3-270m", tmp_path) == path and path.stat().st_mtime_ns == mtime
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no partial files left behind
 
 
-def test_prompt_is_plain_completion_text():
+def test_parts_are_joined_in_order_with_progress_and_checksum(tmp_path, monkeypatch):
+    import hashlib
+
+    parts = []
+    for n, data in enumerate([b"GGUF", b"-middle-", b"end"], 1):
+        parts.append(tmp_path / f"part{n:02d}.bin")
+        parts[-1].write_bytes(data)
+    monkeypatch.setattr(local_models, "qwen_part_paths", lambda: parts)
+    whole = b"GGUF-middle-end"
+    good = local_models.LocalModelSpec("qwen2.5-coder-1.5b", "q.gguf", "Q", chat=True, size=len(whole),
+                                       sha256=hashlib.sha256(whole).hexdigest())
+    monkeypatch.setitem(local_models.LOCAL_MODELS, "qwen2.5-coder-1.5b", good)
+    seen = []
+    out = tmp_path / "models"
+    path = local_models.ensure_model_file("qwen2.5-coder-1.5b", out, progress=lambda d, t: seen.append((d, t)))
+    assert path.read_bytes() == whole and seen[-1] == (len(whole), len(whole))
+
+    bad = local_models.LocalModelSpec("qwen2.5-coder-1.5b", "bad.gguf", "Q", chat=True, size=len(whole),
+                                      sha256="0" * 64)
+    monkeypatch.setitem(local_models.LOCAL_MODELS, "qwen2.5-coder-1.5b", bad)
+    with pytest.raises(LLMBackendError, match="failed its checksum"):
+        local_models.ensure_model_file("qwen2.5-coder-1.5b", out)
+    assert sorted(p.name for p in out.iterdir()) == ["q.gguf"]  # neither bad.gguf nor a partial file
+
+
+def test_base_model_prompt_is_plain_completion_text():
     prompt = render_completion_prompt(answer_messages("报销需要在多少天内提交？", ZH_BLOCKS))
-    assert prompt.endswith("\n问：报销需要在多少天内提交？\n答：")
+    assert prompt.endswith("\n问题：报销需要在多少天内提交？\n答：")
+    assert render_completion_prompt(answer_messages("Who?", EN_BLOCKS)).endswith("\nQuestion: Who?\nAnswer:")
     assert "<start_of_turn>" not in prompt and "<bos>" not in prompt
 
 
@@ -68,13 +98,24 @@ def test_english_answer_from_context(local_model):
     assert "Alice" in answer or "1998" in answer
 
 
-def test_streaming_yields_several_chunks(local_model):
-    chunks = [c.content for c in local_model.stream(answer_messages("北京是哪个国家的首都？", [
-        {"n": 1, "source": "geo.txt", "text": "北京是中华人民共和国的首都，位于华北平原。"}]))]
-    text = "".join(chunks)
-    assert len([c for c in chunks if c]) >= 3
+def test_streaming_yields_several_chunks_and_usage_last(local_model):
+    chunks = list(local_model.stream(answer_messages("北京是哪个国家的首都？", [
+        {"n": 1, "source": "geo.txt", "text": "北京是中华人民共和国的首都，位于华北平原。"}])))
+    text = "".join(c.content for c in chunks)
+    assert len([c for c in chunks if c.content]) >= 3
     assert not text.startswith((" ", "\n")) and "\n" not in text
     assert "中华人民共和国" in text or "中国" in text
+    with_usage = [c for c in chunks if c.usage_metadata]
+    assert len(with_usage) == 1 and with_usage[0].response_metadata["finish_reason"] == "stop"
+    assert with_usage[0].usage_metadata["input_tokens"] > 20 and with_usage[0].usage_metadata["output_tokens"] >= 1
+
+
+def test_one_engine_serves_every_temperature(gemma_engine, local_model):
+    messages = answer_messages("Who founded the company?", EN_BLOCKS)
+    llama = gemma_engine.load()
+    warm = build_chat_model(LLMConfig(**{**GEMMA.__dict__, "temperature": 0.9}), gemma_engine)
+    assert warm.invoke(messages, max_tokens=8).content and gemma_engine.load() is llama
+    assert local_model.invoke(messages, temperature=0.7).content and gemma_engine.load() is llama
 
 
 def test_astream_and_concurrent_calls(local_model):
@@ -85,27 +126,30 @@ def test_astream_and_concurrent_calls(local_model):
 
     results: list[str] = []
     worker = threading.Thread(target=lambda: results.append(local_model.invoke(messages).content))
-    worker.start()  # runs alongside the async stream: the lock must serialise them
+    worker.start()  # runs alongside the async stream: the engine lock must serialise them
     results.append(asyncio.run(collect()))
     worker.join(timeout=120)
     assert len(results) == 2 and all(results)
 
 
-def test_long_context_is_truncated_but_keeps_the_question(models_dir):
-    model = build_chat_model(LLMConfig(models_dir=str(models_dir), n_ctx=512, max_tokens=32))
+def test_long_context_is_cut_but_keeps_the_question():
+    config = LLMConfig(**{**GEMMA.__dict__, "n_ctx": 512, "max_tokens": 32})
+    engine = build_local_engine(config)
+    model = build_chat_model(config, engine)
     filler = [{"n": i, "source": f"doc{i}.txt", "text": "这是一段与问题无关的填充文字，用来把提示撑得很长。" * 6} for i in range(2, 40)]
     messages = answer_messages("报销需要在多少天内提交？", [{**ZH_BLOCKS[1], "n": 1}, *filler])
-    with model._lock:
-        llama = model._load()
-        prompt, max_new = model._fit_prompt(llama, render_completion_prompt(messages))
-    assert len(llama.tokenize(prompt.encode("utf-8"))) + max_new <= 512
-    assert prompt.endswith("\n问：报销需要在多少天内提交？\n答：")
+    from llm_backends.local import _as_dict
+
+    tokens, _, _ = model._fit(engine, [_as_dict(m) for m in messages], 32)
+    prompt = engine.load().detokenize(tokens).decode("utf-8", errors="ignore")
+    assert len(tokens) + 32 <= 512
+    assert prompt.endswith("\n问题：报销需要在多少天内提交？\n答：")
     assert "[1] (报销制度.md)" in prompt and "[39]" not in prompt
     assert model.invoke(messages).content  # no context-overflow error
 
 
 def test_invalid_gguf_gives_a_clear_error(tmp_path):
-    from llm_backends import LLMBackendError, explain_error
+    from llm_backends import explain_error
 
     bad = tmp_path / "broken.gguf"
     bad.write_bytes(b"not a gguf file" * 100)
@@ -115,3 +159,10 @@ def test_invalid_gguf_gives_a_clear_error(tmp_path):
     assert explain_error(info.value, config).message == f"Local model file {bad} could not be loaded (is it a valid GGUF?)"
     with pytest.raises(LLMBackendError, match="was not found"):
         build_chat_model(LLMConfig(model_path=str(tmp_path / "missing.gguf")))
+
+
+def test_model_from_a_path_alone_builds_its_own_engine(gemma_engine):
+    model = LocalChatModel(model_path=str(local_models.ensure_model_file("gemma-3-270m", os.environ["KB_MODELS_DIR"])),
+                           max_tokens=8)
+    assert model._get_ls_params()["ls_model_name"] == "gemma-3-270m-q4_k_m.gguf"
+    assert model.invoke("1 + 1 =").content

@@ -11,6 +11,7 @@ from prompts import (
     answer_messages,
     condense_messages,
     detect_language,
+    estimate_tokens,
     format_context,
     judge_messages,
     load_template,
@@ -51,31 +52,37 @@ def test_format_context_numbers_and_cites_sources():
     assert format_context([]) == ""
 
 
-def test_answer_prompt_ends_in_completion_form_zh():
+def test_answer_prompt_rules_in_system_sources_and_question_in_user_zh():
     messages = answer_messages("年假有多少天？", BLOCKS)
     assert isinstance(messages[0], SystemMessage) and isinstance(messages[-1], HumanMessage)
-    assert NO_ANSWER["zh"] in messages[0].content and "[1]" in messages[0].content
+    assert NO_ANSWER["zh"] in messages[0].content and "[1]" in messages[0].content and "中文" in messages[0].content
     assert messages[-1].content == (
-        "资料：\n[1] (handbook.pdf, p.3) 年假为每年 十五天。\n[2] (faq.md) 报销需在 30 天内提交。\n问：年假有多少天？\n答："
+        "资料：\n[1] (handbook.pdf, p.3) 年假为每年 十五天。\n[2] (faq.md) 报销需在 30 天内提交。\n\n问题：年假有多少天？"
     )
 
 
-def test_answer_prompt_ends_in_completion_form_en():
+def test_answer_prompt_rules_in_system_sources_and_question_in_user_en():
     blocks = [{"n": 1, "source": "a.txt", "text": "Refunds take 5 days."}]
     messages = answer_messages("How long do\nrefunds take?", blocks)
-    assert NO_ANSWER["en"] in messages[0].content
-    assert messages[-1].content == "Context:\n[1] (a.txt) Refunds take 5 days.\nQuestion: How long do refunds take?\nAnswer:"
+    assert NO_ANSWER["en"] in messages[0].content and "exactly this sentence" in messages[0].content
+    assert messages[-1].content == "Sources:\n[1] (a.txt) Refunds take 5 days.\n\nQuestion: How long do refunds take?"
 
 
 def test_explicit_language_wins_over_detection():
-    assert answer_messages("年假有多少天？", BLOCKS, lang="en")[-1].content.endswith("Answer:")
+    assert answer_messages("年假有多少天？", BLOCKS, lang="en")[-1].content.endswith("Question: 年假有多少天？")
 
 
 def test_placeholders_inside_documents_are_not_expanded():
     blocks = [{"text": "literal {question} and {\"score\": 1}"}]
     text = answer_messages("Why?", blocks)[-1].content
     assert "literal {question} and {\"score\": 1}" in text
-    assert text.endswith("Question: Why?\nAnswer:")
+    assert text.endswith("Question: Why?")
+
+
+def test_estimate_tokens_counts_han_characters_higher_than_latin():
+    assert estimate_tokens("") == 1
+    assert 75 <= estimate_tokens("字" * 100) <= 85
+    assert 20 <= estimate_tokens("word " * 20) <= 30
 
 
 def test_override_dir_wins(tmp_path):
@@ -84,7 +91,7 @@ def test_override_dir_wins(tmp_path):
     assert len(messages) == 1
     assert messages[0].content == "Docs:\n[1] Because.\nQ: Why?\nA:"
     # names not overridden fall back to the packaged templates
-    assert answer_messages("为什么？", [], override_dir=str(tmp_path))[-1].content.endswith("答：")
+    assert answer_messages("为什么？", [], override_dir=str(tmp_path))[-1].content.endswith("问题：为什么？")
     assert load_template("answer", "en", override_dir=str(tmp_path / "missing")) == load_template("answer", "en")
 
 

@@ -1,0 +1,62 @@
+"""The default local model (Qwen2.5-Coder-1.5B-Instruct) answering from the bundled guide, end to end:
+real ingestion, real embeddings, real Chroma, the real answer chain. The answers are checked."""
+
+import pytest
+
+pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
+
+from app.answering import build_chain  # noqa: E402
+from app.settings import REPO_ROOT, Settings  # noqa: E402
+from prompts import detect_language  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def guide(tmp_path_factory):
+    from app.services import Services
+    from ingest import expand_paths, ingest_files
+
+    services = Services(Settings(data_dir=tmp_path_factory.mktemp("e2e"), local_model="qwen2.5-coder-1.5b",
+                                 llm_temperature=0.0))
+    kb = services.store.get("guide", create=True)
+    files = [(p, p.name) for p in expand_paths([REPO_ROOT / "knowledge_base"])]
+    stats = ingest_files(kb, files, services.parser)
+    assert [o.status for o in stats.outcomes] == ["indexed", "indexed"], stats.outcomes
+    return build_chain(services, "guide")
+
+
+def sources(answer):
+    return {c.source for c in answer.citations}
+
+
+def test_english_question_gets_a_cited_english_answer(guide):
+    answer = guide.invoke("Which file formats are supported?")
+    text = answer.answer
+    assert answer.model == "local:qwen2.5-coder-1.5b"
+    assert "PDF" in text and ("Markdown" in text or "docx" in text.lower() or "Word" in text), text
+    assert not text.startswith("Which file formats are supported"), text  # not an echo of the question
+    assert detect_language(text) == "en" and "[" in text
+    assert "user-guide.md" in sources(answer), answer.citations
+
+
+def test_chinese_question_gets_a_cited_chinese_answer(guide):
+    answer = guide.invoke("如何上传文档？")
+    text = answer.answer
+    assert detect_language(text) == "zh", text
+    assert "上传" in text and ("知识库" in text or "kb ingest" in text), text
+    assert "用户指南.md" in sources(answer), answer.citations
+
+
+def test_follow_up_uses_the_history(guide):
+    history = [{"role": "user", "content": "How do I upload documents?"},
+               {"role": "assistant", "content": "Choose or create a knowledge base in the web page, then upload "
+                                                "one or more files [1]."}]
+    answer = guide.invoke("And how do I delete one again?", history)
+    assert "delete" in answer.query.lower() and "document" in answer.query.lower(), answer.query
+    assert "kb rm" in answer.answer or "document list" in answer.answer.lower(), answer.answer
+    assert any("kb rm" in c.text for c in answer.citations), answer.citations
+
+
+def test_question_the_guide_does_not_answer_is_refused(guide):
+    answer = guide.invoke("How much does a kb-assistant license cost per year?")
+    assert not answer.found and answer.citations == [], answer.answer
+    assert "does not contain information" in answer.answer, answer.answer
