@@ -206,7 +206,8 @@ class LocalChatModel(BaseChatModel):
         return self.model_name or (self.engine.name if self.engine else Path(self.model_path or "local").name)
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = LangSmithParams(ls_provider="llamacpp", ls_model_name=self._model_name, ls_model_type="chat",
+        params = LangSmithParams(ls_provider="llamacpp", ls_model_name=kwargs.get("model") or self._model_name,
+                                 ls_model_type="chat",
                                  ls_temperature=kwargs.get("temperature", self.temperature))
         max_tokens = kwargs.get("max_tokens", self.max_tokens)
         if max_tokens:
