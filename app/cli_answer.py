@@ -55,7 +55,9 @@ def ask(
         chain = build_chain(services, kb, provider=provider, model=model, k=k)
         answer = None
         for kind, payload in chain.stream(question):
-            if kind == "token" and stream and not as_json:
+            if kind == "reading" and stream and not as_json:
+                typer.secho(f"(reading {payload} sources…)", fg=typer.colors.BRIGHT_BLACK, err=True)
+            elif kind == "token" and stream and not as_json:
                 sys.stdout.write(payload)
                 sys.stdout.flush()
             elif kind == "answer":

@@ -73,6 +73,11 @@ def report_markdown(report: EvalReport) -> str:
         keys = ["em", "f1", "contains", "em_answerable", "f1_answerable", "citation_hit",
                 "refusal_precision", "refusal_recall", "n_refused", "n_unanswerable"]
         parts += ["## Answers", "", _table(keys, [[a.get(k) for k in keys]]), ""]
+        # the same figures bench/answers.py prints (answerable questions; refusals on both kinds)
+        keys = ["contains_answerable", "em_answerable", "f1_answerable", "refused_answerable", "refusal_recall"]
+        if all(k in a for k in keys):
+            parts += [_table(["contains", "em", "f1", "refused answerable", "refused out-of-KB"],
+                             [[a.get(k) for k in keys]]), ""]
     if "judge" in s:
         j = s["judge"]
         kinds = [k for k in j if k not in ("n", "calls")]
@@ -82,6 +87,10 @@ def report_markdown(report: EvalReport) -> str:
     if "latency" in s:
         rows = [[stage, v.get("n"), v.get("p50"), v.get("p95")] for stage, v in s["latency"].items() if v.get("n")]
         parts += ["## Latency (ms)", "", _table(["stage", "n", "p50", "p95"], rows), ""]
+    if s.get("latency_answerable"):
+        rows = [[stage, v.get("n"), v.get("p50"), v.get("p95")]
+                for stage, v in s["latency_answerable"].items() if v.get("n")]
+        parts += ["## Latency of answerable questions (ms)", "", _table(["stage", "n", "p50", "p95"], rows), ""]
     misses = [r for r in report.per_question if r.get("retrieval_scored") and r.get("rank") is None]
     if misses:
         parts += [f"## Retrieval misses ({len(misses)})", ""]

@@ -48,12 +48,18 @@ def is_looping(text: str, window: int = 12, repeats: int = 4) -> bool:
 
 
 def render_completion_prompt(messages: list[BaseMessage]) -> str:
-    """A base model's prompt: message texts in order, ending in an answer cue."""
+    """A base model's prompt: message texts in order, ending in an answer cue right after the
+    question line (a reminder written after the question, for chat models, would be continued by a
+    base model rather than followed)."""
     text = "\n".join(m.text.strip() for m in messages if m.text.strip())
     if text.endswith((":", "：")):
         return text
-    last_line = text.rsplit("\n", 1)[-1]
-    return text + ("\n答：" if last_line.startswith(("问题：", "问：")) else "\nAnswer:")
+    lines = text.split("\n")
+    asked = [i for i, line in enumerate(lines) if line.startswith(("问题：", "问：", "Question:"))]
+    if asked:
+        lines = lines[: asked[-1] + 1]
+    cue = "\n答：" if lines[-1].startswith(("问题：", "问：")) else "\nAnswer:"
+    return "\n".join(lines) + cue
 
 
 class LocalEngine:
@@ -87,6 +93,8 @@ class LocalEngine:
         return self._llama is not None
 
     def start_loading(self) -> threading.Thread:
+        if self._llama is None:
+            self.state = "loading"  # said at once, before the thread gets going
         thread = threading.Thread(target=self._load_quietly, name="load-local-model", daemon=True)
         thread.start()
         return thread

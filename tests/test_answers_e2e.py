@@ -60,3 +60,34 @@ def test_question_the_guide_does_not_answer_is_refused(guide):
     answer = guide.invoke("How much does a kb-assistant license cost per year?")
     assert not answer.found and answer.citations == [], answer.answer
     assert "does not contain information" in answer.answer, answer.answer
+
+
+def test_openai_route_follow_up_with_the_official_client(tmp_path):
+    """The same default model behind a real server: a three-message conversation through the official
+    `openai` client; the follow-up needs the history, and usage is counted."""
+    import time
+
+    import httpx
+    import openai
+
+    from app.server import create_app
+    from tests.servers import running_server
+
+    settings = Settings(data_dir=tmp_path, local_model="qwen2.5-coder-1.5b", llm_temperature=0.0, _env_file=None)
+    with running_server(create_app(settings, with_ui=False)) as base:
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:  # the guide is seeded on first start
+            kbs = {k["name"]: k for k in httpx.get(base + "/kbs").json()}
+            if kbs.get("guide", {}).get("documents") == 2:
+                break
+            time.sleep(0.5)
+        client = openai.OpenAI(base_url=base + "/v1", api_key="unused", timeout=300)
+        reply = client.chat.completions.create(model="guide", temperature=0, messages=[
+            {"role": "user", "content": "How do I upload documents?"},
+            {"role": "assistant", "content": "In the web page, choose or create a knowledge base, then upload files [1]."},
+            {"role": "user", "content": "And how do I delete one again?"},
+        ])
+    text = reply.choices[0].message.content
+    assert "kb rm" in text or "document list" in text.lower(), text
+    assert reply.usage.prompt_tokens > 100 and reply.usage.completion_tokens > 0
+    assert reply.usage.total_tokens == reply.usage.prompt_tokens + reply.usage.completion_tokens

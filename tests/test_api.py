@@ -46,6 +46,19 @@ def test_health(api):
     assert "e5" in body["embedding"]["model"]
 
 
+def test_health_says_when_the_preloaded_model_is_ready(api):
+    """The server loads the local model in the background at start-up: no question needed."""
+    deadline, states = time.monotonic() + 120, []
+    while time.monotonic() < deadline:
+        llm = api.get("/health").json()["llm"]
+        states.append(llm["state"])
+        if llm["ready"]:
+            break
+        time.sleep(0.2)
+    assert llm["ready"] and llm["state"] == "ready", states
+    assert set(states) <= {"loading", "ready"}  # loading began with the server, not with a question
+
+
 def test_kb_lifecycle_and_names(api):
     assert api.post("/kbs", json={"name": "测试"}).status_code == 201
     assert api.post("/kbs", json={"name": "测试"}).status_code == 409
