@@ -53,6 +53,8 @@ test: install-dev browser-deps
 bench: install-dev
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/retrieval.py
+	$(BIN)/python bench/first_token.py
+	$(BIN)/python bench/answers.py
 
 clean:
 	rm -rf $(VENV) data
