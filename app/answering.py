@@ -26,4 +26,5 @@ def build_chain(services, kb_name: str, *, provider: str | None = None, model: s
         model_name=f"{info['provider']}:{info['model']}",
         options=options,
         explain_error=lambda exc: explain_error(exc, config),
+        missing_names=services.name_check.missing if s.check_names else None,
     )

@@ -58,6 +58,8 @@ class AnswerChain:
     model_name: str
     options: ChainOptions = field(default_factory=ChainOptions)
     explain_error: Callable[[BaseException], Exception] | None = None
+    # (question, passages) -> names the question asks about that no passage contains (retrieval.NameCheck)
+    missing_names: Callable[[str, list[str]], list[str]] | None = None
 
     def invoke(self, question: str, history: list[dict] | None = None) -> Answer:
         answer = None
@@ -74,6 +76,8 @@ class AnswerChain:
         t_retrieve = time.perf_counter()
         hits = relevant_hits(self.search(query, self.options.k), self.options.min_dense_score)
         blocks = _context_blocks(hits, self.options.context_tokens)
+        if blocks and self.missing_names and self.missing_names(query, [b["text"] for b in blocks]):
+            blocks = []  # the passages are about something else: refuse rather than let the model guess
         retrieve_ms = _ms(t_retrieve)
         if not blocks:
             text = prompts.NO_ANSWER[lang]

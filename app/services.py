@@ -64,6 +64,12 @@ class Services:
             return APIReranker(s.reranker_base_url or "", s.reranker_model or "", key)
         return None
 
+    @cached_property
+    def name_check(self):
+        from retrieval import NameCheck
+
+        return NameCheck()
+
     def search(self, kb_name: str, query: str, k: int | None = None, mode: str | None = None,
                doc_ids: list[str] | None = None):
         from retrieval import SearchOptions, search

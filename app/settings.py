@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     fetch_k: int = 30
     mmr: bool = False
     min_dense_score: float = Field(0.84, description="cosine similarity below which a dense-only hit is irrelevant")
+    check_names: bool = Field(True, description="refuse when the passages miss a name the question asks about "
+                              "(same-language questions only)")
     reranker: Literal["none", "cross_encoder", "api"] = "none"
     reranker_model: str | None = None
     reranker_base_url: str | None = None

@@ -117,3 +117,12 @@ def test_condensed_question_is_what_gets_retrieved():
                                              {"role": "assistant", "content": "好的"}])
     assert seen == ["第一段讲了什么内容？"] and answer.query == "第一段讲了什么内容？"
     assert answer.answer == "讲了第一段 [1]。"
+
+
+def test_passages_missing_a_name_of_the_question_are_refused_without_the_model():
+    model = CountingModel(messages=iter([AIMessage(content="瞎猜 [1]。")]))
+    c = AnswerChain(search=lambda q, k: [hit(1, text="广茂铁路设有茂名南站。")], chat_model=model, model_name="fake:m",
+                    missing_names=lambda q, passages: [] if "茂名" in q else ["嘉善"])
+    answer = c.invoke("嘉善南站由哪个公司管辖？")
+    assert not answer.found and answer.citations == [] and model.calls == 0
+    assert c.invoke("茂名南站在哪里？").found and model.calls == 1
