@@ -48,9 +48,11 @@ class NameCheck:
 
 
 def _mentioned(name: str, text: str) -> bool:
-    """A Chinese name counts as mentioned when one of its two-character pieces is (合作开发 ~ 合作);
-    a two-character name and an English word must appear whole."""
-    if not _CJK_CHAR.match(name) or len(name) <= 2:
+    """A Chinese name counts as mentioned when one of its two-character pieces is (合作开发 ~ 合作),
+    a two-character one only whole; an English word through its stem (Bowlers ~ Bowl)."""
+    if not _CJK_CHAR.match(name):
+        return name[: max(4, len(name) - 3)] in text
+    if len(name) <= 2:
         return name in text
     return any(name[i:i + 2] in text for i in range(len(name) - 1))
 

@@ -30,6 +30,7 @@ def test_english_names_are_capitalised_words_after_the_first(check):
     assert check.missing("Who coached the Denver Broncos?", ["The Carolina Panthers were coached by Ron Rivera."]) \
         == ["Denver", "Broncos"]
     assert check.missing("Which file formats are supported?", ["PDF, Markdown and text."]) == []
+    assert check.missing("How many Pro Bowlers were on the team?", ["four Pro Bowl selections"]) == []
 
 
 def test_cross_language_questions_are_not_checked(check):
