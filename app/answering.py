@@ -15,6 +15,7 @@ def build_chain(services, kb_name: str, *, provider: str | None = None, model: s
     options = ChainOptions(
         k=k or s.search_k,
         min_dense_score=s.min_dense_score,
+        min_cross_lingual_score=s.min_cross_lingual_score,
         context_tokens=s.context_tokens or profile.context_tokens,
         prompts_dir=s.prompts_dir,
         condense_history=profile.condense_history,

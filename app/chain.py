@@ -42,6 +42,7 @@ class Answer:
 class ChainOptions:
     k: int = 5
     min_dense_score: float = 0.84
+    min_cross_lingual_score: float | None = 0.76  # None: one bar for every pair of languages
     context_tokens: int = 3000  # sources budget, estimated tokens (prompts.estimate_tokens)
     prompts_dir: str | None = None
     condense_history: bool = True
@@ -74,7 +75,8 @@ class AnswerChain:
         lang = prompts.detect_language(question)
         query = self._condense(question, history or [], lang, usage)
         t_retrieve = time.perf_counter()
-        hits = relevant_hits(self.search(query, self.options.k), self.options.min_dense_score)
+        hits = relevant_hits(self.search(query, self.options.k), self.options.min_dense_score,
+                             self.options.min_cross_lingual_score, lang)
         blocks = _context_blocks(hits, self.options.context_tokens)
         if blocks and self.missing_names and self.missing_names(query, [b["text"] for b in blocks]):
             blocks = []  # the passages are about something else: refuse rather than let the model guess
@@ -134,11 +136,21 @@ def is_refusal(answer: str) -> bool:
     return any(sentence.rstrip("。.").casefold()[:36] in text for sentence in prompts.NO_ANSWER.values())
 
 
-def relevant_hits(hits: list[Hit], min_dense_score: float) -> list[Hit]:
-    """Nothing is relevant when no dense match clears the bar (keyword-only results count when dense is off)."""
-    dense = [h.dense_score for h in hits if h.dense_score is not None]
-    if dense and max(dense) < min_dense_score:
-        return []
+def relevant_hits(hits: list[Hit], min_dense_score: float, min_cross_lingual_score: float | None = None,
+                  question_lang: str | None = None) -> list[Hit]:
+    """Nothing is relevant when no dense match clears the bar (keyword-only results count when dense is off).
+
+    Similarities between a question and a passage in the other language run lower (e5: answerable ones
+    around 0.8), so a passage not in the question's language is held to ``min_cross_lingual_score``.
+    """
+    dense = [h for h in hits if h.dense_score is not None]
+    if dense:
+        best = max(dense, key=lambda h: h.dense_score)
+        bar = min_dense_score
+        if min_cross_lingual_score is not None and question_lang and prompts.detect_language(best.text) != question_lang:
+            bar = min_cross_lingual_score
+        if best.dense_score < bar:
+            return []
     if not dense and not any(h.keyword_score for h in hits):
         return []
     return hits

@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     fetch_k: int = 30
     mmr: bool = False
     min_dense_score: float = Field(0.84, description="cosine similarity below which a dense-only hit is irrelevant")
+    min_cross_lingual_score: float = Field(0.76, description="the same bar when the best passage is in the other "
+                                           "language than the question (cross-language similarities run lower)")
     check_names: bool = Field(True, description="refuse when the passages miss a name the question asks about "
                               "(same-language questions only)")
     reranker: Literal["none", "cross_encoder", "api"] = "none"

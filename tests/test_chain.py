@@ -56,6 +56,10 @@ def test_relevance_gate():
     assert not relevant_hits([hit(1, dense=0.80), hit(2, dense=None, keyword=3.0)], 0.84)
     assert relevant_hits([hit(1, dense=None, keyword=2.0)], 0.84)  # keyword-only mode
     assert not relevant_hits([], 0.84)
+    english = hit(1, dense=0.80, text="The Panthers defense gave up 308 points.")
+    assert relevant_hits([english], 0.84, 0.76, "zh")  # a Chinese question, an English passage: the lower bar
+    assert not relevant_hits([english], 0.84, 0.76, "en")
+    assert not relevant_hits([hit(1, dense=0.80)], 0.84, 0.76, "zh")  # same language: the usual bar
 
 
 def test_tidy_answer_moves_copied_prefix_and_drops_unknown_markers():
