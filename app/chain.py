@@ -160,13 +160,13 @@ def _context_blocks(hits: list[Hit], budget: int) -> list[dict]:
     """Hits, best first, while their estimated tokens fit the budget (the best one always, cut if need be)."""
     blocks, used = [], 0
     for hit in hits:
-        cost = prompts.estimate_tokens(hit.text)
+        text, cost = hit.text, prompts.estimate_tokens(hit.text)
         if blocks and used + cost > budget:
             break
-        text = hit.text
-        while prompts.estimate_tokens(text) > budget:  # the best hit alone is over budget: keep its head
+        while cost > budget:  # the best hit alone is over budget: keep its head
             text = text[: int(len(text) * 0.8)]
-        used += prompts.estimate_tokens(text)
+            cost = prompts.estimate_tokens(text)
+        used += cost
         blocks.append({"n": len(blocks) + 1, "source": hit.source, "page": hit.page, "text": text,
                        "score": hit.score, "doc_id": hit.doc_id})
     return blocks

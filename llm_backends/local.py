@@ -51,7 +51,11 @@ def render_completion_prompt(messages: list[BaseMessage]) -> str:
     """A base model's prompt: message texts in order, ending in an answer cue right after the
     question line (a reminder written after the question, for chat models, would be continued by a
     base model rather than followed)."""
-    text = "\n".join(m.text.strip() for m in messages if m.text.strip())
+    return _completion_prompt([m.text for m in messages])
+
+
+def _completion_prompt(texts: list[str]) -> str:
+    text = "\n".join(t.strip() for t in texts if t.strip())
     if text.endswith((":", "：")):
         return text
     lines = text.split("\n")
@@ -150,31 +154,21 @@ class LocalEngine:
         return Jinja2ChatFormatter(template=template, eos_token=text(eos), bos_token=text(bos), stop_token_ids=[eos])
 
     @property
-    def is_chat(self) -> bool:
-        if self.spec is not None:
-            return self.spec.chat
-        return self.load() is not None and self._formatter is not None
+    def uses_chat_template(self) -> bool:
+        """An instruct model rendered with its own template (else a base model, plain completion)."""
+        self.load()
+        return self._formatter is not None
 
     def render(self, messages: list[dict]) -> tuple[list[int], list[str], Any]:
         """(prompt tokens, stop strings, stopping criteria) for role/content messages."""
         llama = self.load()
         if self._formatter is None:
-            prompt = render_completion_prompt_from_dicts(messages)
+            prompt = _completion_prompt([m["content"] for m in messages])
             return llama.tokenize(prompt.encode("utf-8"), add_bos=True), [], None
         result = self._formatter(messages=messages)
         tokens = llama.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
         stop = [result.stop] if isinstance(result.stop, str) else list(result.stop or [])
         return tokens, stop, result.stopping_criteria
-
-    def count_tokens(self, text: str) -> int:
-        return len(self.load().tokenize(text.encode("utf-8"), add_bos=False))
-
-
-def render_completion_prompt_from_dicts(messages: list[dict]) -> str:
-    from langchain_core.messages import HumanMessage
-
-    return render_completion_prompt([HumanMessage(content=m["content"]) for m in messages])
-
 
 class LocalChatModel(BaseChatModel):
     """LangChain chat model over a shared :class:`LocalEngine`.
@@ -241,7 +235,7 @@ class LocalChatModel(BaseChatModel):
         llama = engine.load()
         max_tokens = int(options.get("max_tokens") or self.max_tokens)
         tokens, template_stop, criteria = self._fit(engine, [_as_dict(m) for m in messages], max_tokens)
-        chat = engine._formatter is not None
+        chat = engine.uses_chat_template
         single_line = (not chat) if self.single_line is None else self.single_line
         user_stop = [*(self.stop or []), *(stop or [])]
         base_stop = [] if chat else [s for s in BASE_MODEL_STOP if not (single_line and s.startswith("\n"))]

@@ -20,14 +20,12 @@ def engine():
     return build_local_engine(LLMConfig(model="qwen2.5-coder-1.5b", models_dir=os.environ["KB_MODELS_DIR"]))
 
 
-class TestLocalChatModelUnit(ChatModelUnitTests):
+class LocalModelFeatures:
+    """What the adapter offers, for both suites: plain chat, no tools or structured output."""
+
     @property
     def chat_model_class(self):
         return LocalChatModel
-
-    @property
-    def chat_model_params(self) -> dict:
-        return {"model_path": "/nonexistent/model.gguf", "model_name": "qwen2.5-coder-1.5b"}
 
     @property
     def has_tool_calling(self) -> bool:
@@ -38,26 +36,20 @@ class TestLocalChatModelUnit(ChatModelUnitTests):
         return False
 
 
-class TestLocalChatModelIntegration(ChatModelIntegrationTests):
+class TestLocalChatModelUnit(LocalModelFeatures, ChatModelUnitTests):
+    @property
+    def chat_model_params(self) -> dict:
+        return {"model_path": "/nonexistent/model.gguf", "model_name": "qwen2.5-coder-1.5b"}
+
+
+class TestLocalChatModelIntegration(LocalModelFeatures, ChatModelIntegrationTests):
     @pytest.fixture(autouse=True)
     def _engine(self, engine):
         self._shared_engine = engine
 
     @property
-    def chat_model_class(self):
-        return LocalChatModel
-
-    @property
     def chat_model_params(self) -> dict:
         return {"engine": getattr(self, "_shared_engine", None), "max_tokens": 48}
-
-    @property
-    def has_tool_calling(self) -> bool:
-        return False
-
-    @property
-    def has_structured_output(self) -> bool:
-        return False
 
     @property
     def supports_json_mode(self) -> bool:
