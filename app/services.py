@@ -1,57 +1,94 @@
-"""Wiring: turns Settings into the store, the parser, the retriever and the chat model.
+"""Wiring: turns Settings into the store, the parser, the retriever parts and the chat models.
 
-The one place that knows every package; routers, the UI and the CLI are thin over it.
+The one place that knows every library package; the operations in ``app.operations`` use what it
+builds, and the front doors (``app.web``, ``app.ui``, ``app.cli``) use the operations. Every part is
+built on first use, so a command that needs no model never loads one.
 """
 
+import hashlib
+import logging
 import threading
 from dataclasses import replace
-from functools import cached_property
 from pathlib import Path
 
 from app.settings import Settings
 
+log = logging.getLogger("kb.llm")
+
 
 class Services:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, *, embeddings=None, store=None):
+        """``embeddings`` / ``store``: share already built ones (see :meth:`with_chunk_size`)."""
         self.settings = settings
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
+        self._embeddings, self._store = embeddings, store
+        self._parser = self._reranker = self._name_check = None
         self._engines: dict = {}  # local model file -> LocalEngine
         self._remote_models: dict = {}  # LLMConfig -> chat model
 
+    def with_chunk_size(self, chunk_size: int) -> "Services":
+        """Services whose parser splits into ``chunk_size`` chunks, sharing this one's store and embeddings."""
+        if chunk_size < 50:
+            raise ValueError(f"chunk size must be at least 50, got {chunk_size}")
+        overlap = min(self.settings.chunk_overlap, chunk_size // 4)
+        sized = self.settings.model_copy(update={"chunk_size": chunk_size, "chunk_overlap": overlap})
+        return Services(sized, embeddings=self.embeddings, store=self.store)
+
     # --- storage -------------------------------------------------------------------------------
-    @cached_property
+    @property
     def embeddings(self):
         from retrieval import TimedEmbeddings, build_embeddings
 
-        s = self.settings
-        key = s.embedding_api_key.get_secret_value() if s.embedding_api_key else None
-        return TimedEmbeddings(build_embeddings(s.embedding, s.embedding_model, key, s.embedding_base_url))
+        with self._lock:
+            if self._embeddings is None:
+                s = self.settings
+                key = s.embedding_api_key.get_secret_value() if s.embedding_api_key else None
+                self._embeddings = TimedEmbeddings(build_embeddings(s.embedding, s.embedding_model, key,
+                                                                   s.embedding_base_url))
+            return self._embeddings
 
-    @cached_property
+    @property
+    def embeddings_loaded(self) -> bool:
+        return self._embeddings is not None
+
+    @property
     def store(self):
         from retrieval import KnowledgeBaseStore, open_chroma_client
 
-        data = Path(self.settings.data_dir)
-        client = open_chroma_client(path=data / "chroma", url=self.settings.chroma_url)
-        index_name = "keyword.sqlite" if not self.settings.chroma_url else f"keyword-{_safe(self.settings.chroma_url)}.sqlite"
-        return KnowledgeBaseStore(client, self.embeddings, data / index_name)
+        with self._lock:
+            if self._store is None:
+                data, url = Path(self.settings.data_dir), self.settings.chroma_url
+                client = open_chroma_client(path=data / "chroma", url=url)
+                # one keyword index per Chroma server this data dir has talked to
+                index_name = f"keyword-{hashlib.sha1(url.encode()).hexdigest()[:12]}.sqlite" if url else "keyword.sqlite"
+                self._store = KnowledgeBaseStore(client, self.embeddings, data / index_name)
+            return self._store
 
-    @cached_property
+    @property
     def parser(self):
         from ingest import ChineseTextSplitter, IsolatedParser, LoadLimits, ParseLimits
 
-        s = self.settings
-        limits = LoadLimits(max_file_bytes=s.max_file_mb * 2**20, ocr=s.ocr)
-        return IsolatedParser(limits, ChineseTextSplitter(s.chunk_size, s.chunk_overlap),
-                              ParseLimits(timeout_s=s.parse_timeout_s, memory_mb=s.parse_memory_mb))
+        with self._lock:
+            if self._parser is None:
+                s = self.settings
+                limits = LoadLimits(max_file_bytes=s.max_file_mb * 2**20, ocr=s.ocr)
+                self._parser = IsolatedParser(limits, ChineseTextSplitter(s.chunk_size, s.chunk_overlap),
+                                              ParseLimits(timeout_s=s.parse_timeout_s, memory_mb=s.parse_memory_mb))
+            return self._parser
 
     @property
     def uploads_dir(self) -> Path:
         return Path(self.settings.data_dir) / "uploads"
 
     # --- retrieval -----------------------------------------------------------------------------
-    @cached_property
+    @property
     def reranker(self):
+        with self._lock:
+            if self._reranker is None and self.settings.reranker != "none":
+                self._reranker = self._build_reranker()
+            return self._reranker
+
+    def _build_reranker(self):
         from retrieval import APIReranker, CrossEncoderReranker
 
         s = self.settings
@@ -59,26 +96,17 @@ class Services:
             if not s.reranker_model:
                 raise ValueError("KB_RERANKER_MODEL must be a local path to a cross-encoder")
             return CrossEncoderReranker(s.reranker_model)
-        if s.reranker == "api":
-            key = s.reranker_api_key.get_secret_value() if s.reranker_api_key else None
-            return APIReranker(s.reranker_base_url or "", s.reranker_model or "", key)
-        return None
+        key = s.reranker_api_key.get_secret_value() if s.reranker_api_key else None
+        return APIReranker(s.reranker_base_url or "", s.reranker_model or "", key)
 
-    @cached_property
+    @property
     def name_check(self):
         from retrieval import NameCheck
 
-        return NameCheck()
-
-    def search(self, kb_name: str, query: str, k: int | None = None, mode: str | None = None,
-               doc_ids: list[str] | None = None):
-        from retrieval import SearchOptions, search
-
-        s = self.settings
-        kb = self.store.get(kb_name)
-        options = SearchOptions(k=k or s.search_k, mode=mode or s.search_mode, fetch_k=max(s.fetch_k, k or 0),
-                                mmr=s.mmr, doc_ids=tuple(doc_ids) if doc_ids else None)
-        return search(kb, query, options, self.reranker)
+        with self._lock:
+            if self._name_check is None:
+                self._name_check = NameCheck()
+            return self._name_check
 
     # --- generation ----------------------------------------------------------------------------
     def llm_config(self, provider: str | None = None, model: str | None = None, temperature: float | None = None,
@@ -139,9 +167,7 @@ class Services:
 
 def _assembly_log(model_id: str | None):
     """A progress line every 10% while a packaged model is written out (first run only)."""
-    import logging
-
-    log, shown = logging.getLogger("kb.llm"), set()
+    shown: set[int] = set()
 
     def progress(done: int, total: int) -> None:
         step = done * 10 // max(total, 1)
@@ -149,7 +175,3 @@ def _assembly_log(model_id: str | None):
             shown.add(step)
             log.info("writing local model %s: %d%% (%d/%d MB)", model_id or "", step * 10, done >> 20, total >> 20)
     return progress
-
-
-def _safe(text: str) -> str:
-    return "".join(c if c.isalnum() else "_" for c in text)[:60]

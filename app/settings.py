@@ -4,14 +4,15 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.splitter import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
+from llm_backends.config import PROVIDERS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-LLMProvider = Literal["local", "openai", "zhipu", "qianfan", "spark", "openai_compatible", "vllm"]
+LLMProvider = Literal[tuple(PROVIDERS)]  # the provider names are defined once, in llm_backends
 
 
 class Settings(BaseSettings):
@@ -40,7 +41,7 @@ class Settings(BaseSettings):
 
     # retrieval
     search_k: int = 5
-    search_mode: Literal["hybrid", "dense", "keyword"] = "hybrid"
+    search_mode: str = Field("hybrid", description="hybrid | dense | keyword (retrieval.SEARCH_MODES)")
     fetch_k: int = 30
     mmr: bool = False
     min_dense_score: float = Field(0.84, description="cosine similarity below which a dense-only hit is irrelevant")
@@ -77,6 +78,15 @@ class Settings(BaseSettings):
     api_keys: str | None = Field(None, description="comma-separated bearer keys; unset = no auth")
     max_upload_mb: int = 50
     max_question_chars: int = 2000
+
+    @field_validator("search_mode")
+    @classmethod
+    def _known_search_mode(cls, mode: str) -> str:
+        from retrieval import SEARCH_MODES  # here, not at the top: `kb --help` must not load Chroma
+
+        if mode not in SEARCH_MODES:
+            raise ValueError(f"must be one of {', '.join(SEARCH_MODES)}")
+        return mode
 
     def api_key_set(self) -> set[str]:
         return {k.strip() for k in (self.api_keys or "").split(",") if k.strip()}

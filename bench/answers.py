@@ -115,14 +115,15 @@ def write_jsonl(items, path: Path) -> None:
 
 
 def run_one(set_name: str, items, model: str, data: Path) -> dict:
-    from app.eval_wiring import build_kb_from_contexts, evaluate
-    from app.services import Services
+    from app.operations import Operations
+    from app.operations.evaluation import build_kb_from_contexts, evaluate
     from app.settings import Settings
 
-    services = Services(Settings(data_dir=data, local_model=model, llm_provider="local", llm_temperature=0.0))
+    ops = Operations.from_settings(Settings(data_dir=data, local_model=model, llm_provider="local",
+                                            llm_temperature=0.0))
     kb_name = f"bench-{set_name}"
     t0 = time.perf_counter()
-    stats = build_kb_from_contexts(services, kb_name, items)
+    stats = build_kb_from_contexts(ops, kb_name, items)
     print(f"[{set_name}] knowledge base {kb_name}: {len(stats.outcomes)} contexts, {stats.chunks} new chunks "
           f"in {time.perf_counter() - t0:.0f} s", flush=True)
     done = [0]
@@ -132,7 +133,7 @@ def run_one(set_name: str, items, model: str, data: Path) -> dict:
             done[0] = n
             print(f"[{set_name} / {model}] {n}/{total} questions", flush=True)
 
-    report, _, _ = evaluate(services, kb_name, items, provider="local", model=model, k=services.settings.search_k,
+    report, _, _ = evaluate(ops, kb_name, items, provider="local", model=model, k=ops.settings.search_k,
                             progress=progress)
     details = data / f"{set_name}.{model}.answers.jsonl"  # every prediction, for reading the misses
     with open(details, "w", encoding="utf-8") as out:

@@ -15,15 +15,16 @@ Public API::
 Metric functions live in :mod:`eval.metrics`.
 """
 
-from .judge import JUDGE_KINDS, parse_judge_score
+from .judge import JUDGE_KINDS, ChatJudge, parse_judge_score
 from .metrics import DEFAULT_REFUSAL_PHRASES, exact_match, f1, hit_at_k, is_refusal, mrr
 from .qa_sets import QAItem, contexts_as_documents, load_qa_set
-from .report import compare_table, load_report, write_report
+from .report import compare_table, load_report, report_markdown, summary_markdown, write_report
 from .runner import EvalReport, run_eval
 
 __all__ = [
     "DEFAULT_REFUSAL_PHRASES",
     "JUDGE_KINDS",
+    "ChatJudge",
     "EvalReport",
     "QAItem",
     "compare_table",
@@ -37,5 +38,7 @@ __all__ = [
     "mrr",
     "parse_judge_score",
     "run_eval",
+    "report_markdown",
+    "summary_markdown",
     "write_report",
 ]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal, Sequence
 
@@ -20,6 +22,7 @@ JUDGE_KINDS: tuple[JudgeKind, ...] = ("faithfulness", "relevance")
 MessageBuilder = Callable[[str, str, str, str, str | None], list]
 
 _JSON_OBJECT = re.compile(r"\{[^{}]*\}")
+_PLACEHOLDER = re.compile(r"<[^<>]*>")
 _SCORE_DIGIT = re.compile(r"(?<![\d.])([1-5])(?!\d|\.\d)")
 
 
@@ -36,7 +39,7 @@ def parse_judge_score(reply: str) -> int | None:
             return int(score)
         if isinstance(score, str) and score.strip() in {"1", "2", "3", "4", "5"}:
             return int(score.strip())
-    match = _SCORE_DIGIT.search(reply)
+    match = _SCORE_DIGIT.search(_PLACEHOLDER.sub("", reply))  # a template echo ("<integer 1-5>") is no score
     return int(match.group(1)) if match else None
 
 
@@ -114,3 +117,25 @@ def judge_answer(
         if cache is not None and scores[kind] is not None:  # unparsable replies are retried next run
             cache.put(key, {"score": scores[kind], "kind": kind, "model": model, "reply": reply_text[:2000]})
     return scores, calls
+
+
+@dataclass
+class ChatJudge:
+    """A judge callable over a LangChain chat model. A failing call scores nothing (``""`` reply, so
+    no score) instead of ending a long run; ``errors`` counts them and ``last_error`` keeps the latest."""
+
+    chat_model: Any
+    name: str
+    errors: int = 0
+    last_error: str | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __call__(self, messages: list) -> str:
+        try:
+            content = self.chat_model.invoke(messages).content
+        except Exception as exc:  # noqa: BLE001  one bad judge call must not end a long run
+            with self._lock:
+                self.errors += 1
+                self.last_error = f"{type(exc).__name__}: {exc}"
+            return ""
+        return content if isinstance(content, str) else str(content)

@@ -56,16 +56,40 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
 
 
 def report_markdown(report: EvalReport) -> str:
-    s = report.summary
+    """The whole report: settings, results and the first retrieval misses."""
     parts = ["# Evaluation report", ""]
     config_rows = [[key, json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value]
                    for key, value in report.config.items()]
     config_rows.append(["wall time (s)", report.wall_s])
-    parts += [_table(["setting", "value"], config_rows), ""]
-    parts += [f"Questions: {s.get('n_questions', 0)} ({s.get('n_answerable', 0)} answerable, "
-              f"{s.get('n_unanswerable', 0)} unanswerable); errors: {s.get('n_errors', 0)}.", ""]
+    parts += [_table(["setting", "value"], config_rows), "", _questions_line(report) + ".", ""]
+    parts += _result_sections(report)
+    misses = [r for r in report.per_question if r.get("retrieval_scored") and r.get("rank") is None]
+    if misses:
+        parts += [f"## Retrieval misses ({len(misses)})", ""]
+        parts += [_table(["id", "question", "gold"], [[r["id"], _cell(r["question"]), _cell(" / ".join(r["answers"]))]
+                                                   for r in misses[:20]]), ""]
+    return "\n".join(parts)
+
+
+def summary_markdown(report: EvalReport) -> str:
+    """The results only (what ``kb eval`` prints): counts, wall and search time, then the result tables."""
+    head = f"{_questions_line(report)}; wall time {report.wall_s:.1f} s."
+    r = report.summary.get("retrieval", {})
+    if r.get("search_ms_p50") is not None:
+        head += f"\nSearch time per question: p50 {r['search_ms_p50']:.0f} ms, p95 {r['search_ms_p95']:.0f} ms."
+    return "\n".join([head, "", *_result_sections(report)])
+
+
+def _questions_line(report: EvalReport) -> str:
+    s = report.summary
+    return (f"Questions: {s.get('n_questions', 0)} ({s.get('n_answerable', 0)} answerable, "
+            f"{s.get('n_unanswerable', 0)} unanswerable); errors: {s.get('n_errors', 0)}")
+
+
+def _result_sections(report: EvalReport) -> list[str]:
+    s = report.summary
     retrieval = s.get("retrieval", {})
-    parts += ["## Retrieval", "", f"Scored questions: {retrieval.get('n', 0)}.", ""]
+    parts = ["## Retrieval", "", f"Scored questions: {retrieval.get('n', 0)}.", ""]
     keys = [k for k in retrieval if k.startswith(("hit@", "page_recall@"))] + ["mrr"]
     parts += [_table(keys, [[retrieval.get(k) for k in keys]]), ""]
     if "answers" in s:
@@ -91,12 +115,7 @@ def report_markdown(report: EvalReport) -> str:
         rows = [[stage, v.get("n"), v.get("p50"), v.get("p95")]
                 for stage, v in s["latency_answerable"].items() if v.get("n")]
         parts += ["## Latency of answerable questions (ms)", "", _table(["stage", "n", "p50", "p95"], rows), ""]
-    misses = [r for r in report.per_question if r.get("retrieval_scored") and r.get("rank") is None]
-    if misses:
-        parts += [f"## Retrieval misses ({len(misses)})", ""]
-        parts += [_table(["id", "question", "gold"], [[r["id"], _cell(r["question"]), _cell(" / ".join(r["answers"]))]
-                                                   for r in misses[:20]]), ""]
-    return "\n".join(parts)
+    return parts
 
 
 def _cell(text: str, limit: int = 80) -> str:

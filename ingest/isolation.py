@@ -15,12 +15,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from langchain_core.documents import Document
-
 from ingest.errors import IngestError
-from ingest.loaders import LoadLimits, load_file
+from ingest.framing import HEADER, write_frame
+from ingest.loaders import LoadLimits
+from ingest.parse import ParsedFile
 from ingest.splitter import ChineseTextSplitter
-from ingest.worker import _HEADER, write_frame
 
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
 
@@ -29,26 +28,6 @@ _PACKAGE_ROOT = str(Path(__file__).resolve().parents[1])
 class ParseLimits:
     timeout_s: float = 300.0
     memory_mb: int = 2048
-
-
-@dataclass
-class ParsedFile:
-    chunks: list[Document]
-    pages: int
-    parse_s: float = 0.0
-    split_s: float = 0.0
-
-
-def parse_and_split(path: Path, source: str, load_limits: LoadLimits, splitter: ChineseTextSplitter) -> ParsedFile:
-    """In-process parse + split (what the worker runs; tests may call it directly)."""
-    start = time.perf_counter()
-    docs = load_file(path, load_limits, source=source)
-    parsed = time.perf_counter()
-    chunks = splitter.split_documents(docs)
-    for index, chunk in enumerate(chunks):
-        chunk.metadata["chunk_index"] = index
-    pages = max((d.metadata.get("page_count") or d.metadata.get("page") or 0) for d in docs)
-    return ParsedFile(chunks, pages, parsed - start, time.perf_counter() - parsed)
 
 
 class IsolatedParser:
@@ -92,8 +71,8 @@ class IsolatedParser:
 
     def _read_reply(self, proc: subprocess.Popen) -> bytes:
         deadline = time.monotonic() + self.limits.timeout_s
-        header = self._read_exact(proc, _HEADER.size, deadline)
-        (size,) = _HEADER.unpack(header)
+        header = self._read_exact(proc, HEADER.size, deadline)
+        (size,) = HEADER.unpack(header)
         return self._read_exact(proc, size, deadline)
 
     @staticmethod

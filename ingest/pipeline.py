@@ -1,6 +1,7 @@
 """Ingest files into a knowledge base: one outcome per file, parsing overlapped with embedding."""
 
 import time
+from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -9,7 +10,7 @@ from typing import Protocol
 
 from ingest.errors import IngestError
 from ingest.isolation import IsolatedParser, ParsedFile
-from ingest.loaders import file_sha256, is_supported
+from ingest.loaders import file_sha256, is_supported, unsupported_reason
 from ingest.loaders.common import LoadLimits
 
 
@@ -39,6 +40,18 @@ class IngestStats:
     wall_s: float = 0.0
     outcomes: list[FileOutcome] = field(default_factory=list)
 
+    def counts(self) -> dict[str, int]:
+        """Files per status (indexed, duplicate, failed)."""
+        return dict(Counter(o.status for o in self.outcomes))
+
+    def summary(self) -> str:
+        """One line of counts, then the first few failures with their reasons."""
+        counts = self.counts()
+        line = (f"{counts.get('indexed', 0)} indexed, {counts.get('duplicate', 0)} duplicate, "
+                f"{counts.get('failed', 0)} failed; {self.chunks} new chunks in {self.wall_s:.1f} s")
+        failures = [o for o in self.outcomes if o.status == "failed"][:3]
+        return line + "".join(f"\n  failed {o.source}: {o.error}" for o in failures)
+
 
 class Progress(Protocol):
     def file_started(self, source: str, index: int, total: int) -> None: ...
@@ -48,6 +61,8 @@ class Progress(Protocol):
 
 
 class SilentProgress:
+    """Does nothing; subclass it and override only the steps you show."""
+
     def file_started(self, source, index, total): pass
     def chunks_planned(self, source, count): pass
     def chunks_done(self, count): pass
@@ -99,10 +114,7 @@ def _submit(kb, pool, parser, path: Path, source: str):
     if not path.is_file():
         return path, source, None, None, "file not found"
     if not is_supported(path):
-        from ingest.loaders import SUPPORTED_EXTENSIONS
-
-        return path, source, None, None, (
-            f"unsupported file type '{path.suffix or '(none)'}'; supported: {', '.join(SUPPORTED_EXTENSIONS)}")
+        return path, source, None, None, unsupported_reason(path)
     try:
         doc_id = file_sha256(path)
     except OSError as exc:
@@ -128,22 +140,18 @@ def _finish(kb, source, doc_id, future, early, stats: IngestStats, progress: Pro
     stats.parse_s += parsed.parse_s
     stats.split_s += parsed.split_s
     progress.chunks_planned(source, len(parsed.chunks))
-    embed_before = _embed_seconds(kb)
+    embed_before = kb.embedding_seconds()
     t0 = time.perf_counter()
     try:
         kb.add_document(doc_id, source, parsed.chunks, parsed.pages, on_progress=progress.chunks_done)
     except Exception as exc:  # a broken store must not look like success
         return FileOutcome(source, "failed", doc_id, error=f"could not store the document: {exc}")
-    embed = _embed_seconds(kb) - embed_before
+    embed = kb.embedding_seconds() - embed_before
     stats.embed_s += embed
     stats.write_s += (time.perf_counter() - t0) - embed
     stats.pages += parsed.pages
     stats.chunks += len(parsed.chunks)
     return FileOutcome(source, "indexed", doc_id, len(parsed.chunks), parsed.pages)
-
-
-def _embed_seconds(kb) -> float:
-    return float(getattr(kb.vectors.embeddings, "seconds", 0.0))
 
 
 __all__ = ["FileOutcome", "IngestStats", "LoadLimits", "Progress", "SilentProgress", "expand_paths", "ingest_files"]

@@ -7,28 +7,14 @@ limit so a decompression bomb fails here with MemoryError instead of taking the 
 import os
 import pickle
 import resource
-import struct
 import sys
 
-_HEADER = struct.Struct("!Q")
-
-
-def read_frame(stream) -> bytes | None:
-    header = stream.read(_HEADER.size)
-    if len(header) < _HEADER.size:
-        return None
-    (size,) = _HEADER.unpack(header)
-    return stream.read(size)
-
-
-def write_frame(stream, payload: bytes) -> None:
-    stream.write(_HEADER.pack(len(payload)) + payload)
-    stream.flush()
+from ingest.framing import read_frame, write_frame
 
 
 def _handle(request) -> tuple:
     from ingest.errors import IngestError
-    from ingest.isolation import parse_and_split
+    from ingest.parse import parse_and_split
     from ingest.splitter import ChineseTextSplitter
 
     path, source, load_limits, chunk_size, chunk_overlap, memory_mb = request
@@ -54,7 +40,7 @@ def main() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     requests, replies = sys.stdin.buffer, os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     sys.stdout = sys.stderr  # library prints must not corrupt the reply stream
-    import ingest.isolation  # noqa: F401  (import cost paid once, before the first file)
+    import ingest.parse  # noqa: F401  (import cost paid once, before the first file)
 
     while (frame := read_frame(requests)) is not None:
         reply = _handle(pickle.loads(frame))

@@ -21,7 +21,7 @@ from .local_models import DEFAULT_LOCAL_MODEL, LOCAL_MODELS, Progress, ensure_mo
 if TYPE_CHECKING:
     from langchain_core.language_models import BaseChatModel
 
-    from .local import LocalEngine
+    from .local_engine import LocalEngine
 
 __all__ = [
     "DEFAULT_LOCAL_MODEL",
@@ -37,12 +37,13 @@ __all__ = [
     "ensure_model_file",
     "explain_error",
     "model_profile",
+    "warm_up",
 ]
 
 
 def build_local_engine(config: LLMConfig, progress: Progress | None = None) -> LocalEngine:
     """The (not yet loaded) engine for a local config; keep one per model file and share it."""
-    from .local import LocalEngine
+    from .local_engine import LocalEngine
 
     if config.model_path and not Path(config.model_path).is_file():
         raise LLMBackendError(f"Local model file {config.model_path} was not found", provider="local")
@@ -66,6 +67,13 @@ def build_chat_model(config: LLMConfig, engine: LocalEngine | None = None) -> Ba
     from .remote import build_remote_chat_model
 
     return build_remote_chat_model(config)
+
+
+def warm_up(chat_model: BaseChatModel, config: LLMConfig) -> None:
+    """Load a model's weights now, with a few generated tokens, where its profile says loading is slow
+    (local models); remote models need nothing."""
+    if model_profile(config).preload:
+        chat_model.invoke("1 + 1 =", stop=[" ", ".", "。", "，", ","])
 
 
 def describe(config: LLMConfig) -> dict[str, Any]:

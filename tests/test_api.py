@@ -15,7 +15,7 @@ GUIDE = "# 星河手册\n\n星河科技的正式员工每年有十五天带薪�
 
 @pytest.fixture(scope="module")
 def api(tmp_path_factory):
-    from app.server import create_app
+    from app.web import create_app
 
     root = tmp_path_factory.mktemp("api")
     seed = root / "seed"
@@ -193,7 +193,7 @@ def test_openai_compatible_route_with_official_client(api):
 
 def test_api_keys_and_dead_backend(tmp_path):
     """With KB_API_KEYS set every route needs a key; an unreachable LLM gives 503 with a message."""
-    from app.server import create_app
+    from app.web import create_app
 
     seed = tmp_path / "seed"
     seed.mkdir()

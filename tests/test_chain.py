@@ -4,7 +4,7 @@ test_api.py / test_cli.py, here a scripted chat model makes each branch determin
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from app.chain import AnswerChain, ChainOptions, relevant_hits, tidy_answer
+from answering import AnswerChain, ChainOptions, Done, Reading, Sources, Token, relevant_hits, tidy_answer
 from retrieval import Hit
 
 
@@ -37,9 +37,9 @@ def test_nothing_relevant_answers_without_calling_the_model():
 def test_answer_cites_only_what_it_marked_and_streams_tokens():
     c, model = chain([hit(1), hit(2, page=7, source="b.pdf"), hit(3)])
     events = list(c.stream("第二段讲了什么？"))
-    kinds = [k for k, _ in events]
-    assert kinds[-2:] == ["citations", "answer"] and kinds.count("token") >= 2
-    answer = events[-1][1]
+    kinds = [type(e) for e in events]
+    assert kinds[-2:] == [Sources, Done] and kinds.count(Token) >= 2
+    answer = events[-1].answer
     assert [(x.n, x.source, x.page) for x in answer.citations] == [(2, "b.pdf", 7)]
     assert model.calls == 1 and answer.timings["total_ms"] >= answer.timings["generate_ms"]
 
@@ -92,17 +92,17 @@ def test_streamed_tokens_are_exactly_the_final_answer():
     hits = [hit(1), hit(2, page=7, source="b.pdf")]
     pieces = ["  [2] (b.pdf, p", ".7) 年假", "是十五天", "[", "1", "][", "7]", "，见【2】", "和 [1, 9]。", "  \n"]
     events = list(stream_chain(hits, pieces).stream("年假几天？"))
-    tokens = [p for k, p in events if k == "token"]
-    answer = events[-1][1]
+    tokens = [e.text for e in events if isinstance(e, Token)]
+    answer = events[-1].answer
     assert "".join(tokens) == answer.answer == "年假是十五天[1]，见[2]和 [1]。"
     assert not any("7]" in t or "9" in t or "(b.pdf" in t for t in tokens)  # never shown, then taken back
-    assert [k for k, _ in events][0] == "reading" and events[0][1] == 2
+    assert events[0] == Reading(2)
 
 
 def test_refusal_answer_carries_no_citations():
     hits = [hit(1), hit(2)]
     events = list(stream_chain(hits, ["知识库中没有找到", "与该问题相关的内容。"]).stream("火星上有几个人？"))
-    answer = events[-1][1]
+    answer = events[-1].answer
     assert answer.answer == "知识库中没有找到与该问题相关的内容。"
     assert answer.citations == [] and not answer.found
 

@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import app.cli_eval  # noqa: F401  (registers `kb eval`)
 from app.cli import app as cli_app
 
 ITEMS = [
@@ -126,12 +125,15 @@ def test_answer_run_with_local_model(env):
 def test_judge_wrapper_and_spec():
     from types import SimpleNamespace
 
-    from app.eval_wiring import Judge, parse_model_spec
+    from app.operations.evaluation import parse_model_spec
+    from eval import ChatJudge as Judge
 
     assert parse_model_spec("openai_compatible:qwen2.5:7b") == ("openai_compatible", "qwen2.5:7b")
     assert parse_model_spec("local") == ("local", None)
     with pytest.raises(ValueError):
         parse_model_spec(":model")
+    with pytest.raises(ValueError, match="unknown LLM provider"):
+        parse_model_spec("nosuch:model")
     ok = Judge(SimpleNamespace(invoke=lambda messages: SimpleNamespace(content='{"score": 4}')), "fake:judge")
     assert ok(["m"]) == '{"score": 4}' and ok.errors == 0
 

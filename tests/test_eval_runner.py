@@ -186,7 +186,9 @@ def test_unparsable_judge_reply_is_none_and_not_cached(tmp_path):
 @pytest.mark.parametrize(
     "reply, score",
     [("4", 4), ("Score: 3/5", 3), ('{"score": 5, "reason": "ok"}', 5), ('```json\n{"score": "2"}\n```', 2),
-     ("评分：1分", 1), ("10 out of 10", None), ("3.5", None), ("", None), ('{"score": 9} but 2', 2)],
+     ("评分：1分", 1), ("10 out of 10", None), ("3.5", None), ("", None), ('{"score": 9} but 2', 2),
+     ('{"score": <integer 1-5>, "reason": "<one sentence>"}', None), ("15 out of 10", None), ("no idea", None),
+     ("Score: 3. Partly supported.", 3)],
 )
 def test_parse_judge_score(reply, score):
     assert parse_judge_score(reply) == score

@@ -17,7 +17,7 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 
 def test_schemathesis_finds_no_server_errors(tmp_path):
-    from app.server import create_app
+    from app.web import create_app
 
     exe = shutil.which("schemathesis") or str(Path(sys.executable).parent / "schemathesis")
     if not Path(exe).exists():

@@ -18,7 +18,8 @@ pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (it c
 
 from llm_backends import LLMBackendError, LLMConfig, build_chat_model, build_local_engine  # noqa: E402
 from llm_backends import local_models  # noqa: E402
-from llm_backends.local import LocalChatModel, render_completion_prompt  # noqa: E402
+from llm_backends.local import LocalChatModel  # noqa: E402
+from llm_backends.local_engine import render_completion_prompt  # noqa: E402
 from prompts import answer_messages  # noqa: E402
 
 ZH_BLOCKS = [

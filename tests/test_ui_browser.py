@@ -47,7 +47,7 @@ def server_url(tmp_path_factory):
     pytest.importorskip("playwright.sync_api", reason="needs the playwright python package")
     import uvicorn
 
-    from app.server import create_app
+    from app.web import create_app
     from app.settings import Settings
 
     root = tmp_path_factory.mktemp("ui")

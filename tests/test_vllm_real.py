@@ -190,17 +190,16 @@ def test_unknown_model_is_explained(vllm_server):
 def test_app_chain_cites_the_source(vllm_server, tmp_path):
     from langchain_core.documents import Document
 
-    from app.answering import build_chain
-    from app.services import Services
+    from app.operations import AskOptions, Operations
     from app.settings import Settings
 
     settings = Settings(_env_file=None, data_dir=tmp_path / "data", llm_provider="vllm",
                         llm_base_url=vllm_server.base_url, llm_model=SERVED_NAME, llm_max_tokens=32,
                         llm_temperature=0)
-    services = Services(settings)
-    kb = services.store.get("books", create=True)
+    ops = Operations.from_settings(settings)
+    kb = ops.knowledge.open("books", create=True)
     kb.add_document("doc-a", "a.md", [Document(page_content=BLOCKS[0]["text"], metadata={"source": "a.md"})])
-    chain = build_chain(services, "books")
+    chain = ops.answers.chain(AskOptions("books"))
     answer = chain.invoke(QUESTION)
     print(f"\nchain: {answer.answer!r} citations={[c.source for c in answer.citations]} timings={answer.timings}")
     assert answer.found and answer.answer.strip()

@@ -29,6 +29,13 @@ def is_supported(path: str | Path) -> bool:
     return Path(path).suffix.lower() in LOADERS_BY_SUFFIX
 
 
+def unsupported_reason(path: str | Path) -> str | None:
+    """Why a file of this name cannot be read (None when it can): the one wording for every front door."""
+    if is_supported(path):
+        return None
+    return f"unsupported file type '{Path(path).suffix or '(none)'}'; supported: {', '.join(SUPPORTED_EXTENSIONS)}"
+
+
 def load_file(path: str | Path, limits: LoadLimits | None = None, source: str | None = None) -> list[Document]:
     """Read one file into Documents with ``source``, ``page`` (paged formats), ``doc_id``.
 

@@ -4,10 +4,7 @@ from typing import Annotated
 
 import typer
 
-from app.cli import app
 
-
-@app.command()
 def serve(
     host: Annotated[str, typer.Option(help="address to bind (127.0.0.1 = this machine only)")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
@@ -18,7 +15,7 @@ def serve(
 
     import uvicorn
 
-    from app.server import create_app
+    from app.web import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     typer.echo(f"kb-assistant: UI http://{host}:{port}/  API docs http://{host}:{port}/docs")

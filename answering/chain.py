@@ -4,38 +4,16 @@ import itertools
 import re
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from langchain_core.language_models import BaseChatModel
 
 import prompts
+from answering.events import Answer, AnswerEvent, Citation, Done, Reading, Sources, Token
+from answering.tidy import StreamTidier, is_refusal
 from retrieval import Hit
 
 _MARKER = re.compile(r"\[(\d{1,2})\]")
-
-
-@dataclass
-class Citation:
-    n: int
-    source: str
-    page: int | None
-    text: str
-    score: float
-    doc_id: str = ""
-
-
-@dataclass
-class Answer:
-    answer: str
-    citations: list[Citation]
-    timings: dict
-    model: str
-    query: str = ""
-    found: bool = True  # False: nothing relevant was found, or the model said the sources lack the answer
-    usage: dict = field(default_factory=lambda: {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0})
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 @dataclass
@@ -51,8 +29,8 @@ class ChainOptions:
 
 @dataclass
 class AnswerChain:
-    """Events from ``stream``: ("reading", n sources) before the model reads them, ("token", text)...,
-    ("citations", [Citation]), ("answer", Answer). The tokens joined are exactly ``Answer.answer``."""
+    """``stream`` yields Reading (before the model reads the sources), Token..., Sources, Done.
+    The tokens joined are exactly ``Done.answer.answer``."""
 
     search: Callable[[str, int], list[Hit]]
     chat_model: BaseChatModel
@@ -64,12 +42,12 @@ class AnswerChain:
 
     def invoke(self, question: str, history: list[dict] | None = None) -> Answer:
         answer = None
-        for kind, payload in self.stream(question, history):
-            if kind == "answer":
-                answer = payload
+        for event in self.stream(question, history):
+            if isinstance(event, Done):
+                answer = event.answer
         return answer
 
-    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[tuple[str, object]]:
+    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[AnswerEvent]:
         start = time.perf_counter()
         usage = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
         lang = prompts.detect_language(question)
@@ -83,13 +61,13 @@ class AnswerChain:
         retrieve_ms = _ms(t_retrieve)
         if not blocks:
             text = prompts.NO_ANSWER[lang]
-            yield "token", text
-            yield "citations", []
+            yield Token(text)
+            yield Sources([])
             timings = {"retrieve_ms": retrieve_ms, "first_token_ms": _ms(start), "generate_ms": 0.0,
                        "total_ms": _ms(start)}
-            yield "answer", Answer(text, [], timings, self.model_name, query, found=False, usage=usage)
+            yield Done(Answer(text, [], timings, self.model_name, query, found=False, usage=usage))
             return
-        yield "reading", len(blocks)
+        yield Reading(len(blocks))
         messages = prompts.answer_messages(query, _for_prompt(blocks), lang, override_dir=self.options.prompts_dir)
         t_generate = time.perf_counter()
         first_token_ms, parts = None, []
@@ -99,14 +77,14 @@ class AnswerChain:
             if shown:
                 first_token_ms = first_token_ms or _ms(start)
                 parts.append(shown)
-                yield "token", shown
+                yield Token(shown)
         answer = "".join(parts)
         refused = is_refusal(answer)
         citations = [] if refused else _citations(answer, blocks)
-        yield "citations", citations
+        yield Sources(citations)
         timings = {"retrieve_ms": retrieve_ms, "first_token_ms": first_token_ms or _ms(start),
                    "generate_ms": _ms(t_generate), "total_ms": _ms(start)}
-        yield "answer", Answer(answer, citations, timings, self.model_name, query, found=not refused, usage=usage)
+        yield Done(Answer(answer, citations, timings, self.model_name, query, found=not refused, usage=usage))
 
     def _condense(self, question: str, history: list[dict], lang: str, usage: dict) -> str:
         if not history or not self.options.condense_history:
@@ -128,12 +106,6 @@ class AnswerChain:
             if self.explain_error is None:
                 raise
             raise self.explain_error(exc) from exc
-
-
-def is_refusal(answer: str) -> bool:
-    """The model answered with (a form of) the refusal sentence the prompt asks for."""
-    text = answer.casefold()
-    return any(sentence.rstrip("。.").casefold()[:36] in text for sentence in prompts.NO_ANSWER.values())
 
 
 def relevant_hits(hits: list[Hit], min_dense_score: float, min_cross_lingual_score: float | None = None,
@@ -178,70 +150,6 @@ _HEADING_MARKS = re.compile(r"^#{1,6}\s+", re.MULTILINE)
 def _for_prompt(blocks: list[dict]) -> list[dict]:
     """Markdown heading marks make small models echo headings in a loop; the words stay."""
     return [{**b, "text": _HEADING_MARKS.sub("", b["text"])} for b in blocks]
-
-
-_COPIED_PREFIX = re.compile(r"^\[(\d{1,2})\]\s*\([^)]*\)\s*")
-_MAYBE_PREFIX = re.compile(r"\[\d{0,2}(\]\s*(\([^)]*)?)?")
-# [1], [1, 2], [1][2] and the full-width 【1】 all count as markers.
-_ANY_MARKER = re.compile(r"[\[【](\d{1,2}(?:\s*[,，、]\s*\d{1,2})*)[\]】]")
-_MAYBE_MARKER = re.compile(r"[\[【][\d\s,，、]{0,12}")
-
-
-class StreamTidier:
-    """Tidies an answer while it streams, so what is shown streaming is exactly the final text.
-
-    Small models copy a source line's "[n] (file, p.3)" prefix (moved to the end as "[n]") and
-    write markers that point at no given source (dropped); "[1, 2]" and "【1】" become "[1][2]"
-    and "[1]". Text that could still turn into a marker is held back until it is decided, and
-    so is trailing whitespace: the joined output is already stripped.
-    """
-
-    def __init__(self, valid: set[int]):
-        self.valid, self.pending, self.started, self.moved = valid, "", False, None
-        self.cited: set[int] = set()
-
-    def feed(self, text: str) -> str:
-        self.pending += text
-        return self._drain(final=False)
-
-    def finish(self) -> str:
-        out = self._drain(final=True).rstrip()
-        self.pending = ""
-        if self.moved is not None and self.moved not in self.cited:
-            out += f" [{self.moved}]"
-        return out
-
-    def _drain(self, final: bool) -> str:
-        if not self.started:
-            self.pending = self.pending.lstrip()
-            copied = _COPIED_PREFIX.match(self.pending)
-            if copied and (final or copied.end() < len(self.pending)):
-                if int(copied.group(1)) in self.valid:
-                    self.moved = int(copied.group(1))
-                self.pending = self.pending[copied.end():]
-            elif not final and (not self.pending or _MAYBE_PREFIX.fullmatch(self.pending)):
-                return ""
-            self.started = True
-        text, hold = self.pending, ""
-        cut = max(text.rfind("["), text.rfind("【"))
-        if not final and cut >= 0 and _MAYBE_MARKER.fullmatch(text[cut:]):
-            text, hold = text[:cut], text[cut:]
-        if not final:
-            stripped = text.rstrip()
-            text, hold = stripped, text[len(stripped):] + hold
-        self.pending = hold
-        return _ANY_MARKER.sub(self._marker, text)
-
-    def _marker(self, match: re.Match) -> str:
-        numbers = [int(n) for n in re.findall(r"\d+", match.group(1))]
-        self.cited.update(n for n in numbers if n in self.valid)
-        return "".join(f"[{n}]" for n in numbers if n in self.valid)
-
-
-def tidy_answer(text: str, blocks: list[dict]) -> str:
-    """The whole-text form of :class:`StreamTidier` (same rules, same result)."""
-    tidier = StreamTidier({b["n"] for b in blocks})
-    return (tidier.feed(text) + tidier.finish()).strip()
 
 
 def _citations(answer: str, blocks: list[dict]) -> list[Citation]:

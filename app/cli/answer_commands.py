@@ -6,23 +6,27 @@ from typing import Annotated, Optional
 
 import typer
 
-from app.cli import JsonOpt, KBOpt, _fail, _open_kb, _services, app
+from app.cli.common import JsonOpt, KBOpt, fail, open_kb, operations
 
 
-@app.command("search")
-def search_cmd(
+def search(
     query: Annotated[str, typer.Argument(help="what to look for")],
-    kb: KBOpt = "default",
-    k: Annotated[int, typer.Option("-k", help="number of results")] = 5,
-    mode: Annotated[str, typer.Option(help="hybrid | dense | keyword")] = "hybrid",
+    kb: KBOpt = None,
+    k: Annotated[Optional[int], typer.Option("-k", help="number of results (default: KB_SEARCH_K, 5)",
+                                             show_default=False)] = None,
+    mode: Annotated[Optional[str], typer.Option(help="hybrid | dense | keyword (default: KB_SEARCH_MODE, hybrid)",
+                                                show_default=False)] = None,
     as_json: JsonOpt = False,
 ):
     """Search a knowledge base (no LLM): the chunks an answer would be built from."""
-    if mode not in ("hybrid", "dense", "keyword"):
-        _fail("--mode must be hybrid, dense or keyword")
-    services = _services()
-    _open_kb(services, kb)
-    hits = services.search(kb, query, k, mode)
+    from app.operations import OperationError
+
+    ops = operations()
+    name = open_kb(ops, kb)
+    try:
+        hits = ops.search.search(name, query, k, mode)
+    except OperationError as exc:
+        fail(exc.message)
     if as_json:
         typer.echo(json.dumps({"hits": [h.as_dict() for h in hits]}, ensure_ascii=False))
         return
@@ -35,10 +39,9 @@ def search_cmd(
     Console().print(table if hits else "no results")
 
 
-@app.command()
 def ask(
     question: Annotated[str, typer.Argument(help="your question, in Chinese or English")],
-    kb: KBOpt = "default",
+    kb: KBOpt = None,
     provider: Annotated[Optional[str], typer.Option(help="LLM provider (default from KB_LLM_PROVIDER: local)")] = None,
     model: Annotated[Optional[str], typer.Option(help="model name for the provider")] = None,
     k: Annotated[Optional[int], typer.Option("-k", help="chunks of context")] = None,
@@ -46,33 +49,35 @@ def ask(
     as_json: JsonOpt = False,
 ):
     """Answer a question from a knowledge base, citing file and page."""
-    from app.answering import build_chain
+    from answering import Done, Failed, Reading, Token
+    from app.operations import AskOptions, OperationError
     from llm_backends import LLMBackendError
 
-    services = _services()
-    _open_kb(services, kb)
+    ops = operations()
+    name = open_kb(ops, kb)
+    show_stream = stream and not as_json
     try:
-        chain = build_chain(services, kb, provider=provider, model=model, k=k)
-        answer = None
-        for kind, payload in chain.stream(question):
-            if kind == "reading" and stream and not as_json:
-                typer.secho(f"(reading {payload} sources…)", fg=typer.colors.BRIGHT_BLACK, err=True)
-            elif kind == "token" and stream and not as_json:
-                sys.stdout.write(payload)
-                sys.stdout.flush()
-            elif kind == "answer":
-                answer = payload
+        events = ops.answers.stream(question, [], AskOptions(name, provider=provider, model=model, k=k))
     except LLMBackendError as exc:
-        _fail(exc.message, 4)
-    except ValueError as exc:  # bad provider settings
-        _fail(str(exc), 2)
+        fail(exc.message, 4)
+    except (OperationError, ValueError) as exc:  # too long a question, bad provider settings
+        fail(str(exc), 2)
+    answer = None
+    for event in events:
+        match event:
+            case Reading(n) if show_stream:
+                typer.secho(f"(reading {n} sources…)", fg=typer.colors.BRIGHT_BLACK, err=True)
+            case Token(text) if show_stream:
+                sys.stdout.write(text)
+                sys.stdout.flush()
+            case Done(answer):
+                pass
+            case Failed(message):
+                fail(message, 4)
     if as_json:
         typer.echo(json.dumps(answer.as_dict(), ensure_ascii=False))
         return
-    if stream:
-        typer.echo("")
-    else:
-        typer.echo(answer.answer)
+    typer.echo("" if stream else answer.answer)
     typer.echo("")
     for c in answer.citations:
         where = f"{c.source}" + (f", p.{c.page}" if c.page else "")

@@ -1,4 +1,4 @@
-"""What the web UI's buttons do: plain functions over Services and JobManager, no layout.
+"""What the web UI's buttons do: plain functions over the operations (``app.operations``), no layout.
 
 Every user-facing failure becomes a short message (gr.Warning or a line in the chat); stack traces
 go to the log only. Per-user state (chat history, the last job) lives in the caller's gr.State.
@@ -6,9 +6,7 @@ go to the log only. Per-user state (chat history, the last job) lives in the cal
 
 import logging
 import re
-import shutil
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,55 +25,48 @@ QUOTE_CHARS = 400
 
 
 def user_error(exc: BaseException) -> str:
-    """One readable sentence for the errors users can cause or fix; a generic line otherwise."""
-    from llm_backends import LLMBackendError
-    from retrieval.store import KBError
+    from app.operations import user_message
 
-    if isinstance(exc, LLMBackendError):
-        return exc.message
-    if isinstance(exc, KBError):
-        return str(exc)
-    log.exception("UI action failed", exc_info=exc)
-    return f"操作失败 Something went wrong ({type(exc).__name__}); see the server log."
+    return user_message(exc)
 
 
 # --- knowledge bases ---------------------------------------------------------------------------
-def kb_choices(services) -> list[tuple[str, str]]:
-    return [(i.name, i.name) for i in services.store.list()]  # counts live in the summary line, never stale
+def kb_choices(ops) -> list[tuple[str, str]]:
+    return [(i.name, i.name) for i in ops.knowledge.list_kbs()]  # counts live in the summary line, never stale
 
 
-def kb_dropdown(services, preferred: str | None = None):
+def kb_dropdown(ops, preferred: str | None = None):
     """The knowledge-base dropdown, refreshed; keeps `preferred` when it still exists."""
     try:
-        choices = kb_choices(services)
+        choices = kb_choices(ops)
     except Exception as exc:
         gr.Warning(f"无法读取知识库列表 Cannot list knowledge bases: {user_error(exc)}")
         return gr.update()
     names = [value for _, value in choices]
-    default = services.settings.default_kb
+    default = ops.knowledge.default_kb
     value = preferred if preferred in names else (default if default in names else (names[0] if names else None))
     return gr.update(choices=choices, value=value)
 
 
-def create_kb(services, name: str):
+def create_kb(ops, name: str):
     """Returns (dropdown update, new-name textbox value)."""
     try:
-        kb = services.store.create(name or "")
+        kb = ops.knowledge.create(name or "")
     except Exception as exc:
         gr.Warning(f"无法创建知识库 Cannot create knowledge base: {user_error(exc)}")
         return gr.update(), name
     gr.Info(f"已创建知识库 Created knowledge base '{kb.name}'")
-    return kb_dropdown(services, kb.name), ""
+    return kb_dropdown(ops, kb.name), ""
 
 
 # --- documents ---------------------------------------------------------------------------------
-def documents_view(services, kb_name: str | None):
+def documents_view(ops, kb_name: str | None):
     """Returns (documents table, delete dropdown update, summary markdown)."""
     empty = pd.DataFrame(columns=DOC_COLUMNS)
     if not kb_name:
         return empty, gr.update(choices=[], value=None), "*请选择或新建知识库 Choose or create a knowledge base.*"
     try:
-        records = services.store.get(kb_name).documents()
+        records = ops.knowledge.documents(kb_name)
     except Exception as exc:
         gr.Warning(user_error(exc))
         return empty, gr.update(choices=[], value=None), f"⚠️ {user_error(exc)}"
@@ -86,55 +77,34 @@ def documents_view(services, kb_name: str | None):
     return pd.DataFrame(rows, columns=DOC_COLUMNS), gr.update(choices=choices, value=None), summary
 
 
-def delete_document(services, kb_name: str | None, doc_id: str | None):
+def delete_document(ops, kb_name: str | None, doc_id: str | None):
     if not kb_name or not doc_id:
         gr.Warning("请先选择要删除的文档 Choose a document to delete first.")
     else:
         try:
-            if services.store.get(kb_name).delete_document(doc_id):
-                gr.Info("文档已删除 Document deleted.")
-            else:
-                gr.Warning(f"文档不存在 No such document: {doc_id}")
+            ops.knowledge.delete_document(kb_name, doc_id)
+            gr.Info("文档已删除 Document deleted.")
         except Exception as exc:
             gr.Warning(user_error(exc))
-    return documents_view(services, kb_name)
+    return documents_view(ops, kb_name)
 
 
-def save_uploads(services, kb, paths: list[str]) -> tuple[list[tuple[Path, str]], list[list]]:
+def save_uploads(ops, kb_name: str, paths: list[str]) -> tuple[list[tuple[Path, str]], list[list]]:
     """Copies Gradio's temp uploads into the uploads folder; returns (files to ingest, rejected rows)."""
-    from app.api import safe_filename
-    from ingest import SUPPORTED_EXTENSIONS, is_supported
-
-    limit = services.settings.max_upload_mb * 2**20
-    folder = services.uploads_dir / kb.id / uuid.uuid4().hex[:12]
-    saved, rejected = [], []
-    for tmp in paths:
-        tmp = Path(tmp)
-        name = safe_filename(tmp.name)
-        if not is_supported(name):
-            rejected.append([name, STATUS_ZH["failed"], 0,
-                             f"不支持的文件类型 unsupported file type; supported: {', '.join(SUPPORTED_EXTENSIONS)}"])
-        elif tmp.stat().st_size > limit:
-            rejected.append([name, STATUS_ZH["failed"], 0,
-                             f"文件过大 larger than the upload limit of {limit // 2**20} MB"])
-        else:
-            folder.mkdir(parents=True, exist_ok=True)
-            target = folder / name
-            if target.exists():
-                target = target.with_name(f"{target.stem}-{uuid.uuid4().hex[:6]}{target.suffix}")
-            shutil.copyfile(tmp, target)
-            saved.append((target, name))
-        tmp.unlink(missing_ok=True)  # Gradio's temp copy is no longer needed
-    return saved, rejected
+    streams = [open(tmp, "rb") for tmp in paths]
+    try:
+        saved, rejected = ops.knowledge.save_uploads(kb_name, [(Path(t).name, f) for t, f in zip(paths, streams)])
+    finally:
+        for stream, tmp in zip(streams, paths):
+            stream.close()
+            Path(tmp).unlink(missing_ok=True)  # Gradio's temp copy is no longer needed
+    return saved, [[name, STATUS_ZH["failed"], 0, reason] for name, reason in rejected]
 
 
-def _progress_md(job: dict) -> str:
+def _progress_md(job: dict, counts: dict[str, int]) -> str:
     pct = int(job["progress"] * 100)
     bar = "█" * (pct // 5) + "░" * (20 - pct // 5)
     if job["status"] == "done":
-        counts: dict[str, int] = {}
-        for f in job["files"]:
-            counts[f["status"]] = counts.get(f["status"], 0) + 1
         parts = ", ".join(f"{STATUS_ZH.get(k, k)}: {v}" for k, v in counts.items())
         return f"✅ 完成 Done — {parts}"
     return f"⏳ 索引中 Indexing… `{bar}` {pct}%"
@@ -144,7 +114,7 @@ def _job_rows(job: dict) -> list[list]:
     return [[f["source"], STATUS_ZH.get(f["status"], f["status"]), f["chunks"], f["error"] or ""] for f in job["files"]]
 
 
-def upload(services, jobs, kb_name: str | None, paths: list[str] | None) -> Iterator[tuple]:
+def upload(ops, kb_name: str | None, paths: list[str] | None) -> Iterator[tuple]:
     """Generator: yields (progress markdown, job table, documents table, delete dropdown, summary, file input)."""
     keep = (gr.update(), gr.update(), gr.update())
     if not kb_name:
@@ -156,8 +126,7 @@ def upload(services, jobs, kb_name: str | None, paths: list[str] | None) -> Iter
         yield (gr.update(), gr.update(), *keep, gr.update())
         return
     try:
-        kb = services.store.get(kb_name)
-        saved, rejected = save_uploads(services, kb, paths)
+        saved, rejected = save_uploads(ops, kb_name, paths)
     except Exception as exc:
         gr.Warning(user_error(exc))
         yield (f"⚠️ {user_error(exc)}", gr.update(), *keep, None)
@@ -165,15 +134,15 @@ def upload(services, jobs, kb_name: str | None, paths: list[str] | None) -> Iter
     if not saved:
         yield ("⚠️ 没有可索引的文件 Nothing to index.", pd.DataFrame(rejected, columns=JOB_COLUMNS), *keep, None)
         return
-    job = jobs.submit(kb.name, saved)
+    job = ops.knowledge.submit(kb_name, saved)
     while True:
         state = job.as_dict()
         rows = _job_rows(state) + rejected
         if state["status"] == "done":
             table = pd.DataFrame(rows, columns=JOB_COLUMNS)
-            yield (_progress_md(state), table, *documents_view(services, kb.name), None)
+            yield (_progress_md(state, job.counts()), table, *documents_view(ops, kb_name), None)
             return
-        yield (_progress_md(state), pd.DataFrame(rows, columns=JOB_COLUMNS), *keep, None)
+        yield (_progress_md(state, job.counts()), pd.DataFrame(rows, columns=JOB_COLUMNS), *keep, None)
         time.sleep(POLL_S)
 
 
@@ -199,50 +168,52 @@ def format_sources(citations) -> str:
     return "\n\n".join(parts)
 
 
-def chat(services, question: str, history: list[dict], messages: list[dict], kb_name: str | None,
+def chat(ops, question: str, history: list[dict], messages: list[dict], kb_name: str | None,
          provider: str | None, model: str | None, temperature: float, k: int) -> Iterator[tuple]:
     """Generator: yields (chatbot messages, history state, sources markdown, question box)."""
-    from app.answering import build_chain
+    from answering import Done, Failed, Reading, Sources, Token
+    from app.operations import AskOptions
 
     question = (question or "").strip()
     messages = list(messages or [])
     if not question:
         yield messages, history, gr.update(), gr.update()
         return
-    limit = services.settings.max_question_chars
-    if len(question) > limit:
-        gr.Warning(f"问题过长 The question is longer than {limit} characters.")
-        yield messages, history, gr.update(), gr.update()
-        return
     if not kb_name:
         gr.Warning("请先选择知识库 Choose a knowledge base first.")
+        yield messages, history, gr.update(), gr.update()
+        return
+    options = AskOptions(kb_name, provider=provider or None, model=(model or "").strip() or None,
+                         temperature=temperature, k=int(k) if k else None)
+    try:
+        events = ops.answers.stream(question, history, options)
+    except Exception as exc:  # a bad request: too long a question, a knowledge base that is gone
+        gr.Warning(f"无法提问 Cannot ask: {user_error(exc)}")
         yield messages, history, gr.update(), gr.update()
         return
     messages += [{"role": "user", "content": question}, {"role": "assistant", "content": "⏳ 思考中 Thinking…"}]
     yield messages, history, gr.update(), ""
     answer, sources = "", NO_SOURCES
-    try:
-        chain = build_chain(services, kb_name, provider=provider or None, model=(model or "").strip() or None,
-                            temperature=temperature, k=int(k) if k else None)
-        for kind, payload in chain.stream(question, history):
-            if kind == "reading":  # the model reads the sources before its first token
-                messages[-1] = {"role": "assistant", "content": f"⏳ 正在阅读 {payload} 个来源 Reading {payload} sources…"}
-                yield messages, history, gr.update(), gr.update()
-            elif kind == "token":
-                answer += payload
+    for event in events:
+        match event:
+            case Reading(n):  # the model reads the sources before its first token
+                messages[-1] = {"role": "assistant", "content": f"⏳ 正在阅读 {n} 个来源 Reading {n} sources…"}
+            case Token(text):
+                answer += text
                 messages[-1] = {"role": "assistant", "content": answer}
+            case Sources(citations):
+                sources = format_sources(citations)
+                continue
+            case Done(final):
+                answer = final.answer
+                continue
+            case Failed(message):
+                gr.Warning(message)
+                shown = (answer + "\n\n" if answer else "") + f"⚠️ 出错 Error: {message}"
+                messages[-1] = {"role": "assistant", "content": shown}
                 yield messages, history, gr.update(), gr.update()
-            elif kind == "citations":
-                sources = format_sources(payload)
-            elif kind == "answer":
-                answer = payload.answer
-    except Exception as exc:
-        message = user_error(exc)
-        gr.Warning(message)
-        shown = (answer + "\n\n" if answer else "") + f"⚠️ 出错 Error: {message}"
-        messages[-1] = {"role": "assistant", "content": shown}
+                return
         yield messages, history, gr.update(), gr.update()
-        return
     messages[-1] = {"role": "assistant", "content": answer}
     history = [*history, {"role": "user", "content": question}, {"role": "assistant", "content": answer}][-20:]
     yield messages, history, sources, gr.update()

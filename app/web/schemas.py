@@ -4,6 +4,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from retrieval import MAX_KB_NAME
+
 _STRICT = ConfigDict(extra="forbid")
 
 
@@ -27,7 +29,7 @@ class Health(BaseModel):
 
 class KBCreate(BaseModel):
     model_config = _STRICT
-    name: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=MAX_KB_NAME)
 
 
 class KBSummary(BaseModel):
@@ -66,9 +68,9 @@ class JobInfo(BaseModel):
 
 class SearchRequest(BaseModel):
     model_config = _STRICT
-    kb: str = Field(min_length=1, max_length=64)
-    query: str = Field(min_length=1, max_length=2000)
-    k: int = Field(5, ge=1, le=50)
+    kb: str = Field(min_length=1, max_length=MAX_KB_NAME)
+    query: str = Field(min_length=1, description="at most KB_MAX_QUESTION_CHARS characters")
+    k: int | None = Field(None, ge=1, le=50, description="unset: KB_SEARCH_K")
 
 
 class SearchHit(BaseModel):
@@ -91,8 +93,8 @@ class ChatTurn(BaseModel):
 
 class AskRequest(BaseModel):
     model_config = _STRICT
-    kb: str = Field(min_length=1, max_length=64)
-    question: str = Field(min_length=1, max_length=2000)
+    kb: str = Field(min_length=1, max_length=MAX_KB_NAME)
+    question: str = Field(min_length=1, description="at most KB_MAX_QUESTION_CHARS characters")
     history: list[ChatTurn] = Field(default_factory=list, max_length=50)
     k: int | None = Field(None, ge=1, le=20)
     stream: bool = False
@@ -104,6 +106,7 @@ class CitationOut(BaseModel):
     page: int | None = None
     text: str
     score: float
+    doc_id: str = ""
 
 
 class Timings(BaseModel):
@@ -130,7 +133,7 @@ class OpenAIMessage(BaseModel):
 
 
 class ChatCompletionRequest(BaseModel):
-    model: str = Field(min_length=1, max_length=64, description="the knowledge-base name")
+    model: str = Field(min_length=1, max_length=MAX_KB_NAME, description="the knowledge-base name")
     messages: list[OpenAIMessage] = Field(min_length=1, max_length=100)
     stream: bool = False
     temperature: float | None = Field(None, ge=0, le=2)

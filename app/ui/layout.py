@@ -1,6 +1,6 @@
-"""The Gradio web UI (mounted at /ui by app.server): knowledge bases, uploads, documents, cited chat.
+"""The Gradio web UI (mounted at /ui by app.web.server): knowledge bases, uploads, documents, cited chat.
 
-Layout only; what the buttons do lives in app.ui_actions. Chat history is per browser session
+Layout only; what the buttons do lives in app.ui.handlers. Chat history is per browser session
 (gr.State), never module state.
 """
 
@@ -8,16 +8,16 @@ from functools import partial
 
 import gradio as gr
 
-from app import ui_actions as act
+from app.ui import handlers as act
 
 INTRO = ("# 知识库助手 Knowledge-base assistant\n"
          "上传文档，然后提问；回答会注明出处。 Upload documents, then ask; answers cite file and page.")
 
 
-def build_ui(services, jobs) -> gr.Blocks:
+def build_ui(ops) -> gr.Blocks:
     from llm_backends import PROVIDERS
 
-    s = services.settings
+    s = ops.settings
     with gr.Blocks(title="知识库助手 kb-assistant", analytics_enabled=False) as demo:
         history = gr.State([])  # [{"role", "content": str}] sent to the chain, per session
         gr.Markdown(INTRO)
@@ -72,19 +72,19 @@ def build_ui(services, jobs) -> gr.Blocks:
 
         # --- events ---------------------------------------------------------------------------
         docs_out = [docs_table, doc_pick, kb_summary]
-        show_docs = partial(act.documents_view, services)
-        demo.load(partial(act.kb_dropdown, services), None, kb).then(show_docs, kb, docs_out)
-        refresh_kbs.click(partial(act.kb_dropdown, services), kb, kb).then(show_docs, kb, docs_out)
+        show_docs = partial(act.documents_view, ops)
+        demo.load(partial(act.kb_dropdown, ops), None, kb).then(show_docs, kb, docs_out)
+        refresh_kbs.click(partial(act.kb_dropdown, ops), kb, kb).then(show_docs, kb, docs_out)
         kb.change(show_docs, kb, docs_out)
-        create.click(partial(act.create_kb, services), new_kb, [kb, new_kb])
-        new_kb.submit(partial(act.create_kb, services), new_kb, [kb, new_kb])
+        create.click(partial(act.create_kb, ops), new_kb, [kb, new_kb])
+        new_kb.submit(partial(act.create_kb, ops), new_kb, [kb, new_kb])
         refresh_docs.click(show_docs, kb, docs_out)
-        delete.click(partial(act.delete_document, services), [kb, doc_pick], docs_out)
+        delete.click(partial(act.delete_document, ops), [kb, doc_pick], docs_out)
         docs_table.select(_pick_row, None, doc_pick)
-        upload.click(partial(act.upload, services, jobs), [kb, files],
+        upload.click(partial(act.upload, ops), [kb, files],
                      [progress, job_table, *docs_out, files], concurrency_limit=None)
 
-        ask = partial(act.chat, services)
+        ask = partial(act.chat, ops)
         chat_in = [question, history, chatbot, kb, provider, model, temperature, k]
         chat_out = [chatbot, history, sources, question]
         send.click(ask, chat_in, chat_out, concurrency_limit=4)

@@ -4,12 +4,19 @@ import logging
 import threading
 import time
 import uuid
+from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ingest import SilentProgress
+
 log = logging.getLogger("kb.jobs")
 _KEEP_FINISHED = 200
+
+# (knowledge-base name, files, progress) -> ingest.IngestStats
+IngestFn = Callable[[str, list[tuple[Path, str]], object], object]
 
 
 @dataclass
@@ -39,14 +46,18 @@ class Job:
         partial = (self._chunk_done / self._chunk_total) if self._chunk_total and finished < len(self.files) else 0.0
         return 1.0 if self.status == "done" else round(min(0.999, (finished + partial) / total), 4)
 
+    def counts(self) -> dict[str, int]:
+        """Files per status."""
+        return dict(Counter(f.status for f in self.files))
+
     def as_dict(self) -> dict:
         return {"job_id": self.id, "kb": self.kb, "status": self.status, "progress": self.progress,
                 "files": [{"source": f.source, "status": f.status, "doc_id": f.doc_id, "error": f.error,
                            "chunks": f.chunks} for f in self.files]}
 
 
-class _JobProgress:
-    """Adapts ingest progress callbacks onto a Job."""
+class _JobProgress(SilentProgress):
+    """Ingest progress callbacks written onto a Job."""
 
     def __init__(self, job: Job):
         self.job = job
@@ -69,13 +80,13 @@ class _JobProgress:
 
 
 class JobManager:
-    def __init__(self, services):
-        self._services = services
+    def __init__(self, ingest: IngestFn):
+        self._ingest = ingest
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
 
-    def submit(self, kb_name: str, files: list[tuple[Path, str]], on_done=None) -> Job:
+    def submit(self, kb_name: str, files: list[tuple[Path, str]], on_done: Callable[[Job], None] | None = None) -> Job:
         job = Job(uuid.uuid4().hex, kb_name, [JobFile(source) for _, source in files])
         with self._lock:
             self._jobs[job.id] = job
@@ -88,11 +99,8 @@ class JobManager:
             return self._jobs.get(job_id)
 
     def _run(self, job: Job, files: list[tuple[Path, str]], on_done=None) -> None:
-        from ingest import ingest_files
-
         try:
-            kb = self._services.store.get(job.kb, create=True)
-            ingest_files(kb, files, self._services.parser, _JobProgress(job))
+            self._ingest(job.kb, files, _JobProgress(job))
         except Exception as exc:  # the store itself failed: every unfinished file says why
             log.error("ingest job %s failed: %s", job.id, exc)
             for entry in job.files:

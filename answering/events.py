@@ -1,0 +1,63 @@
+"""What an answer is made of, and the typed events a streamed answer arrives as."""
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Citation:
+    n: int
+    source: str
+    page: int | None
+    text: str
+    score: float
+    doc_id: str = ""
+
+    def as_dict(self) -> dict:
+        """The one public form of a citation (REST, SSE, the OpenAI route and the CLI's JSON)."""
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    answer: str
+    citations: list[Citation]
+    timings: dict
+    model: str
+    query: str = ""
+    found: bool = True  # False: nothing relevant was found, or the model said the sources lack the answer
+    usage: dict = field(default_factory=lambda: {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0})
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The model is reading this many sources (its first token comes after)."""
+
+    sources: int
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+
+
+@dataclass(frozen=True)
+class Sources:
+    citations: list[Citation]
+
+
+@dataclass(frozen=True)
+class Done:
+    answer: Answer
+
+
+@dataclass(frozen=True)
+class Failed:
+    """The answer could not be finished; ``message`` is one sentence fit to show a user."""
+
+    message: str
+
+
+AnswerEvent = Reading | Token | Sources | Done | Failed

@@ -1,0 +1,71 @@
+"""Ingest progress on the terminal (a bar over files and one over chunks) and the per-file table after it."""
+
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ingest import FileOutcome, SilentProgress
+
+_LINE_PER_FILE_UP_TO = 50  # logs and pipes: one line per file for small runs, one per 10% beyond
+
+
+class RichIngestProgress(SilentProgress):
+    def __init__(self, progress: Progress, total_files: int):
+        self._p, self._total = progress, total_files
+        self._files = progress.add_task("files", total=total_files)
+        self._chunks = progress.add_task("chunks", total=0, visible=False)
+        self._done, self._counts = 0, {}
+        self._plain = not progress.console.is_terminal  # no live bar: print lines instead
+
+    def file_started(self, source, index, total):
+        self._p.update(self._files, description=f"files  {source[:40]}")
+        if self._plain and total <= _LINE_PER_FILE_UP_TO:
+            self._p.console.print(f"[{index + 1}/{total}] {source}", highlight=False)
+
+    def chunks_planned(self, source, count):
+        self._p.reset(self._chunks, total=count, visible=True, description=f"chunks {source[:40]}")
+        if self._plain and self._total <= _LINE_PER_FILE_UP_TO:
+            self._p.console.print(f"    embedding {count} chunks", highlight=False)
+
+    def chunks_done(self, count):
+        self._p.advance(self._chunks, count)
+
+    def file_done(self, outcome: FileOutcome):
+        self._p.advance(self._files)
+        self._done += 1
+        self._counts[outcome.status] = self._counts.get(outcome.status, 0) + 1
+        if outcome.status == "failed":
+            self._p.console.print(f"[yellow]failed[/] {outcome.source}: {outcome.error}")
+        elif self._plain and self._total <= _LINE_PER_FILE_UP_TO:
+            self._p.console.print(f"    {outcome.status} ({outcome.seconds:.1f} s)", highlight=False)
+        elif self._plain and (self._done % max(1, self._total // 10) == 0 or self._done == self._total):
+            counts = ", ".join(f"{v} {k}" for k, v in sorted(self._counts.items()))
+            self._p.console.print(f"files: {self._done}/{self._total} ({counts})", highlight=False)
+
+
+def progress_bar(console: Console, transient: bool = False) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    TimeRemainingColumn(), console=console, transient=transient)
+
+
+@contextmanager
+def rich_ingest_progress(total_files: int, stderr: bool = False):
+    """An ``ingest.Progress`` drawing on the terminal (on stderr when stdout carries JSON)."""
+    with progress_bar(Console(stderr=stderr), transient=stderr) as bar:
+        yield RichIngestProgress(bar, total_files)
+
+
+def print_outcomes(kb_name: str, stats) -> None:
+    console = Console()
+    table = Table("file", "status", "pages", "chunks", "detail", title=f"knowledge base '{kb_name}'")
+    table.columns[0].overflow = "fold"
+    style = {"indexed": "green", "duplicate": "cyan", "failed": "red"}
+    for o in stats.outcomes:
+        table.add_row(o.source, f"[{style[o.status]}]{o.status}[/]", str(o.pages or ""), str(o.chunks or ""),
+                      o.error or (o.doc_id or "")[:12])
+    console.print(table)
+    counts = stats.counts()
+    console.print(f"{counts.get('indexed', 0)} indexed, {counts.get('duplicate', 0)} duplicate, "
+                  f"{counts.get('failed', 0)} failed; {stats.chunks} chunks in {stats.wall_s:.1f} s")

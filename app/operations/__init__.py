@@ -1,0 +1,46 @@
+"""The operations every front door calls: knowledge bases and documents, search, answers (and the eval glue).
+
+``Operations.from_settings()`` wires them over one :class:`app.services.Services`; the REST API, the web
+UI and the CLI each hold one and never reach past it.
+"""
+
+from dataclasses import dataclass
+
+from app.operations.answers import AnswerService, AskOptions
+from app.operations.errors import FileTooLarge, InvalidRequest, NotFound, OperationError, UnsupportedFile, user_message
+from app.operations.jobs import Job, JobManager
+from app.operations.knowledge import KnowledgeService
+from app.operations.search import SearchService
+from app.services import Services
+from app.settings import Settings
+
+
+@dataclass
+class Operations:
+    services: Services
+    knowledge: KnowledgeService
+    search: SearchService
+    answers: AnswerService
+
+    @classmethod
+    def over(cls, services: Services) -> "Operations":
+        search = SearchService(services)
+        return cls(services, KnowledgeService(services), search, AnswerService(services, search))
+
+    @classmethod
+    def from_settings(cls, settings: Settings | None = None) -> "Operations":
+        return cls.over(Services(settings or Settings()))
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    def with_chunk_size(self, chunk_size: int) -> "Operations":
+        """Operations whose ingestion splits into ``chunk_size`` chunks, sharing the store and embeddings."""
+        return Operations.over(self.services.with_chunk_size(chunk_size))
+
+
+__all__ = [
+    "AnswerService", "AskOptions", "FileTooLarge", "InvalidRequest", "Job", "JobManager", "KnowledgeService",
+    "NotFound", "OperationError", "Operations", "SearchService", "UnsupportedFile", "user_message",
+]

@@ -1,0 +1,109 @@
+"""Answers: a question over a knowledge base -> typed events (Reading, Token, Sources, Done, Failed).
+
+Every front door asks through here: the REST API (JSON and SSE), the OpenAI-compatible route, the
+web UI and `kb ask`. What a user sees on failure is ``Failed.message``: one sentence, never a trace.
+"""
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from answering import Answer, AnswerChain, AnswerEvent, ChainOptions, Failed
+from app.operations.errors import user_message
+from app.operations.search import SearchService, check_length
+from app.services import Services
+
+log = logging.getLogger("kb.answers")
+
+
+@dataclass(frozen=True)
+class AskOptions:
+    kb: str
+    provider: str | None = None
+    model: str | None = None
+    temperature: float | None = None
+    k: int | None = None
+    max_tokens: int | None = None
+    doc_ids: tuple[str, ...] | None = None
+
+
+class AnswerService:
+    def __init__(self, services: Services, search: SearchService):
+        self.services = services
+        self.searcher = search
+
+    def ask(self, question: str, history: list[dict], options: AskOptions) -> Answer:
+        """The finished answer. Raises (``llm_backends.LLMBackendError`` when the model failed)."""
+        return self.chain(options, question).invoke(question, history)
+
+    def stream(self, question: str, history: list[dict], options: AskOptions) -> Iterator[AnswerEvent]:
+        """Checks the request now (raising for a bad one: unknown knowledge base, too long a question),
+        then returns the events; a failure while answering ends them with ``Failed``."""
+        chain = self.chain(options, question)
+        return self._events(chain, question, history)
+
+    def chain(self, options: AskOptions, question: str = "") -> AnswerChain:
+        from llm_backends import describe, explain_error, model_profile
+
+        s = self.services.settings
+        check_length(question, s.max_question_chars)
+        self.services.store.get(options.kb)  # KBNotFound before any model is loaded
+        chat_model, config = self.services.chat_model(options.provider, options.model, options.temperature,
+                                                      options.max_tokens)
+        profile = model_profile(config)
+        chain_options = ChainOptions(
+            k=options.k or s.search_k,
+            min_dense_score=s.min_dense_score,
+            min_cross_lingual_score=s.min_cross_lingual_score,
+            context_tokens=s.context_tokens or profile.context_tokens,
+            prompts_dir=s.prompts_dir,
+            condense_history=profile.condense_history,
+        )
+        info = describe(config)
+        doc_ids = list(options.doc_ids) if options.doc_ids else None
+        return AnswerChain(
+            search=lambda query, k: self.searcher.search(options.kb, query, k, doc_ids=doc_ids),
+            chat_model=chat_model,
+            model_name=f"{info['provider']}:{info['model']}",
+            options=chain_options,
+            explain_error=lambda exc: explain_error(exc, config),
+            missing_names=self.services.name_check.missing if s.check_names else None,
+        )
+
+    @staticmethod
+    def _events(chain: AnswerChain, question: str, history: list[dict]) -> Iterator[AnswerEvent]:
+        try:
+            yield from chain.stream(question, history)
+        except Exception as exc:  # noqa: BLE001  never a broken stream without a word
+            yield Failed(user_message(exc))
+
+    # --- the model's state ---------------------------------------------------------------------
+    def model_status(self) -> dict:
+        """Provider, model and whether it can answer now (a local model has finished loading)."""
+        from llm_backends import describe
+
+        info = describe(self.services.llm_config())
+        engine = self.services.default_local_engine()
+        state = engine.state if engine is not None else "remote"
+        return {"provider": info["provider"], "model": info["model"], "ready": state in ("ready", "remote"),
+                "state": state}
+
+    def preload(self) -> None:
+        """Start loading the default model in the background where its profile says so (a local model),
+        so the first question does not wait for it."""
+        from llm_backends import model_profile
+
+        if not self.services.settings.preload_model:
+            return
+        config = self.services.llm_config()
+        if model_profile(config).preload and config.provider == "local":
+            engine = self.services.local_engine(config)
+            log.info("loading local model %s in the background", engine.name)
+            engine.start_loading()
+
+    def warm_up(self, provider: str | None = None, model: str | None = None) -> None:
+        """Load the model now (untimed, before a measured run)."""
+        from llm_backends import warm_up
+
+        chat_model, config = self.services.chat_model(provider, model)
+        warm_up(chat_model, config)

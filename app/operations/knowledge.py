@@ -1,0 +1,142 @@
+"""Knowledge bases and their documents: list, create, drop, upload and ingest, delete.
+
+Every front door calls these; none of them touches the store or the ingest pipeline itself.
+"""
+
+import logging
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import BinaryIO
+
+from app.operations import uploads
+from app.operations.errors import FileTooLarge, NotFound, UnsupportedFile
+from app.operations.jobs import Job, JobManager
+from app.services import Services
+
+log = logging.getLogger("kb.knowledge")
+
+
+class KnowledgeService:
+    def __init__(self, services: Services):
+        self.services = services
+        self.jobs = JobManager(self.ingest)
+
+    @property
+    def default_kb(self) -> str:
+        return self.services.settings.default_kb
+
+    # --- knowledge bases -----------------------------------------------------------------------
+    def list_kbs(self):
+        """[retrieval.KBInfo] with document and chunk counts."""
+        return self.services.store.list()
+
+    def create(self, name: str):
+        return self.services.store.create(name)
+
+    def drop(self, name: str) -> None:
+        self.services.store.delete(name)
+
+    def open(self, name: str, create: bool = False):
+        """The knowledge base (``retrieval.KBNotFound`` when it does not exist and ``create`` is off)."""
+        return self.services.store.get(name, create=create)
+
+    # --- documents -----------------------------------------------------------------------------
+    def documents(self, kb_name: str):
+        return self.open(kb_name).documents()
+
+    def find_document(self, kb_name: str, doc_id_prefix: str):
+        """The one document whose id starts with ``doc_id_prefix``; NotFound when none or several match."""
+        matches = [r for r in self.documents(kb_name) if doc_id_prefix and r.doc_id.startswith(doc_id_prefix)]
+        if len(matches) != 1:
+            raise NotFound(f"no document matches '{doc_id_prefix}'" if not matches
+                           else f"'{doc_id_prefix}' matches {len(matches)} documents")
+        return matches[0]
+
+    def delete_document(self, kb_name: str, doc_id: str) -> None:
+        if not self.open(kb_name).delete_document(doc_id):
+            raise NotFound(f"document '{doc_id}' is not in knowledge base '{kb_name}'")
+
+    def summary(self, kb_name: str) -> tuple[int, int]:
+        """(indexed documents, their chunks)."""
+        indexed = [r for r in self.documents(kb_name) if r.status == "indexed"]
+        return len(indexed), sum(r.chunks for r in indexed)
+
+    # --- adding files --------------------------------------------------------------------------
+    def ingest(self, kb_name: str, files: list[tuple[Path, str]], progress=None):
+        """Ingest (path, name shown to users) pairs now, creating the knowledge base if needed.
+        Never raises for a bad file: each gets an outcome. Returns ``ingest.IngestStats``."""
+        from ingest import ingest_files
+
+        kb = self.open(kb_name, create=True)
+        return ingest_files(kb, files, self.services.parser, progress)
+
+    def submit(self, kb_name: str, files: list[tuple[Path, str]], on_done=None) -> Job:
+        """Ingest in the background; the job reports progress per file and per chunk."""
+        return self.jobs.submit(kb_name, files, on_done)
+
+    def job(self, job_id: str) -> Job:
+        job = self.jobs.get(job_id)
+        if job is None:
+            raise NotFound(f"no ingestion job '{job_id}'")
+        return job
+
+    def save_uploads(self, kb_name: str, files: Iterable[tuple[str, BinaryIO]]
+                     ) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
+        """Saves readable uploads under the data dir: (saved (path, name), rejected (name, reason)).
+        A file of a type that cannot be read, or over the size limit, is rejected; the rest are saved."""
+        from ingest import unsupported_reason
+
+        kb = self.open(kb_name)
+        folder = self.services.uploads_dir / kb.id / uuid.uuid4().hex[:12]
+        limit = self.services.settings.max_upload_mb * 2**20
+        readable, rejected = [], []
+        for name, stream in files:
+            reason = unsupported_reason(name or "")
+            if reason:
+                rejected.append((uploads.safe_filename(name or "upload"), reason))
+            else:
+                readable.append((name, stream))
+        saved, too_large = uploads.save_uploads(folder, readable, limit)
+        return saved, rejected + too_large
+
+    def upload_all_or_nothing(self, kb_name: str, files: list[tuple[str, BinaryIO]]) -> Job:
+        """The REST contract: any unreadable type -> UnsupportedFile and nothing is read; any file over the
+        limit -> FileTooLarge and nothing is kept; else one background job for them all."""
+        from ingest import unsupported_reason
+
+        self.open(kb_name)
+        bad = [name or "(no name)" for name, _ in files if unsupported_reason(name or "")]
+        if bad:
+            raise UnsupportedFile(f"{', '.join(bad)}: {unsupported_reason(bad[0])}")
+        saved, rejected = self.save_uploads(kb_name, files)
+        if rejected:
+            uploads.discard(saved)
+            name, reason = rejected[0]
+            raise FileTooLarge(f"'{name}' is {reason}")
+        return self.submit(kb_name, saved)
+
+    def seed_default(self, seed_dir: Path, marker: Path) -> Job | None:
+        """First run: build the default knowledge base from ``seed_dir`` (the product's own guide).
+
+        ``marker`` is written when seeding finished: a first run that was interrupted seeds again
+        (already indexed files are cheap duplicates), while a user's later deletions are respected."""
+        from ingest import expand_paths, is_supported
+
+        if not seed_dir.is_dir() or marker.exists():
+            return None
+        files = [(p, p.name) for p in expand_paths([seed_dir]) if is_supported(p)]
+        if not files:
+            return None
+        self.open(self.default_kb, create=True)
+
+        def mark_seeded(job: Job) -> None:
+            if all(f.status in ("indexed", "duplicate") for f in job.files):
+                marker.parent.mkdir(parents=True, exist_ok=True)
+                marker.touch()
+        job = self.submit(self.default_kb, files, on_done=mark_seeded)
+        log.info("first run: building knowledge base '%s' from %s (job %s)", self.default_kb, seed_dir, job.id)
+        return job
+
+    def shutdown(self) -> None:
+        self.jobs.shutdown()

@@ -1,0 +1,5 @@
+"""The web UI front door (Gradio, mounted at /ui): layout in ``layout``, what the buttons do in ``handlers``."""
+
+from app.ui.layout import build_ui
+
+__all__ = ["build_ui"]

@@ -1,0 +1,36 @@
+"""FastAPI dependencies: the API key check and the operations each route is given.
+
+Routes ask for ``Depends(knowledge)`` / ``Depends(answers)`` / ``Depends(search)``; a test swaps any of
+them with ``app.dependency_overrides[answers] = ...``.
+"""
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.operations import AnswerService, KnowledgeService, Operations, SearchService
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def operations(request: Request) -> Operations:
+    return request.app.state.operations
+
+
+def knowledge(ops: Operations = Depends(operations)) -> KnowledgeService:
+    return ops.knowledge
+
+
+def search(ops: Operations = Depends(operations)) -> SearchService:
+    return ops.search
+
+
+def answers(ops: Operations = Depends(operations)) -> AnswerService:
+    return ops.answers
+
+
+def require_api_key(creds: HTTPAuthorizationCredentials | None = Depends(_bearer),
+                    ops: Operations = Depends(operations)) -> None:
+    keys = ops.settings.api_key_set()
+    if keys and (creds is None or creds.credentials not in keys):
+        raise HTTPException(401, "missing or invalid API key (send 'Authorization: Bearer <key>')",
+                            headers={"WWW-Authenticate": "Bearer"})

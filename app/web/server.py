@@ -1,0 +1,67 @@
+"""The one ASGI app: REST API + OpenAI-compatible route + Gradio UI, and the first-run knowledge base."""
+
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from app.settings import Settings, prepare_process_env
+
+if TYPE_CHECKING:  # fastapi and gradio load inside the functions: `kb --help` stays light
+    from fastapi import FastAPI
+
+
+def create_api(ops) -> FastAPI:
+    """The REST API alone, over ``ops`` (an ``app.operations.Operations``)."""
+    from fastapi import Depends, FastAPI
+
+    from app.web.deps import require_api_key
+    from app.web.errors import install_error_handlers
+    from app.web.openai_route import chat_completions_router
+    from app.web.routes import VERSION, router
+
+    api = FastAPI(title="kb-assistant", version=VERSION,
+                  description="Ask questions over your documents; answers cite file and page.")
+    api.state.operations = ops
+    install_error_handlers(api)
+    api.include_router(router)
+    api.include_router(chat_completions_router, dependencies=[Depends(require_api_key)])
+    return api
+
+
+def create_app(settings: Settings | None = None, with_ui: bool = True):
+    """API (and UI at /ui) over fresh operations; on start the local model loads in the background and,
+    on a first run, the default knowledge base is built from the bundled guide."""
+    prepare_process_env()
+    from fastapi.responses import RedirectResponse
+
+    from app.operations import Operations
+    from retrieval import store_id
+
+    ops = Operations.from_settings(settings)
+    s = ops.settings
+
+    @asynccontextmanager
+    async def lifespan(app):
+        ops.answers.preload()
+        ops.knowledge.seed_default(s.seed_dir, Path(s.data_dir) / f".seeded-{store_id(s.default_kb)}")
+        yield
+        ops.knowledge.shutdown()
+
+    api = create_api(ops)
+    api.router.lifespan_context = lifespan
+    if with_ui:
+        import gradio as gr
+
+        from app.ui import build_ui
+
+        keys = s.api_key_set()  # with KB_API_KEYS set, the UI asks for one as its password
+        api = gr.mount_gradio_app(api, build_ui(ops), path="/ui", max_file_size=f"{s.max_upload_mb}mb",
+                                  auth=(lambda _user, password: password in keys) if keys else None,
+                                  auth_message="输入 API 密钥作为密码 Enter an API key as the password")
+
+        @api.get("/", include_in_schema=False)
+        def root():
+            return RedirectResponse("/ui/")
+    return api
