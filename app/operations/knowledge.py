@@ -59,8 +59,7 @@ class KnowledgeService:
 
     def summary(self, kb_name: str) -> tuple[int, int]:
         """(indexed documents, their chunks)."""
-        indexed = [r for r in self.documents(kb_name) if r.status == "indexed"]
-        return len(indexed), sum(r.chunks for r in indexed)
+        return indexed_totals(self.documents(kb_name))
 
     # --- adding files --------------------------------------------------------------------------
     def ingest(self, kb_name: str, files: list[tuple[Path, str]], progress=None):
@@ -140,3 +139,9 @@ class KnowledgeService:
 
     def shutdown(self) -> None:
         self.jobs.shutdown()
+
+
+def indexed_totals(records) -> tuple[int, int]:
+    """(indexed documents, their chunks) among document records."""
+    indexed = [r for r in records if r.status == "indexed"]
+    return len(indexed), sum(r.chunks for r in indexed)

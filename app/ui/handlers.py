@@ -62,6 +62,8 @@ def create_kb(ops, name: str):
 # --- documents ---------------------------------------------------------------------------------
 def documents_view(ops, kb_name: str | None):
     """Returns (documents table, delete dropdown update, summary markdown)."""
+    from app.operations.knowledge import indexed_totals
+
     empty = pd.DataFrame(columns=DOC_COLUMNS)
     if not kb_name:
         return empty, gr.update(choices=[], value=None), "*请选择或新建知识库 Choose or create a knowledge base.*"
@@ -72,8 +74,8 @@ def documents_view(ops, kb_name: str | None):
         return empty, gr.update(choices=[], value=None), f"⚠️ {user_error(exc)}"
     rows = [[r.source, r.pages, r.chunks, STATUS_ZH.get(r.status, r.status), r.error or "", r.doc_id] for r in records]
     choices = [(f"{r.source} ({r.doc_id[:8]})", r.doc_id) for r in records]
-    indexed = [r for r in records if r.status == "indexed"]
-    summary = (f"**{kb_name}**: {len(indexed)} 个文档 documents, {sum(r.chunks for r in indexed)} 个分块 chunks")
+    documents, chunks = indexed_totals(records)
+    summary = f"**{kb_name}**: {documents} 个文档 documents, {chunks} 个分块 chunks"
     return pd.DataFrame(rows, columns=DOC_COLUMNS), gr.update(choices=choices, value=None), summary
 
 
