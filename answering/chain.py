@@ -140,7 +140,7 @@ def _context_blocks(hits: list[Hit], budget: int) -> list[dict]:
             cost = prompts.estimate_tokens(text)
         used += cost
         blocks.append({"n": len(blocks) + 1, "source": hit.source, "page": hit.page, "text": text,
-                       "score": hit.score, "doc_id": hit.doc_id})
+                       "score": hit.score, "doc_id": hit.doc_id, "chunk_id": hit.chunk_id})
     return blocks
 
 
@@ -156,8 +156,8 @@ def _citations(answer: str, blocks: list[dict]) -> list[Citation]:
     """The sources given to the model; when the answer cites [n], only those it cited."""
     cited = {int(m) for m in _MARKER.findall(answer)} & {b["n"] for b in blocks}
     chosen = [b for b in blocks if b["n"] in cited] if cited else blocks
-    return [Citation(b["n"], b["source"], b["page"], b["text"], round(float(b["score"]), 6), b["doc_id"])
-            for b in chosen]
+    return [Citation(b["n"], b["source"], b["page"], b["text"], round(float(b["score"]), 6), b["doc_id"],
+                     b["chunk_id"]) for b in chosen]
 
 
 def _ms(since: float) -> float:

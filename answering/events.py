@@ -11,6 +11,7 @@ class Citation:
     text: str
     score: float
     doc_id: str = ""
+    chunk_id: str = ""  # with doc_id: what the source preview needs (REST /kbs/{kb}/documents/{doc_id}/...)
 
     def as_dict(self) -> dict:
         """The one public form of a citation (REST, SSE, the OpenAI route and the CLI's JSON)."""

@@ -190,6 +190,17 @@ class KnowledgeBase:
         """Seconds the embedding model has spent so far (when it keeps count: ``TimedEmbeddings``)."""
         return float(getattr(self.vectors.embeddings, "seconds", 0.0))
 
+    def passage(self, chunk: str, around: int = 1) -> list[dict] | None:
+        """The chunk with up to ``around`` neighbours of its document on each side, in document order
+        (each ``{"id", "text", "metadata"}``); None when there is no such chunk."""
+        found = self.get_chunks([chunk]).get(chunk)
+        if found is None:
+            return None
+        prefix, _, index = chunk.rpartition("-")  # chunk_id(): "<doc id head>-<index>"
+        ids = [f"{prefix}-{i}" for i in range(max(0, int(index) - around), int(index) + around + 1)]
+        chunks = self.get_chunks(ids)
+        return [{"id": i, **chunks[i]} for i in ids if i in chunks]
+
     def get_chunks(self, ids: list[str], with_embeddings: bool = False) -> dict[str, dict]:
         include = ["documents", "metadatas"] + (["embeddings"] if with_embeddings else [])
         found = self.collection.get(ids=ids, include=include)

@@ -56,7 +56,7 @@ def test_answer_service_swapped_through_dependency_overrides(tmp_path):
         assert reply.status_code == 200, reply.text
         assert reply.json()["answer"] == "scripted: 年假几天？ [1]"
         assert reply.json()["citations"] == [{"n": 1, "source": "handbook.pdf", "page": 3, "text": "年假十五天。",
-                                              "score": 0.91, "doc_id": "doc-1"}]
+                                              "score": 0.91, "doc_id": "doc-1", "chunk_id": ""}]
         question, history, options = scripted.calls[-1]
         assert question == "年假几天？" and len(history) == 2 and options.kb == "anything" and options.k == 3
 

@@ -11,6 +11,7 @@ from app.operations.errors import FileTooLarge, InvalidRequest, NotFound, Operat
 from app.operations.jobs import Job, JobManager
 from app.operations.knowledge import KnowledgeService
 from app.operations.search import SearchService
+from app.operations.sources import SourceService
 from app.services import Services
 from app.settings import Settings
 
@@ -21,11 +22,12 @@ class Operations:
     knowledge: KnowledgeService
     search: SearchService
     answers: AnswerService
+    sources: SourceService
 
     @classmethod
     def over(cls, services: Services) -> "Operations":
-        search = SearchService(services)
-        return cls(services, KnowledgeService(services), search, AnswerService(services, search))
+        search, knowledge = SearchService(services), KnowledgeService(services)
+        return cls(services, knowledge, search, AnswerService(services, search), SourceService(knowledge))
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None) -> "Operations":
@@ -42,5 +44,5 @@ class Operations:
 
 __all__ = [
     "AnswerService", "AskOptions", "FileTooLarge", "InvalidRequest", "Job", "JobManager", "KnowledgeService",
-    "NotFound", "OperationError", "Operations", "SearchService", "UnsupportedFile", "user_message",
+    "NotFound", "OperationError", "Operations", "SearchService", "SourceService", "UnsupportedFile", "user_message",
 ]

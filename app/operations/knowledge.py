@@ -12,6 +12,7 @@ from typing import BinaryIO
 from app.operations import uploads
 from app.operations.errors import FileTooLarge, NotFound, UnsupportedFile
 from app.operations.jobs import Job, JobManager
+from app.operations.sources import KeepOriginals, OriginalFiles
 from app.services import Services
 
 log = logging.getLogger("kb.knowledge")
@@ -21,6 +22,7 @@ class KnowledgeService:
     def __init__(self, services: Services):
         self.services = services
         self.jobs = JobManager(self.ingest)
+        self.originals = OriginalFiles(Path(services.settings.data_dir) / "files")
 
     @property
     def default_kb(self) -> str:
@@ -35,7 +37,9 @@ class KnowledgeService:
         return self.services.store.create(name)
 
     def drop(self, name: str) -> None:
+        kb_id = self.open(name).id
         self.services.store.delete(name)
+        self.originals.drop(kb_id)
 
     def open(self, name: str, create: bool = False):
         """The knowledge base (``retrieval.KBNotFound`` when it does not exist and ``create`` is off)."""
@@ -54,8 +58,11 @@ class KnowledgeService:
         return matches[0]
 
     def delete_document(self, kb_name: str, doc_id: str) -> None:
-        if not self.open(kb_name).delete_document(doc_id):
+        kb = self.open(kb_name)
+        record = kb.document(doc_id)
+        if record is None or not kb.delete_document(doc_id):
             raise NotFound(f"document '{doc_id}' is not in knowledge base '{kb_name}'")
+        self.originals.remove(kb.id, doc_id, record.source)
 
     def summary(self, kb_name: str) -> tuple[int, int]:
         """(indexed documents, their chunks)."""
@@ -65,10 +72,11 @@ class KnowledgeService:
     def ingest(self, kb_name: str, files: list[tuple[Path, str]], progress=None):
         """Ingest (path, name shown to users) pairs now, creating the knowledge base if needed.
         Never raises for a bad file: each gets an outcome. Returns ``ingest.IngestStats``."""
-        from ingest import ingest_files
+        from ingest import SilentProgress, ingest_files
 
         kb = self.open(kb_name, create=True)
-        return ingest_files(kb, files, self.services.parser, progress)
+        keeping = KeepOriginals(self.originals, kb.id, files, progress or SilentProgress())
+        return ingest_files(kb, files, self.services.parser, keeping)
 
     def submit(self, kb_name: str, files: list[tuple[Path, str]], on_done=None) -> Job:
         """Ingest in the background; the job reports progress per file and per chunk."""

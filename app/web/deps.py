@@ -7,7 +7,7 @@ them with ``app.dependency_overrides[answers] = ...``.
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from app.operations import AnswerService, KnowledgeService, Operations, SearchService
+from app.operations import AnswerService, KnowledgeService, Operations, SearchService, SourceService
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -26,6 +26,10 @@ def search(ops: Operations = Depends(operations)) -> SearchService:
 
 def answers(ops: Operations = Depends(operations)) -> AnswerService:
     return ops.answers
+
+
+def sources(ops: Operations = Depends(operations)) -> SourceService:
+    return ops.sources
 
 
 def require_api_key(creds: HTTPAuthorizationCredentials | None = Depends(_bearer),

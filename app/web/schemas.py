@@ -79,6 +79,7 @@ class SearchHit(BaseModel):
     source: str
     page: int | None = None
     doc_id: str
+    chunk_id: str = ""
 
 
 class SearchResponse(BaseModel):
@@ -107,6 +108,7 @@ class CitationOut(BaseModel):
     text: str
     score: float
     doc_id: str = ""
+    chunk_id: str = ""
 
 
 class Timings(BaseModel):
@@ -138,3 +140,21 @@ class ChatCompletionRequest(BaseModel):
     stream: bool = False
     temperature: float | None = Field(None, ge=0, le=2)
     max_tokens: int | None = Field(None, ge=1, le=8192)
+
+
+class PassageInfo(BaseModel):
+    source: str
+    page: int | None = None
+    doc_id: str
+    chunk_id: str
+    before: str = Field(description="the text just before the passage (its neighbouring chunks)")
+    text: str
+    after: str
+
+
+class PageHighlights(BaseModel):
+    page: int
+    pages: int
+    width: int = Field(description="image width in pixels")
+    height: int
+    boxes: list[list[float]] = Field(description="highlighted areas as [x0, y0, x1, y1] in image pixels")

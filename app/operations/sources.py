@@ -1,0 +1,117 @@
+"""The sources behind a citation: each document's original file, a page drawn with the passage
+highlighted, and the passage in its surrounding text.
+
+Originals are kept content-addressed (``<data_dir>/files/<kb id>/<doc_id><suffix>``) from the moment a
+document is indexed, and deleted with it. Nothing here takes a path from a request: a document is named
+by its id, checked against the knowledge base's registry.
+"""
+
+import mimetypes
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+from app.operations.errors import InvalidRequest, NotFound
+from ingest import SilentProgress
+
+_DOC_ID = re.compile(r"^[0-9a-f]{64}$")
+_PAGED = {".pdf"}
+
+
+class OriginalFiles:
+    """Where each indexed document's original bytes are kept."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def path(self, kb_id: str, doc_id: str, source: str) -> Path:
+        return self.root / kb_id / f"{doc_id}{Path(source).suffix.lower()}"
+
+    def keep(self, kb_id: str, doc_id: str, source: str, original: Path) -> None:
+        target = self.path(kb_id, doc_id, source)
+        if target.exists() or not original.is_file():
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{uuid.uuid4().hex}.partial")
+        shutil.copyfile(original, partial)
+        partial.replace(target)  # atomic: a reader never sees half a file
+
+    def remove(self, kb_id: str, doc_id: str, source: str) -> None:
+        self.path(kb_id, doc_id, source).unlink(missing_ok=True)
+
+    def drop(self, kb_id: str) -> None:
+        shutil.rmtree(self.root / kb_id, ignore_errors=True)
+
+
+class KeepOriginals(SilentProgress):
+    """Ingest progress that keeps each indexed file's original as soon as it is indexed, then passes
+    every step on to ``inner``."""
+
+    def __init__(self, originals: OriginalFiles, kb_id: str, files: list[tuple[Path, str]], inner):
+        self.originals, self.kb_id, self.files, self.inner = originals, kb_id, files, inner
+        self.index = 0
+
+    def file_started(self, source, index, total):
+        self.index = index
+        self.inner.file_started(source, index, total)
+
+    def chunks_planned(self, source, count):
+        self.inner.chunks_planned(source, count)
+
+    def chunks_done(self, count):
+        self.inner.chunks_done(count)
+
+    def file_done(self, outcome):
+        if outcome.status in ("indexed", "duplicate") and outcome.doc_id:
+            self.originals.keep(self.kb_id, outcome.doc_id, outcome.source, Path(self.files[self.index][0]))
+        self.inner.file_done(outcome)
+
+
+class SourceService:
+    def __init__(self, knowledge):
+        self.knowledge = knowledge
+
+    def _document(self, kb_name: str, doc_id: str):
+        if not _DOC_ID.match(doc_id or ""):
+            raise NotFound(f"'{doc_id}' is not a document id")
+        kb = self.knowledge.open(kb_name)
+        record = kb.document(doc_id)
+        if record is None or record.status != "indexed":
+            raise NotFound(f"document '{doc_id}' is not in knowledge base '{kb_name}'")
+        return kb, record
+
+    def original(self, kb_name: str, doc_id: str) -> tuple[Path, str, str]:
+        """(path of the kept original, its file name, its media type)."""
+        kb, record = self._document(kb_name, doc_id)
+        path = self.knowledge.originals.path(kb.id, doc_id, record.source)
+        if not path.is_file():
+            raise NotFound(f"the original of '{record.source}' was not kept (indexed before originals were kept)")
+        return path, record.source, mimetypes.guess_type(record.source)[0] or "application/octet-stream"
+
+    def page_preview(self, kb_name: str, doc_id: str, page: int, chunk: str | None = None):
+        """``ingest.PagePreview`` of a PDF page, the chunk's text highlighted when ``chunk`` is given."""
+        from ingest import IngestError, render_page
+
+        path, source, _ = self.original(kb_name, doc_id)
+        if Path(source).suffix.lower() not in _PAGED:
+            raise InvalidRequest(f"'{source}' has no pages to draw; ask for its passage instead")
+        passage = self.passage(kb_name, doc_id, chunk)["text"] if chunk else ""
+        try:
+            return render_page(path, page, passage)
+        except IngestError as exc:
+            raise InvalidRequest(exc.reason) from None
+
+    def passage(self, kb_name: str, doc_id: str, chunk: str) -> dict:
+        """The chunk and the text around it: {source, page, doc_id, chunk_id, before, text, after}."""
+        kb, record = self._document(kb_name, doc_id)
+        window = kb.passage(chunk or "") if chunk else None
+        if not window or not any(c["id"] == chunk for c in window):
+            raise NotFound(f"passage '{chunk}' is not in document '{doc_id}'")
+        at = next(i for i, c in enumerate(window) if c["id"] == chunk)
+        if window[at]["metadata"].get("doc_id") != doc_id:
+            raise NotFound(f"passage '{chunk}' is not in document '{doc_id}'")
+        page = window[at]["metadata"].get("page")
+        return {"source": record.source, "page": int(page) if page is not None else None, "doc_id": doc_id,
+                "chunk_id": chunk, "before": "\n".join(c["text"] for c in window[:at]),
+                "text": window[at]["text"], "after": "\n".join(c["text"] for c in window[at + 1:])}
