@@ -27,6 +27,11 @@ DOC_TEXT = """星河科技的正式员工每年享有十五天带薪年假。
 当年未休完的年假可以顺延到次年三月三十一日，逾期作废。
 """
 QUESTION = "星河科技的正式员工每年有多少天带薪年假？"
+PDF_NAME = "差旅制度.pdf"
+PDF_FILLER = ("本制度适用于公司全体员工的国内和国际出差。" "出差前需要在系统中提交出差申请，写明目的地、时间和预算。"
+              "交通工具优先选择火车二等座或经济舱，住宿标准按城市等级执行。" "出差期间的餐费按天包干，无需提供发票。")
+PDF_TARGET = "差旅报销需要在出差结束后三十天内提交，超过期限的报销单需要部门总监特批。"
+PDF_QUESTION = "差旅报销需要在出差结束后多少天内提交？"
 KB_NAME = "人事制度"
 
 ANSWER_TIMEOUT_MS = 300_000  # first answer assembles and loads the local model on a 2-core machine
@@ -54,7 +59,9 @@ def server_url(tmp_path_factory):
     seed = root / "seed"
     seed.mkdir()
     (seed / "guide.md").write_text("# 使用指南\n\n上传文档后即可提问。\n", encoding="utf-8")
+    # the default model (not the tests' small Gemma): it cites the right source reliably
     settings = Settings(data_dir=root / "data", seed_dir=seed, llm_provider="local", llm_temperature=0.0,
+                        local_model="qwen2.5-coder-1.5b",
                         chroma_url=None,
                         api_keys=None, _env_file=None)
     port = _free_port()
@@ -93,11 +100,27 @@ def page(server_url):
     assert not errors, f"JavaScript errors in the page: {errors}"
 
 
+def make_pdf(path: Path) -> None:
+    """Two pages; the answer sits low on page 2, so a preview of the right page is easy to tell."""
+    import pymupdf
+
+    doc = pymupdf.open()
+    doc.new_page(width=595, height=842).insert_textbox(pymupdf.Rect(50, 50, 545, 800), PDF_FILLER, fontsize=11,
+                                                       fontname="china-s")
+    second = doc.new_page(width=595, height=842)
+    second.insert_textbox(pymupdf.Rect(50, 50, 545, 300), "第二页：报销流程说明。", fontsize=11, fontname="china-s")
+    second.insert_textbox(pymupdf.Rect(50, 560, 545, 640), PDF_TARGET, fontsize=11, fontname="china-s")
+    doc.save(str(path))
+    doc.close()
+
+
 def test_upload_then_ask_shows_cited_answer(page, server_url, tmp_path):
     from playwright.sync_api import expect
 
     doc = tmp_path / DOC_NAME
     doc.write_text(DOC_TEXT, encoding="utf-8")
+    pdf = tmp_path / PDF_NAME
+    make_pdf(pdf)
 
     page.goto(server_url + "/")  # redirects to /ui/
     expect(page.get_by_text("知识库助手 Knowledge-base assistant")).to_be_visible()
@@ -112,11 +135,12 @@ def test_upload_then_ask_shows_cited_answer(page, server_url, tmp_path):
 
     # upload, then watch the per-file result turn to indexed
     page.get_by_role("tab", name="文档 Documents").click()
-    page.locator("#upload input[type=file]").set_input_files(str(doc))
-    expect(page.locator("#upload")).to_contain_text(DOC_NAME, timeout=60_000)  # Gradio has received the file
+    page.locator("#upload input[type=file]").set_input_files([str(doc), str(pdf)])
+    expect(page.locator("#upload")).to_contain_text(Path(PDF_NAME).stem, timeout=60_000)  # Gradio has the files
     page.locator("#upload-btn").click()
-    expect(page.locator("#job-table")).to_contain_text("indexed", timeout=INDEX_TIMEOUT_MS)
+    expect(page.locator("#job-progress")).to_contain_text("完成 Done", timeout=INDEX_TIMEOUT_MS)
     expect(page.locator("#job-table")).to_contain_text(DOC_NAME)
+    assert page.locator("#job-table").inner_text().count("indexed") == 2, page.locator("#job-table").inner_text()
     expect(page.locator("#job-progress")).to_contain_text("完成 Done")
     expect(page.locator("#docs-table")).to_contain_text(DOC_NAME)
 
@@ -132,8 +156,22 @@ def test_upload_then_ask_shows_cited_answer(page, server_url, tmp_path):
     assert "思考中" not in chat_text and "⚠️" not in chat_text, chat_text
     assert len(chat_text.replace(QUESTION, "").strip()) > 0, "no answer text in the chatbot"
 
+    # the first source is shown at once: a Markdown file as its passage, marked, in its surrounding text
+    expect(page.locator("#source-passage mark")).to_contain_text("十五天", timeout=60_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "ui-chat.png"), full_page=True)
+
+    # a PDF source: its page is drawn with the passage highlighted, beside the chat
+    page.locator("#question textarea").fill(PDF_QUESTION)
+    page.locator("#question textarea").press("Enter")
+    expect(page.locator("#sources")).to_contain_text(PDF_NAME, timeout=ANSWER_TIMEOUT_MS)
+    expect(page.locator("#source-pick")).to_contain_text(f"{PDF_NAME}, p.2")
+    image = page.locator("#source-page img")
+    expect(image).to_be_visible(timeout=60_000)
+    size = image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+    assert size[0] > 300 and size[1] > 400, size
+    expect(page.locator("#source-passage mark")).to_contain_text("三十天")
+    page.screenshot(path=str(ARTIFACTS / "ui-source-preview.png"), full_page=True)
 
     # Clear empties the conversation and the sources
     page.locator("#clear").click()

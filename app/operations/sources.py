@@ -111,7 +111,19 @@ class SourceService:
         at = next(i for i, c in enumerate(window) if c["id"] == chunk)
         if window[at]["metadata"].get("doc_id") != doc_id:
             raise NotFound(f"passage '{chunk}' is not in document '{doc_id}'")
-        page = window[at]["metadata"].get("page")
+        page, text = window[at]["metadata"].get("page"), window[at]["text"]
+        if page is not None:  # the surrounding text of a page is that page's, not the one before
+            window = [c for c in window if c["metadata"].get("page") == page]
+            at = next(i for i, c in enumerate(window) if c["id"] == chunk)
+        before = _without_overlap("\n".join(c["text"] for c in window[:at]), text)
+        after = _without_overlap("\n".join(c["text"] for c in window[at + 1:])[::-1], text[::-1])[::-1]
         return {"source": record.source, "page": int(page) if page is not None else None, "doc_id": doc_id,
-                "chunk_id": chunk, "before": "\n".join(c["text"] for c in window[:at]),
-                "text": window[at]["text"], "after": "\n".join(c["text"] for c in window[at + 1:])}
+                "chunk_id": chunk, "before": before, "text": text, "after": after}
+
+
+def _without_overlap(before: str, text: str, most: int = 400) -> str:
+    """``before`` without the tail it shares with the head of ``text`` (neighbouring chunks overlap)."""
+    for size in range(min(len(before), len(text), most), 0, -1):
+        if before.endswith(text[:size]):
+            return before[:-size]
+    return before

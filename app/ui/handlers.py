@@ -5,7 +5,6 @@ go to the log only. Per-user state (chat history, the last job) lives in the cal
 """
 
 import logging
-import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +18,7 @@ JOB_COLUMNS = ["文件 File", "状态 Status", "分块 Chunks", "错误 Error"]
 DOC_COLUMNS = ["文件 Source", "页数 Pages", "分块 Chunks", "状态 Status", "错误 Error", "doc_id"]
 STATUS_ZH = {"pending": "等待中 pending", "indexed": "已索引 indexed", "duplicate": "重复 duplicate",
              "failed": "失败 failed", "deleting": "删除中 deleting"}
-NO_SOURCES = "*暂无来源 No sources yet.*"
 POLL_S = 0.5
-QUOTE_CHARS = 400
 
 
 def user_error(exc: BaseException) -> str:
@@ -146,76 +143,3 @@ def upload(ops, kb_name: str | None, paths: list[str] | None) -> Iterator[tuple]
             return
         yield (_progress_md(state, job.counts()), pd.DataFrame(rows, columns=JOB_COLUMNS), *keep, None)
         time.sleep(POLL_S)
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~!])")
-
-
-def _md_escape(text: str) -> str:
-    """Quoted document text shown literally: no headings, links or HTML from inside a chunk."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
-
-
-# --- chat --------------------------------------------------------------------------------------
-def format_sources(citations) -> str:
-    if not citations:
-        return "*没有找到相关来源 No relevant sources.*"
-    parts = []
-    for c in citations:
-        where = f"{c.source}, p.{c.page}" if c.page else c.source
-        text = " ".join(c.text.split())
-        if len(text) > QUOTE_CHARS:
-            text = text[:QUOTE_CHARS] + "…"
-        parts.append(f"**[{c.n}] {_md_escape(where)}**\n\n> {_md_escape(text)}")
-    return "\n\n".join(parts)
-
-
-def chat(ops, question: str, history: list[dict], messages: list[dict], kb_name: str | None,
-         provider: str | None, model: str | None, temperature: float, k: int) -> Iterator[tuple]:
-    """Generator: yields (chatbot messages, history state, sources markdown, question box)."""
-    from answering import Done, Failed, Reading, Sources, Token
-    from app.operations import AskOptions
-
-    question = (question or "").strip()
-    messages = list(messages or [])
-    if not question:
-        yield messages, history, gr.update(), gr.update()
-        return
-    if not kb_name:
-        gr.Warning("请先选择知识库 Choose a knowledge base first.")
-        yield messages, history, gr.update(), gr.update()
-        return
-    options = AskOptions(kb_name, provider=provider or None, model=(model or "").strip() or None,
-                         temperature=temperature, k=int(k) if k else None)
-    try:
-        events = ops.answers.stream(question, history, options)
-    except Exception as exc:  # a bad request: too long a question, a knowledge base that is gone
-        gr.Warning(f"无法提问 Cannot ask: {user_error(exc)}")
-        yield messages, history, gr.update(), gr.update()
-        return
-    messages += [{"role": "user", "content": question}, {"role": "assistant", "content": "⏳ 思考中 Thinking…"}]
-    yield messages, history, gr.update(), ""
-    answer, sources = "", NO_SOURCES
-    for event in events:
-        match event:
-            case Reading(n):  # the model reads the sources before its first token
-                messages[-1] = {"role": "assistant", "content": f"⏳ 正在阅读 {n} 个来源 Reading {n} sources…"}
-            case Token(text):
-                answer += text
-                messages[-1] = {"role": "assistant", "content": answer}
-            case Sources(citations):
-                sources = format_sources(citations)
-                continue
-            case Done(final):
-                answer = final.answer
-                continue
-            case Failed(message):
-                gr.Warning(message)
-                shown = (answer + "\n\n" if answer else "") + f"⚠️ 出错 Error: {message}"
-                messages[-1] = {"role": "assistant", "content": shown}
-                yield messages, history, gr.update(), gr.update()
-                return
-        yield messages, history, gr.update(), gr.update()
-    messages[-1] = {"role": "assistant", "content": answer}
-    history = [*history, {"role": "user", "content": question}, {"role": "assistant", "content": answer}][-20:]
-    yield messages, history, sources, gr.update()

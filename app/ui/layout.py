@@ -8,6 +8,7 @@ from functools import partial
 
 import gradio as gr
 
+from app.ui import chat as talk
 from app.ui import handlers as act
 
 INTRO = ("# 知识库助手 Knowledge-base assistant\n"
@@ -20,6 +21,7 @@ def build_ui(ops) -> gr.Blocks:
     s = ops.settings
     with gr.Blocks(title="知识库助手 kb-assistant", analytics_enabled=False) as demo:
         history = gr.State([])  # [{"role", "content": str}] sent to the chain, per session
+        cited = gr.State([])  # the last answer's citations (dicts), for the source preview
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             # --- left: knowledge base + settings ---------------------------------------------
@@ -55,7 +57,12 @@ def build_ui(ops) -> gr.Blocks:
                                     clear = gr.Button("清空 Clear", elem_id="clear")
                             with gr.Column(scale=2, min_width=260):
                                 gr.Markdown("### 来源 Sources")
-                                sources = gr.Markdown(act.NO_SOURCES, elem_id="sources")
+                                sources = gr.Markdown(talk.NO_SOURCES, elem_id="sources")
+                                source_pick = gr.Radio(label="查看原文 Show the source", choices=[], visible=False,
+                                                       elem_id="source-pick")
+                                source_passage = gr.HTML(elem_id="source-passage")
+                                source_page = gr.Image(label="原文页面 The cited page", visible=False, interactive=False,
+                                                       type="pil", elem_id="source-page", buttons=["fullscreen"])
                     with gr.Tab("文档 Documents", id="docs"):
                         files = gr.File(label="上传文件 Upload files", file_count="multiple", elem_id="upload")
                         upload = gr.Button("上传并索引 Upload and index", variant="primary", elem_id="upload-btn")
@@ -84,14 +91,20 @@ def build_ui(ops) -> gr.Blocks:
         upload.click(partial(act.upload, ops), [kb, files],
                      [progress, job_table, *docs_out, files], concurrency_limit=None)
 
-        ask = partial(act.chat, ops)
+        ask = partial(talk.chat, ops)
         chat_in = [question, history, chatbot, kb, provider, model, temperature, k]
-        chat_out = [chatbot, history, sources, question]
-        send.click(ask, chat_in, chat_out, concurrency_limit=4)
-        question.submit(ask, chat_in, chat_out, concurrency_limit=4)
-        clear.click(lambda: ([], [], act.NO_SOURCES), None, [chatbot, history, sources])
-        chatbot.clear(lambda: ([], act.NO_SOURCES), None, [history, sources])  # the chatbot's own trash icon
-        kb.change(lambda: ([], [], act.NO_SOURCES), None, [chatbot, history, sources])  # a new KB, a new chat
+        chat_out = [chatbot, history, sources, question, cited, source_pick]
+        show_source = partial(talk.show_source, ops)
+        preview_in, preview_out = [kb, cited, source_pick], [source_page, source_passage]
+        # after each answer its first source is shown; a click on another shows that one
+        send.click(ask, chat_in, chat_out, concurrency_limit=4).then(show_source, preview_in, preview_out)
+        question.submit(ask, chat_in, chat_out, concurrency_limit=4).then(show_source, preview_in, preview_out)
+        source_pick.input(show_source, preview_in, preview_out)
+        no_sources = (talk.NO_SOURCES, [], talk.source_picker([]), gr.update(value=None, visible=False), "")
+        shown = [sources, cited, source_pick, source_page, source_passage]
+        clear.click(lambda: ([], [], *no_sources), None, [chatbot, history, *shown])
+        chatbot.clear(lambda: ([], *no_sources), None, [history, *shown])  # the chatbot's own trash icon
+        kb.change(lambda: ([], [], *no_sources), None, [chatbot, history, *shown])  # a new KB, a new chat
     return demo
 
 

@@ -1,0 +1,129 @@
+"""The chat: a question streamed into a cited answer, the sources listed, and the cited page shown with
+the passage highlighted (the first source at once; any other on a click)."""
+
+import html
+import io
+import re
+from collections.abc import Iterator
+
+import gradio as gr
+
+from app.ui.handlers import user_error
+
+NO_SOURCES = "*暂无来源 No sources yet.*"
+QUOTE_CHARS = 400
+CONTEXT_CHARS = 300  # text shown around a passage, each side
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~!])")
+
+
+def _md_escape(text: str) -> str:
+    """Quoted document text shown literally: no headings, links or HTML from inside a chunk."""
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+# --- chat --------------------------------------------------------------------------------------
+def format_sources(citations) -> str:
+    if not citations:
+        return "*没有找到相关来源 No relevant sources.*"
+    parts = []
+    for c in citations:
+        where = f"{c.source}, p.{c.page}" if c.page else c.source
+        text = " ".join(c.text.split())
+        if len(text) > QUOTE_CHARS:
+            text = text[:QUOTE_CHARS] + "…"
+        parts.append(f"**[{c.n}] {_md_escape(where)}**\n\n> {_md_escape(text)}")
+    return "\n\n".join(parts)
+
+
+def chat(ops, question: str, history: list[dict], messages: list[dict], kb_name: str | None,
+         provider: str | None, model: str | None, temperature: float, k: int) -> Iterator[tuple]:
+    """Generator: yields (chatbot messages, history state, sources markdown, question box, cited state,
+    source picker)."""
+    from answering import Done, Failed, Reading, Sources, Token
+    from app.operations import AskOptions
+
+    question = (question or "").strip()
+    messages = list(messages or [])
+    keep = gr.update()
+    if not question:
+        yield messages, history, keep, keep, keep, keep
+        return
+    if not kb_name:
+        gr.Warning("请先选择知识库 Choose a knowledge base first.")
+        yield messages, history, keep, keep, keep, keep
+        return
+    options = AskOptions(kb_name, provider=provider or None, model=(model or "").strip() or None,
+                         temperature=temperature, k=int(k) if k else None)
+    try:
+        events = ops.answers.stream(question, history, options)
+    except Exception as exc:  # a bad request: too long a question, a knowledge base that is gone
+        gr.Warning(f"无法提问 Cannot ask: {user_error(exc)}")
+        yield messages, history, keep, keep, keep, keep
+        return
+    messages += [{"role": "user", "content": question}, {"role": "assistant", "content": "⏳ 思考中 Thinking…"}]
+    yield messages, history, keep, "", keep, keep
+    answer, sources, cited = "", NO_SOURCES, []
+    for event in events:
+        match event:
+            case Reading(n):  # the model reads the sources before its first token
+                messages[-1] = {"role": "assistant", "content": f"⏳ 正在阅读 {n} 个来源 Reading {n} sources…"}
+            case Token(text):
+                answer += text
+                messages[-1] = {"role": "assistant", "content": answer}
+            case Sources(citations):
+                sources, cited = format_sources(citations), [c.as_dict() for c in citations]
+                continue
+            case Done(final):
+                answer = final.answer
+                continue
+            case Failed(message):
+                gr.Warning(message)
+                shown = (answer + "\n\n" if answer else "") + f"⚠️ 出错 Error: {message}"
+                messages[-1] = {"role": "assistant", "content": shown}
+                yield messages, history, keep, keep, keep, keep
+                return
+        yield messages, history, keep, keep, keep, keep
+    messages[-1] = {"role": "assistant", "content": answer}
+    history = [*history, {"role": "user", "content": question}, {"role": "assistant", "content": answer}][-20:]
+    yield messages, history, sources, keep, cited, source_picker(cited)
+
+
+# --- the cited page ----------------------------------------------------------------------------
+def source_picker(cited: list[dict]):
+    """The list of the answer's sources; the first one selected, so its page shows at once."""
+    choices = [(_where(c), i) for i, c in enumerate(cited)]
+    return gr.update(choices=choices, value=0 if choices else None, visible=bool(choices))
+
+
+def show_source(ops, kb_name: str | None, cited: list[dict], pick: int | None):
+    """Returns (page image update, passage HTML) for the picked citation."""
+    if pick is None or not kb_name or not cited or not 0 <= int(pick) < len(cited):
+        return gr.update(value=None, visible=False), ""
+    c = cited[int(pick)]
+    try:
+        passage = ops.sources.passage(kb_name, c["doc_id"], c["chunk_id"])
+        image = None
+        if c.get("page") and c["source"].lower().endswith(".pdf"):
+            from PIL import Image
+
+            preview = ops.sources.page_preview(kb_name, c["doc_id"], int(c["page"]), c["chunk_id"])
+            image = Image.open(io.BytesIO(preview.png))
+    except Exception as exc:  # the document was deleted since, or its original was not kept
+        return gr.update(value=None, visible=False), f"<p class='kb-passage-missing'>⚠️ {html.escape(user_error(exc))}</p>"
+    return gr.update(value=image, visible=image is not None), passage_html(c, passage)
+
+
+def passage_html(citation: dict, passage: dict) -> str:
+    before = passage["before"][-CONTEXT_CHARS:]
+    after = passage["after"][:CONTEXT_CHARS]
+    body = (("…" if len(passage["before"]) > CONTEXT_CHARS else "") + html.escape(before)
+            + f"<mark>{html.escape(passage['text'])}</mark>" + html.escape(after)
+            + ("…" if len(passage["after"]) > CONTEXT_CHARS else ""))
+    return (f"<div class='kb-passage'><b>{html.escape(_where(citation))}</b>"
+            f"<div style='white-space: pre-wrap; max-height: 320px; overflow-y: auto'>{body}</div></div>")
+
+
+def _where(c: dict) -> str:
+    return f"[{c['n']}] {c['source']}" + (f", p.{c['page']}" if c.get("page") else "")
