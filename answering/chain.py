@@ -40,14 +40,16 @@ class AnswerChain:
     # (question, passages) -> names the question asks about that no passage contains (retrieval.NameCheck)
     missing_names: Callable[[str, list[str]], list[str]] | None = None
 
-    def invoke(self, question: str, history: list[dict] | None = None) -> Answer:
+    def invoke(self, question: str, history: list[dict] | None = None, instructions: str | None = None) -> Answer:
         answer = None
-        for event in self.stream(question, history):
+        for event in self.stream(question, history, instructions):
             if isinstance(event, Done):
                 answer = event.answer
         return answer
 
-    def stream(self, question: str, history: list[dict] | None = None) -> Iterator[AnswerEvent]:
+    def stream(self, question: str, history: list[dict] | None = None,
+               instructions: str | None = None) -> Iterator[AnswerEvent]:
+        """``instructions``: a caller's own system message, given to the model after the rules."""
         start = time.perf_counter()
         usage = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
         lang = prompts.detect_language(question)
@@ -68,7 +70,8 @@ class AnswerChain:
             yield Done(Answer(text, [], timings, self.model_name, query, found=False, usage=usage))
             return
         yield Reading(len(blocks))
-        messages = prompts.answer_messages(query, _for_prompt(blocks), lang, override_dir=self.options.prompts_dir)
+        messages = prompts.answer_messages(query, _for_prompt(blocks), lang, override_dir=self.options.prompts_dir,
+                                           instructions=instructions)
         t_generate = time.perf_counter()
         first_token_ms, parts = None, []
         tidier = StreamTidier({b["n"] for b in blocks})

@@ -131,17 +131,30 @@ def format_context(blocks: list[dict]) -> str:
     return "\n\n".join(parts)
 
 
+_INSTRUCTIONS = {"zh": "\n\n使用者的附加要求（以上规则仍然优先）：\n",
+                 "en": "\n\nAdditional instructions from the user (the rules above still come first):\n"}
+
+
 def answer_messages(
     question: str,
     context_blocks: list[dict],
     lang: str | None = None,
     override_dir: str | None = None,
+    instructions: str | None = None,
 ) -> list[BaseMessage]:
-    """Messages asking for a cited answer from the numbered context only."""
+    """Messages asking for a cited answer from the numbered context only. ``instructions`` (a caller's
+    own system message) go after the knowledge-base rules, which keep precedence."""
     lang = lang or detect_language(question)
     context = format_context(context_blocks) or _NO_CONTEXT[lang]
     template = load_template("answer", lang, override_dir)
-    return _messages(template, context=context, question=" ".join(question.split()), no_answer=NO_ANSWER[lang])
+    messages = _messages(template, context=context, question=" ".join(question.split()), no_answer=NO_ANSWER[lang])
+    if instructions and instructions.strip():
+        extra = _INSTRUCTIONS[lang] + instructions.strip()
+        if isinstance(messages[0], SystemMessage):
+            messages[0] = SystemMessage(content=messages[0].content + extra)
+        else:
+            messages.insert(0, SystemMessage(content=extra.strip()))
+    return messages
 
 
 def _format_history(history: list[dict], lang: str) -> str:

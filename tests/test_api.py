@@ -185,10 +185,34 @@ def test_openai_compatible_route_with_official_client(api):
         {"role": "user", "content": "星河科技的正式员工每年有多少天带薪年假？"}])
     assert reply.choices[0].message.content.strip()
     assert reply.model_extra["citations"][0]["source"] == "handbook.md"
-    stream = client.chat.completions.create(model="guide", stream=True, messages=[
-        {"role": "user", "content": "差旅报销要在多少天内提交？"}])
-    pieces = [c.choices[0].delta.content or "" for c in stream if c.choices]
+    assert reply.usage.prompt_tokens > 0 and reply.usage.total_tokens > reply.usage.prompt_tokens
+    stream = client.chat.completions.create(model="guide", stream=True, stream_options={"include_usage": True},
+                                            messages=[{"role": "user", "content": "差旅报销要在多少天内提交？"}])
+    chunks = list(stream)
+    pieces = [c.choices[0].delta.content or "" for c in chunks if c.choices]
     assert len(pieces) >= 2 and "".join(pieces).strip()
+    assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens > 0  # the usage chunk comes last
+
+
+def test_openai_route_errors_in_openai_shape(api):
+    import openai
+
+    client = openai.OpenAI(base_url=str(api.base_url) + "/v1", api_key="unused", max_retries=0)
+    question = [{"role": "user", "content": "年假几天？"}]
+    with pytest.raises(openai.NotFoundError) as missing:
+        client.chat.completions.create(model="no-such-kb", messages=question)
+    assert "no-such-kb" in missing.value.message and "guide" in missing.value.message  # names what there is
+    assert missing.value.body["code"] == "model_not_found"
+    with pytest.raises(openai.BadRequestError, match="n > 1"):
+        client.chat.completions.create(model="guide", messages=question, n=2)
+    with pytest.raises(openai.BadRequestError, match="tools"):
+        client.chat.completions.create(model="guide", messages=question, tools=[
+            {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}])
+    with pytest.raises(openai.BadRequestError, match="last message"):
+        client.chat.completions.create(model="guide", messages=[{"role": "assistant", "content": "hi"}])
+    with pytest.raises(openai.BadRequestError, match="temperature"):
+        client.chat.completions.create(model="guide", messages=question, temperature=5)
+    assert api.get("/kbs/nope/documents").json() == {"detail": "knowledge base 'nope' does not exist"}  # REST shape
 
 
 def test_api_keys_and_dead_backend(tmp_path):

@@ -136,3 +136,13 @@ def test_loop_guard_for_the_small_local_model():
     assert is_looping("ha" * 30)
     assert not is_looping("南瓜书是对西瓜书中公式的推导和解析，适合初学者在学习机器学习时查阅。")
     assert not is_looping("1, 2, 3")
+
+
+def test_caller_instructions_follow_the_rules_in_the_system_message():
+    from prompts import answer_messages
+
+    blocks = [{"n": 1, "source": "a.md", "page": None, "text": "年假十五天。"}]
+    plain = answer_messages("年假几天？", blocks, "zh")
+    extra = answer_messages("年假几天？", blocks, "zh", instructions="请用一句话回答。")
+    assert extra[0].type == "system" and extra[0].content.startswith(plain[0].content)
+    assert extra[0].content.endswith("请用一句话回答。") and extra[1:] == plain[1:]

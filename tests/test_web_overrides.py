@@ -71,3 +71,24 @@ def test_answer_service_swapped_through_dependency_overrides(tmp_path):
 
         app.dependency_overrides.clear()  # the real service again: an unknown knowledge base is a 404
         assert client.post("/ask", json=body).status_code == 404
+
+
+def test_openai_route_passes_system_messages_and_answer_length(tmp_path):
+    import openai
+
+    from app.web import create_app
+    from app.web.deps import answers
+
+    (tmp_path / "seed").mkdir()
+    app = create_app(Settings(data_dir=tmp_path / "data", seed_dir=tmp_path / "seed", preload_model=False,
+                              _env_file=None), with_ui=False)
+    scripted = ScriptedAnswers()
+    app.dependency_overrides[answers] = lambda: scripted
+    with running_server(app) as base:
+        client = openai.OpenAI(base_url=base + "/v1", api_key="unused", max_retries=0)
+        reply = client.chat.completions.create(model="kb", max_tokens=40, temperature=0.3, messages=[
+            {"role": "system", "content": "Answer in one sentence."}, {"role": "user", "content": "年假几天？"}])
+    assert reply.choices[0].message.content == "scripted: 年假几天？ [1]"
+    question, history, options = scripted.calls[-1]
+    assert options.instructions == "Answer in one sentence." and options.max_tokens == 40
+    assert options.temperature == 0.3 and options.kb == "kb" and history == []

@@ -25,6 +25,7 @@ class AskOptions:
     k: int | None = None
     max_tokens: int | None = None
     doc_ids: tuple[str, ...] | None = None
+    instructions: str | None = None  # the caller's own system message (after the knowledge-base rules)
 
 
 class AnswerService:
@@ -34,19 +35,20 @@ class AnswerService:
 
     def ask(self, question: str, history: list[dict], options: AskOptions) -> Answer:
         """The finished answer. Raises (``llm_backends.LLMBackendError`` when the model failed)."""
-        return self.chain(options, question).invoke(question, history)
+        return self.chain(options, question).invoke(question, history, options.instructions)
 
     def stream(self, question: str, history: list[dict], options: AskOptions) -> Iterator[AnswerEvent]:
         """Checks the request now (raising for a bad one: unknown knowledge base, too long a question),
         then returns the events; a failure while answering ends them with ``Failed``."""
         chain = self.chain(options, question)
-        return self._events(chain, question, history)
+        return self._events(chain, question, history, options.instructions)
 
     def chain(self, options: AskOptions, question: str = "") -> AnswerChain:
         from llm_backends import describe, explain_error, model_profile
 
         s = self.services.settings
         check_length(question, s.max_question_chars)
+        check_length(options.instructions or "", s.max_question_chars, "system message")
         self.services.store.get(options.kb)  # KBNotFound before any model is loaded
         chat_model, config = self.services.chat_model(options.provider, options.model, options.temperature,
                                                       options.max_tokens)
@@ -71,9 +73,10 @@ class AnswerService:
         )
 
     @staticmethod
-    def _events(chain: AnswerChain, question: str, history: list[dict]) -> Iterator[AnswerEvent]:
+    def _events(chain: AnswerChain, question: str, history: list[dict], instructions: str | None
+                ) -> Iterator[AnswerEvent]:
         try:
-            yield from chain.stream(question, history)
+            yield from chain.stream(question, history, instructions)
         except Exception as exc:  # noqa: BLE001  never a broken stream without a word
             yield Failed(user_message(exc))
 

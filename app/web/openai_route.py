@@ -1,7 +1,9 @@
 """OpenAI-compatible chat over a knowledge base: `model` names the knowledge base.
 
 Existing OpenAI clients (the official SDKs, LangChain, chat front-ends) can talk to kb-assistant as
-if it were a model; citations ride along in an extra `citations` field.
+if it were a model; citations ride along in an extra `citations` field. System (and developer)
+messages reach the model after the knowledge-base rules; usage is counted; errors on this route come
+in OpenAI's shape (``app.web.errors``).
 """
 
 import json
@@ -28,11 +30,27 @@ def _text(content) -> str:
     return ""
 
 
-def _split_conversation(messages: list[schemas.OpenAIMessage]) -> tuple[str, list[dict]]:
+def _split_conversation(messages: list[schemas.OpenAIMessage]) -> tuple[str, list[dict], str]:
+    """(question, history, the callers' own system instructions)."""
     turns = [(m.role, _text(m.content)) for m in messages if m.role in ("user", "assistant")]
     if not turns or turns[-1][0] != "user" or not turns[-1][1].strip():
         raise InvalidRequest("the last message must be a non-empty user message")
-    return turns[-1][1], [{"role": r, "content": c} for r, c in turns[:-1]]
+    instructions = "\n".join(_text(m.content) for m in messages if m.role in ("system", "developer")).strip()
+    return turns[-1][1], [{"role": r, "content": c} for r, c in turns[:-1]], instructions
+
+
+def _refuse_unsupported(body: schemas.ChatCompletionRequest) -> None:
+    if body.n is not None and body.n > 1:
+        raise InvalidRequest("n > 1 is not supported: kb-assistant returns one answer per request")
+    for name in ("tools", "tool_choice", "functions"):
+        if getattr(body, name):
+            raise InvalidRequest(f"'{name}' is not supported: kb-assistant answers from its knowledge base "
+                                 "and does not call tools")
+
+
+def _usage(answer) -> dict:
+    return {"prompt_tokens": answer.usage["input_tokens"], "completion_tokens": answer.usage["output_tokens"],
+            "total_tokens": answer.usage["total_tokens"]}
 
 
 @chat_completions_router.get("/models")
@@ -43,8 +61,10 @@ def list_models(kbs: KnowledgeService = Depends(knowledge)):
 
 @chat_completions_router.post("/chat/completions")
 async def chat_completions(body: schemas.ChatCompletionRequest, service: AnswerService = Depends(answers)):
-    question, history = _split_conversation(body.messages)
-    options = AskOptions(body.model, temperature=body.temperature, max_tokens=body.max_tokens)
+    _refuse_unsupported(body)
+    question, history, instructions = _split_conversation(body.messages)
+    options = AskOptions(body.model, temperature=body.temperature, max_tokens=body.max_completion_tokens or body.max_tokens,
+                         instructions=instructions or None)
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
     if not body.stream:
         answer = await run_in_threadpool(service.ask, question, history, options)
@@ -52,31 +72,33 @@ async def chat_completions(body: schemas.ChatCompletionRequest, service: AnswerS
             "id": completion_id, "object": "chat.completion", "created": created, "model": body.model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.answer},
                          "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": answer.usage["input_tokens"], "completion_tokens": answer.usage["output_tokens"],
-                      "total_tokens": answer.usage["total_tokens"]},
-            "citations": [c.as_dict() for c in answer.citations],
-            "timings": answer.timings,
+            "usage": _usage(answer), "citations": [c.as_dict() for c in answer.citations], "timings": answer.timings,
         }
     events = await run_in_threadpool(service.stream, question, history, options)
-    return EventSourceResponse(_stream(events, completion_id, created, body.model))
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+    return EventSourceResponse(_stream(events, completion_id, created, body.model, include_usage))
 
 
-async def _stream(events, completion_id: str, created: int, model: str):
-    def chunk(delta: dict, finish: str | None = None, **extra) -> str:
+async def _stream(events, completion_id: str, created: int, model: str, include_usage: bool):
+    def chunk(delta: dict | None, finish: str | None = None, **extra) -> dict:
+        choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
         body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
-                "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
-        return json.dumps(body, ensure_ascii=False)
+                "choices": choices, **({"usage": None} if include_usage else {}), **extra}
+        return {"data": json.dumps(body, ensure_ascii=False)}
 
-    yield {"data": chunk({"role": "assistant", "content": ""})}
+    yield chunk({"role": "assistant", "content": ""})
     citations: list[dict] = []
     async for event in iterate_in_threadpool(events):
         match event:
             case Token(text):
-                yield {"data": chunk({"content": text})}
+                yield chunk({"content": text})
             case Sources(found):
                 citations = [c.as_dict() for c in found]
-            case Done():
-                yield {"data": chunk({}, "stop", citations=citations)}
+            case Done(answer):
+                yield chunk({}, "stop", citations=citations)
+                if include_usage:  # OpenAI's form: a last chunk with no choices and the usage
+                    yield chunk(None, usage=_usage(answer))
             case Failed(message):
-                yield {"data": json.dumps({"error": {"message": message, "type": "backend_unavailable"}})}
+                yield {"data": json.dumps({"error": {"message": message, "type": "server_error",
+                                                     "code": "backend_unavailable", "param": None}})}
     yield {"data": "[DONE]"}

@@ -134,12 +134,25 @@ class OpenAIMessage(BaseModel):
     content: str | list | None = None
 
 
+class StreamOptions(BaseModel):
+    include_usage: bool = False
+
+
 class ChatCompletionRequest(BaseModel):
+    """OpenAI's chat-completions body. Fields kb-assistant cannot honour (n > 1, tools) are refused with
+    a 400, not ignored; other OpenAI fields (top_p, user, ...) are accepted and have no effect."""
+
     model: str = Field(min_length=1, max_length=MAX_KB_NAME, description="the knowledge-base name")
     messages: list[OpenAIMessage] = Field(min_length=1, max_length=100)
     stream: bool = False
+    stream_options: StreamOptions | None = None
     temperature: float | None = Field(None, ge=0, le=2)
     max_tokens: int | None = Field(None, ge=1, le=8192)
+    max_completion_tokens: int | None = Field(None, ge=1, le=8192)
+    n: int | None = Field(None, ge=1, le=128, description="only 1 is supported")
+    tools: list | None = Field(None, description="not supported: refused with 400")
+    tool_choice: str | dict | None = Field(None, description="not supported: refused with 400")
+    functions: list | None = Field(None, description="not supported: refused with 400")
 
 
 class PassageInfo(BaseModel):
@@ -147,7 +160,7 @@ class PassageInfo(BaseModel):
     page: int | None = None
     doc_id: str
     chunk_id: str
-    before: str = Field(description="the text just before the passage (its neighbouring chunks)")
+    before: str = Field(description="the text just before the passage on its page (its neighbouring chunks)")
     text: str
     after: str
 
