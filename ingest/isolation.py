@@ -18,6 +18,7 @@ from pathlib import Path
 from ingest.errors import IngestError
 from ingest.framing import HEADER, write_frame
 from ingest.loaders import LoadLimits
+from ingest.loaders.common import PageProgress
 from ingest.parse import ParsedFile
 from ingest.splitter import ChineseTextSplitter
 
@@ -38,14 +39,20 @@ class IsolatedParser:
         self._proc: subprocess.Popen | None = None
         self._lock = threading.Lock()
 
-    def parse(self, path: Path, source: str) -> ParsedFile:
+    def parse(self, path: Path, source: str, on_page: PageProgress | None = None) -> ParsedFile:
+        """The file's chunks, parsed in the worker; ``on_page(done, total, ocr)`` hears each page read."""
         request = (Path(path), source, self.load_limits, self.splitter.chunk_size, self.splitter.chunk_overlap,
                    self.limits.memory_mb)
         with self._lock:
             proc = self._worker()
+            deadline = time.monotonic() + self.limits.timeout_s
             try:
                 write_frame(proc.stdin, pickle.dumps(request))
-                status, payload = pickle.loads(self._read_reply(proc))
+                status, payload = pickle.loads(self._read_reply(proc, deadline))
+                while status == "progress":
+                    if on_page is not None:
+                        on_page(*payload)
+                    status, payload = pickle.loads(self._read_reply(proc, deadline))
             except TimeoutError:
                 self._kill()
                 raise IngestError(f"reading the file took longer than {self.limits.timeout_s:.0f} s; skipped") from None
@@ -69,8 +76,7 @@ class IsolatedParser:
             )
         return self._proc
 
-    def _read_reply(self, proc: subprocess.Popen) -> bytes:
-        deadline = time.monotonic() + self.limits.timeout_s
+    def _read_reply(self, proc: subprocess.Popen, deadline: float) -> bytes:
         header = self._read_exact(proc, HEADER.size, deadline)
         (size,) = HEADER.unpack(header)
         return self._read_exact(proc, size, deadline)

@@ -7,6 +7,7 @@ from pathlib import Path
 from langchain_core.documents import Document
 
 from ingest.loaders import LoadLimits, load_file
+from ingest.loaders.common import PageProgress
 from ingest.splitter import ChineseTextSplitter
 
 
@@ -18,10 +19,11 @@ class ParsedFile:
     split_s: float = 0.0
 
 
-def parse_and_split(path: Path, source: str, load_limits: LoadLimits, splitter: ChineseTextSplitter) -> ParsedFile:
+def parse_and_split(path: Path, source: str, load_limits: LoadLimits, splitter: ChineseTextSplitter,
+                    on_page: PageProgress | None = None) -> ParsedFile:
     """In-process parse + split (what the worker runs; tests may call it directly)."""
     start = time.perf_counter()
-    docs = load_file(path, load_limits, source=source)
+    docs = load_file(path, load_limits, source=source, on_page=on_page)
     parsed = time.perf_counter()
     chunks = splitter.split_documents(docs)
     for index, chunk in enumerate(chunks):

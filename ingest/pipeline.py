@@ -54,6 +54,9 @@ class IngestStats:
 
 
 class Progress(Protocol):
+    """What ingest_files reports. Optional too: ``pages_read(source, index, done, total, ocr)`` while a
+    paged file is read (it may come for the next file while this one is embedded: parsing runs ahead)."""
+
     def file_started(self, source: str, index: int, total: int) -> None: ...
     def chunks_planned(self, source: str, count: int) -> None: ...
     def chunks_done(self, count: int) -> None: ...
@@ -64,6 +67,7 @@ class SilentProgress:
     """Does nothing; subclass it and override only the steps you show."""
 
     def file_started(self, source, index, total): pass
+    def pages_read(self, source, index, done, total, ocr): pass
     def chunks_planned(self, source, count): pass
     def chunks_done(self, count): pass
     def file_done(self, outcome): pass
@@ -93,11 +97,12 @@ def ingest_files(kb, files: list[tuple[Path, str]], parser: IsolatedParser,
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parse") as pool:
         pending: list[tuple[Path, str, str | None, Future | None, str | None]] = []
-        queue = list(files)
+        queue = list(enumerate(files))
         # Parse one file ahead: the child process parses the next file while this one embeds.
         for index in range(len(files)):
             while len(pending) < 2 and queue:
-                pending.append(_submit(kb, pool, parser, *queue.pop(0)))
+                at, (path, source) = queue.pop(0)
+                pending.append(_submit(kb, pool, parser, path, source, _page_reporter(progress, source, at)))
             path, source, doc_id, future, early = pending.pop(0)
             progress.file_started(source, index, len(files))
             t0 = time.perf_counter()
@@ -109,7 +114,13 @@ def ingest_files(kb, files: list[tuple[Path, str]], parser: IsolatedParser,
     return stats
 
 
-def _submit(kb, pool, parser, path: Path, source: str):
+def _page_reporter(progress, source: str, index: int):
+    """Pages read, passed on to progress objects that show them (``pages_read`` is optional)."""
+    report = getattr(progress, "pages_read", None)
+    return None if report is None else lambda done, total, ocr: report(source, index, done, total, ocr)
+
+
+def _submit(kb, pool, parser, path: Path, source: str, on_page=None):
     """Cheap checks first (type, existence, duplicate); parsing only for files that need it."""
     if not path.is_file():
         return path, source, None, None, "file not found"
@@ -121,7 +132,7 @@ def _submit(kb, pool, parser, path: Path, source: str):
         return path, source, None, None, f"cannot read file: {exc.strerror}"
     if kb.is_indexed(doc_id):
         return path, source, doc_id, None, "duplicate"
-    return path, source, doc_id, pool.submit(parser.parse, path, source), None
+    return path, source, doc_id, pool.submit(parser.parse, path, source, on_page), None
 
 
 def _finish(kb, source, doc_id, future, early, stats: IngestStats, progress: Progress) -> FileOutcome:

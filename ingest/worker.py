@@ -12,14 +12,18 @@ import sys
 from ingest.framing import read_frame, write_frame
 
 
-def _handle(request) -> tuple:
+def _handle(request, replies) -> tuple:
     from ingest.errors import IngestError
     from ingest.parse import parse_and_split
     from ingest.splitter import ChineseTextSplitter
 
     path, source, load_limits, chunk_size, chunk_overlap, memory_mb = request
+
+    def on_page(done: int, total: int, ocr: bool) -> None:  # interim frames before the reply
+        write_frame(replies, pickle.dumps(("progress", (done, total, ocr)), protocol=pickle.HIGHEST_PROTOCOL))
     try:
-        return "ok", parse_and_split(path, source, load_limits, ChineseTextSplitter(chunk_size, chunk_overlap))
+        splitter = ChineseTextSplitter(chunk_size, chunk_overlap)
+        return "ok", parse_and_split(path, source, load_limits, splitter, on_page)
     except IngestError as exc:
         return "error", exc.reason
     except MemoryError:
@@ -43,7 +47,7 @@ def main() -> None:
     import ingest.parse  # noqa: F401  (import cost paid once, before the first file)
 
     while (frame := read_frame(requests)) is not None:
-        reply = _handle(pickle.loads(frame))
+        reply = _handle(pickle.loads(frame), replies)
         write_frame(replies, pickle.dumps(reply, protocol=pickle.HIGHEST_PROTOCOL))
         if reply[0] == "fatal":
             return  # memory may be fragmented: the parent starts a fresh worker

@@ -54,18 +54,19 @@ class FileFactory:
         doc.close()
         return p
 
-    def image_only_pdf(self, name: str, text: str) -> Path:
-        """A 'scanned' page: the text exists only as pixels."""
+    def image_only_pdf(self, name: str, text: str, pages: int = 1) -> Path:
+        """'Scanned' pages: the text exists only as pixels (page n says ``text`` and its number)."""
         import pymupdf
 
-        src = pymupdf.open()
-        page = src.new_page(width=400, height=120)
-        page.insert_text((20, 70), text, fontsize=28, fontname="china-s")
-        png = page.get_pixmap(dpi=150).tobytes("png")
-        src.close()
         doc = pymupdf.open()
-        page = doc.new_page(width=400, height=120)
-        page.insert_image(page.rect, stream=png)
+        for n in range(1, pages + 1):
+            src = pymupdf.open()
+            page = src.new_page(width=400, height=120)
+            page.insert_text((20, 70), text if pages == 1 else f"{text} {n}", fontsize=28, fontname="china-s")
+            png = page.get_pixmap(dpi=150).tobytes("png")
+            src.close()
+            page = doc.new_page(width=400, height=120)
+            page.insert_image(page.rect, stream=png)
         p = self.path(name)
         doc.save(str(p))
         doc.close()

@@ -20,9 +20,18 @@ class RichIngestProgress(SilentProgress):
         self._plain = not progress.console.is_terminal  # no live bar: print lines instead
 
     def file_started(self, source, index, total):
+        self._current = index
         self._p.update(self._files, description=f"files  {source[:40]}")
         if self._plain and total <= _LINE_PER_FILE_UP_TO:
             self._p.console.print(f"[{index + 1}/{total}] {source}", highlight=False)
+
+    def pages_read(self, source, index, done, total, ocr):
+        if index != getattr(self, "_current", None):
+            return  # read ahead while the file before is embedded: shown when its turn comes
+        what = "OCR page" if ocr else "page"
+        self._p.update(self._files, description=f"files  {source[:30]} ({what} {done}/{total})")
+        if self._plain and ocr and (done == total or done % max(1, total // 4) == 0):
+            self._p.console.print(f"    OCR page {done}/{total}", highlight=False)
 
     def chunks_planned(self, source, count):
         self._p.reset(self._chunks, total=count, visible=True, description=f"chunks {source[:40]}")

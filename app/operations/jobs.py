@@ -26,6 +26,30 @@ class JobFile:
     doc_id: str | None = None
     error: str | None = None
     chunks: int = 0
+    # what is happening to it now: queued | parsing | ocr | embedding | writing | done
+    stage: str = "queued"
+    pages_done: int = 0
+    pages_total: int = 0
+    chunks_done: int = 0
+    chunks_total: int = 0
+    started: float | None = None
+    embed_started: float | None = None
+    finished: float | None = None
+
+    def as_dict(self) -> dict:
+        now = self.finished or time.time()
+        elapsed = round(now - self.started, 1) if self.started else 0.0
+        return {"source": self.source, "status": self.status, "doc_id": self.doc_id, "error": self.error,
+                "chunks": self.chunks, "stage": self.stage, "pages_done": self.pages_done,
+                "pages_total": self.pages_total, "chunks_done": self.chunks_done, "chunks_total": self.chunks_total,
+                "elapsed_s": elapsed, "eta_s": self._eta(now)}
+
+    def _eta(self, now: float) -> float | None:
+        """Seconds left, from the embedding rate so far (embedding is where the time goes)."""
+        if self.stage != "embedding" or not self.chunks_done or not self.embed_started:
+            return None
+        rate = (now - self.embed_started) / self.chunks_done
+        return round(rate * (self.chunks_total - self.chunks_done), 1)
 
 
 @dataclass
@@ -35,16 +59,15 @@ class Job:
     files: list[JobFile]
     status: str = "running"  # running | done
     created: float = field(default_factory=time.time)
-    _chunk_total: int = 0
-    _chunk_done: int = 0
-    _current: int = 0
 
     @property
     def progress(self) -> float:
+        if self.status == "done":
+            return 1.0
         total = len(self.files) or 1
         finished = sum(f.status != "pending" for f in self.files)
-        partial = (self._chunk_done / self._chunk_total) if self._chunk_total and finished < len(self.files) else 0.0
-        return 1.0 if self.status == "done" else round(min(0.999, (finished + partial) / total), 4)
+        partial = sum(f.chunks_done / f.chunks_total for f in self.files if f.status == "pending" and f.chunks_total)
+        return round(min(0.999, (finished + partial) / total), 4)
 
     def counts(self) -> dict[str, int]:
         """Files per status."""
@@ -52,29 +75,45 @@ class Job:
 
     def as_dict(self) -> dict:
         return {"job_id": self.id, "kb": self.kb, "status": self.status, "progress": self.progress,
-                "files": [{"source": f.source, "status": f.status, "doc_id": f.doc_id, "error": f.error,
-                           "chunks": f.chunks} for f in self.files]}
+                "elapsed_s": round(time.time() - self.created, 1), "files": [f.as_dict() for f in self.files]}
 
 
 class _JobProgress(SilentProgress):
-    """Ingest progress callbacks written onto a Job."""
+    """Ingest progress callbacks written onto a Job's files."""
 
     def __init__(self, job: Job):
-        self.job = job
+        self.job, self.current = job, 0
 
     def file_started(self, source, index, total):
-        self.job._current, self.job._chunk_total, self.job._chunk_done = index, 0, 0
+        self.current = index
+        entry = self.job.files[index]
+        entry.started = entry.started or time.time()
+        if entry.stage == "queued":
+            entry.stage = "parsing"
+
+    def pages_read(self, source, index, done, total, ocr):
+        entry = self.job.files[index]
+        entry.started = entry.started or time.time()
+        entry.pages_done, entry.pages_total = done, total
+        if entry.stage in ("queued", "parsing", "ocr"):
+            entry.stage = "ocr" if ocr else "parsing"
 
     def chunks_planned(self, source, count):
-        self.job._chunk_total = count
+        entry = self.job.files[self.current]
+        entry.stage, entry.chunks_total, entry.chunks_done, entry.embed_started = "embedding", count, 0, time.time()
 
     def chunks_done(self, count):
-        self.job._chunk_done += count
+        entry = self.job.files[self.current]
+        entry.chunks_done += count
+        if entry.chunks_done >= entry.chunks_total:
+            entry.stage = "writing"  # the keyword index and the commit point come after the vectors
 
     def file_done(self, outcome):
-        entry = self.job.files[self.job._current]
+        entry = self.job.files[self.current]
         entry.status, entry.doc_id, entry.error, entry.chunks = (outcome.status, outcome.doc_id, outcome.error,
                                                                  outcome.chunks)
+        entry.stage, entry.finished = "done", time.time()
+        entry.started = entry.started or entry.finished
         log.info("kb=%s %s: %s%s", self.job.kb, outcome.source, outcome.status,
                  f" ({outcome.error})" if outcome.error else "")
 
@@ -106,6 +145,7 @@ class JobManager:
             for entry in job.files:
                 if entry.status == "pending":
                     entry.status, entry.error = "failed", f"the knowledge-base store failed: {exc}"
+                    entry.stage = "done"
         finally:
             job.status = "done"
             if on_done is not None:

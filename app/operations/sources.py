@@ -56,6 +56,10 @@ class KeepOriginals(SilentProgress):
         self.index = index
         self.inner.file_started(source, index, total)
 
+    def pages_read(self, source, index, done, total, ocr):
+        if hasattr(self.inner, "pages_read"):
+            self.inner.pages_read(source, index, done, total, ocr)
+
     def chunks_planned(self, source, count):
         self.inner.chunks_planned(source, count)
 

@@ -38,7 +38,8 @@ def format_sources(citations) -> str:
 
 
 def chat(ops, question: str, history: list[dict], messages: list[dict], kb_name: str | None,
-         provider: str | None, model: str | None, temperature: float, k: int) -> Iterator[tuple]:
+         provider: str | None, model: str | None, temperature: float, k: int,
+         doc_ids: list[str] | None = None) -> Iterator[tuple]:
     """Generator: yields (chatbot messages, history state, sources markdown, question box, cited state,
     source picker)."""
     from answering import Done, Failed, Reading, Sources, Token
@@ -55,7 +56,7 @@ def chat(ops, question: str, history: list[dict], messages: list[dict], kb_name:
         yield messages, history, keep, keep, keep, keep
         return
     options = AskOptions(kb_name, provider=provider or None, model=(model or "").strip() or None,
-                         temperature=temperature, k=int(k) if k else None)
+                         temperature=temperature, k=int(k) if k else None, doc_ids=tuple(doc_ids) if doc_ids else None)
     try:
         events = ops.answers.stream(question, history, options)
     except Exception as exc:  # a bad request: too long a question, a knowledge base that is gone

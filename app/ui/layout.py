@@ -9,6 +9,8 @@ from functools import partial
 import gradio as gr
 
 from app.ui import chat as talk
+from app.ui import conversations as conv
+from app.ui import documents as docs
 from app.ui import handlers as act
 
 INTRO = ("# 知识库助手 Knowledge-base assistant\n"
@@ -22,6 +24,8 @@ def build_ui(ops) -> gr.Blocks:
     with gr.Blocks(title="知识库助手 kb-assistant", analytics_enabled=False) as demo:
         history = gr.State([])  # [{"role", "content": str}] sent to the chain, per session
         cited = gr.State([])  # the last answer's citations (dicts), for the source preview
+        # conversations in the visitor's own browser (localStorage); the key only scrambles them at rest
+        saved = gr.BrowserState(conv.empty(), storage_key=conv.STORAGE_KEY, secret="kb-assistant-ui")
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             # --- left: knowledge base + settings ---------------------------------------------
@@ -30,6 +34,10 @@ def build_ui(ops) -> gr.Blocks:
                                  elem_id="kb-select")
                 kb_summary = gr.Markdown(elem_id="kb-summary")
                 refresh_kbs = gr.Button("刷新 Refresh", size="sm")
+                with gr.Group():
+                    conversations = gr.Dropdown(label="对话 Conversations", choices=[], value=None,
+                                                elem_id="conversations")
+                    new_conversation = gr.Button("新对话 New chat", size="sm", elem_id="new-chat")
                 with gr.Group():
                     new_kb = gr.Textbox(label="新知识库名称 New knowledge base", placeholder="例如 e.g. 产品手册",
                                         max_lines=1, elem_id="new-kb")
@@ -55,6 +63,8 @@ def build_ui(ops) -> gr.Blocks:
                                 with gr.Row():
                                     send = gr.Button("发送 Send", variant="primary", elem_id="send")
                                     clear = gr.Button("清空 Clear", elem_id="clear")
+                                doc_filter = gr.Dropdown(label="只在这些文档中查找 Only in these documents (可选 optional)",
+                                                         choices=[], value=[], multiselect=True, elem_id="doc-filter")
                             with gr.Column(scale=2, min_width=260):
                                 gr.Markdown("### 来源 Sources")
                                 sources = gr.Markdown(talk.NO_SOURCES, elem_id="sources")
@@ -67,48 +77,65 @@ def build_ui(ops) -> gr.Blocks:
                         files = gr.File(label="上传文件 Upload files", file_count="multiple", elem_id="upload")
                         upload = gr.Button("上传并索引 Upload and index", variant="primary", elem_id="upload-btn")
                         progress = gr.Markdown(elem_id="job-progress")
-                        job_table = gr.Dataframe(headers=act.JOB_COLUMNS, label="本次上传 This upload",
+                        job_table = gr.Dataframe(headers=docs.JOB_COLUMNS, label="本次上传 This upload",
                                                  interactive=False, wrap=True, elem_id="job-table")
-                        docs_table = gr.Dataframe(headers=act.DOC_COLUMNS, label="文档列表 Documents",
-                                                  interactive=False, wrap=True, elem_id="docs-table")
+                        docs_table = gr.Dataframe(headers=docs.DOC_COLUMNS, label="文档列表 Documents (点击表头排序 "
+                                                  "click a header to sort)", interactive=False, wrap=True,
+                                                  column_widths=docs.DOC_WIDTHS, elem_id="docs-table")
                         with gr.Row():
                             doc_pick = gr.Dropdown(label="选择文档 Document", choices=[], value=None, scale=3,
                                                    elem_id="doc-pick")
                             refresh_docs = gr.Button("刷新 Refresh", scale=1)
                             delete = gr.Button("删除所选 Delete selected", variant="stop", scale=1, elem_id="delete-doc")
+                        with gr.Row(visible=False, elem_id="confirm-delete") as confirm_row:
+                            confirm_text = gr.Markdown()
+                            confirm = gr.Button("确认删除 Delete", variant="stop", elem_id="confirm-delete-btn")
+                            cancel = gr.Button("取消 Cancel", elem_id="cancel-delete-btn")
 
         # --- events ---------------------------------------------------------------------------
         docs_out = [docs_table, doc_pick, kb_summary]
-        show_docs = partial(act.documents_view, ops)
-        demo.load(partial(act.kb_dropdown, ops), None, kb).then(show_docs, kb, docs_out)
+        show_docs = partial(docs.documents_view, ops)
+        filter_choices = partial(docs.filter_choices, ops)
+        no_sources = (talk.NO_SOURCES, [], talk.source_picker([]), gr.update(value=None, visible=False), "")
+        shown = [sources, cited, source_pick, source_page, source_passage]
+        chat_view = [chatbot, history, conversations, saved]
+
+        # the knowledge base and the conversation come back from the browser on load
+        demo.load(partial(conv.restore, ops), saved, [kb, *chat_view]).then(show_docs, kb, docs_out)
         refresh_kbs.click(partial(act.kb_dropdown, ops), kb, kb).then(show_docs, kb, docs_out)
         kb.change(show_docs, kb, docs_out)
+        kb.change(filter_choices, kb, doc_filter)
+        kb.change(conv.on_kb_change, [kb, saved], chat_view).then(lambda: no_sources, None, shown)
         create.click(partial(act.create_kb, ops), new_kb, [kb, new_kb])
         new_kb.submit(partial(act.create_kb, ops), new_kb, [kb, new_kb])
-        refresh_docs.click(show_docs, kb, docs_out)
-        delete.click(partial(act.delete_document, ops), [kb, doc_pick], docs_out)
-        docs_table.select(_pick_row, None, doc_pick)
-        upload.click(partial(act.upload, ops), [kb, files],
-                     [progress, job_table, *docs_out, files], concurrency_limit=None)
+        new_conversation.click(conv.new_chat, [kb, saved], chat_view).then(lambda: no_sources, None, shown)
+        conversations.input(conv.switch, [conversations, saved], [kb, chatbot, history, saved]).then(
+            lambda: no_sources, None, shown)
+
+        refresh_docs.click(show_docs, kb, docs_out).then(filter_choices, kb, doc_filter)
+        delete.click(docs.ask_to_delete, [kb, doc_pick], [confirm_row, confirm_text])
+        confirm.click(partial(docs.delete_document, ops), [kb, doc_pick], [*docs_out, confirm_row]).then(
+            filter_choices, kb, doc_filter)
+        cancel.click(lambda: gr.update(visible=False), None, confirm_row)
+        def pick_row(kb_name, evt: gr.SelectData):  # Gradio finds SelectData by annotation, not through partial
+            return docs.pick_row(ops, kb_name, evt)
+        docs_table.select(pick_row, kb, doc_pick)
+        upload.click(partial(docs.upload, ops), [kb, files], [progress, job_table, *docs_out, files],
+                     concurrency_limit=None).then(filter_choices, kb, doc_filter)
 
         ask = partial(talk.chat, ops)
-        chat_in = [question, history, chatbot, kb, provider, model, temperature, k]
+        chat_in = [question, history, chatbot, kb, provider, model, temperature, k, doc_filter]
         chat_out = [chatbot, history, sources, question, cited, source_pick]
         show_source = partial(talk.show_source, ops)
         preview_in, preview_out = [kb, cited, source_pick], [source_page, source_passage]
-        # after each answer its first source is shown; a click on another shows that one
-        send.click(ask, chat_in, chat_out, concurrency_limit=4).then(show_source, preview_in, preview_out)
-        question.submit(ask, chat_in, chat_out, concurrency_limit=4).then(show_source, preview_in, preview_out)
+        remember_in, remember_out = [kb, chatbot, history, saved], [saved, conversations]
+        # after each answer: its first source is shown, and the conversation is kept in the browser
+        for trigger in (send.click, question.submit):
+            trigger(ask, chat_in, chat_out, concurrency_limit=4).then(
+                show_source, preview_in, preview_out).then(conv.remember, remember_in, remember_out)
         source_pick.input(show_source, preview_in, preview_out)
-        no_sources = (talk.NO_SOURCES, [], talk.source_picker([]), gr.update(value=None, visible=False), "")
-        shown = [sources, cited, source_pick, source_page, source_passage]
-        clear.click(lambda: ([], [], *no_sources), None, [chatbot, history, *shown])
-        chatbot.clear(lambda: ([], *no_sources), None, [history, *shown])  # the chatbot's own trash icon
-        kb.change(lambda: ([], [], *no_sources), None, [chatbot, history, *shown])  # a new KB, a new chat
+        clear.click(lambda: ([], [], *no_sources), None, [chatbot, history, *shown]).then(
+            conv.remember, remember_in, remember_out)
+        chatbot.clear(lambda: ([], *no_sources), None, [history, *shown]).then(  # the chatbot's own trash icon
+            conv.remember, remember_in, remember_out)
     return demo
-
-
-def _pick_row(evt: gr.SelectData):
-    """Clicking a row of the documents table selects that document for deletion."""
-    row = evt.row_value or []
-    return row[-1] if row else gr.update()

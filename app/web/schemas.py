@@ -56,6 +56,15 @@ class JobFileInfo(BaseModel):
     status: Literal["indexed", "duplicate", "failed", "pending"]
     doc_id: str | None = None
     error: str | None = None
+    chunks: int = 0
+    stage: Literal["queued", "parsing", "ocr", "embedding", "writing", "done"] = Field(
+        "queued", description="what is happening to the file now (ocr: pages without text being recognised)")
+    pages_done: int = 0
+    pages_total: int = Field(0, description="paged formats: pages in the file (0 until reading starts)")
+    chunks_done: int = 0
+    chunks_total: int = 0
+    elapsed_s: float = 0.0
+    eta_s: float | None = Field(None, description="seconds left for this file, estimated while embedding")
 
 
 class JobInfo(BaseModel):
@@ -63,6 +72,7 @@ class JobInfo(BaseModel):
     kb: str
     status: Literal["running", "done"]
     progress: float = Field(ge=0, le=1)
+    elapsed_s: float = 0.0
     files: list[JobFileInfo]
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 from langchain_core.documents import Document
 
 from ingest.errors import IngestError
-from ingest.loaders.common import LoadLimits, file_sha256
+from ingest.loaders.common import LoadLimits, PageProgress, file_sha256
 
 LOADERS_BY_SUFFIX = {
     ".pdf": "pdf",
@@ -36,10 +36,12 @@ def unsupported_reason(path: str | Path) -> str | None:
     return f"unsupported file type '{Path(path).suffix or '(none)'}'; supported: {', '.join(SUPPORTED_EXTENSIONS)}"
 
 
-def load_file(path: str | Path, limits: LoadLimits | None = None, source: str | None = None) -> list[Document]:
+def load_file(path: str | Path, limits: LoadLimits | None = None, source: str | None = None,
+              on_page: PageProgress | None = None) -> list[Document]:
     """Read one file into Documents with ``source``, ``page`` (paged formats), ``doc_id``.
 
-    Raises IngestError with a human-readable reason for anything unusable.
+    ``on_page(done, total, ocr)`` is called after each page of a paged format (``ocr``: that page was
+    OCR'd). Raises IngestError with a human-readable reason for anything unusable.
     """
     path = Path(path)
     limits = limits or LoadLimits()
@@ -58,7 +60,7 @@ def load_file(path: str | Path, limits: LoadLimits | None = None, source: str | 
         raise IngestError(
             f"file too large: {size / 2**20:.1f} MB (limit {limits.max_file_bytes / 2**20:.0f} MB)"
         )
-    docs = _dispatch(kind, path, limits)
+    docs = _dispatch(kind, path, limits, on_page)
     docs = [d for d in docs if d.page_content.strip()]
     if not docs:
         raise IngestError("no text found in the file")
@@ -69,12 +71,12 @@ def load_file(path: str | Path, limits: LoadLimits | None = None, source: str | 
     return docs
 
 
-def _dispatch(kind: str, path: Path, limits: LoadLimits) -> list[Document]:
+def _dispatch(kind: str, path: Path, limits: LoadLimits, on_page: PageProgress | None) -> list[Document]:
     # Imports are local so that `kb --help` does not pay for PyMuPDF, docx, bs4.
     if kind == "pdf":
         from ingest.loaders.pdf import load_pdf
 
-        return load_pdf(path, limits)
+        return load_pdf(path, limits, on_page)
     if kind == "markdown":
         from ingest.loaders.markdown import load_markdown
 

@@ -1,10 +1,14 @@
 """Shared helpers for loaders: limits, hashing, decoding."""
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from ingest.errors import IngestError
+
+# on_page(pages done, pages in all, whether that page was OCR'd): progress from inside a paged loader
+PageProgress = Callable[[int, int, bool], None]
 
 
 @dataclass(frozen=True)

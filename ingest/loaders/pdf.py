@@ -6,13 +6,13 @@ from pathlib import Path
 from langchain_core.documents import Document
 
 from ingest.errors import IngestError
-from ingest.loaders.common import LoadLimits
+from ingest.loaders.common import LoadLimits, PageProgress
 
 # A page with less visible text than this is treated as scanned and OCR'd.
 _MIN_TEXT_CHARS = 20
 
 
-def load_pdf(path: Path, limits: LoadLimits) -> list[Document]:
+def load_pdf(path: Path, limits: LoadLimits, on_page: PageProgress | None = None) -> list[Document]:
     import pymupdf
 
     pymupdf.TOOLS.mupdf_display_errors(False)
@@ -35,7 +35,7 @@ def load_pdf(path: Path, limits: LoadLimits) -> list[Document]:
             raise IngestError("damaged PDF: it has no readable pages")
         if page_count > limits.max_pages:
             raise IngestError(f"too many pages: {page_count} (limit {limits.max_pages})")
-        return _read_pages(pdf, path, limits)
+        return _read_pages(pdf, path, limits, on_page)
 
 
 def _unlock(pdf) -> None:
@@ -43,7 +43,7 @@ def _unlock(pdf) -> None:
         raise IngestError("encrypted PDF: a password is needed to open it")
 
 
-def _read_pages(pdf, path: Path, limits: LoadLimits) -> list[Document]:
+def _read_pages(pdf, path: Path, limits: LoadLimits, on_page: PageProgress | None) -> list[Document]:
     docs: list[Document] = []
     ocr = _LazyOCR()
     tables = _LazyTables(path) if limits.tables else None
@@ -51,6 +51,7 @@ def _read_pages(pdf, path: Path, limits: LoadLimits) -> list[Document]:
     damaged_pages = 0
     try:
         for index in range(pdf.page_count):
+            ocr_used = False
             try:
                 page = pdf[index]
                 text = _page_text(page, index, tables)
@@ -58,12 +59,15 @@ def _read_pages(pdf, path: Path, limits: LoadLimits) -> list[Document]:
                     if _has_oversized_image(page, limits):
                         skipped_images += 1
                     else:
-                        text = ocr.read(page, limits.ocr_dpi) or text
+                        text, ocr_used = ocr.read(page, limits.ocr_dpi) or text, True
             except IngestError:
                 raise
             except Exception:
                 damaged_pages += 1
                 continue
+            finally:
+                if on_page is not None:
+                    on_page(index + 1, pdf.page_count, ocr_used)
             text = tidy_text(text)
             if text:
                 docs.append(Document(page_content=text, metadata={"page": index + 1, "page_count": pdf.page_count}))

@@ -1,0 +1,92 @@
+"""Conversations kept in the browser (``gr.BrowserState``: the visitor's own localStorage, never the
+server): a reload brings back the conversation and its knowledge base, and earlier conversations stay
+listed and can be switched to. Each conversation belongs to one knowledge base.
+
+The stored value: ``{"current": id | None, "chats": [{"id", "kb", "title", "messages", "history"}]}``.
+"""
+
+import uuid
+
+import gradio as gr
+
+STORAGE_KEY = "kb-assistant-conversations"
+MAX_CHATS = 20
+TITLE_CHARS = 30
+NEW_TITLE = "新对话 New chat"
+
+
+def empty() -> dict:
+    return {"current": None, "chats": []}
+
+
+def _current(saved: dict) -> dict | None:
+    return next((c for c in saved.get("chats", []) if c["id"] == saved.get("current")), None)
+
+
+def _new(saved: dict, kb: str | None) -> dict:
+    chat = {"id": uuid.uuid4().hex[:12], "kb": kb, "title": NEW_TITLE, "messages": [], "history": []}
+    chats = [c for c in saved.get("chats", []) if c["messages"]]  # empty ones are not worth keeping
+    return {"current": chat["id"], "chats": [chat, *chats][:MAX_CHATS]}
+
+
+def picker(saved: dict):
+    """The conversation list: newest first, each named by its first question and knowledge base."""
+    choices = [(f"{c['title']} · {c['kb']}", c["id"]) for c in saved.get("chats", [])]
+    return gr.update(choices=choices, value=saved.get("current"))
+
+
+def restore(ops, saved: dict | None):
+    """On page load: (knowledge-base dropdown, chatbot, history, conversation list, saved)."""
+    from app.ui.handlers import kb_dropdown
+
+    saved = saved if isinstance(saved, dict) and "chats" in saved else empty()
+    chat = _current(saved)
+    kbs = kb_dropdown(ops, chat["kb"] if chat else None)
+    kb = kbs.get("value") if isinstance(kbs, dict) else None
+    if chat is None or chat["kb"] != kb:  # nothing saved, or its knowledge base is gone
+        saved = _new(saved, kb)
+        chat = _current(saved)
+    return kbs, chat["messages"], chat["history"], picker(saved), saved
+
+
+def on_kb_change(kb: str | None, saved: dict):
+    """A different knowledge base continues its latest conversation, or starts one.
+    Returns (chatbot, history, conversation list, saved); unchanged when the conversation is already its."""
+    saved = saved if isinstance(saved, dict) and "chats" in saved else empty()
+    chat = _current(saved)
+    if chat is not None and chat["kb"] == kb:
+        return gr.update(), gr.update(), gr.update(), saved
+    latest = next((c for c in saved["chats"] if c["kb"] == kb), None)
+    saved = {**saved, "current": latest["id"]} if latest else _new(saved, kb)
+    chat = _current(saved)
+    return chat["messages"], chat["history"], picker(saved), saved
+
+
+def new_chat(kb: str | None, saved: dict):
+    """Returns (chatbot, history, conversation list, saved)."""
+    saved = _new(saved if isinstance(saved, dict) and "chats" in saved else empty(), kb)
+    return [], [], picker(saved), saved
+
+
+def switch(chat_id: str | None, saved: dict):
+    """Returns (knowledge-base value, chatbot, history, saved) of the chosen conversation."""
+    chat = next((c for c in saved.get("chats", []) if c["id"] == chat_id), None)
+    if chat is None:
+        return gr.update(), gr.update(), gr.update(), saved
+    return chat["kb"], chat["messages"], chat["history"], {**saved, "current": chat_id}
+
+
+def remember(kb: str | None, messages: list, history: list, saved: dict):
+    """After an answer (or Clear): the current conversation stored as shown. Returns (saved, list)."""
+    saved = saved if isinstance(saved, dict) and "chats" in saved else empty()
+    if _current(saved) is None:
+        saved = _new(saved, kb)
+    chats = []
+    for chat in saved["chats"]:
+        if chat["id"] == saved["current"]:
+            first = next((m["content"] for m in messages if m.get("role") == "user"), "")
+            title = first[:TITLE_CHARS] + ("…" if len(first) > TITLE_CHARS else "") if first else NEW_TITLE
+            chat = {**chat, "kb": kb, "title": title, "messages": messages, "history": history}
+        chats.append(chat)
+    saved = {**saved, "chats": chats}
+    return saved, picker(saved)
