@@ -5,6 +5,7 @@ answer is in it, and check the streamed answer and its cited source. Leaves a sc
 in test-artifacts/ui-chat.png.
 """
 
+import re
 import socket
 import threading
 import time
@@ -173,7 +174,65 @@ def test_upload_then_ask_shows_cited_answer(page, server_url, tmp_path):
     expect(page.locator("#source-passage mark")).to_contain_text("三十天")
     page.screenshot(path=str(ARTIFACTS / "ui-source-preview.png"), full_page=True)
 
+    # a reload brings back the conversation and its knowledge base (kept in the browser once the
+    # conversation list names it)
+    expect(page.locator("#conversations input")).to_have_value(re.compile(QUESTION[:10]), timeout=30_000)
+    page.reload()
+    expect(page.locator("#kb-summary")).to_contain_text(KB_NAME, timeout=60_000)
+    expect(page.locator("#chatbot")).to_contain_text(PDF_QUESTION, timeout=30_000)
+    expect(page.locator("#chatbot")).to_contain_text(QUESTION)
+    expect(page.locator("#conversations input")).to_have_value(re.compile(QUESTION[:10]))
+    page.screenshot(path=str(ARTIFACTS / "ui-after-reload.png"), full_page=True)
+
     # Clear empties the conversation and the sources
     page.locator("#clear").click()
     expect(page.locator("#chatbot")).not_to_contain_text(QUESTION)
     expect(page.locator("#sources")).not_to_contain_text(DOC_NAME)
+
+
+def test_upload_shows_stages_and_full_reasons_and_delete_asks_first(page, server_url, tmp_path):
+    from playwright.sync_api import expect
+
+    from tests.make_files import FileFactory
+
+    make = FileFactory(tmp_path)
+    scan = make.image_only_pdf("扫描件.pdf", "第七条年假规定", pages=5)
+    bad = make.raw("tool.exe", b"MZ not a document")
+    page.goto(server_url + "/")
+    expect(page.locator("#kb-summary")).to_contain_text("guide", timeout=60_000)
+    page.get_by_role("tab", name="文档 Documents").click()
+    page.locator("#upload input[type=file]").set_input_files([str(scan), str(bad)])
+    expect(page.locator("#upload")).to_contain_text("tool", timeout=60_000)
+    page.locator("#upload-btn").click()
+    seen = []
+    deadline = time.monotonic() + INDEX_TIMEOUT_MS / 1000
+    while time.monotonic() < deadline:
+        seen.append(page.locator("#job-table").inner_text())
+        if "完成 Done" in page.locator("#job-progress").inner_text():
+            break
+        time.sleep(0.1)
+    during = "\n".join(seen[:-1])
+    assert "文字识别中 OCR" in during or "读取中 reading" in during, seen  # a stage shown before the end
+    assert "page " in during and "/5" in during, seen  # pages counted as they are read
+    table = page.locator("#job-table")
+    expect(table).to_contain_text("已索引 indexed")
+    # the refused file: its reason in both languages, with the whole list of what is supported
+    expect(table).to_contain_text("不支持的文件类型")
+    expect(table).to_contain_text("unsupported file type '.exe'")
+    expect(table).to_contain_text(".vtt")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "ui-upload-progress.png"), full_page=True)
+
+    # delete asks first; Cancel keeps the document, Delete removes it
+    docs = page.locator("#docs-table")
+    expect(docs).to_contain_text("扫描件.pdf")
+    docs.get_by_text("扫描件.pdf").first.click()  # a row click selects the document
+    expect(page.locator("#doc-pick input")).to_have_value(re.compile("扫描件"), timeout=30_000)
+    page.locator("#delete-doc").click()
+    expect(page.locator("#confirm-delete")).to_be_visible()
+    page.locator("#cancel-delete-btn").click()
+    expect(page.locator("#confirm-delete")).to_be_hidden()
+    expect(docs).to_contain_text("扫描件.pdf")
+    page.locator("#delete-doc").click()
+    page.locator("#confirm-delete-btn").click()
+    expect(docs).not_to_contain_text("扫描件.pdf", timeout=30_000)

@@ -81,12 +81,22 @@ def remember(kb: str | None, messages: list, history: list, saved: dict):
     saved = saved if isinstance(saved, dict) and "chats" in saved else empty()
     if _current(saved) is None:
         saved = _new(saved, kb)
+    messages = [{"role": m.get("role", "user"), "content": _text(m.get("content"))} for m in messages or []]
     chats = []
     for chat in saved["chats"]:
         if chat["id"] == saved["current"]:
-            first = next((m["content"] for m in messages if m.get("role") == "user"), "")
+            first = next((m["content"] for m in messages if m["role"] == "user"), "")
             title = first[:TITLE_CHARS] + ("…" if len(first) > TITLE_CHARS else "") if first else NEW_TITLE
             chat = {**chat, "kb": kb, "title": title, "messages": messages, "history": history}
         chats.append(chat)
     saved = {**saved, "chats": chats}
     return saved, picker(saved)
+
+
+def _text(content) -> str:
+    """A chatbot message's text: Gradio hands messages back with their content as a list of parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") if isinstance(p, dict) else str(p) for p in content)
+    return "" if content is None else str(content)

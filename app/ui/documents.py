@@ -14,6 +14,7 @@ from app.ui import words
 from app.ui.handlers import user_error
 
 JOB_COLUMNS = ["文件 File", "状态 Status", "进度 Progress", "分块 Chunks", "用时 Time", "原因 Reason"]
+JOB_WIDTHS = ["20%", "14%", "16%", "8%", "14%", "28%"]
 DOC_COLUMNS = ["文件 Source", "状态 Status", "页数 Pages", "分块 Chunks", "添加时间 Added", "原因 Reason", "ID"]
 DOC_WIDTHS = ["24%", "11%", "7%", "7%", "13%", "30%", "8%"]
 POLL_S = 0.5

@@ -78,7 +78,8 @@ def build_ui(ops) -> gr.Blocks:
                         upload = gr.Button("上传并索引 Upload and index", variant="primary", elem_id="upload-btn")
                         progress = gr.Markdown(elem_id="job-progress")
                         job_table = gr.Dataframe(headers=docs.JOB_COLUMNS, label="本次上传 This upload",
-                                                 interactive=False, wrap=True, elem_id="job-table")
+                                                 interactive=False, wrap=True, column_widths=docs.JOB_WIDTHS,
+                                                 elem_id="job-table")
                         docs_table = gr.Dataframe(headers=docs.DOC_COLUMNS, label="文档列表 Documents (点击表头排序 "
                                                   "click a header to sort)", interactive=False, wrap=True,
                                                   column_widths=docs.DOC_WIDTHS, elem_id="docs-table")
