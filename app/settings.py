@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     api_keys: str | None = Field(None, description="comma-separated bearer keys; unset = no auth")
     max_upload_mb: int = 50
     max_question_chars: int = 2000
+    job_retention_hours: float = Field(168, description="finished ingestion jobs (and their uploaded copies) "
+                                       "are kept this long, then pruned")
 
     @field_validator("search_mode")
     @classmethod

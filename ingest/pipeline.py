@@ -2,7 +2,7 @@
 
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -17,7 +17,7 @@ from ingest.loaders.common import LoadLimits
 @dataclass
 class FileOutcome:
     source: str
-    status: str  # indexed | duplicate | failed
+    status: str  # indexed | duplicate | failed | cancelled
     doc_id: str | None = None
     chunks: int = 0
     pages: int = 0
@@ -90,8 +90,11 @@ def _hidden(rel: Path) -> bool:
 
 
 def ingest_files(kb, files: list[tuple[Path, str]], parser: IsolatedParser,
-                 progress: Progress | None = None) -> IngestStats:
-    """``files``: (path on disk, source name shown to users). Never raises for a bad file."""
+                 progress: Progress | None = None, should_stop: Callable[[], bool] | None = None) -> IngestStats:
+    """``files``: (path on disk, source name shown to users). Never raises for a bad file.
+
+    ``should_stop()`` is asked before each file: once it says yes, the files left are ``cancelled``
+    (a file being embedded is finished first, so no document is left half-written)."""
     progress = progress or SilentProgress()
     stats = IngestStats(files=len(files))
     started = time.perf_counter()
@@ -105,6 +108,13 @@ def ingest_files(kb, files: list[tuple[Path, str]], parser: IsolatedParser,
                 pending.append(_submit(kb, pool, parser, path, source, _page_reporter(progress, source, at)))
             path, source, doc_id, future, early = pending.pop(0)
             progress.file_started(source, index, len(files))
+            if should_stop is not None and should_stop():
+                outcome = FileOutcome(source, "cancelled", doc_id, error="cancelled before it was read")
+                if future is not None:
+                    future.cancel()
+                stats.outcomes.append(outcome)
+                progress.file_done(outcome)
+                continue
             t0 = time.perf_counter()
             outcome = _finish(kb, source, doc_id, future, early, stats, progress)
             outcome.seconds = round(time.perf_counter() - t0, 3)

@@ -70,7 +70,7 @@ def print_outcomes(kb_name: str, stats) -> None:
     console = Console()
     table = Table("file", "status", "pages", "chunks", "detail", title=f"knowledge base '{kb_name}'")
     table.columns[0].overflow = "fold"
-    style = {"indexed": "green", "duplicate": "cyan", "failed": "red"}
+    style = {"indexed": "green", "duplicate": "cyan", "failed": "red", "cancelled": "yellow"}
     for o in stats.outcomes:
         table.add_row(o.source, f"[{style[o.status]}]{o.status}[/]", str(o.pages or ""), str(o.chunks or ""),
                       o.error or (o.doc_id or "")[:12])

@@ -1,4 +1,8 @@
-"""Background ingestion jobs for the API and the UI: one worker (embedding saturates the CPU)."""
+"""Background ingestion jobs for the API and the UI: one worker (embedding saturates the CPU).
+
+Jobs are recorded in a ``JobStore`` before they are accepted and followed there file by file, so a
+restart resumes them (``resume``) and job ids stay valid; live progress (stage, pages, chunks) is kept
+in memory while a job runs here."""
 
 import logging
 import threading
@@ -10,19 +14,20 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.operations.job_store import JobStore
 from ingest import SilentProgress
 
 log = logging.getLogger("kb.jobs")
-_KEEP_FINISHED = 200
+_KEEP_IN_MEMORY = 200  # finished jobs whose full progress (stages, times) stays available here
 
-# (knowledge-base name, files, progress) -> ingest.IngestStats
-IngestFn = Callable[[str, list[tuple[Path, str]], object], object]
+# (knowledge-base name, files, progress, should_stop) -> ingest.IngestStats
+IngestFn = Callable[[str, list[tuple[Path, str]], object, Callable[[], bool]], object]
 
 
 @dataclass
 class JobFile:
     source: str
-    status: str = "pending"  # pending | indexed | duplicate | failed
+    status: str = "pending"  # pending | indexed | duplicate | failed | cancelled
     doc_id: str | None = None
     error: str | None = None
     chunks: int = 0
@@ -57,8 +62,9 @@ class Job:
     id: str
     kb: str
     files: list[JobFile]
-    status: str = "running"  # running | done
+    status: str = "running"  # running | done | cancelled
     created: float = field(default_factory=time.time)
+    cancel_requested: bool = False
 
     @property
     def progress(self) -> float:
@@ -77,22 +83,30 @@ class Job:
         return {"job_id": self.id, "kb": self.kb, "status": self.status, "progress": self.progress,
                 "elapsed_s": round(time.time() - self.created, 1), "files": [f.as_dict() for f in self.files]}
 
+    @classmethod
+    def from_record(cls, record: dict) -> "Job":
+        """A job as the store has it (on a restart, or when it ran elsewhere)."""
+        files = [JobFile(f["source"], f["status"], f["doc_id"], f["error"], f["chunks"],
+                         stage="queued" if f["status"] == "pending" else "done") for f in record["files"]]
+        return cls(record["id"], record["kb"], files, record["status"], record["created"])
+
 
 class _JobProgress(SilentProgress):
-    """Ingest progress callbacks written onto a Job's files."""
+    """Ingest progress callbacks written onto a Job's files (``order``: the job's file number of each file
+    handed to ingest, which on a resumed job is only the files left), each outcome also into the store."""
 
-    def __init__(self, job: Job):
-        self.job, self.current = job, 0
+    def __init__(self, job: Job, order: list[int], store: JobStore):
+        self.job, self.order, self.store, self.current = job, order, store, 0
 
     def file_started(self, source, index, total):
-        self.current = index
-        entry = self.job.files[index]
+        self.current = self.order[index]
+        entry = self.job.files[self.current]
         entry.started = entry.started or time.time()
         if entry.stage == "queued":
             entry.stage = "parsing"
 
     def pages_read(self, source, index, done, total, ocr):
-        entry = self.job.files[index]
+        entry = self.job.files[self.order[index]]
         entry.started = entry.started or time.time()
         entry.pages_done, entry.pages_total = done, total
         if entry.stage in ("queued", "parsing", "ocr"):
@@ -114,47 +128,92 @@ class _JobProgress(SilentProgress):
                                                                  outcome.chunks)
         entry.stage, entry.finished = "done", time.time()
         entry.started = entry.started or entry.finished
+        self.store.file_done(self.job.id, self.current, outcome.status, outcome.doc_id, outcome.error, outcome.chunks)
         log.info("kb=%s %s: %s%s", self.job.kb, outcome.source, outcome.status,
                  f" ({outcome.error})" if outcome.error else "")
 
 
 class JobManager:
-    def __init__(self, ingest: IngestFn):
-        self._ingest = ingest
-        self._jobs: dict[str, Job] = {}
+    def __init__(self, ingest: IngestFn, store: JobStore, uploads_dir: Path, keep_s: float = 7 * 86400):
+        self._ingest, self._store, self._uploads, self._keep_s = ingest, store, uploads_dir, keep_s
+        self._live: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
 
     def submit(self, kb_name: str, files: list[tuple[Path, str]], on_done: Callable[[Job], None] | None = None) -> Job:
+        """Recorded on disk before it returns: the job survives a crash from here on."""
         job = Job(uuid.uuid4().hex, kb_name, [JobFile(source) for _, source in files])
-        with self._lock:
-            self._jobs[job.id] = job
-            self._forget_old()
-        self._pool.submit(self._run, job, files, on_done)
+        self._store.create(job.id, kb_name, files, job.created)
+        self._start(job, [(path, source, i) for i, (path, source) in enumerate(files)], on_done)
         return job
+
+    def resume(self) -> list[Job]:
+        """Start again every job a stopped process left running: its files not yet done are ingested."""
+        resumed = []
+        for job_id in reversed(self._store.ids("running", limit=100_000)):  # oldest first
+            record = self._store.get(job_id)
+            job = Job.from_record(record)
+            left = [(Path(f["path"]), f["source"], f["idx"]) for f in record["files"] if f["status"] == "pending"]
+            log.info("resuming ingest job %s (%d of %d files left)", job.id, len(left), len(job.files))
+            self._start(job, left, None)
+            resumed.append(job)
+        self.prune()
+        return resumed
+
+    def _start(self, job: Job, files: list[tuple[Path, str, int]], on_done) -> None:
+        with self._lock:
+            self._live[job.id] = job
+        self._pool.submit(self._run, job, files, on_done)
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:
-            return self._jobs.get(job_id)
+            live = self._live.get(job_id)
+        if live is not None:
+            return live
+        record = self._store.get(job_id)
+        return Job.from_record(record) if record else None
 
-    def _run(self, job: Job, files: list[tuple[Path, str]], on_done=None) -> None:
+    def recent(self, limit: int = 50) -> list[Job]:
+        return [job for job in (self.get(i) for i in self._store.ids(limit=limit)) if job]
+
+    def cancel(self, job_id: str) -> Job | None:
+        """Files not started yet end as cancelled; the one being embedded is finished first."""
+        job = self.get(job_id)
+        if job is not None and job.status == "running":
+            job.cancel_requested = True
+        return job
+
+    def _run(self, job: Job, files: list[tuple[Path, str, int]], on_done=None) -> None:
+        progress = _JobProgress(job, [i for _, _, i in files], self._store)
         try:
-            self._ingest(job.kb, files, _JobProgress(job))
+            self._ingest(job.kb, [(path, source) for path, source, _ in files], progress,
+                         lambda: job.cancel_requested)
         except Exception as exc:  # the store itself failed: every unfinished file says why
             log.error("ingest job %s failed: %s", job.id, exc)
-            for entry in job.files:
+            for i, entry in enumerate(job.files):
                 if entry.status == "pending":
                     entry.status, entry.error = "failed", f"the knowledge-base store failed: {exc}"
                     entry.stage = "done"
+                    self._store.file_done(job.id, i, entry.status, None, entry.error, 0)
         finally:
-            job.status = "done"
+            job.status = "cancelled" if job.cancel_requested else "done"
+            self._store.finish(job.id, job.status)
+            with self._lock:  # finished jobs stay in memory a while: their stages and times are not stored
+                finished = [j for j in self._live.values() if j.status != "running"]
+                for old in sorted(finished, key=lambda j: j.created)[:-_KEEP_IN_MEMORY]:
+                    self._live.pop(old.id, None)
             if on_done is not None:
                 on_done(job)
 
-    def _forget_old(self) -> None:
-        finished = [j for j in self._jobs.values() if j.status == "done"]
-        for job in sorted(finished, key=lambda j: j.created)[:-_KEEP_FINISHED]:
-            self._jobs.pop(job.id, None)
+    def prune(self) -> int:
+        """Forget jobs finished longer ago than the retention, and delete their uploaded copies."""
+        pruned = self._store.prune(time.time() - self._keep_s)
+        for record in pruned:
+            for f in record["files"]:
+                path = Path(f["path"])
+                if path.is_relative_to(self._uploads):  # only our own copies, never a user's files
+                    path.unlink(missing_ok=True)
+        return len(pruned)
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

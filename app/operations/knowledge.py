@@ -11,6 +11,7 @@ from typing import BinaryIO
 
 from app.operations import uploads
 from app.operations.errors import FileTooLarge, NotFound, UnsupportedFile
+from app.operations.job_store import JobStore
 from app.operations.jobs import Job, JobManager
 from app.operations.sources import KeepOriginals, OriginalFiles
 from app.services import Services
@@ -21,8 +22,10 @@ log = logging.getLogger("kb.knowledge")
 class KnowledgeService:
     def __init__(self, services: Services):
         self.services = services
-        self.jobs = JobManager(self.ingest)
-        self.originals = OriginalFiles(Path(services.settings.data_dir) / "files")
+        data = Path(services.settings.data_dir)
+        self.jobs = JobManager(self.ingest, JobStore(data / "jobs.sqlite"), services.uploads_dir,
+                               keep_s=services.settings.job_retention_hours * 3600)
+        self.originals = OriginalFiles(data / "files")
 
     @property
     def default_kb(self) -> str:
@@ -69,14 +72,14 @@ class KnowledgeService:
         return indexed_totals(self.documents(kb_name))
 
     # --- adding files --------------------------------------------------------------------------
-    def ingest(self, kb_name: str, files: list[tuple[Path, str]], progress=None):
+    def ingest(self, kb_name: str, files: list[tuple[Path, str]], progress=None, should_stop=None):
         """Ingest (path, name shown to users) pairs now, creating the knowledge base if needed.
         Never raises for a bad file: each gets an outcome. Returns ``ingest.IngestStats``."""
         from ingest import SilentProgress, ingest_files
 
         kb = self.open(kb_name, create=True)
         keeping = KeepOriginals(self.originals, kb.id, files, progress or SilentProgress())
-        return ingest_files(kb, files, self.services.parser, keeping)
+        return ingest_files(kb, files, self.services.parser, keeping, should_stop)
 
     def submit(self, kb_name: str, files: list[tuple[Path, str]], on_done=None) -> Job:
         """Ingest in the background; the job reports progress per file and per chunk."""
@@ -87,6 +90,17 @@ class KnowledgeService:
         if job is None:
             raise NotFound(f"no ingestion job '{job_id}'")
         return job
+
+    def recent_jobs(self, limit: int = 50) -> list[Job]:
+        return self.jobs.recent(limit)
+
+    def cancel_job(self, job_id: str) -> Job:
+        self.job(job_id)
+        return self.jobs.cancel(job_id)
+
+    def resume_jobs(self) -> list[Job]:
+        """On start: finish what a stopped server had accepted."""
+        return self.jobs.resume()
 
     def save_uploads(self, kb_name: str, files: Iterable[tuple[str, BinaryIO]]
                      ) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:

@@ -1,7 +1,7 @@
 """What the page says, in both of its languages: statuses, stages, and the reasons a file was refused."""
 
 STATUS = {"pending": "等待中 pending", "indexed": "已索引 indexed", "duplicate": "重复 duplicate",
-          "failed": "失败 failed", "deleting": "删除中 deleting"}
+          "failed": "失败 failed", "deleting": "删除中 deleting", "cancelled": "已取消 cancelled"}
 STAGE = {"queued": "排队中 queued", "parsing": "读取中 reading", "ocr": "文字识别中 OCR",
          "embedding": "向量化中 embedding", "writing": "写入中 writing", "done": "完成 done"}
 

@@ -3,7 +3,7 @@
 import json
 from importlib.metadata import PackageNotFoundError, version
 
-from fastapi import APIRouter, Depends, UploadFile
+from fastapi import APIRouter, Depends, Query, UploadFile
 from fastapi.responses import Response
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
@@ -67,9 +67,21 @@ async def upload_documents(name: str, files: list[UploadFile], kbs: KnowledgeSer
     return {"job_id": job.id}
 
 
+@router.get("/jobs", response_model=list[schemas.JobInfo], tags=["documents"])
+def list_jobs(limit: int = Query(50, ge=1, le=500), kbs: KnowledgeService = Depends(knowledge)):
+    """Recent ingestion jobs, newest first (kept across restarts for KB_JOB_RETENTION_HOURS)."""
+    return [job.as_dict() for job in kbs.recent_jobs(limit)]
+
+
 @router.get("/jobs/{job_id}", response_model=schemas.JobInfo, tags=["documents"], responses=_ERRORS)
 def get_job(job_id: str, kbs: KnowledgeService = Depends(knowledge)):
     return kbs.job(job_id).as_dict()
+
+
+@router.post("/jobs/{job_id}/cancel", response_model=schemas.JobInfo, tags=["documents"], responses=_ERRORS)
+def cancel_job(job_id: str, kbs: KnowledgeService = Depends(knowledge)):
+    """Files not started yet end as ``cancelled``; the file being embedded is finished first (never half-written)."""
+    return kbs.cancel_job(job_id).as_dict()
 
 
 @router.post("/search", response_model=schemas.SearchResponse, tags=["ask"], responses=_ERRORS)

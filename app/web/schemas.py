@@ -53,7 +53,7 @@ class JobAccepted(BaseModel):
 
 class JobFileInfo(BaseModel):
     source: str
-    status: Literal["indexed", "duplicate", "failed", "pending"]
+    status: Literal["indexed", "duplicate", "failed", "pending", "cancelled"]
     doc_id: str | None = None
     error: str | None = None
     chunks: int = 0
@@ -70,7 +70,7 @@ class JobFileInfo(BaseModel):
 class JobInfo(BaseModel):
     job_id: str
     kb: str
-    status: Literal["running", "done"]
+    status: Literal["running", "done", "cancelled"]
     progress: float = Field(ge=0, le=1)
     elapsed_s: float = 0.0
     files: list[JobFileInfo]

@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None, with_ui: bool = True):
     @asynccontextmanager
     async def lifespan(app):
         ops.answers.preload()
+        ops.knowledge.resume_jobs()  # what a stopped server had accepted is finished first
         ops.knowledge.seed_default(s.seed_dir, Path(s.data_dir) / f".seeded-{store_id(s.default_kb)}")
         yield
         ops.knowledge.shutdown()
