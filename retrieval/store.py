@@ -238,6 +238,10 @@ class KnowledgeBaseStore:
                 out[col.name] = (col.metadata or {}).get("kb_name", col.name)
         return out
 
+    def ping(self) -> None:
+        """Raises when the Chroma client (embedded or server) cannot be reached."""
+        self.client.heartbeat()
+
     def exists(self, name: str) -> bool:
         return store_id(name) in self._names()
 

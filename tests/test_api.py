@@ -41,7 +41,7 @@ def _wait_seeded(client, timeout_s=180):
 
 def test_health(api):
     body = api.get("/health").json()
-    assert body["status"] == "ok" and body["version"]
+    assert body["status"] == "ok" and body["version"] and body["store"] == "ok"
     assert body["llm"]["provider"] == "local" and body["llm"]["model"]
     assert "e5" in body["embedding"]["model"]
 
@@ -228,6 +228,9 @@ def test_api_keys_and_dead_backend(tmp_path):
     auth = {"Authorization": "Bearer k2"}
     with running_server(create_app(settings, with_ui=False), headers=auth) as base:
         assert httpx.get(base + "/kbs").status_code == 401
+        probe = httpx.get(base + "/health")  # a load balancer has no key: it gets up/ready/store, nothing more
+        assert probe.status_code == 200 and probe.json() == {"status": "ok", "ready": True, "store": "ok"}
+        assert httpx.get(base + "/health", headers=auth).json()["llm"]["provider"] == "openai_compatible"
         assert httpx.get(base + "/kbs", headers={"Authorization": "Bearer nope"}).status_code == 401
         with httpx.Client(base_url=base, headers=auth, timeout=120) as client:
             _wait_seeded(client)

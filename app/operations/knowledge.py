@@ -44,6 +44,14 @@ class KnowledgeService:
         self.services.store.delete(name)
         self.originals.drop(kb_id)
 
+    def store_reachable(self) -> bool:
+        try:
+            self.services.store.ping()
+            return True
+        except Exception as exc:  # noqa: BLE001  any failure means the same to a health probe
+            log.warning("knowledge-base store unreachable: %s", exc)
+            return False
+
     def open(self, name: str, create: bool = False):
         """The knowledge base (``retrieval.KBNotFound`` when it does not exist and ``create`` is off)."""
         return self.services.store.get(name, create=create)

@@ -32,9 +32,14 @@ def sources(ops: Operations = Depends(operations)) -> SourceService:
     return ops.sources
 
 
-def require_api_key(creds: HTTPAuthorizationCredentials | None = Depends(_bearer),
-                    ops: Operations = Depends(operations)) -> None:
+def has_api_key(creds: HTTPAuthorizationCredentials | None = Depends(_bearer),
+                ops: Operations = Depends(operations)) -> bool:
+    """True when no keys are set or the request carries one of them."""
     keys = ops.settings.api_key_set()
-    if keys and (creds is None or creds.credentials not in keys):
+    return not keys or (creds is not None and creds.credentials in keys)
+
+
+def require_api_key(authorized: bool = Depends(has_api_key)) -> None:
+    if not authorized:
         raise HTTPException(401, "missing or invalid API key (send 'Authorization: Bearer <key>')",
                             headers={"WWW-Authenticate": "Bearer"})

