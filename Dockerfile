@@ -45,7 +45,7 @@ WORKDIR /app
 USER kb
 VOLUME ["/data"]
 EXPOSE 8000
-# alive = the server answers (401 counts: /health is behind KB_API_KEYS when keys are set)
+# healthy = /health says 200 (it needs no API key; 503 when the store is unreachable)
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-  CMD python -c "import http.client as h, sys; c = h.HTTPConnection('127.0.0.1', 8000, timeout=4); c.request('GET', '/health'); sys.exit(0 if c.getresponse().status in (200, 401) else 1)"
+  CMD python -c "import http.client as h, sys; c = h.HTTPConnection('127.0.0.1', 8000, timeout=4); c.request('GET', '/health'); sys.exit(0 if c.getresponse().status == 200 else 1)"
 CMD ["kb", "serve", "--host", "0.0.0.0", "--port", "8000"]
