@@ -16,6 +16,9 @@ from retrieval.keyword import KeywordIndex
 from retrieval.registry import HIDDEN_STATES, DocumentRecord, DocumentRegistry
 
 MAX_KB_NAME = 64
+# A document indexed or deleted through another app instance on the same Chroma server reaches this
+# instance's keyword index within this many seconds (checked before a keyword search).
+KEYWORD_SYNC_S = 5.0
 _PREFIX = "kb_"
 _DOCS_SUFFIX = "__docs"
 _WRITE_BATCH = 16
@@ -69,7 +72,8 @@ def chunk_id(doc_id: str, index: int) -> str:
 class KnowledgeBase:
     """Operations on one knowledge base. Writes are serialised by a per-KB lock."""
 
-    def __init__(self, name: str, client, embeddings: Embeddings, keyword: KeywordIndex):
+    def __init__(self, name: str, client, embeddings: Embeddings, keyword: KeywordIndex,
+                 keyword_sync_s: float | None = KEYWORD_SYNC_S):
         from langchain_chroma import Chroma
 
         self.name = name
@@ -83,6 +87,8 @@ class KnowledgeBase:
             client.get_or_create_collection(self.id + _DOCS_SUFFIX, metadata={"kb_name": name}, embedding_function=None)
         )
         self.keyword = keyword
+        self.keyword_sync_s = keyword_sync_s
+        self._synced_at = 0.0
         self._write_lock = threading.RLock()
         self.recover()
 
@@ -92,6 +98,12 @@ class KnowledgeBase:
         with self._write_lock:
             for doc_id in self.registry.ids_with_status(*HIDDEN_STATES):
                 self._purge(doc_id)
+            self.sync_keyword()
+
+    def sync_keyword(self) -> tuple[int, int]:
+        """Make the keyword index follow the registry (the commit point): documents indexed elsewhere
+        (another replica on the same Chroma server) are added, deleted ones removed. (added, removed)."""
+        with self._write_lock:
             indexed = set(self.registry.ids_with_status("indexed"))
             in_keyword = self.keyword.doc_ids(self.id)
             for doc_id in in_keyword - indexed:
@@ -99,6 +111,13 @@ class KnowledgeBase:
             for doc_id in indexed - in_keyword:
                 found = self.collection.get(where={"doc_id": doc_id}, include=["documents"])
                 self.keyword.add(self.id, doc_id, list(zip(found["ids"], found["documents"])))
+            self._synced_at = time.monotonic()
+            return len(indexed - in_keyword), len(in_keyword - indexed)
+
+    def _keep_keyword_in_step(self) -> None:
+        """Before a keyword search: at most every ``keyword_sync_s`` seconds, one registry read."""
+        if self.keyword_sync_s is not None and time.monotonic() - self._synced_at >= self.keyword_sync_s:
+            self.sync_keyword()
 
     def _purge(self, doc_id: str) -> None:
         self.keyword.remove(self.id, doc_id)
@@ -181,6 +200,7 @@ class KnowledgeBase:
 
     def keyword_search(self, query: str, n: int, doc_ids: list[str] | None = None) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) of the ``n`` best keyword matches, best first."""
+        self._keep_keyword_in_step()
         return self.keyword.search(self.id, query, n, list(doc_ids or []))
 
     def embed_query(self, query: str) -> list[float]:

@@ -53,3 +53,34 @@ def test_store_in_server_mode(chroma_server, tmp_path, embeddings, parser, files
     kb2 = other.get("服务器")
     assert search(kb2, "多台机器", SearchOptions(k=1, mode="keyword"))[0].source == "server.md"
     assert [d.source for d in kb2.documents()] == ["server.md"]
+
+
+def test_two_replicas_keyword_indexes_follow_the_registry(chroma_server, tmp_path, embeddings, parser, files):
+    """Replica B opened the knowledge base before A indexed a document: B's keyword search finds it
+    within the stated bound (retrieval.store.KEYWORD_SYNC_S), without a restart; a deletion through B
+    is gone from A's keyword search the same way."""
+    from retrieval.store import KEYWORD_SYNC_S
+
+    a = KnowledgeBaseStore(open_chroma_client(url=chroma_server), embeddings, tmp_path / "a-kw.sqlite")
+    b = KnowledgeBaseStore(open_chroma_client(url=chroma_server), embeddings, tmp_path / "b-kw.sqlite")
+    kb_a = a.create("共享")
+    kb_b = b.get("共享")
+    assert search(kb_b, "灯塔", SearchOptions(k=1, mode="keyword")) == []
+    doc = files.text("lighthouse.md", "# 灯塔\n\n港口灯塔建于一八九四年，高三十一米。")
+    assert ingest_files(kb_a, [(doc, doc.name)], parser).outcomes[0].status == "indexed"
+
+    def keyword_hits(kb):
+        return [h.source for h in search(kb, "港口灯塔", SearchOptions(k=1, mode="keyword"))]
+
+    started = time.monotonic()
+    while not keyword_hits(kb_b) and time.monotonic() - started < KEYWORD_SYNC_S + 5:
+        time.sleep(0.2)
+    assert keyword_hits(kb_b) == ["lighthouse.md"]
+    assert time.monotonic() - started <= KEYWORD_SYNC_S + 1
+    assert keyword_hits(kb_a) == ["lighthouse.md"]
+
+    assert kb_b.delete_document(kb_b.documents()[0].doc_id)
+    started = time.monotonic()
+    while keyword_hits(kb_a) and time.monotonic() - started < KEYWORD_SYNC_S + 5:
+        time.sleep(0.2)
+    assert keyword_hits(kb_a) == [] and time.monotonic() - started <= KEYWORD_SYNC_S + 1
