@@ -1,0 +1,231 @@
+"""Soak: a bounded mixed load (uploads, searches, asks, deletes) on a real server over loopback, with one
+SIGKILL and restart of the server in the middle. Then every accepted file is accounted for.
+
+    python bench/soak.py [--seconds 180] [--kill-at 0.5] [--model gemma-3-270m]
+
+Prints requests and status codes per route, latency, and the accounting: files accepted (202) vs files
+whose job ended indexed / duplicate / failed-with-a-reason / cancelled, files lost, partial documents,
+and 5xx answers other than 503 (none allowed; connection errors during the restart window are counted
+apart). Targets: 0 lost, 0 partial, 0 unexpected 5xx.
+"""
+
+import argparse
+import collections
+import os
+import random
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+KB = "soak"
+TOPICS = ["年假", "报销", "差旅", "培训", "设备", "门禁", "加班", "体检"]
+
+
+class ServerProcess:
+    """`kb serve --no-ui` in its own process group on a fixed port, so it can be killed and started again."""
+
+    def __init__(self, data: Path, model: str):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        (data / "seed").mkdir(parents=True, exist_ok=True)
+        self.env = {**os.environ, "KB_DATA_DIR": str(data), "KB_SEED_DIR": str(data / "seed"),
+                    "KB_LOCAL_MODEL": model, "KB_LLM_MAX_TOKENS": "48"}
+        self.base, self.proc = f"http://127.0.0.1:{self.port}", None
+
+    def start(self, timeout_s: float = 180) -> float:
+        t0 = time.monotonic()
+        kb = Path(sys.executable).parent / "kb"
+        self.proc = subprocess.Popen([str(kb), "serve", "--no-ui", "--port", str(self.port)], env=self.env,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        while time.monotonic() - t0 < timeout_s:
+            try:
+                if httpx.get(self.base + "/health", timeout=2).status_code == 200:
+                    return time.monotonic() - t0
+            except httpx.HTTPError:
+                time.sleep(0.3)
+        raise TimeoutError("the server did not start")
+
+    def kill(self) -> None:
+        os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(30)
+
+
+class Tally:
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.codes: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+        self.latency: dict[str, list[float]] = collections.defaultdict(list)
+        self.unexpected: list[str] = []
+        self.accepted: dict[str, list[str]] = {}  # job id -> file names
+        self.deleted: set[str] = set()
+        self.restarting = threading.Event()
+
+    def record(self, route: str, reply: httpx.Response | None, seconds: float, error: str = "") -> None:
+        with self.lock:
+            if reply is None:
+                self.codes[route]["down" if self.restarting.is_set() else f"error {error}"] += 1
+                return
+            self.codes[route][reply.status_code] += 1
+            self.latency[route].append(seconds * 1000)
+            if reply.status_code >= 500 and not (reply.status_code == 503 and self.restarting.is_set()):
+                self.unexpected.append(f"{route} {reply.status_code} {reply.text[:120]}")
+
+
+def call(tally: Tally, client: httpx.Client, route: str, method: str, url: str, **kw) -> httpx.Response | None:
+    t0 = time.monotonic()
+    try:
+        reply = client.request(method, url, **kw)
+    except httpx.HTTPError as exc:
+        tally.record(route, None, 0, type(exc).__name__)
+        return None
+    tally.record(route, reply, time.monotonic() - t0)
+    return reply
+
+
+def uploader(tally: Tally, base: str, stop: threading.Event, rng: random.Random) -> None:
+    n = 0
+    with httpx.Client(base_url=base, timeout=120) as client:
+        while not stop.is_set():
+            files = []
+            for _ in range(rng.randint(1, 3)):
+                n += 1
+                topic = rng.choice(TOPICS)
+                text = "\n\n".join(f"第{n}号{topic}制度第{i}条：员工应当按照公司规定办理{topic}相关事务，编号{n}-{i}。"
+                                   for i in range(rng.randint(5, 30)))
+                files.append(("files", (f"soak-{n:04d}.txt", text.encode())))
+            reply = call(tally, client, "POST /kbs/{kb}/documents", "POST", f"/kbs/{KB}/documents", files=files)
+            if reply is not None and reply.status_code == 202:
+                with tally.lock:
+                    tally.accepted[reply.json()["job_id"]] = [f[1][0] for f in files]
+            stop.wait(rng.uniform(1.0, 3.0))
+
+
+def searcher(tally: Tally, base: str, stop: threading.Event, rng: random.Random) -> None:
+    with httpx.Client(base_url=base, timeout=60) as client:
+        while not stop.is_set():
+            query = f"{rng.choice(TOPICS)}的规定是什么"
+            call(tally, client, "POST /search", "POST", "/search", json={"kb": KB, "query": query, "k": 5})
+            stop.wait(rng.uniform(0.1, 0.5))
+
+
+def asker(tally: Tally, base: str, stop: threading.Event, rng: random.Random) -> None:
+    with httpx.Client(base_url=base, timeout=300) as client:
+        while not stop.is_set():
+            question = f"{rng.choice(TOPICS)}有哪些规定？"
+            call(tally, client, "POST /ask", "POST", "/ask", json={"kb": KB, "question": question})
+            stop.wait(rng.uniform(1.0, 4.0))
+
+
+def deleter(tally: Tally, base: str, stop: threading.Event, rng: random.Random) -> None:
+    with httpx.Client(base_url=base, timeout=60) as client:
+        while not stop.wait(rng.uniform(5.0, 10.0)):
+            reply = call(tally, client, "GET /kbs/{kb}/documents", "GET", f"/kbs/{KB}/documents")
+            indexed = [d for d in reply.json() if d["status"] == "indexed"] if reply is not None and reply.is_success else []
+            if indexed:
+                doc = rng.choice(indexed)
+                gone = call(tally, client, "DELETE /kbs/{kb}/documents/{id}", "DELETE",
+                            f"/kbs/{KB}/documents/{doc['doc_id']}")
+                if gone is not None and gone.status_code == 204:
+                    with tally.lock:
+                        tally.deleted.add(doc["source"])
+
+
+def account(tally: Tally, base: str, timeout_s: float) -> dict:
+    """Wait for every accepted job to end, then check each accepted file and the documents."""
+    outcomes, lost, indexed_names = collections.Counter(), [], set()
+    deadline = time.monotonic() + timeout_s
+    with httpx.Client(base_url=base, timeout=60) as client:
+        for job_id, names in tally.accepted.items():
+            job = None
+            while time.monotonic() < deadline:
+                reply = client.get(f"/jobs/{job_id}")
+                job = reply.json() if reply.status_code == 200 else None
+                if job is None or job["status"] != "running":
+                    break
+                time.sleep(0.5)
+            files = {f["source"]: f for f in (job or {}).get("files", [])}
+            for name in names:
+                f = files.get(name)
+                ok = f is not None and (f["status"] in ("indexed", "duplicate", "cancelled")
+                                        or (f["status"] == "failed" and f["error"]))
+                outcomes[f["status"] if f else "missing"] += 1
+                if f is not None and f["status"] == "indexed":
+                    indexed_names.add(name)
+                if not ok:
+                    lost.append(f"{job_id[:8]}/{name}: {f['status'] if f else 'no such job'}")
+        documents = client.get(f"/kbs/{KB}/documents").json()
+    partial = [d for d in documents if d["status"] not in ("indexed", "failed")]
+    indexed_sources = {d["source"] for d in documents if d["status"] == "indexed"}
+    absent = sorted(indexed_names - indexed_sources - tally.deleted)  # said indexed, yet not there
+    return {"outcomes": outcomes, "lost": lost, "partial": partial, "absent": absent, "documents": len(documents)}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=180)
+    ap.add_argument("--kill-at", type=float, default=0.5, help="fraction of the run at which the server is killed")
+    ap.add_argument("--model", default="gemma-3-270m", help="local model answering /ask (small keeps the CPU free)")
+    ap.add_argument("--data", default=None, help="data dir (default: a fresh temporary one)")
+    ap.add_argument("--seed", type=int, default=7)
+    args = ap.parse_args()
+
+    data = Path(args.data or tempfile.mkdtemp(prefix="kb-soak-"))
+    server = ServerProcess(data, args.model)
+    print(f"data dir {data}; server started in {server.start():.1f} s", flush=True)
+    httpx.post(server.base + "/kbs", json={"name": KB}, timeout=60)
+    tally, stop, rng = Tally(), threading.Event(), random.Random(args.seed)
+    workers = [threading.Thread(target=fn, args=(tally, server.base, stop, random.Random(rng.random())), daemon=True)
+               for fn in (uploader, searcher, searcher, asker, deleter)]
+    for w in workers:
+        w.start()
+    time.sleep(args.seconds * args.kill_at)
+    jobs = httpx.get(server.base + "/jobs", params={"limit": 500}, timeout=60).json()
+    running = [j for j in jobs if j["status"] == "running"]
+    pending = sum(f["status"] == "pending" for j in running for f in j["files"])
+    tally.restarting.set()
+    server.kill()
+    killed_at = time.monotonic()
+    restart_s = server.start()
+    tally.restarting.clear()
+    print(f"killed with SIGKILL while {len(running)} jobs ran ({pending} files not yet done); restarted and "
+          f"answering {time.monotonic() - killed_at:.1f} s later", flush=True)
+    time.sleep(args.seconds * (1 - args.kill_at))
+    stop.set()
+    for w in workers:
+        w.join(300)
+    result = account(tally, server.base, timeout_s=600)
+    server.kill()
+    report(tally, result, restart_s)
+    return 0 if not (result["lost"] or result["partial"] or tally.unexpected or result["absent"]) else 1
+
+
+def report(tally: Tally, result: dict, restart_s: float) -> None:
+    print("\n| route | requests | status codes | p50 ms | p95 ms |\n|---|---|---|---|---|")
+    for route, codes in sorted(tally.codes.items()):
+        lat = sorted(tally.latency.get(route, []))
+        p50 = f"{statistics.median(lat):.0f}" if lat else "–"
+        p95 = f"{lat[int(0.95 * (len(lat) - 1))]:.0f}" if lat else "–"
+        shown = ", ".join(f"{k}: {v}" for k, v in sorted(codes.items(), key=lambda kv: str(kv[0])))
+        print(f"| {route} | {sum(codes.values())} | {shown} | {p50} | {p95} |")
+    accepted = sum(len(n) for n in tally.accepted.values())
+    print(f"\n| accounting | value |\n|---|---|\n| jobs accepted (202) | {len(tally.accepted)} |"
+          f"\n| files accepted | {accepted} |\n| file outcomes | {dict(result['outcomes'])} |"
+          f"\n| files lost | {len(result['lost'])} |\n| indexed, not deleted, yet not in the knowledge base | "
+          f"{len(result['absent'])} |\n| partial documents | {len(result['partial'])} |"
+          f"\n| documents at the end | {result['documents']} |\n| deleted during the run | {len(tally.deleted)} |"
+          f"\n| unexpected 5xx | {len(tally.unexpected)} |\n| restart to first answer (s) | {restart_s:.1f} |")
+    for line in result["lost"][:10] + result["absent"][:10] + tally.unexpected[:10]:
+        print("  ", line)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
