@@ -55,6 +55,7 @@ bench: install-dev
 	$(BIN)/python bench/retrieval.py
 	$(BIN)/python bench/first_token.py
 	$(BIN)/python bench/answers.py
+	$(BIN)/python bench/soak.py
 
 clean:
 	rm -rf $(VENV) data

@@ -173,6 +173,13 @@ def test_upload_then_ask_shows_cited_answer(page, server_url, tmp_path):
     assert size[0] > 300 and size[1] > 400, size
     expect(page.locator("#source-passage mark")).to_contain_text("三十天")
     page.screenshot(path=str(ARTIFACTS / "ui-source-preview.png"), full_page=True)
+    # the answer's [1] is a link to that source: a click shows it here, it does not navigate away
+    link = page.locator('#chatbot a[href*="#cite-1"]').last
+    expect(link).to_be_visible()
+    pages_before = len(page.context.pages)
+    link.click()
+    expect(page.locator("#source-page img")).to_be_visible()
+    assert "/ui" in page.url and "#cite" not in page.url and len(page.context.pages) == pages_before
 
     # a reload brings back the conversation and its knowledge base (kept in the browser once the
     # conversation list names it)

@@ -11,6 +11,21 @@ import gradio as gr
 from app.ui.handlers import user_error
 
 NO_SOURCES = "*暂无来源 No sources yet.*"
+# A click on a citation link [n] in the latest answer picks that source (its page shows beside the chat).
+CITATION_CLICKS_JS = """() => {
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest && event.target.closest('a[href*="#cite-"]');
+    if (!link) return;
+    event.preventDefault();
+    event.stopPropagation();
+    const n = link.getAttribute("href").split("#cite-")[1];
+    for (const label of document.querySelectorAll("#source-pick label")) {
+      if (label.textContent.trim().startsWith(`[${n}]`)) { label.click(); break; }
+    }
+  }, true);
+}"""
+_MARKER = re.compile(r"\[(\d{1,2})\]")
+_LINKED = re.compile(r"\[\[(\d{1,2})\]\]\(#cite-\d{1,2}\)")
 QUOTE_CHARS = 400
 CONTEXT_CHARS = 300  # text shown around a passage, each side
 
@@ -86,9 +101,26 @@ def chat(ops, question: str, history: list[dict], messages: list[dict], kb_name:
                 yield messages, history, keep, keep, keep, keep
                 return
         yield messages, history, keep, keep, keep, keep
-    messages[-1] = {"role": "assistant", "content": answer}
+    messages = [_unlinked(m) for m in messages[:-1]] + [{"role": "assistant", "content": _linked(answer, cited)}]
     history = [*history, {"role": "user", "content": question}, {"role": "assistant", "content": answer}][-20:]
     yield messages, history, sources, keep, cited, source_picker(cited)
+
+
+def _linked(answer: str, cited: list[dict]) -> str:
+    """The answer with each [n] it cites as a link that shows source n (only the latest answer has them)."""
+    numbers = {c["n"] for c in cited}
+    return _MARKER.sub(lambda m: f"[[{m.group(1)}]](#cite-{m.group(1)})" if int(m.group(1)) in numbers
+                       else m.group(0), answer)
+
+
+def _unlinked(message: dict) -> dict:
+    content = message.get("content")
+    if isinstance(content, str):
+        return {**message, "content": _LINKED.sub(r"[\1]", content)}
+    if isinstance(content, list):
+        return {**message, "content": [{**p, "text": _LINKED.sub(r"[\1]", p["text"])}
+                                       if isinstance(p, dict) and "text" in p else p for p in content]}
+    return message
 
 
 # --- the cited page ----------------------------------------------------------------------------

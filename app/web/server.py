@@ -58,10 +58,11 @@ def create_app(settings: Settings | None = None, with_ui: bool = True):
     if with_ui:
         import gradio as gr
 
-        from app.ui import build_ui
+        from app.ui import CITATION_CLICKS_JS, build_ui
 
         keys = s.api_key_set()  # with KB_API_KEYS set, the UI asks for one as its password
         api = gr.mount_gradio_app(api, build_ui(ops), path="/ui", max_file_size=f"{s.max_upload_mb}mb",
+                                  js=CITATION_CLICKS_JS,
                                   auth=(lambda _user, password: password in keys) if keys else None,
                                   auth_message="输入 API 密钥作为密码 Enter an API key as the password")
 
