@@ -8,18 +8,17 @@ from retrieval.registry import DocumentRecord
 from retrieval.rerank import APIReranker, CrossEncoderReranker
 from retrieval.retriever import KnowledgeBaseRetriever
 from retrieval.search import Hit, SearchOptions, search
-from retrieval.store import (
+from retrieval.kb_names import (
     MAX_KB_NAME,
     InvalidKBName,
     KBError,
     KBExists,
     KBInfo,
     KBNotFound,
-    KnowledgeBase,
-    KnowledgeBaseStore,
     store_id,
     validate_kb_name,
 )
+from retrieval.store import KnowledgeBase, KnowledgeBaseStore
 
 __all__ = [
     "MAX_KB_NAME", "SEARCH_MODES", "APIReranker", "CrossEncoderReranker", "DocumentRecord", "Hit", "InvalidKBName",

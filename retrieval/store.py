@@ -1,68 +1,22 @@
 """Knowledge bases: one Chroma collection of chunks + a document registry + keyword rows each."""
 
-import hashlib
-import re
 import threading
 import time
-import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
+from retrieval.kb_names import PREFIX, KBExists, KBInfo, KBNotFound, store_id, validate_kb_name
 from retrieval.keyword import KeywordIndex
 from retrieval.registry import HIDDEN_STATES, DocumentRecord, DocumentRegistry
 
-MAX_KB_NAME = 64
 # A document indexed or deleted through another app instance on the same Chroma server reaches this
 # instance's keyword index within this many seconds (checked before a keyword search).
 KEYWORD_SYNC_S = 5.0
-_PREFIX = "kb_"
 _DOCS_SUFFIX = "__docs"
 _WRITE_BATCH = 16
-
-
-class KBError(Exception):
-    """Base class; ``str()`` is a message for the user."""
-
-
-class KBNotFound(KBError):
-    pass
-
-
-class KBExists(KBError):
-    pass
-
-
-class InvalidKBName(KBError):
-    pass
-
-
-@dataclass
-class KBInfo:
-    name: str
-    documents: int
-    chunks: int
-
-
-def validate_kb_name(name: str) -> str:
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidKBName("knowledge-base name must not be empty")
-    name = name.strip()
-    if len(name) > MAX_KB_NAME:
-        raise InvalidKBName(f"knowledge-base name is longer than {MAX_KB_NAME} characters")
-    if "/" in name or "\\" in name or any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
-        raise InvalidKBName("knowledge-base name must not contain path separators or control characters")
-    return name
-
-
-def store_id(name: str) -> str:
-    """A Chroma-safe collection id for any printable name (Chinese, one character, spaces...)."""
-    slug = re.sub(r"[^a-zA-Z0-9]+", "-", name).strip("-").lower()[:24]
-    digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:12]
-    return f"{_PREFIX}{slug + '-' if slug else ''}{digest}"
 
 
 def chunk_id(doc_id: str, index: int) -> str:
@@ -254,7 +208,7 @@ class KnowledgeBaseStore:
         """store id -> display name, for every knowledge base."""
         out = {}
         for col in self.client.list_collections():
-            if col.name.startswith(_PREFIX) and not col.name.endswith(_DOCS_SUFFIX):
+            if col.name.startswith(PREFIX) and not col.name.endswith(_DOCS_SUFFIX):
                 out[col.name] = (col.metadata or {}).get("kb_name", col.name)
         return out
 
