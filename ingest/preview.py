@@ -1,8 +1,8 @@
 """One PDF page as a PNG with a passage highlighted: what a person checks a citation against.
 
 The passage is found on the page by its own text (PyMuPDF's ``search_for``, line by line, so a chunk
-that spans lines, table cells or a page's reading order is still found). Pages with a text layer are
-highlighted exactly; an OCR'd page has no text layer to search, so it is shown without highlight.
+that spans lines, table cells or a page's reading order is still found). An OCR'd page has no text layer
+to search: there the boxes of the recognised lines, recorded at ingest, place the passage.
 """
 
 import re
@@ -28,8 +28,10 @@ class PagePreview:
 
 
 def render_page(path: str | Path, page: int, passage: str = "", max_side: int = 1400,
-                max_image_pixels: int = 40_000_000) -> PagePreview:
-    """``page`` is 1-based. IngestError (one sentence) for a page out of range or one too costly to draw."""
+                max_image_pixels: int = 40_000_000, ocr_lines: list | None = None) -> PagePreview:
+    """``page`` is 1-based; ``ocr_lines`` (``[x0, y0, x1, y1, text]`` in points, recorded when the page was
+    OCR'd) place a passage on a page without a text layer. IngestError (one sentence) for a page out of
+    range or one too costly to draw."""
     import pymupdf
 
     with pymupdf.open(str(path), filetype="pdf") as pdf:
@@ -39,6 +41,8 @@ def render_page(path: str | Path, page: int, passage: str = "", max_side: int = 
         if any(info[2] * info[3] > max_image_pixels for info in sheet.get_images(full=True)):
             raise IngestError("this page holds an image too large to draw safely")
         rects = locate(sheet, passage) if passage.strip() else []
+        if not rects and ocr_lines and passage.strip():
+            rects = locate_ocr_lines(ocr_lines, passage)
         for rect in rects:
             sheet.draw_rect(rect, color=None, fill=_HIGHLIGHT, fill_opacity=0.35, overlay=True)
         zoom = min(2.0, max_side / max(sheet.rect.width, sheet.rect.height, 1))
@@ -86,6 +90,19 @@ def _nearby_groups(found: list) -> list[list]:
         groups[-1].append((rect, number))
         bottom = max(bottom or rect.y1, rect.y1)
     return groups
+
+
+def locate_ocr_lines(ocr_lines: list, passage: str) -> list:
+    """Rectangles of the recognised lines whose text is in the passage (an OCR'd page has no text to search)."""
+    import pymupdf
+
+    wanted = _squeezed(passage)
+    return [pymupdf.Rect(*line[:4]) for line in ocr_lines if len(_squeezed(line[4])) >= 2
+            and _squeezed(line[4]) in wanted]
+
+
+def _squeezed(text: str) -> str:
+    return "".join(text.split())
 
 
 _TABLE_RULE = re.compile(r"^\|?\s*:?-{3,}")

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from app.settings import Settings
+from tests.make_files import FileFactory
 from tests.servers import running_server, wait_job
 
 FILLER = ("星河科技成立于二〇〇八年，总部位于杭州，最初只有十二名员工。" "公司先后在上海、深圳和成都设立了研发中心。"
@@ -44,12 +45,14 @@ def api(tmp_path_factory):
     (root / "seed").mkdir()
     make_pdf(root / "handbook.pdf")
     (root / "notes.md").write_text("# 笔记\n\n第一段讲南瓜书。\n\n第二段讲西瓜书的作者是周志华。\n", encoding="utf-8")
+    FileFactory(root).image_only_pdf("scan.pdf", "第七条年假规定")  # text only as pixels: OCR'd at ingest
     settings = Settings(data_dir=root / "data", seed_dir=root / "seed", preload_model=False, _env_file=None)
     with running_server(create_app(settings, with_ui=False)) as base, httpx.Client(base_url=base, timeout=120) as c:
         assert c.post("/kbs", json={"name": "手册"}).status_code == 201
-        files = [("files", (p.name, p.read_bytes())) for p in (root / "handbook.pdf", root / "notes.md")]
+        files = [("files", (p.name, p.read_bytes())) for p in (root / "handbook.pdf", root / "notes.md",
+                                                                root / "scan.pdf")]
         job = wait_job(c, c.post("/kbs/手册/documents", files=files).json()["job_id"])
-        assert [f["status"] for f in job["files"]] == ["indexed", "indexed"], job
+        assert [f["status"] for f in job["files"]] == ["indexed", "indexed", "indexed"], job
         yield c, root
 
 
@@ -91,6 +94,16 @@ def test_highlight_lies_where_the_chunk_is_on_the_page(api):
 
     plain = client.get(base + ".png")  # no chunk: the page without highlight
     assert plain.status_code == 200 and plain.content != png.content
+
+
+def test_ocr_page_highlighted_by_the_boxes_recorded_at_ingest(api):
+    client, _ = api
+    hits = client.post("/search", json={"kb": "手册", "query": "第七条年假规定", "k": 5}).json()["hits"]
+    hit = next(h for h in hits if h["source"] == "scan.pdf")
+    info = client.get(f"/kbs/手册/documents/{hit['doc_id']}/pages/1/highlights", params={"chunk": hit["chunk_id"]}).json()
+    zoom = info["height"] / 120  # the scanned page is 400 x 120 points; its text sits at x 20-220, y 40-80
+    assert info["boxes"], info
+    assert any(b[0] < 220 * zoom and b[2] > 20 * zoom and b[1] < 80 * zoom and b[3] > 40 * zoom for b in info["boxes"])
 
 
 def _mean(image) -> tuple[float, float, float]:

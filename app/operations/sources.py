@@ -6,6 +6,7 @@ document is indexed, and deleted with it. Nothing here takes a path from a reque
 by its id, checked against the knowledge base's registry.
 """
 
+import json
 import mimetypes
 import re
 import shutil
@@ -100,9 +101,12 @@ class SourceService:
         path, source, _ = self.original(kb_name, doc_id)
         if Path(source).suffix.lower() not in _PAGED:
             raise InvalidRequest(f"'{source}' has no pages to draw; ask for its passage instead")
-        passage = self.passage(kb_name, doc_id, chunk)["text"] if chunk else ""
+        passage, ocr_lines = "", None
+        if chunk:
+            found = self.passage(kb_name, doc_id, chunk)
+            passage, ocr_lines = found["text"], found.pop("ocr_lines", None)
         try:
-            return render_page(path, page, passage)
+            return render_page(path, page, passage, ocr_lines=ocr_lines)
         except IngestError as exc:
             raise InvalidRequest(exc.reason) from None
 
@@ -121,8 +125,10 @@ class SourceService:
             at = next(i for i, c in enumerate(window) if c["id"] == chunk)
         before = _without_overlap("\n".join(c["text"] for c in window[:at]), text)
         after = _without_overlap("\n".join(c["text"] for c in window[at + 1:])[::-1], text[::-1])[::-1]
+        ocr = window[at]["metadata"].get("ocr_lines")
         return {"source": record.source, "page": int(page) if page is not None else None, "doc_id": doc_id,
-                "chunk_id": chunk, "before": before, "text": text, "after": after}
+                "chunk_id": chunk, "before": before, "text": text, "after": after,
+                **({"ocr_lines": json.loads(ocr)} if ocr else {})}
 
 
 def _without_overlap(before: str, text: str, most: int = 400) -> str:

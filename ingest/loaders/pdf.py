@@ -1,5 +1,6 @@
 """PDF: PyMuPDF page by page, pdfplumber tables as Markdown, offline OCR for pages without text."""
 
+import json
 import re
 from pathlib import Path
 
@@ -51,7 +52,7 @@ def _read_pages(pdf, path: Path, limits: LoadLimits, on_page: PageProgress | Non
     damaged_pages = 0
     try:
         for index in range(pdf.page_count):
-            ocr_used = False
+            ocr_used, ocr_lines = False, []
             try:
                 page = pdf[index]
                 text = _page_text(page, index, tables)
@@ -59,7 +60,8 @@ def _read_pages(pdf, path: Path, limits: LoadLimits, on_page: PageProgress | Non
                     if _has_oversized_image(page, limits):
                         skipped_images += 1
                     else:
-                        text, ocr_used = ocr.read(page, limits.ocr_dpi) or text, True
+                        ocr_lines, ocr_used = ocr.read(page, limits.ocr_dpi), True
+                        text = "\n".join(line[4] for line in ocr_lines) or text
             except IngestError:
                 raise
             except Exception:
@@ -70,7 +72,10 @@ def _read_pages(pdf, path: Path, limits: LoadLimits, on_page: PageProgress | Non
                     on_page(index + 1, pdf.page_count, ocr_used)
             text = tidy_text(text)
             if text:
-                docs.append(Document(page_content=text, metadata={"page": index + 1, "page_count": pdf.page_count}))
+                meta = {"page": index + 1, "page_count": pdf.page_count}
+                if ocr_lines:  # where each recognised line is: the source preview highlights by these
+                    meta["ocr_lines"] = json.dumps(ocr_lines, ensure_ascii=False)
+                docs.append(Document(page_content=text, metadata=meta))
     finally:
         if tables is not None:
             tables.close()
@@ -134,16 +139,22 @@ class _LazyOCR:
     def __init__(self):
         self._engine = None
 
-    def read(self, page, dpi: int) -> str:
+    def read(self, page, dpi: int) -> list[list]:
+        """The page's recognised lines, each ``[x0, y0, x1, y1, text]`` in page points, in reading order."""
         if self._engine is None:
             from rapidocr_onnxruntime import RapidOCR
 
             self._engine = RapidOCR()
         pix = page.get_pixmap(dpi=dpi)
         result, _ = self._engine(pix.tobytes("png"))
-        if not result:
-            return ""
-        return "\n".join(line[1] for line in result if line[1].strip())
+        scale = 72 / dpi
+        lines = []
+        for box, text, *_ in result or []:
+            if text.strip():
+                xs, ys = [p[0] for p in box], [p[1] for p in box]
+                lines.append([round(min(xs) * scale, 1), round(min(ys) * scale, 1), round(max(xs) * scale, 1),
+                              round(max(ys) * scale, 1), text])
+        return lines
 
 
 class _LazyTables:
