@@ -12,6 +12,7 @@ from pathlib import Path
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
+from retrieval.context import index_text
 from retrieval.keyword import KeywordIndex
 from retrieval.registry import HIDDEN_STATES, DocumentRecord, DocumentRegistry
 
@@ -69,10 +70,12 @@ def chunk_id(doc_id: str, index: int) -> str:
 class KnowledgeBase:
     """Operations on one knowledge base. Writes are serialised by a per-KB lock."""
 
-    def __init__(self, name: str, client, embeddings: Embeddings, keyword: KeywordIndex):
+    def __init__(self, name: str, client, embeddings: Embeddings, keyword: KeywordIndex, chunk_context: bool = True):
         from langchain_chroma import Chroma
 
         self.name = name
+        # Index each chunk with its document title and heading path (retrieval/context.py).
+        self.chunk_context = chunk_context
         self.id = store_id(name)
         self._client = client
         self.collection = client.get_or_create_collection(
@@ -97,8 +100,9 @@ class KnowledgeBase:
             for doc_id in in_keyword - indexed:
                 self.keyword.remove(self.id, doc_id)
             for doc_id in indexed - in_keyword:
-                found = self.collection.get(where={"doc_id": doc_id}, include=["documents"])
-                self.keyword.add(self.id, doc_id, list(zip(found["ids"], found["documents"])))
+                found = self.collection.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
+                self.keyword.add(self.id, doc_id, [(cid, self._index_text(text, meta or {})) for cid, text, meta
+                                                   in zip(found["ids"], found["documents"], found["metadatas"])])
 
     def _purge(self, doc_id: str) -> None:
         self.keyword.remove(self.id, doc_id)
@@ -131,16 +135,23 @@ class KnowledgeBase:
             ids = [chunk_id(doc_id, i) for i in range(len(chunks))]
             for start in range(0, len(chunks), _WRITE_BATCH):
                 batch = [_clean(c, doc_id) for c in chunks[start : start + _WRITE_BATCH]]
-                self.vectors.add_documents(batch, ids=ids[start : start + _WRITE_BATCH])
+                vectors = self.vectors.embeddings.embed_documents(
+                    [self._index_text(c.page_content, c.metadata) for c in batch])
+                self.collection.add(ids=ids[start : start + _WRITE_BATCH], embeddings=vectors,
+                                    documents=[c.page_content for c in batch], metadatas=[c.metadata for c in batch])
                 if on_progress:
                     on_progress(len(batch))
             record = DocumentRecord(doc_id, source, "indexed", len(chunks), pages, added_at=time.time())
             self.registry.put(record)  # the commit point
-            self.keyword.add(self.id, doc_id, [(i, c.page_content) for i, c in zip(ids, chunks)])
+            self.keyword.add(self.id, doc_id, [(i, self._index_text(c.page_content, c.metadata))
+                                               for i, c in zip(ids, chunks)])
             for old in self.registry.by_source(source):
                 if old.doc_id != doc_id:
                     self.delete_document(old.doc_id)
             return record
+
+    def _index_text(self, text: str, metadata) -> str:
+        return index_text(text, metadata) if self.chunk_context else text
 
     def record_failure(self, doc_id: str, source: str, reason: str) -> None:
         with self._write_lock:
@@ -187,8 +198,9 @@ def _clean(chunk: Document, doc_id: str) -> Document:
 class KnowledgeBaseStore:
     """All knowledge bases of one Chroma client (embedded or server) and one keyword-index file."""
 
-    def __init__(self, client, embeddings: Embeddings, keyword_index_path: str | Path):
+    def __init__(self, client, embeddings: Embeddings, keyword_index_path: str | Path, chunk_context: bool = True):
         self.client = client
+        self.chunk_context = chunk_context
         self.embeddings = embeddings
         self.keyword = KeywordIndex(keyword_index_path)
         self._open: dict[str, KnowledgeBase] = {}
@@ -218,7 +230,7 @@ class KnowledgeBaseStore:
         with self._lock:
             if self.exists(name):
                 raise KBExists(f"knowledge base '{name}' already exists")
-            kb = KnowledgeBase(name, self.client, self.embeddings, self.keyword)
+            kb = KnowledgeBase(name, self.client, self.embeddings, self.keyword, self.chunk_context)
             self._open[name] = kb
             return kb
 
@@ -230,7 +242,7 @@ class KnowledgeBaseStore:
             if not self.exists(name):
                 if not create:
                     raise KBNotFound(f"knowledge base '{name}' does not exist")
-            kb = KnowledgeBase(name, self.client, self.embeddings, self.keyword)
+            kb = KnowledgeBase(name, self.client, self.embeddings, self.keyword, self.chunk_context)
             self._open[name] = kb
             return kb
 
