@@ -55,6 +55,10 @@ def main() -> int:
     ap.add_argument("--variant", default="main", help="--long: store name suffix (one store per ingest variant)")
     ap.add_argument("--no-context", dest="context", action="store_false",
                     help="index chunks without their title/heading path (the old behaviour)")
+    ap.add_argument("--no-normalize", dest="normalize", action="store_false",
+                    help="no Traditional->Simplified / width folding of queries and keyword index (the old behaviour)")
+    ap.add_argument("--stem", action=argparse.BooleanOptionalAction, default=None,
+                    help="English stems in the keyword index (default: the product's default)")
     ap.add_argument("--per-page", action=argparse.BooleanOptionalAction, default=None,
                     help="one hit per page (default: the product's default)")
     ap.add_argument("--modes", default=None, help="short sets: comma list of dense,keyword,hybrid (default all)")

@@ -3,6 +3,7 @@
 from dataclasses import asdict, dataclass, field
 from typing import Literal, Protocol
 
+from retrieval.normalize import to_simplified
 from retrieval.store import KnowledgeBase
 
 SearchMode = Literal["hybrid", "dense", "keyword"]
@@ -41,6 +42,9 @@ class SearchOptions:
     mmr: bool = False
     mmr_lambda: float = 0.7    # 1 = pure relevance, 0 = pure diversity
     doc_ids: tuple[str, ...] | None = None
+    # One hit per page of a paged document (its best chunk): a long book's neighbouring chunks of one
+    # page no longer crowd the other pages out of the top k.
+    per_page: bool = False
 
 
 def search(kb: KnowledgeBase, query: str, options: SearchOptions = SearchOptions(),
@@ -54,11 +58,15 @@ def search(kb: KnowledgeBase, query: str, options: SearchOptions = SearchOptions
     if not fused:
         return []
     want = max(options.k, options.fetch_k if (reranker or options.mmr) else options.k)
-    ranked = sorted(fused.items(), key=lambda kv: kv[1], reverse=True)[:want]
+    ranked = sorted(fused.items(), key=lambda kv: kv[1], reverse=True)
+    if not options.per_page:
+        ranked = ranked[:want]
     chunks = kb.get_chunks([cid for cid, _ in ranked], with_embeddings=options.mmr)
     dense_scores, keyword_scores = dict(dense), dict(keyword)
     hits = [_hit(cid, score, chunks[cid], dense_scores.get(cid), keyword_scores.get(cid))
             for cid, score in ranked if cid in chunks]
+    if options.per_page:
+        hits = _best_per_page(hits)[:want]
     if reranker is not None:
         scores = reranker.rerank(query, [h.text for h in hits])
         for hit, score in zip(hits, scores):
@@ -77,7 +85,8 @@ def _dense(kb: KnowledgeBase, query: str, options: SearchOptions) -> list[tuple[
     if options.doc_ids:
         clauses.append({"doc_id": {"$in": list(options.doc_ids)}})
     where = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
-    vector = kb.vectors.embeddings.embed_query(query)
+    # A Traditional-Chinese question is embedded in Simplified: the script most pages are in.
+    vector = kb.vectors.embeddings.embed_query(to_simplified(query))
     found = kb.collection.query(query_embeddings=[vector], n_results=options.fetch_k, where=where, include=["distances"])
     # cosine space: distance = 1 - similarity
     return [(cid, 1.0 - float(d)) for cid, d in zip(found["ids"][0], found["distances"][0])]
@@ -90,6 +99,20 @@ def _fuse(*weighted_lists: tuple[list[tuple[str, float]], float]) -> dict[str, f
         for rank, (cid, _) in enumerate(ranked):
             fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + rank + 1)
     return fused
+
+
+def _best_per_page(hits: list[Hit]) -> list[Hit]:
+    """Keep the first (best) hit of each (document, page); hits without a page are kept as they are."""
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for hit in hits:
+        if hit.page is not None:
+            key = (hit.doc_id, hit.page)
+            if key in seen:
+                continue
+            seen.add(key)
+        out.append(hit)
+    return out
 
 
 def _hit(cid: str, score: float, chunk: dict, dense: float | None, keyword: float | None) -> Hit:
