@@ -62,6 +62,8 @@ def main() -> int:
     ap.add_argument("--per-page", action=argparse.BooleanOptionalAction, default=None,
                     help="one hit per page (default: the product's default)")
     ap.add_argument("--modes", default=None, help="short sets: comma list of dense,keyword,hybrid (default all)")
+    ap.add_argument("--page-score", choices=("best", "sum"), default=None, help="override retrieval.search.PAGE_SCORE")
+    ap.add_argument("--full-coverage", type=float, default=None, help="override retrieval.search.FULL_COVERAGE")
     ap.add_argument("--rrf-k", type=int, default=None, help="override retrieval.search.RRF_K")
     ap.add_argument("--keyword-weight", type=float, default=None, help="override retrieval.search.KEYWORD_WEIGHT")
     args = ap.parse_args()

@@ -331,6 +331,10 @@ def _describe(args) -> str:
         search_module.to_simplified = str
     if args.stem is not None:  # build a store with the same setting: the keyword index holds stems
         sys.modules["retrieval.keyword"].STEM_ENGLISH = args.stem
+    if args.page_score is not None:
+        search_module.PAGE_SCORE = args.page_score
+    if args.full_coverage is not None:
+        search_module.FULL_COVERAGE = args.full_coverage
     if args.rrf_k is not None:
         search_module.RRF_K = args.rrf_k
     if args.keyword_weight is not None:
@@ -340,4 +344,5 @@ def _describe(args) -> str:
     on = {True: "on", False: "off"}
     return (f"RRF k {search_module.RRF_K}, keyword weight {search_module.KEYWORD_WEIGHT}, "
             f"chunk context {on[args.context]}, folding {on[args.normalize]}, English stems {on[stems]}, "
-            f"one hit per page {on[per_page]}")
+            f"one hit per page {on[per_page]} (page score {search_module.PAGE_SCORE}), "
+            f"keyword weight by term coverage below {search_module.FULL_COVERAGE}")

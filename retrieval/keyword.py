@@ -24,7 +24,7 @@ _STOPWORDS = frozenset(
 
 # English words are indexed through a light suffix-stripping stem (both sides), so "represented" meets
 # "represents"; measured on the long-document benchmark (README, "Long documents").
-STEM_ENGLISH = False
+STEM_ENGLISH = True
 
 
 def stem(word: str) -> str:
@@ -141,6 +141,22 @@ class KeywordIndex:
             if not self._exists(kb):
                 return []
             return [(cid, float(score)) for cid, score in self._db.execute(sql, params)]
+
+    def coverage(self, kb: str, query: str) -> float:
+        """Share of the query's terms that occur anywhere in this knowledge base (0 when none or no terms).
+
+        Low for a question asked in another language than the documents' (an English question over a
+        Chinese book matches only its names and numbers): the keyword list is then mostly noise."""
+        terms = self._tok.query_terms(query)
+        if not terms:
+            return 0.0
+        table = self._table(kb)
+        sql = f"SELECT 1 FROM {table} WHERE {table} MATCH ? LIMIT 1"
+        with self._lock:
+            if not self._exists(kb):
+                return 0.0
+            found = sum(1 for t in terms if self._db.execute(sql, ('"' + t.replace('"', '""') + '"',)).fetchone())
+        return found / len(terms)
 
     def close(self) -> None:
         with self._lock:

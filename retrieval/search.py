@@ -11,6 +11,13 @@ SearchMode = Literal["hybrid", "dense", "keyword"]
 # the usual 60 lets top ranks weigh more, and the keyword list counts a little less than the dense one.
 RRF_K = 10
 KEYWORD_WEIGHT = 0.7
+# With SearchOptions.per_page, how a page's chunks make its score: "best" (its best chunk) or "sum"
+# (all its chunks' fused scores: a page that matches in several places ranks higher).
+PAGE_SCORE = "best"
+# The keyword list's weight shrinks when fewer than this share of the question's terms occur in the
+# knowledge base at all (a question in another language than the documents): weight * coverage / this.
+# 0 turns it off.
+FULL_COVERAGE = 0.5
 
 
 @dataclass
@@ -44,7 +51,7 @@ class SearchOptions:
     doc_ids: tuple[str, ...] | None = None
     # One hit per page of a paged document (its best chunk): a long book's neighbouring chunks of one
     # page no longer crowd the other pages out of the top k.
-    per_page: bool = False
+    per_page: bool = True
 
 
 def search(kb: KnowledgeBase, query: str, options: SearchOptions = SearchOptions(),
@@ -54,7 +61,10 @@ def search(kb: KnowledgeBase, query: str, options: SearchOptions = SearchOptions
     dense = _dense(kb, query, options) if options.mode in ("hybrid", "dense") else []
     keyword = kb.keyword.search(kb.id, query, options.fetch_k, list(options.doc_ids or [])) \
         if options.mode in ("hybrid", "keyword") else []
-    fused = _fuse((dense, 1.0), (keyword, KEYWORD_WEIGHT))
+    weight = KEYWORD_WEIGHT
+    if keyword and dense and FULL_COVERAGE > 0:
+        weight *= min(1.0, kb.keyword.coverage(kb.id, query) / FULL_COVERAGE)
+    fused = _fuse((dense, 1.0), (keyword, weight))
     if not fused:
         return []
     want = max(options.k, options.fetch_k if (reranker or options.mmr) else options.k)
@@ -103,15 +113,19 @@ def _fuse(*weighted_lists: tuple[list[tuple[str, float]], float]) -> dict[str, f
 
 def _best_per_page(hits: list[Hit]) -> list[Hit]:
     """Keep the first (best) hit of each (document, page); hits without a page are kept as they are."""
-    seen: set[tuple[str, int]] = set()
+    best: dict[tuple[str, int], Hit] = {}
     out = []
     for hit in hits:
         if hit.page is not None:
             key = (hit.doc_id, hit.page)
-            if key in seen:
+            if key in best:
+                if PAGE_SCORE == "sum":
+                    best[key].score += hit.score
                 continue
-            seen.add(key)
+            best[key] = hit
         out.append(hit)
+    if PAGE_SCORE == "sum":
+        out.sort(key=lambda h: h.score, reverse=True)
     return out
 
 
