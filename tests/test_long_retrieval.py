@@ -155,3 +155,20 @@ def test_traditional_question_finds_simplified_page_and_back(tmp_path, store, pa
     for mode in ("keyword", "hybrid"):
         hits = search(kb, question, SearchOptions(k=2, mode=mode))
         assert {h.source for h in hits} == {"s.pdf", "t.pdf"}, mode
+
+
+def test_english_words_meet_through_their_stem():
+    tok = Tokenizer()
+    assert tok.tokens("represented cities") == tok.tokens("Represents city")
+    assert "doe" not in tok.query_terms("What does it do?")  # stop words are dropped in stemmed form too
+
+
+def test_keyword_coverage_is_low_for_a_question_in_the_other_language(tmp_path):
+    from retrieval.keyword import KeywordIndex
+
+    index = KeywordIndex(tmp_path / "k.sqlite")
+    index.add("kb1", "d1", [("c1", "支持向量机的对偶问题由拉格朗日乘子法得到，NFL 1998。")])
+    assert index.coverage("kb1", "支持向量机的对偶问题") == 1.0
+    assert index.coverage("kb1", "How is the dual problem of the SVM derived in 1998?") < 0.5
+    assert index.coverage("kb1", "") == 0.0 and index.coverage("other", "对偶") == 0.0
+    index.close()
