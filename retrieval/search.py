@@ -4,12 +4,20 @@ from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
 from retrieval.modes import SearchMode
+from retrieval.normalize import to_simplified
 from retrieval.store import KnowledgeBase
 
 # Fusion constants, measured on CMRC 2018 + SQuAD 1.1 (bench/retrieval.py, README): a smaller k than
 # the usual 60 lets top ranks weigh more, and the keyword list counts a little less than the dense one.
 RRF_K = 10
 KEYWORD_WEIGHT = 0.7
+# With SearchOptions.per_page, how a page's chunks make its score: "best" (its best chunk) or "sum"
+# (all its chunks' fused scores: a page that matches in several places ranks higher).
+PAGE_SCORE = "best"
+# The keyword list's weight shrinks when fewer than this share of the question's terms occur in the
+# knowledge base at all (a question in another language than the documents): weight * coverage / this.
+# 0 turns it off.
+FULL_COVERAGE = 0.5
 
 
 @dataclass
@@ -41,6 +49,9 @@ class SearchOptions:
     mmr: bool = False
     mmr_lambda: float = 0.7    # 1 = pure relevance, 0 = pure diversity
     doc_ids: tuple[str, ...] | None = None
+    # One hit per page of a paged document (its best chunk): a long book's neighbouring chunks of one
+    # page no longer crowd the other pages out of the top k.
+    per_page: bool = True
 
 
 def search(kb: KnowledgeBase, query: str, options: SearchOptions = SearchOptions(),
@@ -50,15 +61,22 @@ def search(kb: KnowledgeBase, query: str, options: SearchOptions = SearchOptions
     dense = _dense(kb, query, options) if options.mode in ("hybrid", "dense") else []
     keyword = kb.keyword_search(query, options.fetch_k, list(options.doc_ids or [])) \
         if options.mode in ("hybrid", "keyword") else []
-    fused = _fuse((dense, 1.0), (keyword, KEYWORD_WEIGHT))
+    weight = KEYWORD_WEIGHT
+    if keyword and dense and FULL_COVERAGE > 0:
+        weight *= min(1.0, kb.keyword_coverage(query) / FULL_COVERAGE)
+    fused = _fuse((dense, 1.0), (keyword, weight))
     if not fused:
         return []
     want = max(options.k, options.fetch_k if (reranker or options.mmr) else options.k)
-    ranked = sorted(fused.items(), key=lambda kv: kv[1], reverse=True)[:want]
+    ranked = sorted(fused.items(), key=lambda kv: kv[1], reverse=True)
+    if not options.per_page:
+        ranked = ranked[:want]
     chunks = kb.get_chunks([cid for cid, _ in ranked], with_embeddings=options.mmr)
     dense_scores, keyword_scores = dict(dense), dict(keyword)
     hits = [_hit(cid, score, chunks[cid], dense_scores.get(cid), keyword_scores.get(cid))
             for cid, score in ranked if cid in chunks]
+    if options.per_page:
+        hits = _best_per_page(hits)[:want]
     if reranker is not None:
         scores = reranker.rerank(query, [h.text for h in hits])
         for hit, score in zip(hits, scores):
@@ -70,7 +88,8 @@ def search(kb: KnowledgeBase, query: str, options: SearchOptions = SearchOptions
 
 
 def _dense(kb: KnowledgeBase, query: str, options: SearchOptions) -> list[tuple[str, float]]:
-    return kb.dense_search(query, options.fetch_k, list(options.doc_ids or []))
+    # A Traditional-Chinese question is embedded in Simplified: the script most pages are in.
+    return kb.dense_search(to_simplified(query), options.fetch_k, list(options.doc_ids or []))
 
 
 def _fuse(*weighted_lists: tuple[list[tuple[str, float]], float]) -> dict[str, float]:
@@ -80,6 +99,24 @@ def _fuse(*weighted_lists: tuple[list[tuple[str, float]], float]) -> dict[str, f
         for rank, (cid, _) in enumerate(ranked):
             fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + rank + 1)
     return fused
+
+
+def _best_per_page(hits: list[Hit]) -> list[Hit]:
+    """Keep the first (best) hit of each (document, page); hits without a page are kept as they are."""
+    best: dict[tuple[str, int], Hit] = {}
+    out = []
+    for hit in hits:
+        if hit.page is not None:
+            key = (hit.doc_id, hit.page)
+            if key in best:
+                if PAGE_SCORE == "sum":
+                    best[key].score += hit.score
+                continue
+            best[key] = hit
+        out.append(hit)
+    if PAGE_SCORE == "sum":
+        out.sort(key=lambda h: h.score, reverse=True)
+    return out
 
 
 def _hit(cid: str, score: float, chunk: dict, dense: float | None, keyword: float | None) -> Hit:

@@ -8,6 +8,7 @@ from pathlib import Path
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
+from retrieval.context import index_text
 from retrieval.kb_names import PREFIX, KBExists, KBInfo, KBNotFound, store_id, validate_kb_name
 from retrieval.keyword import KeywordIndex
 from retrieval.registry import HIDDEN_STATES, DocumentRecord, DocumentRegistry
@@ -26,11 +27,13 @@ def chunk_id(doc_id: str, index: int) -> str:
 class KnowledgeBase:
     """Operations on one knowledge base. Writes are serialised by a per-KB lock."""
 
-    def __init__(self, name: str, client, embeddings: Embeddings, keyword: KeywordIndex,
+    def __init__(self, name: str, client, embeddings: Embeddings, keyword: KeywordIndex, chunk_context: bool = True,
                  keyword_sync_s: float | None = KEYWORD_SYNC_S):
         from langchain_chroma import Chroma
 
         self.name = name
+        # Index each chunk with its document title and heading path (retrieval/context.py).
+        self.chunk_context = chunk_context
         self.id = store_id(name)
         self._client = client
         self.collection = client.get_or_create_collection(
@@ -63,8 +66,9 @@ class KnowledgeBase:
             for doc_id in in_keyword - indexed:
                 self.keyword.remove(self.id, doc_id)
             for doc_id in indexed - in_keyword:
-                found = self.collection.get(where={"doc_id": doc_id}, include=["documents"])
-                self.keyword.add(self.id, doc_id, list(zip(found["ids"], found["documents"])))
+                found = self.collection.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
+                self.keyword.add(self.id, doc_id, [(cid, self._index_text(text, meta or {})) for cid, text, meta
+                                                   in zip(found["ids"], found["documents"], found["metadatas"])])
             self._synced_at = time.monotonic()
             return len(indexed - in_keyword), len(in_keyword - indexed)
 
@@ -104,16 +108,23 @@ class KnowledgeBase:
             ids = [chunk_id(doc_id, i) for i in range(len(chunks))]
             for start in range(0, len(chunks), _WRITE_BATCH):
                 batch = [_clean(c, doc_id) for c in chunks[start : start + _WRITE_BATCH]]
-                self.vectors.add_documents(batch, ids=ids[start : start + _WRITE_BATCH])
+                vectors = self.vectors.embeddings.embed_documents(
+                    [self._index_text(c.page_content, c.metadata) for c in batch])
+                self.collection.add(ids=ids[start : start + _WRITE_BATCH], embeddings=vectors,
+                                    documents=[c.page_content for c in batch], metadatas=[c.metadata for c in batch])
                 if on_progress:
                     on_progress(len(batch))
             record = DocumentRecord(doc_id, source, "indexed", len(chunks), pages, added_at=time.time())
             self.registry.put(record)  # the commit point
-            self.keyword.add(self.id, doc_id, [(i, c.page_content) for i, c in zip(ids, chunks)])
+            self.keyword.add(self.id, doc_id, [(i, self._index_text(c.page_content, c.metadata))
+                                               for i, c in zip(ids, chunks)])
             for old in self.registry.by_source(source):
                 if old.doc_id != doc_id:
                     self.delete_document(old.doc_id)
             return record
+
+    def _index_text(self, text: str, metadata) -> str:
+        return index_text(text, metadata) if self.chunk_context else text
 
     def record_failure(self, doc_id: str, source: str, reason: str) -> None:
         with self._write_lock:
@@ -157,6 +168,10 @@ class KnowledgeBase:
         self._keep_keyword_in_step()
         return self.keyword.search(self.id, query, n, list(doc_ids or []))
 
+    def keyword_coverage(self, query: str) -> float:
+        """How much of the query's terms the keyword index knows (0..1; see KeywordIndex.coverage)."""
+        return self.keyword.coverage(self.id, query)
+
     def embed_query(self, query: str) -> list[float]:
         return self.vectors.embeddings.embed_query(query)
 
@@ -197,8 +212,9 @@ def _clean(chunk: Document, doc_id: str) -> Document:
 class KnowledgeBaseStore:
     """All knowledge bases of one Chroma client (embedded or server) and one keyword-index file."""
 
-    def __init__(self, client, embeddings: Embeddings, keyword_index_path: str | Path):
+    def __init__(self, client, embeddings: Embeddings, keyword_index_path: str | Path, chunk_context: bool = True):
         self.client = client
+        self.chunk_context = chunk_context
         self.embeddings = embeddings
         self.keyword = KeywordIndex(keyword_index_path)
         self._open: dict[str, KnowledgeBase] = {}
@@ -232,7 +248,7 @@ class KnowledgeBaseStore:
         with self._lock:
             if self.exists(name):
                 raise KBExists(f"knowledge base '{name}' already exists")
-            kb = KnowledgeBase(name, self.client, self.embeddings, self.keyword)
+            kb = KnowledgeBase(name, self.client, self.embeddings, self.keyword, self.chunk_context)
             self._open[name] = kb
             return kb
 
@@ -244,7 +260,7 @@ class KnowledgeBaseStore:
             if not self.exists(name):
                 if not create:
                     raise KBNotFound(f"knowledge base '{name}' does not exist")
-            kb = KnowledgeBase(name, self.client, self.embeddings, self.keyword)
+            kb = KnowledgeBase(name, self.client, self.embeddings, self.keyword, self.chunk_context)
             self._open[name] = kb
             return kb
 

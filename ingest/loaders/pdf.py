@@ -46,6 +46,8 @@ def _unlock(pdf) -> None:
 
 def _read_pages(pdf, path: Path, limits: LoadLimits, on_page: PageProgress | None) -> list[Document]:
     docs: list[Document] = []
+    title = _title(pdf)
+    headings = _page_headings(pdf)
     ocr = _LazyOCR()
     tables = _LazyTables(path) if limits.tables else None
     skipped_images = 0
@@ -72,7 +74,12 @@ def _read_pages(pdf, path: Path, limits: LoadLimits, on_page: PageProgress | Non
                     on_page(index + 1, pdf.page_count, ocr_used)
             text = tidy_text(text)
             if text:
-                meta = {"page": index + 1, "page_count": pdf.page_count}
+                at_start, starting_here = headings.get(index + 1, ("", ""))
+                meta = {"page": index + 1, "page_count": pdf.page_count, "headings": at_start}
+                if starting_here:
+                    meta["heading_starts"] = starting_here
+                if title:
+                    meta["title"] = title
                 if ocr_lines:  # where each recognised line is: the source preview highlights by these
                     meta["ocr_lines"] = json.dumps(ocr_lines, ensure_ascii=False)
                 docs.append(Document(page_content=text, metadata=meta))
@@ -82,6 +89,44 @@ def _read_pages(pdf, path: Path, limits: LoadLimits, on_page: PageProgress | Non
     if not docs:
         raise IngestError(_no_text_reason(skipped_images, damaged_pages, limits))
     return docs
+
+
+def _title(pdf) -> str:
+    """The PDF's own title (its metadata), unless it is a placeholder a tool wrote."""
+    try:
+        title = " ".join(str((pdf.metadata or {}).get("title") or "").split())
+    except Exception:
+        return ""
+    if not title or title.lower() in {"untitled", "title", "document", "slide 1"} or len(title) > 200:
+        return ""
+    return title
+
+
+def _page_headings(pdf) -> dict[int, tuple[str, str]]:
+    """page -> (path in force where the page starts, paths of the headings that start on it, one a line),
+    from the outline (bookmarks); a path is "chapter > section > subsection". Empty without an outline.
+    The splitter gives each chunk the path of the last heading that starts before it."""
+    try:
+        toc = pdf.get_toc(simple=True)
+    except Exception:
+        return {}
+    starts: dict[int, list[str]] = {}
+    path: list[str] = []
+    for level, text, page in toc:
+        text = " ".join(str(text).split())
+        if not text or level < 1:
+            continue
+        path = path[: level - 1] + [text]
+        if 1 <= page <= pdf.page_count:
+            starts.setdefault(page, []).append(" > ".join(path[:3]))
+    out: dict[int, tuple[str, str]] = {}
+    current = ""
+    for page in range(1, pdf.page_count + 1):
+        here = starts.get(page, [])
+        if current or here:
+            out[page] = (current, "\n".join(here))
+        current = here[-1] if here else current
+    return out
 
 
 _SPACES = re.compile(r"[ \t\u00a0\u3000]+")
