@@ -233,6 +233,8 @@ def test_upload_shows_stages_and_full_reasons_and_delete_asks_first(page, server
     # delete asks first; Cancel keeps the document, Delete removes it
     docs = page.locator("#docs-table")
     expect(docs).to_contain_text("扫描件.pdf")
+    full_id = docs.locator("span[title]").first.get_attribute("title")  # the short id shows the full one on hover
+    assert re.fullmatch(r"[0-9a-f]{64}", full_id or ""), full_id
     docs.get_by_text("扫描件.pdf").first.click()  # a row click selects the document
     expect(page.locator("#doc-pick input")).to_have_value(re.compile("扫描件"), timeout=30_000)
     page.locator("#delete-doc").click()

@@ -2,6 +2,7 @@
 what is happening to each file (reading page x/y, OCR, embedding chunk x/y, writing) with time spent
 and time left, refreshed twice a second."""
 
+import re
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -17,6 +18,7 @@ JOB_COLUMNS = ["文件 File", "状态 Status", "进度 Progress", "分块 Chunks
 JOB_WIDTHS = ["20%", "14%", "16%", "8%", "14%", "28%"]
 DOC_COLUMNS = ["文件 Source", "状态 Status", "页数 Pages", "分块 Chunks", "添加时间 Added", "原因 Reason", "ID"]
 DOC_WIDTHS = ["24%", "11%", "7%", "7%", "13%", "30%", "8%"]
+DOC_TYPES = ["str", "str", "str", "number", "str", "str", "html"]  # the id: short, the full one on hover
 POLL_S = 0.5
 SHORT_ID = 10
 
@@ -35,7 +37,7 @@ def documents_view(ops, kb_name: str | None):
         return empty, gr.update(choices=[], value=None), f"⚠️ {user_error(exc)}"
     records = sorted(records, key=lambda r: r.added_at or 0, reverse=True)  # newest first
     rows = [[r.source, words.STATUS.get(r.status, r.status), r.pages or "", r.chunks, _when(r.added_at),
-             words.reason(r.error), r.doc_id[:SHORT_ID]] for r in records]
+             words.reason(r.error), _short_id(r.doc_id)] for r in records]
     choices = [(f"{r.source} ({r.doc_id[:SHORT_ID]})", r.doc_id) for r in records]
     documents, chunks = indexed_totals(records)
     summary = f"**{kb_name}**: {documents} 个文档 documents, {chunks} 个分块 chunks"
@@ -51,6 +53,13 @@ def filter_choices(ops, kb_name: str | None):
     return gr.update(choices=[(r.source, r.doc_id) for r in records if r.status == "indexed"], value=[])
 
 
+def _short_id(doc_id: str) -> str:
+    return f'<span title="{doc_id}">{doc_id[:SHORT_ID]}</span>'
+
+
+_FULL_ID = re.compile(r'title="([0-9a-f]{64})"')
+
+
 def _when(timestamp: float | None) -> str:
     return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M") if timestamp else ""
 
@@ -60,8 +69,10 @@ def pick_row(ops, kb_name: str | None, evt: gr.SelectData):
     row = evt.row_value or []
     if not row or not kb_name:
         return gr.update()
+    full = _FULL_ID.search(str(row[-1]))
+    wanted = full.group(1) if full else str(row[-1])
     try:
-        matches = [r.doc_id for r in ops.knowledge.documents(kb_name) if r.doc_id.startswith(str(row[-1]))]
+        matches = [r.doc_id for r in ops.knowledge.documents(kb_name) if r.doc_id.startswith(wanted)]
     except Exception:  # noqa: BLE001  the knowledge base went away: nothing to select
         return gr.update()
     return matches[0] if len(matches) == 1 else gr.update()

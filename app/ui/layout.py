@@ -82,7 +82,8 @@ def build_ui(ops) -> gr.Blocks:
                                                  elem_id="job-table")
                         docs_table = gr.Dataframe(headers=docs.DOC_COLUMNS, label="文档列表 Documents (点击表头排序 "
                                                   "click a header to sort)", interactive=False, wrap=True,
-                                                  column_widths=docs.DOC_WIDTHS, elem_id="docs-table")
+                                                  column_widths=docs.DOC_WIDTHS, datatype=docs.DOC_TYPES,
+                                                  elem_id="docs-table")
                         with gr.Row():
                             doc_pick = gr.Dropdown(label="选择文档 Document", choices=[], value=None, scale=3,
                                                    elem_id="doc-pick")
