@@ -46,6 +46,7 @@ class KnowledgeBase:
         self.keyword = keyword
         self.keyword_sync_s = keyword_sync_s
         self._synced_at = 0.0
+        self._keyword_docs: set[str] | None = None  # what the keyword index holds, read once, then kept here
         self._write_lock = threading.RLock()
         self.recover()
 
@@ -62,15 +63,27 @@ class KnowledgeBase:
         (another replica on the same Chroma server) are added, deleted ones removed. (added, removed)."""
         with self._write_lock:
             indexed = set(self.registry.ids_with_status("indexed"))
-            in_keyword = self.keyword.doc_ids(self.id)
+            if self._keyword_docs is None:  # a full scan of the index: once, not on every sync
+                self._keyword_docs = self.keyword.doc_ids(self.id)
+            in_keyword = set(self._keyword_docs)
             for doc_id in in_keyword - indexed:
-                self.keyword.remove(self.id, doc_id)
+                self._keyword_remove(doc_id)
             for doc_id in indexed - in_keyword:
                 found = self.collection.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
-                self.keyword.add(self.id, doc_id, [(cid, self._index_text(text, meta or {})) for cid, text, meta
-                                                   in zip(found["ids"], found["documents"], found["metadatas"])])
+                self._keyword_add(doc_id, [(cid, self._index_text(text, meta or {})) for cid, text, meta
+                                           in zip(found["ids"], found["documents"], found["metadatas"])])
             self._synced_at = time.monotonic()
             return len(indexed - in_keyword), len(in_keyword - indexed)
+
+    def _keyword_add(self, doc_id: str, chunks: list[tuple[str, str]]) -> None:
+        self.keyword.add(self.id, doc_id, chunks)
+        if self._keyword_docs is not None:
+            self._keyword_docs.add(doc_id)
+
+    def _keyword_remove(self, doc_id: str) -> None:
+        self.keyword.remove(self.id, doc_id)
+        if self._keyword_docs is not None:
+            self._keyword_docs.discard(doc_id)
 
     def _keep_keyword_in_step(self) -> None:
         """Before a keyword search: at most every ``keyword_sync_s`` seconds, one registry read."""
@@ -78,7 +91,7 @@ class KnowledgeBase:
             self.sync_keyword()
 
     def _purge(self, doc_id: str) -> None:
-        self.keyword.remove(self.id, doc_id)
+        self._keyword_remove(doc_id)
         self.collection.delete(where={"doc_id": doc_id})
         self.registry.remove(doc_id)
 
@@ -116,8 +129,7 @@ class KnowledgeBase:
                     on_progress(len(batch))
             record = DocumentRecord(doc_id, source, "indexed", len(chunks), pages, added_at=time.time())
             self.registry.put(record)  # the commit point
-            self.keyword.add(self.id, doc_id, [(i, self._index_text(c.page_content, c.metadata))
-                                               for i, c in zip(ids, chunks)])
+            self._keyword_add(doc_id, [(i, self._index_text(c.page_content, c.metadata)) for i, c in zip(ids, chunks)])
             for old in self.registry.by_source(source):
                 if old.doc_id != doc_id:
                     self.delete_document(old.doc_id)

@@ -68,7 +68,7 @@ class Job:
 
     @property
     def progress(self) -> float:
-        if self.status == "done":
+        if self.status != "running":
             return 1.0
         total = len(self.files) or 1
         finished = sum(f.status != "pending" for f in self.files)

@@ -75,10 +75,6 @@ class KnowledgeService:
             raise NotFound(f"document '{doc_id}' is not in knowledge base '{kb_name}'")
         self.originals.remove(kb.id, doc_id, record.source)
 
-    def summary(self, kb_name: str) -> tuple[int, int]:
-        """(indexed documents, their chunks)."""
-        return indexed_totals(self.documents(kb_name))
-
     # --- adding files --------------------------------------------------------------------------
     def ingest(self, kb_name: str, files: list[tuple[Path, str]], progress=None, should_stop=None):
         """Ingest (path, name shown to users) pairs now, creating the knowledge base if needed.

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import gradio as gr
 
-from app.ui.handlers import user_error
+from app.operations.errors import user_message
 
 NO_SOURCES = "*暂无来源 No sources yet.*"
 # A click on a citation link [n] in the latest answer picks that source (its page shows beside the chat).
@@ -75,7 +75,7 @@ def chat(ops, question: str, history: list[dict], messages: list[dict], kb_name:
     try:
         events = ops.answers.stream(question, history, options)
     except Exception as exc:  # a bad request: too long a question, a knowledge base that is gone
-        gr.Warning(f"无法提问 Cannot ask: {user_error(exc)}")
+        gr.Warning(f"无法提问 Cannot ask: {user_message(exc)}")
         yield messages, history, keep, keep, keep, keep
         return
     messages += [{"role": "user", "content": question}, {"role": "assistant", "content": "⏳ 思考中 Thinking…"}]
@@ -144,7 +144,7 @@ def show_source(ops, kb_name: str | None, cited: list[dict], pick: int | None):
             preview = ops.sources.page_preview(kb_name, c["doc_id"], int(c["page"]), c["chunk_id"])
             image = Image.open(io.BytesIO(preview.png))
     except Exception as exc:  # the document was deleted since, or its original was not kept
-        return gr.update(value=None, visible=False), f"<p class='kb-passage-missing'>⚠️ {html.escape(user_error(exc))}</p>"
+        return gr.update(value=None, visible=False), f"<p class='kb-passage-missing'>⚠️ {html.escape(user_message(exc))}</p>"
     return gr.update(value=image, visible=image is not None), passage_html(c, passage)
 
 

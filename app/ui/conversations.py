@@ -19,6 +19,11 @@ def empty() -> dict:
     return {"current": None, "chats": []}
 
 
+def _valid(saved) -> dict:
+    """What the browser sent, or an empty store when it is missing or of an older shape."""
+    return saved if isinstance(saved, dict) and "chats" in saved else empty()
+
+
 def _current(saved: dict) -> dict | None:
     return next((c for c in saved.get("chats", []) if c["id"] == saved.get("current")), None)
 
@@ -39,7 +44,7 @@ def restore(ops, saved: dict | None):
     """On page load: (knowledge-base dropdown, chatbot, history, conversation list, saved)."""
     from app.ui.handlers import kb_dropdown
 
-    saved = saved if isinstance(saved, dict) and "chats" in saved else empty()
+    saved = _valid(saved)
     chat = _current(saved)
     kbs = kb_dropdown(ops, chat["kb"] if chat else None)
     kb = kbs.get("value") if isinstance(kbs, dict) else None
@@ -52,7 +57,7 @@ def restore(ops, saved: dict | None):
 def on_kb_change(kb: str | None, saved: dict):
     """A different knowledge base continues its latest conversation, or starts one.
     Returns (chatbot, history, conversation list, saved); unchanged when the conversation is already its."""
-    saved = saved if isinstance(saved, dict) and "chats" in saved else empty()
+    saved = _valid(saved)
     chat = _current(saved)
     if chat is not None and chat["kb"] == kb:
         return gr.update(), gr.update(), gr.update(), saved
@@ -64,7 +69,7 @@ def on_kb_change(kb: str | None, saved: dict):
 
 def new_chat(kb: str | None, saved: dict):
     """Returns (chatbot, history, conversation list, saved)."""
-    saved = _new(saved if isinstance(saved, dict) and "chats" in saved else empty(), kb)
+    saved = _new(_valid(saved), kb)
     return [], [], picker(saved), saved
 
 
@@ -78,7 +83,7 @@ def switch(chat_id: str | None, saved: dict):
 
 def remember(kb: str | None, messages: list, history: list, saved: dict):
     """After an answer (or Clear): the current conversation stored as shown. Returns (saved, list)."""
-    saved = saved if isinstance(saved, dict) and "chats" in saved else empty()
+    saved = _valid(saved)
     if _current(saved) is None:
         saved = _new(saved, kb)
     messages = [{"role": m.get("role", "user"), "content": _text(m.get("content"))} for m in messages or []]

@@ -11,8 +11,8 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 
+from app.operations.errors import user_message
 from app.ui import words
-from app.ui.handlers import user_error
 
 JOB_COLUMNS = ["文件 File", "状态 Status", "进度 Progress", "分块 Chunks", "用时 Time", "原因 Reason"]
 JOB_WIDTHS = ["20%", "14%", "16%", "8%", "14%", "28%"]
@@ -33,8 +33,8 @@ def documents_view(ops, kb_name: str | None):
     try:
         records = ops.knowledge.documents(kb_name)
     except Exception as exc:
-        gr.Warning(user_error(exc))
-        return empty, gr.update(choices=[], value=None), f"⚠️ {user_error(exc)}"
+        gr.Warning(user_message(exc))
+        return empty, gr.update(choices=[], value=None), f"⚠️ {user_message(exc)}"
     records = sorted(records, key=lambda r: r.added_at or 0, reverse=True)  # newest first
     rows = [[r.source, words.STATUS.get(r.status, r.status), r.pages or "", r.chunks, _when(r.added_at),
              words.reason(r.error), _short_id(r.doc_id)] for r in records]
@@ -93,7 +93,7 @@ def delete_document(ops, kb_name: str | None, doc_id: str | None):
             ops.knowledge.delete_document(kb_name, doc_id)
             gr.Info("文档已删除 Document deleted.")
         except Exception as exc:
-            gr.Warning(user_error(exc))
+            gr.Warning(user_message(exc))
     return (*documents_view(ops, kb_name), gr.update(visible=False))
 
 
@@ -152,8 +152,8 @@ def upload(ops, kb_name: str | None, paths: list[str] | None) -> Iterator[tuple]
     try:
         saved, rejected = save_uploads(ops, kb_name, paths)
     except Exception as exc:
-        gr.Warning(user_error(exc))
-        yield (f"⚠️ {user_error(exc)}", gr.update(), *keep, None)
+        gr.Warning(user_message(exc))
+        yield (f"⚠️ {user_message(exc)}", gr.update(), *keep, None)
         return
     if not saved:
         yield ("⚠️ 没有可索引的文件 Nothing to index.", pd.DataFrame(rejected, columns=JOB_COLUMNS), *keep, None)

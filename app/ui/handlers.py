@@ -7,11 +7,7 @@ Documents and uploads: ``app.ui.documents``; the chat: ``app.ui.chat``.
 
 import gradio as gr
 
-
-def user_error(exc: BaseException) -> str:
-    from app.operations import user_message
-
-    return user_message(exc)
+from app.operations.errors import user_message
 
 
 # --- knowledge bases ---------------------------------------------------------------------------
@@ -24,7 +20,7 @@ def kb_dropdown(ops, preferred: str | None = None):
     try:
         choices = kb_choices(ops)
     except Exception as exc:
-        gr.Warning(f"无法读取知识库列表 Cannot list knowledge bases: {user_error(exc)}")
+        gr.Warning(f"无法读取知识库列表 Cannot list knowledge bases: {user_message(exc)}")
         return gr.update()
     names = [value for _, value in choices]
     default = ops.knowledge.default_kb
@@ -37,7 +33,7 @@ def create_kb(ops, name: str):
     try:
         kb = ops.knowledge.create(name or "")
     except Exception as exc:
-        gr.Warning(f"无法创建知识库 Cannot create knowledge base: {user_error(exc)}")
+        gr.Warning(f"无法创建知识库 Cannot create knowledge base: {user_message(exc)}")
         return gr.update(), name
     gr.Info(f"已创建知识库 Created knowledge base '{kb.name}'")
     return kb_dropdown(ops, kb.name), ""
