@@ -14,7 +14,7 @@ export HF_HUB_OFFLINE=1
 export TRANSFORMERS_OFFLINE=1
 export DO_NOT_TRACK=1
 
-.PHONY: run test install install-dev browser-deps serve bench eval clean help
+.PHONY: run test install install-dev system-deps serve bench eval clean help
 
 help:
 	@echo "make run    - set up (first time) and serve UI + API on http://$(HOST):$(PORT)/"
@@ -44,10 +44,10 @@ install-dev: $(VENV)/.installed-dev
 run: install
 	$(BIN)/kb serve --host $(HOST) --port $(PORT)
 
-browser-deps:
-	@bash .ci/browser-deps.sh
+system-deps:
+	@bash .ci/system-deps.sh
 
-test: install-dev browser-deps
+test: install-dev system-deps
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
 
 bench: install-dev

@@ -61,7 +61,10 @@ class Services:
                 client = open_chroma_client(path=data / "chroma", url=url)
                 # one keyword index per Chroma server this data dir has talked to
                 index_name = f"keyword-{hashlib.sha1(url.encode()).hexdigest()[:12]}.sqlite" if url else "keyword.sqlite"
-                self._store = KnowledgeBaseStore(client, self.embeddings, data / index_name)
+                # On a shared server another process may be writing a document right now: only roll back
+                # a half-written one whose writer has been silent for minutes.
+                self._store = KnowledgeBaseStore(client, self.embeddings, data / index_name,
+                                                 stale_after_s=300.0 if url else 0.0)
             return self._store
 
     @property
@@ -77,8 +80,13 @@ class Services:
             return self._parser
 
     @property
+    def shared_dir(self) -> Path:
+        """Uploads and original files: what every replica and worker must see."""
+        return Path(self.settings.shared_dir or self.settings.data_dir)
+
+    @property
     def uploads_dir(self) -> Path:
-        return Path(self.settings.data_dir) / "uploads"
+        return self.shared_dir / "uploads"
 
     # --- retrieval -----------------------------------------------------------------------------
     @property

@@ -22,6 +22,8 @@ class Settings(BaseSettings):
     data_dir: Path = Field(REPO_ROOT / "data", description="where stores, uploads and assembled models live")
     models_dir: Path | None = Field(None, description="where packaged local models are written; unset = data_dir/models")
     chroma_url: str | None = Field(None, description="Chroma server URL; unset = embedded Chroma under data_dir")
+    shared_dir: Path | None = Field(None, description="uploads and original files; with several replicas or "
+                                    "workers, a volume they all mount. Unset = data_dir")
     default_kb: str = Field("guide", description="knowledge base built from knowledge_base/ on first run")
     seed_dir: Path = Field(REPO_ROOT / "knowledge_base", description="documents of the first-run knowledge base")
 
@@ -78,6 +80,11 @@ class Settings(BaseSettings):
     api_keys: str | None = Field(None, description="comma-separated bearer keys; unset = no auth")
     max_upload_mb: int = 50
     max_question_chars: int = 2000
+    queue_url: str | None = Field(None, description="PostgreSQL URL of the shared job queue: API replicas record "
+                                  "jobs there and `kb worker` processes run them. Unset = one machine, jobs in "
+                                  "data_dir/jobs.sqlite run by the server itself")
+    job_lease_s: float = Field(60, description="a worker renews its claim on a job every third of this; a job "
+                               "whose worker died is taken up by another after it")
     job_retention_hours: float = Field(168, description="finished ingestion jobs (and their uploaded copies) "
                                        "are kept this long, then pruned")
 

@@ -2,7 +2,8 @@
 
 A document's registry record is its commit point: chunks are written while the record says
 ``pending`` and become visible only when one single-record write flips it to ``indexed``.
-Anything left ``pending``/``deleting`` by a killed process is rolled back on the next open.
+Anything left ``pending``/``deleting`` by a killed process is rolled back on the next open (on a shared
+server, once its writer has been silent long enough: a pending record's time is refreshed per batch).
 """
 
 import json
@@ -54,6 +55,11 @@ class DocumentRegistry:
     def ids_with_status(self, *statuses: str) -> list[str]:
         where = {"status": statuses[0]} if len(statuses) == 1 else {"status": {"$in": list(statuses)}}
         return self._col.get(where=where, include=[])["ids"]
+
+    def stale_hidden_ids(self, before: float) -> list[str]:
+        """Pending or deleting records last written before ``before`` (their writer is gone)."""
+        found = self._col.get(where={"status": {"$in": list(HIDDEN_STATES)}}, include=["metadatas"])
+        return [i for i, m in zip(found["ids"], found["metadatas"]) if float(m.get("added_at", 0.0)) < before]
 
     def by_source(self, source: str) -> list[DocumentRecord]:
         found = self._col.get(where={"source": source}, include=["metadatas"])

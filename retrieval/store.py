@@ -28,7 +28,7 @@ class KnowledgeBase:
     """Operations on one knowledge base. Writes are serialised by a per-KB lock."""
 
     def __init__(self, name: str, client, embeddings: Embeddings, keyword: KeywordIndex, chunk_context: bool = True,
-                 keyword_sync_s: float | None = KEYWORD_SYNC_S):
+                 keyword_sync_s: float | None = KEYWORD_SYNC_S, stale_after_s: float = 0.0):
         from langchain_chroma import Chroma
 
         self.name = name
@@ -48,13 +48,16 @@ class KnowledgeBase:
         self._synced_at = 0.0
         self._keyword_docs: set[str] | None = None  # what the keyword index holds, read once, then kept here
         self._write_lock = threading.RLock()
+        # A half-written document is rolled back on open only once its writer has been silent this long
+        # (0: this process is the only writer; a shared server: another process may be writing it now).
+        self.stale_after_s = stale_after_s
         self.recover()
 
     # --- consistency ---------------------------------------------------------------------------
     def recover(self) -> None:
         """Roll back documents a killed process left half-written; bring the keyword index in step."""
         with self._write_lock:
-            for doc_id in self.registry.ids_with_status(*HIDDEN_STATES):
+            for doc_id in self.registry.stale_hidden_ids(time.time() - self.stale_after_s):
                 self._purge(doc_id)
             self.sync_keyword()
 
@@ -117,9 +120,14 @@ class KnowledgeBase:
     ) -> DocumentRecord:
         """Embed and store ``chunks``; visible all at once when done. Replaces an older version of ``source``."""
         with self._write_lock:
-            self.registry.put(DocumentRecord(doc_id, source, "pending", len(chunks), pages, added_at=time.time()))
+            earlier = self.registry.get(doc_id)
+            if earlier is not None and earlier.status in HIDDEN_STATES:  # a killed writer's leftovers
+                self.collection.delete(where={"doc_id": doc_id})
+            pending = DocumentRecord(doc_id, source, "pending", len(chunks), pages)
             ids = [chunk_id(doc_id, i) for i in range(len(chunks))]
             for start in range(0, len(chunks), _WRITE_BATCH):
+                pending.added_at = time.time()
+                self.registry.put(pending)  # also the writer's heartbeat (see stale_after_s)
                 batch = [_clean(c, doc_id) for c in chunks[start : start + _WRITE_BATCH]]
                 vectors = self.vectors.embeddings.embed_documents(
                     [self._index_text(c.page_content, c.metadata) for c in batch])
@@ -224,8 +232,9 @@ def _clean(chunk: Document, doc_id: str) -> Document:
 class KnowledgeBaseStore:
     """All knowledge bases of one Chroma client (embedded or server) and one keyword-index file."""
 
-    def __init__(self, client, embeddings: Embeddings, keyword_index_path: str | Path, chunk_context: bool = True):
-        self.client = client
+    def __init__(self, client, embeddings: Embeddings, keyword_index_path: str | Path, chunk_context: bool = True,
+                 stale_after_s: float = 0.0):
+        self.client, self.stale_after_s = client, stale_after_s
         self.chunk_context = chunk_context
         self.embeddings = embeddings
         self.keyword = KeywordIndex(keyword_index_path)
@@ -260,7 +269,8 @@ class KnowledgeBaseStore:
         with self._lock:
             if self.exists(name):
                 raise KBExists(f"knowledge base '{name}' already exists")
-            kb = KnowledgeBase(name, self.client, self.embeddings, self.keyword, self.chunk_context)
+            kb = KnowledgeBase(name, self.client, self.embeddings, self.keyword, self.chunk_context,
+                               stale_after_s=self.stale_after_s)
             self._open[name] = kb
             return kb
 
@@ -272,7 +282,8 @@ class KnowledgeBaseStore:
             if not self.exists(name):
                 if not create:
                     raise KBNotFound(f"knowledge base '{name}' does not exist")
-            kb = KnowledgeBase(name, self.client, self.embeddings, self.keyword, self.chunk_context)
+            kb = KnowledgeBase(name, self.client, self.embeddings, self.keyword, self.chunk_context,
+                               stale_after_s=self.stale_after_s)
             self._open[name] = kb
             return kb
 

@@ -1,9 +1,16 @@
-"""Run an ASGI app under a real uvicorn server on 127.0.0.1 for a test."""
+"""Real servers on 127.0.0.1 for tests and benchmarks: an ASGI app under uvicorn, `chroma run`, PostgreSQL."""
 
 import contextlib
+import os
+import shutil
+import signal
 import socket
+import subprocess
+import sys
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import httpx
 
@@ -65,3 +72,116 @@ def parse_sse(text: str) -> list[tuple[str, str]]:
     if data:
         events.append((event, "\n".join(data)))
     return events
+
+
+class ServerUnavailable(RuntimeError):
+    """The server's program is not installed here (tests skip on it)."""
+
+
+def _wait_until(ready, what: str, proc: subprocess.Popen, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with status {proc.returncode}")
+        try:
+            if ready():
+                return
+        except Exception:  # noqa: BLE001  not up yet
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"{what} did not start in {timeout_s} s")
+
+
+class ChromaServer:
+    """`chroma run` (installed with chromadb) on a free port; ``restart()`` keeps its data."""
+
+    def __init__(self, path: Path):
+        self.exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
+        if not Path(self.exe).exists():
+            raise ServerUnavailable("the chroma CLI is not installed")
+        self.path, self.port, self.proc = path, free_port(), None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> "ChromaServer":
+        env = {"ANONYMIZED_TELEMETRY": "False", "PATH": "/usr/bin:/bin"}
+        self.proc = subprocess.Popen([self.exe, "run", "--path", str(self.path), "--host", "127.0.0.1",
+                                      "--port", str(self.port)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, env=env, start_new_session=True)
+        _wait_until(lambda: httpx.get(self.url + "/api/v2/heartbeat", timeout=1).status_code == 200,
+                    "chroma server", self.proc)
+        return self
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    def __enter__(self) -> "ChromaServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def postgres_bin_dir() -> Path | None:
+    """Where Debian's PostgreSQL server programs are (``apt-get install postgresql``), or None."""
+    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), reverse=True)
+    if found:
+        return found[0].parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+class PostgresServer:
+    """A throwaway PostgreSQL cluster in a temporary folder (run as the ``postgres`` user when we are root:
+    the server refuses to run as root). ``kill()`` / ``start()`` simulate a crash and a restart."""
+
+    def __init__(self):
+        self.bin = postgres_bin_dir()
+        if self.bin is None:
+            raise ServerUnavailable("PostgreSQL is not installed (apt-get install postgresql)")
+        self.root = Path(tempfile.mkdtemp(prefix="kb-pg-"))
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        if self.as_user:
+            shutil.chown(self.root, "postgres")
+        self.port, self.proc = free_port(), None
+        subprocess.run([*self.as_user, str(self.bin / "initdb"), "-D", str(self.root / "data"), "-U", "kb",
+                        "--auth=trust", "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://kb@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> "PostgresServer":
+        import psycopg
+
+        self.proc = subprocess.Popen(
+            [*self.as_user, str(self.bin / "postgres"), "-D", str(self.root / "data"), "-p", str(self.port),
+             "-k", str(self.root), "-c", "listen_addresses=127.0.0.1"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        _wait_until(lambda: psycopg.connect(self.url, connect_timeout=2).close() is None, "postgres", self.proc)
+        return self
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)  # fast shutdown
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def __enter__(self) -> "PostgresServer":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -1,42 +1,22 @@
 """Chroma's client/server mode for real: `chroma run` on 127.0.0.1, the store talking HTTP to it."""
 
-import shutil
-import subprocess
-import sys
 import time
-from pathlib import Path
 
-import httpx
 import pytest
 
 from ingest import ingest_files
 from retrieval import KnowledgeBaseStore, SearchOptions, open_chroma_client, search
-from tests.servers import free_port
+from tests.servers import ChromaServer, ServerUnavailable
 
 
 @pytest.fixture()
 def chroma_server(tmp_path):
-    exe = shutil.which("chroma") or str(Path(sys.executable).parent / "chroma")
-    if not Path(exe).exists():
-        pytest.skip("the chroma CLI is not installed")
-    port = free_port()
-    env = {"ANONYMIZED_TELEMETRY": "False", "PATH": "/usr/bin:/bin"}
-    proc = subprocess.Popen([exe, "run", "--path", str(tmp_path / "server"), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/api/v2/heartbeat", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("chroma server did not start")
-    yield url
-    proc.terminate()
-    proc.wait(10)
+    try:
+        server = ChromaServer(tmp_path / "server")
+    except ServerUnavailable as exc:
+        pytest.skip(str(exc))
+    with server:
+        yield server.url
 
 
 def test_store_in_server_mode(chroma_server, tmp_path, embeddings, parser, files):

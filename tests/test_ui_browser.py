@@ -49,7 +49,7 @@ def _free_port() -> int:
 def server_url(tmp_path_factory):
     if not CHROMIUM.exists():
         pytest.skip("needs Debian chromium at /usr/bin/chromium (apt-get install chromium fonts-wqy-microhei, "
-                    "or bash .ci/browser-deps.sh)")
+                    "or bash .ci/system-deps.sh)")
     pytest.importorskip("playwright.sync_api", reason="needs the playwright python package")
     import uvicorn
 

@@ -7,7 +7,8 @@ UI and the CLI each hold one and never reach past it.
 from dataclasses import dataclass
 
 from app.operations.answers import AnswerService, AskOptions
-from app.operations.errors import FileTooLarge, InvalidRequest, NotFound, OperationError, UnsupportedFile, user_message
+from app.operations.errors import (FileTooLarge, InvalidRequest, NotFound, OperationError, Unavailable, UnsupportedFile,
+                                   user_message)
 from app.operations.jobs import Job, JobManager
 from app.operations.knowledge import KnowledgeService
 from app.operations.search import SearchService
@@ -25,13 +26,14 @@ class Operations:
     sources: SourceService
 
     @classmethod
-    def over(cls, services: Services) -> "Operations":
-        search, knowledge = SearchService(services), KnowledgeService(services)
+    def over(cls, services: Services, run_jobs: bool | None = None) -> "Operations":
+        """``run_jobs``: run ingestion jobs in this process (default: only when no queue is configured)."""
+        search, knowledge = SearchService(services), KnowledgeService(services, run_jobs)
         return cls(services, knowledge, search, AnswerService(services, search), SourceService(knowledge))
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> "Operations":
-        return cls.over(Services(settings or Settings()))
+    def from_settings(cls, settings: Settings | None = None, run_jobs: bool | None = None) -> "Operations":
+        return cls.over(Services(settings or Settings()), run_jobs)
 
     @property
     def settings(self) -> Settings:
@@ -44,5 +46,6 @@ class Operations:
 
 __all__ = [
     "AnswerService", "AskOptions", "FileTooLarge", "InvalidRequest", "Job", "JobManager", "KnowledgeService",
-    "NotFound", "OperationError", "Operations", "SearchService", "SourceService", "UnsupportedFile", "user_message",
+    "NotFound", "OperationError", "Operations", "SearchService", "SourceService", "Unavailable", "UnsupportedFile",
+    "user_message",
 ]

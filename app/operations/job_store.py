@@ -1,103 +1,267 @@
-"""Ingestion jobs on disk (SQLite in the data dir): a 202 is a promise that survives a crash.
+"""Ingestion jobs in a durable store that is also their queue: a 202 is a promise that survives a crash.
 
-A job and each of its files are written, and committed, before the upload is answered; each file's
-outcome is written the moment it is known. On start the server finds the jobs still running and
-resumes them: files already indexed stay, the rest are ingested again (a document a killed process left
-half-written is rolled back by the store when it is opened). Finished jobs are kept for a while, then
-pruned together with their uploaded copies.
+A job and each of its files are committed before the upload is answered; each file's outcome is
+written the moment it is known, and its progress (stage, pages, chunks) about once a second, so any
+process reading the store can show it. A job is run by whichever worker *claims* it: the claim is a
+lease (``worker``, ``lease_until``) that the worker renews while it works. A worker that dies stops
+renewing; when the lease runs out another worker claims the job and ingests the files still pending
+(the documents already indexed stay).
+
+Two back ends share the SQL: :class:`SqliteJobStore` (one machine, the default: ``data/jobs.sqlite``)
+and :class:`PostgresJobStore` (``KB_QUEUE_URL``: API replicas and ``kb worker`` processes on several
+machines share it; claims use ``FOR UPDATE SKIP LOCKED`` so two workers never take the same job).
 """
 
+import contextlib
 import sqlite3
 import threading
 import time
 from pathlib import Path
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id TEXT PRIMARY KEY, kb TEXT NOT NULL, status TEXT NOT NULL, created REAL NOT NULL, finished REAL);
-CREATE TABLE IF NOT EXISTS job_files (
-    job_id TEXT NOT NULL, idx INTEGER NOT NULL, source TEXT NOT NULL, path TEXT NOT NULL,
-    status TEXT NOT NULL, doc_id TEXT, error TEXT, chunks INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (job_id, idx));
-CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs(status, created);
-"""
+_TABLES = [
+    """CREATE TABLE IF NOT EXISTS jobs (
+        id TEXT PRIMARY KEY, kb TEXT NOT NULL, status TEXT NOT NULL, created DOUBLE PRECISION NOT NULL,
+        finished DOUBLE PRECISION)""",
+    """CREATE TABLE IF NOT EXISTS job_files (
+        job_id TEXT NOT NULL, idx INTEGER NOT NULL, source TEXT NOT NULL, path TEXT NOT NULL,
+        status TEXT NOT NULL, doc_id TEXT, error TEXT, chunks INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (job_id, idx))""",
+    "CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs(status, created)",
+]
+# Added after the first release: (table, column, type). Existing stores get them on open.
+_COLUMNS = [
+    ("jobs", "cancel_requested", "INTEGER NOT NULL DEFAULT 0"),
+    ("jobs", "worker", "TEXT"),
+    ("jobs", "lease_until", "DOUBLE PRECISION NOT NULL DEFAULT 0"),
+    *[("job_files", name, "INTEGER NOT NULL DEFAULT 0")
+      for name in ("pages_done", "pages_total", "chunks_done", "chunks_total")],
+    ("job_files", "stage", "TEXT"),
+    *[("job_files", name, "DOUBLE PRECISION") for name in ("started", "embed_started", "finished")],
+]
+PROGRESS_FIELDS = ("stage", "pages_done", "pages_total", "chunks_done", "chunks_total", "started", "embed_started",
+                   "finished")
+_FILE_COLUMNS = ("idx", "source", "path", "status", "doc_id", "error", "chunks", *PROGRESS_FIELDS)
 
 
 class JobStore:
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # an accepted upload must be on disk before the 202
-        self._db.executescript(_SCHEMA)
+    """The SQL both back ends run; a subclass supplies the connection, transactions and placeholders."""
+
+    _claim_select = "SELECT id FROM jobs WHERE status = 'running' AND lease_until < ? ORDER BY created LIMIT 1"
+
+    def __init__(self):
         self._lock = threading.Lock()
+        with self._tx() as run:
+            self._schema_lock(run)
+            for sql in _TABLES:
+                run(sql)
+            have = self._columns(run)
+            for table, column, kind in _COLUMNS:
+                if column not in have.get(table, set()):
+                    run(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
 
-    def _write(self, sql: str, rows: list[tuple] | tuple = ()) -> None:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                if rows and isinstance(rows, list):
-                    self._db.executemany(sql, rows)
-                else:
-                    self._db.execute(sql, rows)
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+    # --- back-end specific ---------------------------------------------------------------------
+    def _tx(self):
+        """A context manager giving ``run(sql, args=()) -> rows``, all in one transaction."""
+        raise NotImplementedError
 
+    def _columns(self, run) -> dict[str, set[str]]:
+        raise NotImplementedError
+
+    def _schema_lock(self, run) -> None:
+        """Held while the tables are created or extended (several processes may start at once)."""
+
+    def ping(self) -> None:
+        with self._tx() as run:
+            run("SELECT 1")
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    # --- jobs ----------------------------------------------------------------------------------
     def create(self, job_id: str, kb: str, files: list[tuple[Path, str]], created: float) -> None:
-        with self._lock:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.execute("INSERT INTO jobs (id, kb, status, created) VALUES (?, ?, 'running', ?)",
-                                 (job_id, kb, created))
-                self._db.executemany(
-                    "INSERT INTO job_files (job_id, idx, source, path, status) VALUES (?, ?, ?, ?, 'pending')",
-                    [(job_id, i, source, str(path)) for i, (path, source) in enumerate(files)])
-                self._db.execute("COMMIT")
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
+        with self._tx() as run:
+            run("INSERT INTO jobs (id, kb, status, created) VALUES (?, ?, 'running', ?)", (job_id, kb, created))
+            for i, (path, source) in enumerate(files):
+                run("INSERT INTO job_files (job_id, idx, source, path, status, stage) "
+                    "VALUES (?, ?, ?, ?, 'pending', 'queued')", (job_id, i, source, str(path)))
 
-    def file_done(self, job_id: str, idx: int, status: str, doc_id: str | None, error: str | None,
-                  chunks: int) -> None:
-        self._write("UPDATE job_files SET status = ?, doc_id = ?, error = ?, chunks = ? WHERE job_id = ? AND idx = ?",
-                    (status, doc_id, error, chunks, job_id, idx))
+    def claim(self, worker: str, lease_s: float) -> dict | None:
+        """The oldest running job nobody holds a live lease on, now leased to ``worker``; None if none."""
+        now = time.time()
+        with self._tx() as run:
+            rows = run(self._claim_select, (now,))
+            if not rows:
+                return None
+            run("UPDATE jobs SET worker = ?, lease_until = ? WHERE id = ?", (worker, now + lease_s, rows[0][0]))
+        return self.get(rows[0][0])
 
-    def finish(self, job_id: str, status: str = "done") -> None:
-        self._write("UPDATE jobs SET status = ?, finished = ? WHERE id = ?", (status, time.time(), job_id))
+    def renew(self, job_id: str, worker: str, lease_s: float) -> tuple[bool, bool]:
+        """Extend the lease: (still ours, cancel requested)."""
+        with self._tx() as run:
+            run("UPDATE jobs SET lease_until = ? WHERE id = ? AND worker = ? AND status = 'running'",
+                (time.time() + lease_s, job_id, worker))
+            row = run("SELECT worker, cancel_requested FROM jobs WHERE id = ?", (job_id,))
+        return (bool(row) and row[0][0] == worker), bool(row and row[0][1])
+
+    def release(self, job_id: str, worker: str) -> None:
+        """Give a job back unfinished (a worker shutting down): the next claim takes it at once."""
+        with self._tx() as run:
+            run("UPDATE jobs SET worker = NULL, lease_until = 0 WHERE id = ? AND worker = ?", (job_id, worker))
+
+    def release_all(self) -> int:
+        """Every lease dropped: on one machine, the only worker that held them was this server's, now dead."""
+        with self._tx() as run:
+            count = len(run("SELECT id FROM jobs WHERE status = 'running' AND lease_until > 0"))
+            run("UPDATE jobs SET worker = NULL, lease_until = 0 WHERE status = 'running'")
+        return count
+
+    def request_cancel(self, job_id: str) -> None:
+        with self._tx() as run:
+            run("UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND status = 'running'", (job_id,))
+
+    def file_done(self, job_id: str, idx: int, worker: str | None, status: str, doc_id: str | None,
+                  error: str | None, chunks: int) -> None:
+        """A file's outcome, written only while ``worker`` holds the job (a worker that lost its lease
+        must not overwrite what the new holder writes)."""
+        with self._tx() as run:
+            run("UPDATE job_files SET status = ?, doc_id = ?, error = ?, chunks = ?, stage = 'done', finished = ? "
+                "WHERE job_id = ? AND idx = ? AND status = 'pending' "
+                "AND EXISTS (SELECT 1 FROM jobs WHERE id = ? AND worker IS NOT DISTINCT FROM ?)",
+                (status, doc_id, error, chunks, time.time(), job_id, idx, job_id, worker))
+
+    def progress(self, job_id: str, idx: int, fields: dict) -> None:
+        names = [name for name in PROGRESS_FIELDS if name in fields]
+        if names:
+            with self._tx() as run:
+                run(f"UPDATE job_files SET {', '.join(f'{n} = ?' for n in names)} "
+                    "WHERE job_id = ? AND idx = ? AND status = 'pending'",
+                    (*[fields[n] for n in names], job_id, idx))
+
+    def finish(self, job_id: str, worker: str | None, status: str = "done") -> bool:
+        with self._tx() as run:
+            rows = run("UPDATE jobs SET status = ?, finished = ?, worker = NULL, lease_until = 0 "
+                       "WHERE id = ? AND status = 'running' AND worker IS NOT DISTINCT FROM ? RETURNING id",
+                       (status, time.time(), job_id, worker))
+        return bool(rows)
 
     def get(self, job_id: str) -> dict | None:
-        with self._lock:
-            row = self._db.execute("SELECT id, kb, status, created, finished FROM jobs WHERE id = ?",
-                                   (job_id,)).fetchone()
-            if row is None:
+        with self._tx() as run:
+            rows = run("SELECT id, kb, status, created, finished, cancel_requested FROM jobs WHERE id = ?", (job_id,))
+            if not rows:
                 return None
-            files = self._db.execute("SELECT idx, source, path, status, doc_id, error, chunks FROM job_files "
-                                     "WHERE job_id = ? ORDER BY idx", (job_id,)).fetchall()
-        return {"id": row[0], "kb": row[1], "status": row[2], "created": row[3], "finished": row[4],
-                "files": [{"idx": f[0], "source": f[1], "path": f[2], "status": f[3], "doc_id": f[4],
-                           "error": f[5], "chunks": f[6]} for f in files]}
+            files = run(f"SELECT {', '.join(_FILE_COLUMNS)} FROM job_files WHERE job_id = ? ORDER BY idx", (job_id,))
+        job = dict(zip(("id", "kb", "status", "created", "finished", "cancel_requested"), rows[0]))
+        job["files"] = [dict(zip(_FILE_COLUMNS, f)) for f in files]
+        return job
 
     def ids(self, status: str | None = None, limit: int = 50) -> list[str]:
         """Job ids, newest first."""
         sql, args = "SELECT id FROM jobs", ()
         if status:
             sql, args = sql + " WHERE status = ?", (status,)
-        with self._lock:
-            return [r[0] for r in self._db.execute(sql + " ORDER BY created DESC LIMIT ?", (*args, limit))]
+        with self._tx() as run:
+            return [r[0] for r in run(sql + " ORDER BY created DESC LIMIT ?", (*args, limit))]
 
     def prune(self, older_than: float) -> list[dict]:
         """Forget finished jobs that ended before ``older_than``; returns them (their files' paths included)."""
-        with self._lock:
-            ids = [r[0] for r in self._db.execute(
-                "SELECT id FROM jobs WHERE status != 'running' AND finished < ?", (older_than,))]
+        with self._tx() as run:
+            ids = [r[0] for r in run("SELECT id FROM jobs WHERE status != 'running' AND finished < ?", (older_than,))]
         pruned = [job for job in (self.get(i) for i in ids) if job]
         for job_id in ids:
-            self._write("DELETE FROM job_files WHERE job_id = ?", (job_id,))
-            self._write("DELETE FROM jobs WHERE id = ?", (job_id,))
+            with self._tx() as run:
+                run("DELETE FROM job_files WHERE job_id = ?", (job_id,))
+                run("DELETE FROM jobs WHERE id = ?", (job_id,))
         return pruned
+
+
+class SqliteJobStore(JobStore):
+    """One machine: a file in the data dir, every commit on disk before it returns."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")  # an accepted upload must be on disk before the 202
+        super().__init__()
+
+    @contextlib.contextmanager
+    def _tx(self):
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")  # one writer at a time: a claim cannot race another
+            try:
+                yield lambda sql, args=(): self._db.execute(sql, args).fetchall()
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    def _columns(self, run) -> dict[str, set[str]]:
+        return {t: {r[1] for r in run(f"PRAGMA table_info({t})")} for t in ("jobs", "job_files")}
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
+
+
+class PostgresJobStore(JobStore):
+    """Several machines: API replicas record jobs, ``kb worker`` processes claim them (``SKIP LOCKED``)."""
+
+    _claim_select = JobStore._claim_select + " FOR UPDATE SKIP LOCKED"
+
+    def __init__(self, url: str, connect_timeout_s: float = 5):
+        self._url, self._timeout, self._conn = url, connect_timeout_s, None
+        super().__init__()
+
+    def _connection(self):
+        import psycopg
+
+        if self._conn is None or self._conn.closed or self._conn.broken:  # reconnect after a server restart
+            self._conn = psycopg.connect(self._url, autocommit=True, connect_timeout=max(1, int(self._timeout)))
+        return self._conn
+
+    @contextlib.contextmanager
+    def _tx(self):
+        with self._lock:
+            conn = self._connection()
+            with conn.transaction():
+                cursor = conn.cursor()
+
+                def run(sql: str, args=()):
+                    cursor.execute(sql.replace("?", "%s"), args)
+                    return cursor.fetchall() if cursor.description else []
+                yield run
+
+    def _schema_lock(self, run) -> None:
+        run("SELECT pg_advisory_xact_lock(7240311)")
+
+    def _columns(self, run) -> dict[str, set[str]]:
+        rows = run("SELECT table_name, column_name FROM information_schema.columns "
+                   "WHERE table_name IN ('jobs', 'job_files') AND table_schema = current_schema()")
+        have: dict[str, set[str]] = {}
+        for table, column in rows:
+            have.setdefault(table, set()).add(column)
+        return have
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+
+
+def _store_errors() -> tuple[type[BaseException], ...]:
+    errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
+    try:
+        import psycopg
+    except ImportError:
+        return errors
+    return (*errors, psycopg.Error)
+
+
+STORE_ERRORS = _store_errors()  # what a job store raises when it cannot be reached or written
+
+
+def open_job_store(queue_url: str | None, data_dir: Path) -> JobStore:
+    """Postgres when a queue URL is given, else SQLite in the data dir."""
+    if queue_url:
+        return PostgresJobStore(queue_url)
+    return SqliteJobStore(Path(data_dir) / "jobs.sqlite")

@@ -1,20 +1,23 @@
-"""Background ingestion jobs for the API and the UI: one worker (embedding saturates the CPU).
+"""Background ingestion jobs: recorded in a durable ``JobStore`` before they are accepted, run by a worker
+loop that claims them from it (one job at a time per worker: embedding saturates the CPU).
 
-Jobs are recorded in a ``JobStore`` before they are accepted and followed there file by file, so a
-restart resumes them (``resume``) and job ids stay valid; live progress (stage, pages, chunks) is kept
-in memory while a job runs here."""
+On one machine the server runs the worker loop in a thread over SQLite; with a queue URL, API replicas
+only record jobs and ``kb worker`` processes run them (see ``job_store``). Progress (stage, pages,
+chunks) is written to the store about once a second, so any replica can report any job; the process
+running a job also keeps it in memory, where it is fresher still."""
 
 import logging
+import os
+import socket
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from app.operations.job_store import JobStore
+from app.operations.job_store import PROGRESS_FIELDS, JobStore
 from ingest import SilentProgress
 
 log = logging.getLogger("kb.jobs")
@@ -87,16 +90,32 @@ class Job:
     def from_record(cls, record: dict) -> "Job":
         """A job as the store has it (on a restart, or when it ran elsewhere)."""
         files = [JobFile(f["source"], f["status"], f["doc_id"], f["error"], f["chunks"],
-                         stage="queued" if f["status"] == "pending" else "done") for f in record["files"]]
-        return cls(record["id"], record["kb"], files, record["status"], record["created"])
+                         **{k: f[k] for k in PROGRESS_FIELDS if f.get(k) is not None}) for f in record["files"]]
+        for entry in files:
+            if entry.status != "pending":
+                entry.stage = "done"
+        return cls(record["id"], record["kb"], files, record["status"], record["created"],
+                   bool(record.get("cancel_requested")))
 
 
 class _JobProgress(SilentProgress):
     """Ingest progress callbacks written onto a Job's files (``order``: the job's file number of each file
-    handed to ingest, which on a resumed job is only the files left), each outcome also into the store."""
+    handed to ingest, which on a resumed job is only the files left), and into the store: each outcome at
+    once, the progress about once a second."""
 
-    def __init__(self, job: Job, order: list[int], store: JobStore):
-        self.job, self.order, self.store, self.current = job, order, store, 0
+    def __init__(self, job: Job, order: list[int], store: JobStore, worker: str | None, every_s: float = 1.0):
+        self.job, self.order, self.store, self.worker, self.current = job, order, store, worker, 0
+        self._every_s, self._pushed = every_s, 0.0
+
+    def _push(self, idx: int, force: bool = False) -> None:
+        now = time.monotonic()
+        if force or now - self._pushed >= self._every_s:
+            self._pushed = now
+            entry = self.job.files[idx]
+            try:
+                self.store.progress(self.job.id, idx, {k: getattr(entry, k) for k in PROGRESS_FIELDS})
+            except Exception as exc:  # noqa: BLE001  progress is best effort; outcomes are not
+                log.warning("job %s: progress not recorded: %s", self.job.id, exc)
 
     def file_started(self, source, index, total):
         self.current = self.order[index]
@@ -104,66 +123,143 @@ class _JobProgress(SilentProgress):
         entry.started = entry.started or time.time()
         if entry.stage == "queued":
             entry.stage = "parsing"
+        self._push(self.current, force=True)
 
     def pages_read(self, source, index, done, total, ocr):
-        entry = self.job.files[self.order[index]]
+        idx = self.order[index]
+        entry = self.job.files[idx]
         entry.started = entry.started or time.time()
         entry.pages_done, entry.pages_total = done, total
         if entry.stage in ("queued", "parsing", "ocr"):
             entry.stage = "ocr" if ocr else "parsing"
+        self._push(idx)
 
     def chunks_planned(self, source, count):
         entry = self.job.files[self.current]
         entry.stage, entry.chunks_total, entry.chunks_done, entry.embed_started = "embedding", count, 0, time.time()
+        self._push(self.current, force=True)
 
     def chunks_done(self, count):
         entry = self.job.files[self.current]
         entry.chunks_done += count
         if entry.chunks_done >= entry.chunks_total:
             entry.stage = "writing"  # the keyword index and the commit point come after the vectors
+        self._push(self.current)
 
     def file_done(self, outcome):
         entry = self.job.files[self.current]
+        if outcome.status == "cancelled" and not self.job.cancel_requested:
+            entry.stage = "queued"  # stopped by a shutdown, not by the user: left for the next worker
+            return
         entry.status, entry.doc_id, entry.error, entry.chunks = (outcome.status, outcome.doc_id, outcome.error,
                                                                  outcome.chunks)
         entry.stage, entry.finished = "done", time.time()
         entry.started = entry.started or entry.finished
-        self.store.file_done(self.job.id, self.current, outcome.status, outcome.doc_id, outcome.error, outcome.chunks)
+        self.store.file_done(self.job.id, self.current, self.worker, outcome.status, outcome.doc_id, outcome.error,
+                             outcome.chunks)
         log.info("kb=%s %s: %s%s", self.job.kb, outcome.source, outcome.status,
                  f" ({outcome.error})" if outcome.error else "")
 
 
+class _Lease:
+    """Renews a worker's claim on a job every third of the lease while it runs; learns of a cancel
+    requested through another process on the way."""
+
+    def __init__(self, store: JobStore, job: Job, worker: str, lease_s: float):
+        self.store, self.job, self.worker, self.lease_s = store, job, worker, lease_s
+        self.lost = False
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._renew, name=f"lease-{job.id[:8]}", daemon=True)
+        self._thread.start()
+
+    def _renew(self) -> None:
+        while not self._done.wait(self.lease_s / 3):
+            try:
+                ours, cancel = self.store.renew(self.job.id, self.worker, self.lease_s)
+            except Exception as exc:  # noqa: BLE001  a store hiccup: try again next round
+                log.warning("job %s: lease not renewed: %s", self.job.id, exc)
+                continue
+            self.job.cancel_requested = self.job.cancel_requested or cancel
+            if not ours:
+                log.warning("job %s: lease lost to another worker; stopping after this file", self.job.id)
+                self.lost = True
+                return
+
+    def stop(self) -> None:
+        self._done.set()
+        self._thread.join(5)
+
+
+def default_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
 class JobManager:
-    def __init__(self, ingest: IngestFn, store: JobStore, uploads_dir: Path, keep_s: float = 7 * 86400):
+    """Records jobs and, when ``run_here``, runs a worker loop that claims them (a thread in a server, the
+    main loop of ``kb worker``)."""
+
+    def __init__(self, ingest: IngestFn, store: JobStore, uploads_dir: Path, keep_s: float = 7 * 86400, *,
+                 run_here: bool = True, worker_id: str | None = None, lease_s: float = 60.0, poll_s: float = 0.5):
         self._ingest, self._store, self._uploads, self._keep_s = ingest, store, uploads_dir, keep_s
+        self.run_here, self.worker_id = run_here, worker_id or default_worker_id()
+        self._lease_s, self._poll_s = lease_s, poll_s
         self._live: dict[str, Job] = {}
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest")
+        self._wake, self._stopping = threading.Event(), threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pruned_at = 0.0
 
-    def submit(self, kb_name: str, files: list[tuple[Path, str]], on_done: Callable[[Job], None] | None = None) -> Job:
-        """Recorded on disk before it returns: the job survives a crash from here on."""
+    @property
+    def store(self) -> JobStore:
+        return self._store
+
+    def submit(self, kb_name: str, files: list[tuple[Path, str]]) -> Job:
+        """Recorded durably before it returns: the job survives a crash from here on."""
         job = Job(uuid.uuid4().hex, kb_name, [JobFile(source) for _, source in files])
         self._store.create(job.id, kb_name, files, job.created)
-        self._start(job, [(path, source, i) for i, (path, source) in enumerate(files)], on_done)
+        if self.run_here:
+            with self._lock:
+                self._live[job.id] = job
+            self.start()
+            self._wake.set()
         return job
 
     def resume(self) -> list[Job]:
-        """Start again every job a stopped process left running: its files not yet done are ingested."""
-        resumed = []
-        for job_id in reversed(self._store.ids("running", limit=100_000)):  # oldest first
-            record = self._store.get(job_id)
-            job = Job.from_record(record)
-            left = [(Path(f["path"]), f["source"], f["idx"]) for f in record["files"] if f["status"] == "pending"]
-            log.info("resuming ingest job %s (%d of %d files left)", job.id, len(left), len(job.files))
-            self._start(job, left, None)
-            resumed.append(job)
+        """Server start, one machine: the leases a stopped server held are dropped and its running jobs
+        taken up again (files already done stay done). With a queue, workers do this instead."""
+        running = [Job.from_record(r) for r in map(self._store.get, self._store.ids("running", 100_000)) if r]
+        if self.run_here:
+            self._store.release_all()
+            for job in running:
+                left = sum(f.status == "pending" for f in job.files)
+                log.info("resuming ingest job %s (%d of %d files left)", job.id, left, len(job.files))
+            self.start()
         self.prune()
-        return resumed
+        return running
 
-    def _start(self, job: Job, files: list[tuple[Path, str, int]], on_done) -> None:
+    def start(self) -> None:
+        """The worker loop in a background thread (once)."""
         with self._lock:
-            self._live[job.id] = job
-        self._pool.submit(self._run, job, files, on_done)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self.run_forever, name="ingest-worker", daemon=True)
+                self._thread.start()
+
+    def run_forever(self) -> None:
+        """Claim and run jobs until :meth:`shutdown`."""
+        while not self._stopping.is_set():
+            try:
+                record = self._store.claim(self.worker_id, self._lease_s)
+            except Exception as exc:  # noqa: BLE001  the queue is down: keep trying, say so
+                log.warning("job store unreachable: %s", exc)
+                self._stopping.wait(max(self._poll_s, 2.0))
+                continue
+            if record is not None:
+                self._run(record)
+            else:
+                self._wake.wait(self._poll_s)
+                self._wake.clear()
+                if time.monotonic() - self._pruned_at > 3600:
+                    self.prune()
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:
@@ -177,37 +273,59 @@ class JobManager:
         return [job for job in (self.get(i) for i in self._store.ids(limit=limit)) if job]
 
     def cancel(self, job_id: str) -> Job | None:
-        """Files not started yet end as cancelled; the one being embedded is finished first."""
+        """Files not started yet end as cancelled; the one being embedded is finished first. Whichever
+        process runs the job learns of it within a third of the lease."""
         job = self.get(job_id)
         if job is not None and job.status == "running":
+            self._store.request_cancel(job_id)
             job.cancel_requested = True
         return job
 
-    def _run(self, job: Job, files: list[tuple[Path, str, int]], on_done=None) -> None:
-        progress = _JobProgress(job, [i for _, _, i in files], self._store)
+    def _run(self, record: dict) -> None:
+        with self._lock:
+            job = self._live.setdefault(record["id"], Job.from_record(record))
+        job.cancel_requested = job.cancel_requested or bool(record["cancel_requested"])
+        left = [(Path(f["path"]), f["source"], f["idx"]) for f in record["files"] if f["status"] == "pending"]
+        lease = _Lease(self._store, job, self.worker_id, self._lease_s)
+        progress = _JobProgress(job, [i for _, _, i in left], self._store, self.worker_id)
         try:
-            self._ingest(job.kb, [(path, source) for path, source, _ in files], progress,
-                         lambda: job.cancel_requested)
+            self._ingest(job.kb, [(path, source) for path, source, _ in left], progress,
+                         lambda: job.cancel_requested or lease.lost or self._stopping.is_set())
         except Exception as exc:  # the store itself failed: every unfinished file says why
             log.error("ingest job %s failed: %s", job.id, exc)
             for i, entry in enumerate(job.files):
                 if entry.status == "pending":
                     entry.status, entry.error = "failed", f"the knowledge-base store failed: {exc}"
                     entry.stage = "done"
-                    self._store.file_done(job.id, i, entry.status, None, entry.error, 0)
+                    self._store.file_done(job.id, i, self.worker_id, entry.status, None, entry.error, 0)
         finally:
+            lease.stop()
+            self._settle(job, lease.lost)
+
+    def _settle(self, job: Job, lease_lost: bool) -> None:
+        """Finished, cancelled, or (stopped by a shutdown) given back for the next worker."""
+        if lease_lost:
+            pass
+        elif job.cancel_requested or all(f.status != "pending" for f in job.files):
             job.status = "cancelled" if job.cancel_requested else "done"
-            self._store.finish(job.id, job.status)
-            with self._lock:  # finished jobs stay in memory a while: their stages and times are not stored
-                finished = [j for j in self._live.values() if j.status != "running"]
-                for old in sorted(finished, key=lambda j: j.created)[:-_KEEP_IN_MEMORY]:
-                    self._live.pop(old.id, None)
-            if on_done is not None:
-                on_done(job)
+            self._store.finish(job.id, self.worker_id, job.status)
+        else:
+            self._store.release(job.id, self.worker_id)
+        with self._lock:  # finished jobs stay in memory a while: their stages and times are fresher here
+            if job.status == "running":
+                self._live.pop(job.id, None)
+            finished = [j for j in self._live.values() if j.status != "running"]
+            for old in sorted(finished, key=lambda j: j.created)[:-_KEEP_IN_MEMORY]:
+                self._live.pop(old.id, None)
 
     def prune(self) -> int:
         """Forget jobs finished longer ago than the retention, and delete their uploaded copies."""
-        pruned = self._store.prune(time.time() - self._keep_s)
+        self._pruned_at = time.monotonic()
+        try:
+            pruned = self._store.prune(time.time() - self._keep_s)
+        except Exception as exc:  # noqa: BLE001  pruning waits for the next round
+            log.warning("job store unreachable, nothing pruned: %s", exc)
+            return 0
         for record in pruned:
             for f in record["files"]:
                 path = Path(f["path"])
@@ -216,4 +334,6 @@ class JobManager:
         return len(pruned)
 
     def shutdown(self) -> None:
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        """Stop claiming; a job being run stops after its current file and is given back."""
+        self._stopping.set()
+        self._wake.set()

@@ -3,6 +3,7 @@
 Every front door calls these; none of them touches the store or the ingest pipeline itself.
 """
 
+import contextlib
 import logging
 import uuid
 from collections.abc import Iterable
@@ -10,8 +11,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from app.operations import uploads
-from app.operations.errors import FileTooLarge, NotFound, UnsupportedFile
-from app.operations.job_store import JobStore
+from app.operations.errors import FileTooLarge, NotFound, Unavailable, UnsupportedFile
+from app.operations.job_store import open_job_store
 from app.operations.jobs import Job, JobManager
 from app.operations.sources import KeepOriginals, OriginalFiles
 from app.services import Services
@@ -20,12 +21,15 @@ log = logging.getLogger("kb.knowledge")
 
 
 class KnowledgeService:
-    def __init__(self, services: Services):
+    def __init__(self, services: Services, run_jobs: bool | None = None):
+        """``run_jobs``: run ingestion jobs in this process. Default: yes on one machine, no when a queue
+        is configured (then ``kb worker`` processes run them)."""
         self.services = services
-        data = Path(services.settings.data_dir)
-        self.jobs = JobManager(self.ingest, JobStore(data / "jobs.sqlite"), services.uploads_dir,
-                               keep_s=services.settings.job_retention_hours * 3600)
-        self.originals = OriginalFiles(data / "files")
+        s = services.settings
+        run_here = s.queue_url is None if run_jobs is None else run_jobs
+        self.jobs = JobManager(self.ingest, open_job_store(s.queue_url, Path(s.data_dir)), services.uploads_dir,
+                               keep_s=s.job_retention_hours * 3600, run_here=run_here, lease_s=s.job_lease_s)
+        self.originals = OriginalFiles(services.shared_dir / "files")
 
     @property
     def default_kb(self) -> str:
@@ -45,12 +49,11 @@ class KnowledgeService:
         self.originals.drop(kb_id)
 
     def store_reachable(self) -> bool:
-        try:
-            self.services.store.ping()
-            return True
-        except Exception as exc:  # noqa: BLE001  any failure means the same to a health probe
-            log.warning("knowledge-base store unreachable: %s", exc)
-            return False
+        return _reachable("knowledge-base store", self.services.store.ping)
+
+    def queue_reachable(self) -> bool:
+        """The job store (SQLite on one machine, the shared queue with several)."""
+        return _reachable("job store", self.jobs.store.ping)
 
     def open(self, name: str, create: bool = False):
         """The knowledge base (``retrieval.KBNotFound`` when it does not exist and ``create`` is off)."""
@@ -85,26 +88,34 @@ class KnowledgeService:
         keeping = KeepOriginals(self.originals, kb.id, files, progress or SilentProgress())
         return ingest_files(kb, files, self.services.parser, keeping, should_stop)
 
-    def submit(self, kb_name: str, files: list[tuple[Path, str]], on_done=None) -> Job:
+    def submit(self, kb_name: str, files: list[tuple[Path, str]]) -> Job:
         """Ingest in the background; the job reports progress per file and per chunk."""
-        return self.jobs.submit(kb_name, files, on_done)
+        with _job_store_call():
+            return self.jobs.submit(kb_name, files)
 
     def job(self, job_id: str) -> Job:
-        job = self.jobs.get(job_id)
+        with _job_store_call():
+            job = self.jobs.get(job_id)
         if job is None:
             raise NotFound(f"no ingestion job '{job_id}'")
         return job
 
     def recent_jobs(self, limit: int = 50) -> list[Job]:
-        return self.jobs.recent(limit)
+        with _job_store_call():
+            return self.jobs.recent(limit)
 
     def cancel_job(self, job_id: str) -> Job:
         self.job(job_id)
-        return self.jobs.cancel(job_id)
+        with _job_store_call():
+            return self.jobs.cancel(job_id)
 
     def resume_jobs(self) -> list[Job]:
-        """On start: finish what a stopped server had accepted."""
+        """On start: finish what a stopped server had accepted (with a queue, the workers do)."""
         return self.jobs.resume()
+
+    def run_worker(self) -> None:
+        """``kb worker``: run queued ingestion jobs until :meth:`shutdown`."""
+        self.jobs.run_forever()
 
     def save_uploads(self, kb_name: str, files: Iterable[tuple[str, BinaryIO]]
                      ) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
@@ -125,6 +136,14 @@ class KnowledgeService:
         saved, too_large = uploads.save_uploads(folder, readable, limit)
         return saved, rejected + too_large
 
+    def submit_uploads(self, kb_name: str, saved: list[tuple[Path, str]]) -> Job:
+        """A job for saved uploads; if it cannot be recorded, the copies are removed (nothing accepted)."""
+        try:
+            return self.submit(kb_name, saved)
+        except Unavailable:
+            uploads.discard(saved)
+            raise
+
     def upload_all_or_nothing(self, kb_name: str, files: list[tuple[str, BinaryIO]]) -> Job:
         """The REST contract: any unreadable type -> UnsupportedFile and nothing is read; any file over the
         limit -> FileTooLarge and nothing is kept; else one background job for them all."""
@@ -139,13 +158,13 @@ class KnowledgeService:
             uploads.discard(saved)
             name, reason = rejected[0]
             raise FileTooLarge(f"'{name}' is {reason}")
-        return self.submit(kb_name, saved)
+        return self.submit_uploads(kb_name, saved)
 
     def seed_default(self, seed_dir: Path, marker: Path) -> Job | None:
         """First run: build the default knowledge base from ``seed_dir`` (the product's own guide).
 
-        ``marker`` is written when seeding finished: a first run that was interrupted seeds again
-        (already indexed files are cheap duplicates), while a user's later deletions are respected."""
+        ``marker`` is written once the job is recorded (a recorded job is finished even across a
+        restart), so a user's later deletions are respected."""
         from ingest import expand_paths, is_supported
 
         if not seed_dir.is_dir() or marker.exists():
@@ -154,12 +173,9 @@ class KnowledgeService:
         if not files:
             return None
         self.open(self.default_kb, create=True)
-
-        def mark_seeded(job: Job) -> None:
-            if all(f.status in ("indexed", "duplicate") for f in job.files):
-                marker.parent.mkdir(parents=True, exist_ok=True)
-                marker.touch()
-        job = self.submit(self.default_kb, files, on_done=mark_seeded)
+        job = self.submit(self.default_kb, files)
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
         log.info("first run: building knowledge base '%s' from %s (job %s)", self.default_kb, seed_dir, job.id)
         return job
 
@@ -171,3 +187,24 @@ def indexed_totals(records) -> tuple[int, int]:
     """(indexed documents, their chunks) among document records."""
     indexed = [r for r in records if r.status == "indexed"]
     return len(indexed), sum(r.chunks for r in indexed)
+
+
+def _reachable(what: str, ping) -> bool:
+    try:
+        ping()
+        return True
+    except Exception as exc:  # noqa: BLE001  any failure means the same to a health probe
+        log.warning("%s unreachable: %s", what, exc)
+        return False
+
+
+@contextlib.contextmanager
+def _job_store_call():
+    """The job store (the shared queue) down: a 503 naming it, not a 500."""
+    from app.operations.job_store import STORE_ERRORS
+
+    try:
+        yield
+    except STORE_ERRORS as exc:
+        log.warning("job store unreachable: %s", exc)
+        raise Unavailable(f"the ingestion job queue is unreachable ({type(exc).__name__}); try again shortly") from exc

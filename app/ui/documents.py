@@ -151,6 +151,8 @@ def upload(ops, kb_name: str | None, paths: list[str] | None) -> Iterator[tuple]
         return
     try:
         saved, rejected = save_uploads(ops, kb_name, paths)
+        if saved:
+            job_id = ops.knowledge.submit_uploads(kb_name, saved).id
     except Exception as exc:
         gr.Warning(user_message(exc))
         yield (f"⚠️ {user_message(exc)}", gr.update(), *keep, None)
@@ -158,11 +160,16 @@ def upload(ops, kb_name: str | None, paths: list[str] | None) -> Iterator[tuple]
     if not saved:
         yield ("⚠️ 没有可索引的文件 Nothing to index.", pd.DataFrame(rejected, columns=JOB_COLUMNS), *keep, None)
         return
-    job = ops.knowledge.submit(kb_name, saved)
     while True:
+        try:  # read again each time: with a queue, another process runs the job
+            job = ops.knowledge.job(job_id)
+        except Exception as exc:  # noqa: BLE001  the queue went away for a moment: say so, keep polling
+            yield (f"⚠️ {user_message(exc)}", gr.update(), *keep, None)
+            time.sleep(POLL_S)
+            continue
         state = job.as_dict()
         table = pd.DataFrame(job_rows(state) + rejected, columns=JOB_COLUMNS)
-        if state["status"] == "done":
+        if state["status"] != "running":
             yield (progress_markdown(state, job.counts()), table, *documents_view(ops, kb_name), None)
             return
         yield (progress_markdown(state, job.counts()), table, *keep, None)

@@ -24,17 +24,19 @@ _ERRORS = {404: {"model": schemas.ErrorBody}}
 
 
 @public.get("/health", response_model=schemas.Health, response_model_exclude_none=True, tags=["meta"],
-            responses={503: {"model": schemas.Health, "description": "the store is unreachable"}})
+            responses={503: {"model": schemas.Health, "description": "the store or the job queue is unreachable"}})
 def health(ops: Operations = Depends(operations), authorized: bool = Depends(has_api_key)):
-    """Needs no API key. Status 503 when the knowledge-base store cannot be reached."""
+    """Needs no API key. Status 503 when the knowledge-base store or the job queue cannot be reached."""
     from fastapi.responses import JSONResponse
 
     store = "ok" if ops.knowledge.store_reachable() else "unreachable"
+    queue = "ok" if ops.knowledge.queue_reachable() else "unreachable"
     llm = ops.answers.model_status()
-    body = {"status": "ok" if store == "ok" else "degraded", "ready": llm["ready"] and store == "ok", "store": store}
+    up = store == queue == "ok"
+    body = {"status": "ok" if up else "degraded", "ready": llm["ready"] and up, "store": store, "queue": queue}
     if authorized:
         body.update(version=VERSION, llm=llm, embedding={"model": _embedding_name(ops)})
-    return body if store == "ok" else JSONResponse(body, status_code=503)
+    return body if up else JSONResponse(body, status_code=503)
 
 
 def _embedding_name(ops: Operations) -> str:

@@ -27,6 +27,7 @@ class Health(BaseModel):
     status: Literal["ok", "degraded"] = "ok"
     ready: bool = Field(description="the model can answer now and the store is reachable")
     store: Literal["ok", "unreachable"]
+    queue: Literal["ok", "unreachable"] = Field("ok", description="the job store (the shared queue with replicas)")
     version: str | None = None
     llm: LLMInfo | None = None
     embedding: EmbeddingInfo | None = None

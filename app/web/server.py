@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.settings import Settings, prepare_process_env
@@ -49,7 +48,7 @@ def create_app(settings: Settings | None = None, with_ui: bool = True):
     async def lifespan(app):
         ops.answers.preload()
         ops.knowledge.resume_jobs()  # what a stopped server had accepted is finished first
-        ops.knowledge.seed_default(s.seed_dir, Path(s.data_dir) / f".seeded-{store_id(s.default_kb)}")
+        ops.knowledge.seed_default(s.seed_dir, ops.services.shared_dir / f".seeded-{store_id(s.default_kb)}")
         yield
         ops.knowledge.shutdown()
 
