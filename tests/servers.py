@@ -145,12 +145,13 @@ class PostgresServer:
         if self.bin is None:
             raise ServerUnavailable("PostgreSQL is not installed (apt-get install postgresql)")
         self.root = Path(tempfile.mkdtemp(prefix="kb-pg-"))
-        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        # run as the postgres user itself (no runuser in between: the pid we kill is the postmaster's)
+        self.as_user = {"user": "postgres", "group": "postgres", "extra_groups": []} if os.geteuid() == 0 else {}
         if self.as_user:
-            shutil.chown(self.root, "postgres")
+            shutil.chown(self.root, "postgres", "postgres")
         self.port, self.proc = free_port(), None
-        subprocess.run([*self.as_user, str(self.bin / "initdb"), "-D", str(self.root / "data"), "-U", "kb",
-                        "--auth=trust", "-E", "UTF8", "--no-sync"], check=True, capture_output=True)
+        subprocess.run([str(self.bin / "initdb"), "-D", str(self.root / "data"), "-U", "kb", "--auth=trust",
+                        "-E", "UTF8", "--no-sync"], check=True, capture_output=True, cwd=self.root, **self.as_user)
 
     @property
     def url(self) -> str:
@@ -160,9 +161,10 @@ class PostgresServer:
         import psycopg
 
         self.proc = subprocess.Popen(
-            [*self.as_user, str(self.bin / "postgres"), "-D", str(self.root / "data"), "-p", str(self.port),
+            [str(self.bin / "postgres"), "-D", str(self.root / "data"), "-p", str(self.port),
              "-k", str(self.root), "-c", "listen_addresses=127.0.0.1"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, cwd=self.root,
+            **self.as_user)
         _wait_until(lambda: psycopg.connect(self.url, connect_timeout=2).close() is None, "postgres", self.proc)
         return self
 
@@ -185,3 +187,34 @@ class PostgresServer:
     def __exit__(self, *exc) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+class KbProcess:
+    """A `kb` command (``serve --no-ui`` or ``worker``) in its own process group, so it can be killed
+    outright. ``env``: KB_* settings on top of this process's environment."""
+
+    def __init__(self, *args: str, env: dict[str, str], log: Path | None = None):
+        self.args, self.env, self.log, self.proc = list(args), env, log, None
+        self.port = free_port() if args and args[0] == "serve" else None
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout_s: float = 120) -> "KbProcess":
+        kb = Path(sys.executable).parent / "kb"
+        args = [*self.args, "--port", str(self.port)] if self.port else self.args
+        out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115  closed with the process
+        self.proc = subprocess.Popen([str(kb), *args], env={**os.environ, **self.env}, stdout=out,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        if self.port:
+            _wait_until(lambda: httpx.get(self.base + "/health", timeout=2).status_code == 200,
+                        f"kb {' '.join(self.args)}", self.proc, timeout_s)
+        return self
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(30)
+
+    stop = kill

@@ -1,17 +1,13 @@
 """Nothing accepted is lost: a server killed with SIGKILL in the middle of an ingestion job, restarted on
 the same data dir, finishes the job under the same id; a cancelled job leaves nothing half-written."""
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.servers import free_port
+from tests.servers import KbProcess
 
 PARAGRAPH = "第{n}号文件第{i}段：知识库会把每个文件切成小块，再逐块向量化，最后写入向量库和关键词索引。"
 
@@ -26,40 +22,10 @@ def make_files(folder: Path, count: int, paragraphs: int) -> list[Path]:
     return paths
 
 
-class Server:
-    """`kb serve --no-ui` in its own process group, so it can be killed outright."""
-
-    def __init__(self, data: Path, seed: Path):
-        self.data, self.seed, self.port, self.proc = data, seed, free_port(), None
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> "Server":
-        env = {**os.environ, "KB_DATA_DIR": str(self.data), "KB_SEED_DIR": str(self.seed),
-               "KB_PRELOAD_MODEL": "false"}
-        kb = Path(sys.executable).parent / "kb"
-        self.proc = subprocess.Popen([str(kb), "serve", "--no-ui", "--port", str(self.port)], env=env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.base + "/health", timeout=2).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            assert self.proc.poll() is None, "the server exited"
-            time.sleep(0.3)
-        raise TimeoutError("server did not start")
-
-    def kill(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(30)
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.kill()
+def kb_serve(data: Path, seed: Path) -> KbProcess:
+    """`kb serve --no-ui` on ``data``, killable with SIGKILL."""
+    return KbProcess("serve", "--no-ui", env={"KB_DATA_DIR": str(data), "KB_SEED_DIR": str(seed),
+                                               "KB_PRELOAD_MODEL": "false"})
 
 
 @pytest.fixture()
@@ -87,7 +53,7 @@ def wait_done(client: httpx.Client, job_id: str, timeout_s: float = 300) -> dict
 
 def test_killed_mid_job_resumes_after_restart(dirs, tmp_path):
     paths = make_files(tmp_path / "in", count=10, paragraphs=30)
-    server = Server(*dirs).start()
+    server = kb_serve(*dirs).start()
     try:
         with httpx.Client(base_url=server.base, timeout=60) as client:
             job_id = upload(client, "durable", paths)
@@ -99,7 +65,7 @@ def test_killed_mid_job_resumes_after_restart(dirs, tmp_path):
                 time.sleep(0.1)
         assert 2 <= statuses.count("indexed") < len(paths), statuses
         server.kill()
-        server = Server(*dirs).start()
+        server = kb_serve(*dirs).start()
         with httpx.Client(base_url=server.base, timeout=60) as client:
             job = wait_done(client, job_id)  # the same id, valid across the restart
             assert job["status"] == "done"
@@ -117,7 +83,7 @@ def test_killed_mid_job_resumes_after_restart(dirs, tmp_path):
 
 def test_cancel_leaves_nothing_half_written(dirs, tmp_path):
     paths = make_files(tmp_path / "in", count=8, paragraphs=30)
-    server = Server(*dirs).start()
+    server = kb_serve(*dirs).start()
     try:
         with httpx.Client(base_url=server.base, timeout=60) as client:
             job_id = upload(client, "cancel-me", paths)

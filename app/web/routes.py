@@ -102,7 +102,7 @@ def cancel_job(job_id: str, kbs: KnowledgeService = Depends(knowledge)):
 
 @router.post("/search", response_model=schemas.SearchResponse, tags=["ask"], responses=_ERRORS)
 async def search_kb(body: schemas.SearchRequest, searcher: SearchService = Depends(search)):
-    hits = await run_in_threadpool(searcher.search, body.kb, body.query, body.k)
+    hits = await run_in_threadpool(searcher.search, body.kb, body.query, body.k, body.mode)
     return {"hits": [h.as_dict() for h in hits]}
 
 
