@@ -14,6 +14,7 @@ ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY app ./app
+COPY answering ./answering
 COPY ingest ./ingest
 COPY retrieval ./retrieval
 COPY llm_backends ./llm_backends
@@ -28,7 +29,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends libgomp1 libgl1 libglib2.0-0 \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --create-home --uid 1000 kb \
- && mkdir -p /data && chown kb:kb /data
+ && mkdir -p /data /shared /models && chown kb:kb /data /shared /models
 COPY --from=build /opt/venv /opt/venv
 COPY knowledge_base /app/knowledge_base
 ENV PATH=/opt/venv/bin:$PATH \

@@ -55,7 +55,9 @@ bench: install-dev
 	$(BIN)/python bench/retrieval.py
 	$(BIN)/python bench/first_token.py
 	$(BIN)/python bench/answers.py
-	$(BIN)/python bench/soak.py
+	$(BIN)/python -m bench.soak
+	$(BIN)/python -m bench.soak --scale
+	$(BIN)/python -m bench.job_queue
 
 clean:
 	rm -rf $(VENV) data

@@ -1,7 +1,12 @@
 """Soak: a bounded mixed load (uploads, searches, asks, deletes) on a real server over loopback, with one
 SIGKILL and restart of the server in the middle. Then every accepted file is accounted for.
 
-    python bench/soak.py [--seconds 180] [--kill-at 0.5] [--model gemma-3-270m]
+    python -m bench.soak [--seconds 180] [--kill-at 0.5] [--model gemma-3-270m]
+    python -m bench.soak --scale     # 2 replicas + 1 `kb worker` over a Chroma server and a PostgreSQL
+                                     # queue; replica A and the worker are killed and restarted
+
+With --scale, uploads go through replica A, searches through both, asks, deletes and the accounting
+through B.
 
 Prints requests and status codes per route, latency, and the accounting: files accepted (202) vs files
 whose job ended indexed / duplicate / failed-with-a-reason / cancelled, files lost, partial documents,
@@ -11,6 +16,7 @@ apart). Targets: 0 lost, 0 partial, 0 unexpected 5xx.
 
 import argparse
 import collections
+import contextlib
 import os
 import random
 import signal
@@ -32,20 +38,23 @@ TOPICS = ["年假", "报销", "差旅", "培训", "设备", "门禁", "加班", 
 class ServerProcess:
     """`kb serve --no-ui` in its own process group on a fixed port, so it can be killed and started again."""
 
-    def __init__(self, data: Path, model: str):
+    def __init__(self, data: Path, model: str, env: dict | None = None, command: str = "serve"):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         (data / "seed").mkdir(parents=True, exist_ok=True)
         self.env = {**os.environ, "KB_DATA_DIR": str(data), "KB_SEED_DIR": str(data / "seed"),
-                    "KB_LOCAL_MODEL": model, "KB_LLM_MAX_TOKENS": "48"}
-        self.base, self.proc = f"http://127.0.0.1:{self.port}", None
+                    "KB_LOCAL_MODEL": model, "KB_LLM_MAX_TOKENS": "48", **(env or {})}
+        self.base, self.proc, self.command = f"http://127.0.0.1:{self.port}", None, command
 
     def start(self, timeout_s: float = 180) -> float:
         t0 = time.monotonic()
         kb = Path(sys.executable).parent / "kb"
-        self.proc = subprocess.Popen([str(kb), "serve", "--no-ui", "--port", str(self.port)], env=self.env,
+        args = ["serve", "--no-ui", "--port", str(self.port)] if self.command == "serve" else [self.command]
+        self.proc = subprocess.Popen([str(kb), *args], env=self.env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        if self.command != "serve":
+            return 0.0
         while time.monotonic() - t0 < timeout_s:
             try:
                 if httpx.get(self.base + "/health", timeout=2).status_code == 200:
@@ -55,8 +64,9 @@ class ServerProcess:
         raise TimeoutError("the server did not start")
 
     def kill(self) -> None:
-        os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(30)
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(30)
 
 
 class Tally:
@@ -176,36 +186,61 @@ def main() -> int:
     ap.add_argument("--model", default="gemma-3-270m", help="local model answering /ask (small keeps the CPU free)")
     ap.add_argument("--data", default=None, help="data dir (default: a fresh temporary one)")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--scale", action="store_true", help="two replicas and a worker over Chroma and PostgreSQL servers")
     args = ap.parse_args()
 
     data = Path(args.data or tempfile.mkdtemp(prefix="kb-soak-"))
-    server = ServerProcess(data, args.model)
-    print(f"data dir {data}; server started in {server.start():.1f} s", flush=True)
-    httpx.post(server.base + "/kbs", json={"name": KB}, timeout=60)
-    tally, stop, rng = Tally(), threading.Event(), random.Random(args.seed)
-    workers = [threading.Thread(target=fn, args=(tally, server.base, stop, random.Random(rng.random())), daemon=True)
-               for fn in (uploader, searcher, searcher, asker, deleter)]
-    for w in workers:
-        w.start()
-    time.sleep(args.seconds * args.kill_at)
-    jobs = httpx.get(server.base + "/jobs", params={"limit": 500}, timeout=60).json()
-    running = [j for j in jobs if j["status"] == "running"]
-    pending = sum(f["status"] == "pending" for j in running for f in j["files"])
-    tally.restarting.set()
-    server.kill()
-    killed_at = time.monotonic()
-    restart_s = server.start()
-    tally.restarting.clear()
-    print(f"killed with SIGKILL while {len(running)} jobs ran ({pending} files not yet done); restarted and "
-          f"answering {time.monotonic() - killed_at:.1f} s later", flush=True)
-    time.sleep(args.seconds * (1 - args.kill_at))
-    stop.set()
-    for w in workers:
-        w.join(300)
-    result = account(tally, server.base, timeout_s=600)
-    server.kill()
+    with contextlib.ExitStack() as cleanup:
+        front, back, killed = start_processes(args, data, cleanup)
+        print(f"data dir {data}; started", flush=True)
+        httpx.post(front.base + "/kbs", json={"name": KB}, timeout=60)
+        tally, stop, rng = Tally(), threading.Event(), random.Random(args.seed)
+        routes = [(uploader, front), (searcher, front), (searcher, back), (asker, back), (deleter, back)]
+        workers = [threading.Thread(target=fn, args=(tally, proc.base, stop, random.Random(rng.random())),
+                                    daemon=True) for fn, proc in routes]
+        for w in workers:
+            w.start()
+        time.sleep(args.seconds * args.kill_at)
+        jobs = httpx.get(back.base + "/jobs", params={"limit": 500}, timeout=60).json()
+        running = [j for j in jobs if j["status"] == "running"]
+        pending = sum(f["status"] == "pending" for j in running for f in j["files"])
+        tally.restarting.set()
+        for proc in killed:
+            proc.kill()
+        killed_at = time.monotonic()
+        restart_s = max(proc.start() for proc in killed)
+        tally.restarting.clear()
+        print(f"killed {', '.join(p.command for p in killed)} with SIGKILL while {len(running)} jobs ran "
+              f"({pending} files not yet done); restarted and answering {time.monotonic() - killed_at:.1f} s later",
+              flush=True)
+        time.sleep(args.seconds * (1 - args.kill_at))
+        stop.set()
+        for w in workers:
+            w.join(300)
+        result = account(tally, back.base, timeout_s=600)
     report(tally, result, restart_s)
     return 0 if not (result["lost"] or result["partial"] or tally.unexpected or result["absent"]) else 1
+
+
+def start_processes(args, data: Path, cleanup: contextlib.ExitStack):
+    """(front door, back door, processes to kill mid-run), all started; stopped when ``cleanup`` closes."""
+    if not args.scale:
+        server = ServerProcess(data, args.model)
+        server.start()
+        cleanup.callback(server.kill)
+        return server, server, [server]
+    from tests.servers import ChromaServer, PostgresServer  # needs `python -m bench.soak` from the repo root
+
+    chroma = cleanup.enter_context(ChromaServer(data / "chroma-server"))
+    queue = cleanup.enter_context(PostgresServer())
+    env = {"KB_CHROMA_URL": chroma.url, "KB_QUEUE_URL": queue.url, "KB_SHARED_DIR": str(data / "shared"),
+           "KB_JOB_LEASE_S": "15", "KB_PRELOAD_MODEL": "false"}
+    a, b = (ServerProcess(data / name, args.model, env) for name in ("a", "b"))
+    worker = ServerProcess(data / "worker", args.model, env, command="worker")
+    for proc in (a, b, worker):
+        proc.start()
+        cleanup.callback(proc.kill)
+    return a, b, [a, worker]
 
 
 def report(tally: Tally, result: dict, restart_s: float) -> None:

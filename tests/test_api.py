@@ -229,7 +229,7 @@ def test_api_keys_and_dead_backend(tmp_path):
     with running_server(create_app(settings, with_ui=False), headers=auth) as base:
         assert httpx.get(base + "/kbs").status_code == 401
         probe = httpx.get(base + "/health")  # a load balancer has no key: it gets up/ready/store, nothing more
-        assert probe.status_code == 200 and probe.json() == {"status": "ok", "ready": True, "store": "ok"}
+        assert probe.status_code == 200 and probe.json() == {"status": "ok", "ready": True, "store": "ok", "queue": "ok"}
         assert httpx.get(base + "/health", headers=auth).json()["llm"]["provider"] == "openai_compatible"
         assert httpx.get(base + "/kbs", headers={"Authorization": "Bearer nope"}).status_code == 401
         with httpx.Client(base_url=base, headers=auth, timeout=120) as client:

@@ -104,5 +104,38 @@ def test_dockerfile_runs_kb_serve_without_torch():
     assert "pip install ." in text
     assert "install torch" not in text and "[st]" not in text and "[dev]" not in text
     assert 'CMD ["kb", "serve", "--host", "0.0.0.0", "--port", "8000"]' in text
-    for path in ("app", "ingest", "retrieval", "llm_backends", "prompts", "eval", "knowledge_base"):
+    for path in (*_packages(), "knowledge_base"):
         assert f"COPY {path} " in text, f"the image lacks {path}/"
+
+
+def _packages() -> list[str]:
+    """The top-level packages pyproject.toml installs (its setuptools include patterns)."""
+    import tomllib
+
+    include = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    return [pattern.rstrip("*") for pattern in include]
+
+
+def test_compose_scale_profile_structure():
+    """Two API replicas behind one port, a worker, the queue and Chroma; replicas and workers see the
+    same uploads (one shared volume at one path) and the same queue and Chroma."""
+    services = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]
+    scale = {name for name, svc in services.items() if "scale" in svc.get("profiles", [])}
+    assert scale == {"lb", "api", "worker", "queue"}
+    api, worker = services["api"], services["worker"]
+    assert api["deploy"]["replicas"] == 2 and worker["deploy"]["replicas"] >= 1
+    assert worker["command"] == ["kb", "worker"]
+    assert len(services["lb"]["ports"]) == 1 and "ports" not in api  # one way in
+    for key in ("KB_CHROMA_URL", "KB_QUEUE_URL", "KB_SHARED_DIR"):
+        assert api["environment"][key] == worker["environment"][key], key
+    assert api["environment"]["KB_QUEUE_URL"].startswith("postgresql://") and "@queue:" in api["environment"]["KB_QUEUE_URL"]
+    shared = api["environment"]["KB_SHARED_DIR"]
+    assert f"kb-shared:{shared}" in api["volumes"] and f"kb-shared:{shared}" in worker["volumes"]
+    assert not any(v.endswith(":/data") for v in api["volumes"])  # each replica keeps its own keyword index
+    assert services["queue"]["image"].startswith("postgres:")
+
+
+def test_compose_config_scale_profile(tmp_path):
+    services = compose_config(tmp_path, "--profile", "scale")["services"]
+    assert {"lb", "api", "worker", "queue", "chroma"} <= set(services)
+    assert services["worker"]["command"] == ["kb", "worker"]
