@@ -217,4 +217,9 @@ class KbProcess:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(30)
 
+    def terminate(self, timeout_s: float = 120) -> int:
+        """SIGTERM to the process alone (what `docker stop` does); its exit status."""
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout_s)
+
     stop = kill

@@ -1,7 +1,6 @@
 """`kb eval` end to end on a tiny generated QA set: real embeddings, real local model."""
 
 import json
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner

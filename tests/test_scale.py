@@ -109,6 +109,23 @@ def test_a_killed_worker_is_replaced_and_nothing_is_lost(cluster, tmp_path):
         assert hits and hits[0]["source"] == "doc-07.txt"
 
 
+def test_a_stopped_worker_gives_its_job_back(cluster, tmp_path):
+    """SIGTERM: the file being embedded is finished, the rest of the job goes back to the queue (not
+    cancelled), the worker exits 0, and the next worker completes the job."""
+    worker = cluster.start_worker("w1")
+    paths = make_files(tmp_path / "in", count=6, paragraphs=30)
+    with httpx.Client(base_url=cluster.a.base, timeout=60) as ca:
+        job_id = upload(ca, "handover", paths)
+        wait_for(lambda: any(f["status"] == "indexed" for f in ca.get(f"/jobs/{job_id}").json()["files"]), 240)
+        assert worker.terminate() == 0
+        statuses = [f["status"] for f in ca.get(f"/jobs/{job_id}").json()["files"]]
+        assert "pending" in statuses and "cancelled" not in statuses, statuses
+        cluster.start_worker("w2")
+        job = wait_done(ca, job_id, timeout_s=300)
+        assert [f["status"] for f in job["files"]] == ["indexed"] * 6, job["files"]
+        assert {d["status"] for d in ca.get("/kbs/handover/documents").json()} == {"indexed"}
+
+
 def test_queue_down_is_a_clear_503_and_accepted_jobs_wait_for_a_worker(cluster, tmp_path):
     paths = make_files(tmp_path / "in", count=2, paragraphs=2)
     with httpx.Client(base_url=cluster.a.base, timeout=60) as ca:
