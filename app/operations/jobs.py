@@ -194,6 +194,8 @@ class JobManager:
             job = self._live.setdefault(record["id"], Job.from_record(record))
         job.cancel_requested = job.cancel_requested or bool(record["cancel_requested"])
         left = [(Path(f["path"]), f["source"], f["idx"]) for f in record["files"] if f["status"] == "pending"]
+        for _, _, idx in left:  # a dead worker's stage and counts start over
+            job.files[idx] = JobFile(job.files[idx].source)
         lease = Lease(self._store, job, self.worker_id, self._lease_s)
         progress = JobProgress(job, [i for _, _, i in left], self._store, self.worker_id)
         try:
