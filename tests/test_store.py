@@ -141,3 +141,35 @@ def test_sigkill_mid_embedding_leaves_no_partial_document(tmp_path, files):
     done = subprocess.run([sys.executable, "-m", "tests.kill_child", str(data), str(small), str(big)],
                           capture_output=True, text=True, env=env, timeout=600)
     assert "done small.txt duplicate" in done.stdout and "done big.txt indexed" in done.stdout
+
+
+def test_a_shared_server_rolls_back_only_stale_half_written_documents(tmp_path, embeddings):
+    """On a shared Chroma server another process may be writing a document while this one opens the
+    knowledge base: a fresh `pending` record is left alone, one whose writer went silent is rolled back,
+    and a document written again over a killed writer's leftovers ends complete."""
+    import time
+
+    from langchain_core.documents import Document
+
+    from retrieval import DocumentRecord, KnowledgeBaseStore, open_chroma_client
+
+    def open_kb(stale_after_s: float):
+        client = open_chroma_client(path=tmp_path / "c")
+        return KnowledgeBaseStore(client, embeddings, tmp_path / f"k{stale_after_s}.sqlite",
+                                  stale_after_s=stale_after_s).get("shared", create=True)
+
+    kb = open_kb(300)
+    chunks = [Document(page_content=f"第{i}段：共享服务器上的文档。", metadata={"source": "s.txt"}) for i in range(3)]
+    kb.collection.add(ids=["busy-0"], embeddings=[embeddings.embed_query("x")], documents=["half"],
+                      metadatas=[{"doc_id": "busy", "source": "busy.txt"}])
+    kb.registry.put(DocumentRecord("busy", "busy.txt", "pending", added_at=time.time()))  # being written now
+    kb.registry.put(DocumentRecord("dead", "dead.txt", "pending", added_at=time.time() - 3600))  # writer gone
+    reopened = open_kb(300)
+    assert reopened.registry.get("busy").status == "pending" and reopened.registry.get("dead") is None
+
+    # the killed writer's job runs again: the leftovers are replaced, the document ends whole
+    reopened.add_document("busy", "busy.txt", chunks)
+    assert reopened.document("busy").status == "indexed"
+    assert sorted(reopened.collection.get(where={"doc_id": "busy"})["documents"]) == sorted(
+        c.page_content for c in chunks)
+    assert open_kb(0).registry.get("busy").status == "indexed"  # nothing to roll back any more
