@@ -148,3 +148,14 @@ def test_two_managers_share_the_queue_and_every_file_is_ingested_once(store, tmp
         state = api.get(job.id)  # read from the store: the API manager ran nothing itself
         assert state.status == "done" and state.progress == 1.0
         assert [f.status for f in state.files] == ["indexed"] * 3
+
+
+def test_a_store_whose_server_is_down_opens_and_says_so_on_use():
+    """A server or worker starts while the queue is still down (compose start order, a restart): the
+    store connects on first use, and what it raises is one of STORE_ERRORS (a 503 at the API)."""
+    from app.operations.job_store import STORE_ERRORS
+    from tests.servers import free_port
+
+    store = PostgresJobStore(f"postgresql://kb@127.0.0.1:{free_port()}/postgres", connect_timeout_s=1)
+    with pytest.raises(STORE_ERRORS):
+        store.ping()

@@ -50,17 +50,26 @@ class JobStore:
 
     def __init__(self):
         self._lock = threading.Lock()
-        with self._tx() as run:
-            self._schema_lock(run)
-            for sql in _TABLES:
-                run(sql)
-            have = self._columns(run)
-            for table, column, kind in _COLUMNS:
-                if column not in have.get(table, set()):
-                    run(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+        self._schema_ready = False  # made on first use: a server starts even while the queue is down
+
+    @contextlib.contextmanager
+    def _tx(self):
+        """``run(sql, args=()) -> rows``, all in one transaction; the tables made or extended first."""
+        if not self._schema_ready:
+            with self._begin() as run:
+                self._schema_lock(run)
+                for sql in _TABLES:
+                    run(sql)
+                have = self._columns(run)
+                for table, column, kind in _COLUMNS:
+                    if column not in have.get(table, set()):
+                        run(f"ALTER TABLE {table} ADD COLUMN {column} {kind}")
+            self._schema_ready = True
+        with self._begin() as run:
+            yield run
 
     # --- back-end specific ---------------------------------------------------------------------
-    def _tx(self):
+    def _begin(self):
         """A context manager giving ``run(sql, args=()) -> rows``, all in one transaction."""
         raise NotImplementedError
 
@@ -185,7 +194,7 @@ class SqliteJobStore(JobStore):
         super().__init__()
 
     @contextlib.contextmanager
-    def _tx(self):
+    def _begin(self):
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")  # one writer at a time: a claim cannot race another
             try:
@@ -220,7 +229,7 @@ class PostgresJobStore(JobStore):
         return self._conn
 
     @contextlib.contextmanager
-    def _tx(self):
+    def _begin(self):
         with self._lock:
             conn = self._connection()
             with conn.transaction():
