@@ -60,8 +60,14 @@ def main() -> int:
                     help="no Traditional->Simplified / width folding of queries and keyword index (the old behaviour)")
     ap.add_argument("--stem", action=argparse.BooleanOptionalAction, default=None,
                     help="English stems in the keyword index (default: the product's default)")
+    ap.add_argument("--zh-stopwords", action=argparse.BooleanOptionalAction, default=None,
+                    help="Chinese function words left out of keyword queries (default: the product's default)")
     ap.add_argument("--per-page", action=argparse.BooleanOptionalAction, default=None,
                     help="one hit per page (default: the product's default)")
+    ap.add_argument("--page-rescore", action=argparse.BooleanOptionalAction, default=None,
+                    help="the top pages reordered by their whole text's BM25 (default: the product's default)")
+    ap.add_argument("--page-rescore-weight", type=float, default=None,
+                    help="override retrieval.search.PAGE_RESCORE_WEIGHT")
     ap.add_argument("--modes", default=None, help="short sets: comma list of dense,keyword,hybrid (default all)")
     ap.add_argument("--page-score", choices=("best", "sum"), default=None, help="override retrieval.search.PAGE_SCORE")
     ap.add_argument("--full-coverage", type=float, default=None, help="override retrieval.search.FULL_COVERAGE")

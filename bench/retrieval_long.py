@@ -321,7 +321,10 @@ def _store_kwargs(args) -> dict:
 
 
 def _search_kwargs(args) -> dict:
-    return {} if args.per_page is None else {"per_page": args.per_page}
+    out = {} if args.per_page is None else {"per_page": args.per_page}
+    if getattr(args, "page_rescore", None) is not None:
+        out["page_rescore"] = args.page_rescore
+    return out
 
 
 def _describe(args) -> str:
@@ -331,6 +334,8 @@ def _describe(args) -> str:
         search_module.to_simplified = str
     if args.stem is not None:  # build a store with the same setting: the keyword index holds stems
         sys.modules["retrieval.keyword"].STEM_ENGLISH = args.stem
+    if getattr(args, "zh_stopwords", None) is not None:  # query side only: no rebuild needed
+        sys.modules["retrieval.keyword"].CHINESE_STOPWORDS = args.zh_stopwords
     if args.page_score is not None:
         search_module.PAGE_SCORE = args.page_score
     if args.full_coverage is not None:
@@ -339,10 +344,18 @@ def _describe(args) -> str:
         search_module.RRF_K = args.rrf_k
     if args.keyword_weight is not None:
         search_module.KEYWORD_WEIGHT = args.keyword_weight
+    if getattr(args, "page_rescore_weight", None) is not None:
+        search_module.PAGE_RESCORE_WEIGHT = args.page_rescore_weight
     per_page = search_module.SearchOptions().per_page if args.per_page is None else args.per_page
     stems = sys.modules["retrieval.keyword"].STEM_ENGLISH
+    zh_stop = sys.modules["retrieval.keyword"].CHINESE_STOPWORDS
+    rescore = search_module.SearchOptions().page_rescore if getattr(args, "page_rescore", None) is None \
+        else args.page_rescore
     on = {True: "on", False: "off"}
     return (f"RRF k {search_module.RRF_K}, keyword weight {search_module.KEYWORD_WEIGHT}, "
             f"chunk context {on[args.context]}, folding {on[args.normalize]}, English stems {on[stems]}, "
+            f"Chinese stop words {on[zh_stop]}, "
             f"one hit per page {on[per_page]} (page score {search_module.PAGE_SCORE}), "
-            f"keyword weight by term coverage below {search_module.FULL_COVERAGE}")
+            f"keyword weight by term coverage below {search_module.FULL_COVERAGE}, "
+            f"page rescoring {on[rescore]} (top {search_module.PAGE_RESCORE_TOP}, "
+            f"weight {search_module.PAGE_RESCORE_WEIGHT})")

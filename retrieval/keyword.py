@@ -11,15 +11,14 @@ import threading
 from pathlib import Path
 
 from retrieval.normalize import fold
+from retrieval.stopwords import BASE as _STOPWORDS
+from retrieval.stopwords import CHINESE_EXTRA
 
 _WORD = re.compile(r"[\w\u3400-\u9fff\uf900-\ufaff]+", re.UNICODE)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-# Words so common that they only add noise to an OR query.
-_STOPWORDS = frozenset(
-    "的 了 是 在 和 与 及 或 也 就 都 而 之 其 这 那 有 我 你 他 她 它 们 吗 呢 吧 啊 什么 怎么 如何 为什么 哪些 哪个 "
-    "一个 可以 请 问 what which who whom how why when where is are was were be been the a an of to in on for "
-    "and or with by as at from that this it its do does did can could should would".split()
-)
+# Chinese function words (retrieval/stopwords.py) also left out of a query when on. Measured on the
+# long-document benchmark (README, "Long documents"): no win (IDF already discounts them), so off.
+CHINESE_STOPWORDS = False
 
 
 # English words are indexed through a light suffix-stripping stem (both sides), so "represented" meets
@@ -64,8 +63,11 @@ class Tokenizer:
     def query_terms(self, text: str) -> list[str]:
         seen: dict[str, None] = {}
         for tok in self.tokens(text):
-            if tok not in _STOPWORDS and (not STEM_ENGLISH or tok not in _STEMMED_STOPWORDS):
-                seen.setdefault(tok)
+            if tok in _STOPWORDS or (STEM_ENGLISH and tok in _STEMMED_STOPWORDS):
+                continue
+            if CHINESE_STOPWORDS and tok in CHINESE_EXTRA:
+                continue
+            seen.setdefault(tok)
         return list(seen)
 
 
@@ -79,6 +81,11 @@ class KeywordIndex:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._lock = threading.Lock()
         self._tok = tokenizer or Tokenizer()
+
+    @property
+    def tokenizer(self) -> Tokenizer:
+        """The tokenizer both the index and the queries go through."""
+        return self._tok
 
     @staticmethod
     def _table(kb: str) -> str:

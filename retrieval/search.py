@@ -5,6 +5,7 @@ from typing import Protocol
 
 from retrieval.modes import SearchMode
 from retrieval.normalize import to_simplified
+from retrieval.rescore import page_texts, rescore_pages
 from retrieval.store import KnowledgeBase
 
 # Fusion constants, measured on CMRC 2018 + SQuAD 1.1 (bench/retrieval.py, README): a smaller k than
@@ -18,6 +19,12 @@ PAGE_SCORE = "best"
 # knowledge base at all (a question in another language than the documents): weight * coverage / this.
 # 0 turns it off.
 FULL_COVERAGE = 0.5
+# With SearchOptions.page_rescore: the top this many hits are reordered by first-stage score plus this
+# weight times the BM25 of their whole page's text (retrieval/rescore.py).
+# It runs only when the keyword index knows at least FULL_COVERAGE of the question's terms: over pages
+# in another language a page's BM25 rests on a name or a number and reorders at random.
+PAGE_RESCORE_TOP = 10
+PAGE_RESCORE_WEIGHT = 0.6
 
 
 @dataclass
@@ -52,6 +59,8 @@ class SearchOptions:
     # One hit per page of a paged document (its best chunk): a long book's neighbouring chunks of one
     # page no longer crowd the other pages out of the top k.
     per_page: bool = True
+    # With per_page: the top pages reordered by the keyword match of their whole text (retrieval/rescore.py).
+    page_rescore: bool = True
 
 
 def search(kb: KnowledgeBase, query: str, options: SearchOptions = SearchOptions(),
@@ -61,9 +70,10 @@ def search(kb: KnowledgeBase, query: str, options: SearchOptions = SearchOptions
     dense = _dense(kb, query, options) if options.mode in ("hybrid", "dense") else []
     keyword = kb.keyword_search(query, options.fetch_k, list(options.doc_ids or [])) \
         if options.mode in ("hybrid", "keyword") else []
-    weight = KEYWORD_WEIGHT
+    weight, coverage = KEYWORD_WEIGHT, None
     if keyword and dense and FULL_COVERAGE > 0:
-        weight *= min(1.0, kb.keyword_coverage(query) / FULL_COVERAGE)
+        coverage = kb.keyword_coverage(query)
+        weight *= min(1.0, coverage / FULL_COVERAGE)
     fused = _fuse((dense, 1.0), (keyword, weight))
     if not fused:
         return []
@@ -76,7 +86,10 @@ def search(kb: KnowledgeBase, query: str, options: SearchOptions = SearchOptions
     hits = [_hit(cid, score, chunks[cid], dense_scores.get(cid), keyword_scores.get(cid))
             for cid, score in ranked if cid in chunks]
     if options.per_page:
-        hits = _best_per_page(hits)[:want]
+        hits = _best_per_page(hits)
+        if options.page_rescore:
+            hits = _rescore_pages(kb, query, hits, coverage)
+        hits = hits[:want]
     if reranker is not None:
         scores = reranker.rerank(query, [h.text for h in hits])
         for hit, score in zip(hits, scores):
@@ -90,6 +103,17 @@ def search(kb: KnowledgeBase, query: str, options: SearchOptions = SearchOptions
 def _dense(kb: KnowledgeBase, query: str, options: SearchOptions) -> list[tuple[str, float]]:
     # A Traditional-Chinese question is embedded in Simplified: the script most pages are in.
     return kb.dense_search(to_simplified(query), options.fetch_k, list(options.doc_ids or []))
+
+
+def _rescore_pages(kb: KnowledgeBase, query: str, hits: list[Hit], coverage: float | None) -> list[Hit]:
+    head = hits[:PAGE_RESCORE_TOP]
+    if PAGE_RESCORE_WEIGHT <= 0 or len(head) < 2 or all(h.page is None for h in head):
+        return hits
+    if (kb.keyword_coverage(query) if coverage is None else coverage) < FULL_COVERAGE:
+        return hits
+    tokenizer = kb.keyword.tokenizer
+    return rescore_pages(hits, page_texts(kb.collection, head), tokenizer.query_terms(query), tokenizer.tokens,
+                         PAGE_RESCORE_WEIGHT, PAGE_RESCORE_TOP)
 
 
 def _fuse(*weighted_lists: tuple[list[tuple[str, float]], float]) -> dict[str, float]:
