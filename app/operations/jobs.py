@@ -214,13 +214,12 @@ class JobManager:
 
     def _settle(self, job: Job, lease_lost: bool) -> None:
         """Finished, cancelled, or (stopped by a shutdown) given back for the next worker."""
-        if lease_lost:
-            pass
-        elif job.cancel_requested or all(f.status != "pending" for f in job.files):
-            job.status = "cancelled" if job.cancel_requested else "done"
-            self._store.finish(job.id, self.worker_id, job.status)
-        else:
-            self._store.release(job.id, self.worker_id)
+        if not lease_lost:  # a lost job is the new holder's to settle
+            if job.cancel_requested or all(f.status != "pending" for f in job.files):
+                job.status = "cancelled" if job.cancel_requested else "done"
+                self._store.finish(job.id, self.worker_id, job.status)
+            else:
+                self._store.release(job.id, self.worker_id)
         with self._lock:  # finished jobs stay in memory a while: their stages and times are fresher here
             if job.status == "running":
                 self._live.pop(job.id, None)

@@ -12,7 +12,7 @@ from typing import BinaryIO
 
 from app.operations import uploads
 from app.operations.errors import FileTooLarge, NotFound, Unavailable, UnsupportedFile
-from app.operations.job_store import open_job_store
+from app.operations.job_store import STORE_ERRORS, open_job_store
 from app.operations.jobs import Job, JobManager
 from app.operations.sources import KeepOriginals, OriginalFiles
 from app.services import Services
@@ -201,8 +201,6 @@ def _reachable(what: str, ping) -> bool:
 @contextlib.contextmanager
 def _job_store_call():
     """The job store (the shared queue) down: a 503 naming it, not a 500."""
-    from app.operations.job_store import STORE_ERRORS
-
     try:
         yield
     except STORE_ERRORS as exc:
