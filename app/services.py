@@ -27,11 +27,13 @@ class Services:
         self._remote_models: dict = {}  # LLMConfig -> chat model
 
     def with_chunk_size(self, chunk_size: int) -> "Services":
-        """Services whose parser splits into ``chunk_size`` chunks, sharing this one's store and embeddings."""
+        """Services whose parser splits into ``chunk_size`` chunks (pages too), sharing this one's store and
+        embeddings."""
         if chunk_size < 50:
             raise ValueError(f"chunk size must be at least 50, got {chunk_size}")
         overlap = min(self.settings.chunk_overlap, chunk_size // 4)
-        sized = self.settings.model_copy(update={"chunk_size": chunk_size, "chunk_overlap": overlap})
+        sized = self.settings.model_copy(update={"chunk_size": chunk_size, "chunk_overlap": overlap,
+                                                "page_chunk_size": chunk_size, "page_chunk_overlap": overlap})
         return Services(sized, embeddings=self.embeddings, store=self.store)
 
     # --- storage -------------------------------------------------------------------------------
@@ -75,7 +77,8 @@ class Services:
             if self._parser is None:
                 s = self.settings
                 limits = LoadLimits(max_file_bytes=s.max_file_mb * 2**20, ocr=s.ocr)
-                self._parser = IsolatedParser(limits, ChineseTextSplitter(s.chunk_size, s.chunk_overlap),
+                splitter = ChineseTextSplitter(s.chunk_size, s.chunk_overlap, s.page_chunk_size, s.page_chunk_overlap)
+                self._parser = IsolatedParser(limits, splitter,
                                               ParseLimits(timeout_s=s.parse_timeout_s, memory_mb=s.parse_memory_mb))
             return self._parser
 

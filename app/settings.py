@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ingest.splitter import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE
+from ingest.splitter import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, DEFAULT_PAGE_CHUNK_OVERLAP, DEFAULT_PAGE_CHUNK_SIZE
 from llm_backends.config import PROVIDERS
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -28,8 +28,11 @@ class Settings(BaseSettings):
     seed_dir: Path = Field(REPO_ROOT / "knowledge_base", description="documents of the first-run knowledge base")
 
     # ingestion
-    chunk_size: int = DEFAULT_CHUNK_SIZE
+    chunk_size: int = Field(DEFAULT_CHUNK_SIZE, description="characters per chunk of unpaged text (Markdown, text)")
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
+    page_chunk_size: int = Field(DEFAULT_PAGE_CHUNK_SIZE, description="characters per chunk of a PDF page: "
+                                 "smaller, since hits are ranked and returned by page")
+    page_chunk_overlap: int = DEFAULT_PAGE_CHUNK_OVERLAP
     ocr: bool = True
     max_file_mb: int = 200
     parse_timeout_s: float = 300.0
@@ -72,6 +75,8 @@ class Settings(BaseSettings):
     llm_threads: int = 2
     llm_context_window: int = Field(4096, description="local model context window (tokens)")
     preload_model: bool = Field(True, description="load the local model in the background when the server starts")
+    answer_passage_chars: int = Field(400, description="a hit on a PDF page is given to the answer model with "
+                                      "its page neighbours up to this many characters (0: the matched chunk alone)")
     context_tokens: int | None = Field(None, description="sources budget in tokens; unset = the model's profile "
                                        "(700 for the local default, 3000 remote)")
     prompts_dir: str | None = Field(None, description="folder whose template files override the built-in ones")

@@ -45,7 +45,8 @@ def main() -> int:
     ap.add_argument("--scales", default="1000,10000,100000")
     ap.add_argument("--cache", default=str(REPO / "bench/.cache"))
     ap.add_argument("--skip-quality", action="store_true")
-    ap.add_argument("--chunk-size", type=int, default=None, help="build with this chunk size (KB name gets -cN)")
+    ap.add_argument("--chunk-size", type=int, default=None, help="build with this chunk size (KB name gets -cN); "
+                    "--long: the page chunk size (default the product's, 250)")
     ap.add_argument("--sets", default="zh,en", help="which QA sets: zh, en or both")
     ap.add_argument("--long", action="store_true", help="the long-document benchmark (bench/retrieval_long.py)")
     ap.add_argument("--long-sets", default="en,zh,en>zh,zh>en,book")
@@ -80,9 +81,12 @@ def main() -> int:
         spec = importlib.util.spec_from_file_location("retrieval_long", _BENCH / "retrieval_long.py")
         retrieval_long = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(retrieval_long)
-        from ingest import DEFAULT_CHUNK_SIZE
+        from ingest import DEFAULT_PAGE_CHUNK_OVERLAP, DEFAULT_PAGE_CHUNK_SIZE
 
-        args.chunk_size = args.chunk_size or DEFAULT_CHUNK_SIZE
+        # Every long document is a PDF: the product splits its pages at the page chunk size.
+        if args.chunk_size is None:
+            args.chunk_size = DEFAULT_PAGE_CHUNK_SIZE
+            args.chunk_overlap = DEFAULT_PAGE_CHUNK_OVERLAP if args.chunk_overlap is None else args.chunk_overlap
         return retrieval_long.run_long(args, Path(args.qa_dir).parent)
     qa_dir, cache = Path(args.qa_dir), Path(args.cache)
     if not qa_dir.exists():

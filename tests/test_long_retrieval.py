@@ -40,6 +40,37 @@ def test_chunks_never_span_two_pages(tmp_path):
         assert not any(f"第{other}页" in chunk.page_content for other in (1, 2, 3) if other != page)
 
 
+
+def test_pages_split_finer_than_unpaged_text(tmp_path):
+    """A PDF page is split at page_chunk_size; Markdown/text (no page) at chunk_size."""
+    prose = "".join(f"这是第{n}句话，讲一个和上一句不同的细节。" for n in range(40))
+    splitter = ChineseTextSplitter(chunk_size=300, chunk_overlap=30, page_chunk_size=120, page_chunk_overlap=15)
+    paged = splitter.split_documents([Document(page_content=prose, metadata={"page": 1})])
+    unpaged = splitter.split_documents([Document(page_content=prose, metadata={"headings": "指南"})])
+    assert max(len(c.page_content) for c in paged) <= 120 < max(len(c.page_content) for c in unpaged) <= 300
+    assert len(paged) > len(unpaged)
+    same = ChineseTextSplitter(chunk_size=300, chunk_overlap=30)  # no page size given: pages split like text
+    assert [c.page_content for c in same.split_documents([Document(page_content=prose, metadata={"page": 1})])] \
+        == [c.page_content for c in unpaged]
+    with pytest.raises(ValueError, match="page_chunk_overlap"):
+        ChineseTextSplitter(chunk_size=300, chunk_overlap=30, page_chunk_size=100, page_chunk_overlap=100)
+
+
+def test_parsing_worker_splits_pages_at_the_page_chunk_size(tmp_path):
+    """The splitter's page size reaches the isolated parsing process (it builds its own splitter)."""
+    from ingest import IsolatedParser, LoadLimits
+
+    pages = ["".join(f"第{n}页第{i}句，这一句说的是另一件事。" for i in range(25)) for n in range(1, 3)]
+    pdf = _book(tmp_path / "p.pdf", None, pages)
+    parser = IsolatedParser(LoadLimits(), ChineseTextSplitter(400, 50, page_chunk_size=100, page_chunk_overlap=10))
+    try:
+        parsed = parser.parse(pdf, "p.pdf")
+    finally:
+        parser.close()
+    assert {c.metadata["page"] for c in parsed.chunks} == {1, 2}
+    assert max(len(c.page_content) for c in parsed.chunks) <= 100
+
+
 def test_outline_gives_each_chunk_its_heading_path(tmp_path):
     pages = [
         "第6章 支持向量机\n" + "支持向量机求解离两类样本都尽可能远的划分超平面。" * 6,

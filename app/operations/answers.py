@@ -64,13 +64,21 @@ class AnswerService:
         info = describe(config)
         doc_ids = list(options.doc_ids) if options.doc_ids else None
         return AnswerChain(
-            search=lambda query, k: self.searcher.search(options.kb, query, k, doc_ids=doc_ids),
+            search=lambda query, k: self._passages(options.kb, query, k, doc_ids),
             chat_model=chat_model,
             model_name=f"{info['provider']}:{info['model']}",
             options=chain_options,
             explain_error=lambda exc: explain_error(exc, config),
             missing_names=self.services.name_check.missing if s.check_names else None,
         )
+
+    def _passages(self, kb_name: str, query: str, k: int, doc_ids: list[str] | None) -> list:
+        """The hits, each on a page widened with its page neighbours: small page chunks match, the model
+        reads the sentences around them."""
+        from retrieval import widen_hits
+
+        hits = self.searcher.search(kb_name, query, k, doc_ids=doc_ids)
+        return widen_hits(self.services.store.get(kb_name), hits, self.services.settings.answer_passage_chars)
 
     @staticmethod
     def _events(chain: AnswerChain, question: str, history: list[dict], instructions: str | None

@@ -152,6 +152,7 @@ def run_config(ops: Operations, kb_name: str, **extra: Any) -> dict[str, Any]:
     s = ops.settings
     config: dict[str, Any] = {
         "kb": kb_name, "chunk_size": s.chunk_size, "chunk_overlap": s.chunk_overlap,
+        "page_chunk_size": s.page_chunk_size, "page_chunk_overlap": s.page_chunk_overlap,
         "embedding": s.embedding + (f":{s.embedding_model}" if s.embedding_model else ""),
         "fetch_k": s.fetch_k, "reranker": s.reranker,
     }
