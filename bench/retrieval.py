@@ -70,6 +70,8 @@ def main() -> int:
     ap.add_argument("--page-rescore-weight", type=float, default=None,
                     help="override retrieval.search.PAGE_RESCORE_WEIGHT")
     ap.add_argument("--modes", default=None, help="short sets: comma list of dense,keyword,hybrid (default all)")
+    ap.add_argument("--page-similarity-weights", default=None,
+                    help="override retrieval.search.PAGE_SIMILARITY_WEIGHTS, e.g. 0,0 (best chunk, whole page)")
     ap.add_argument("--page-score", choices=("best", "sum"), default=None, help="override retrieval.search.PAGE_SCORE")
     ap.add_argument("--full-coverage", type=float, default=None, help="override retrieval.search.FULL_COVERAGE")
     ap.add_argument("--rrf-k", type=int, default=None, help="override retrieval.search.RRF_K")

@@ -346,6 +346,8 @@ def _describe(args) -> str:
         search_module.KEYWORD_WEIGHT = args.keyword_weight
     if getattr(args, "page_rescore_weight", None) is not None:
         search_module.PAGE_RESCORE_WEIGHT = args.page_rescore_weight
+    if getattr(args, "page_similarity_weights", None) is not None:
+        search_module.PAGE_SIMILARITY_WEIGHTS = tuple(float(w) for w in args.page_similarity_weights.split(","))
     per_page = search_module.SearchOptions().per_page if args.per_page is None else args.per_page
     stems = sys.modules["retrieval.keyword"].STEM_ENGLISH
     zh_stop = sys.modules["retrieval.keyword"].CHINESE_STOPWORDS
@@ -358,4 +360,5 @@ def _describe(args) -> str:
             f"one hit per page {on[per_page]} (page score {search_module.PAGE_SCORE}), "
             f"keyword weight by term coverage below {search_module.FULL_COVERAGE}, "
             f"page rescoring {on[rescore]} (top {search_module.PAGE_RESCORE_TOP}, "
-            f"weight {search_module.PAGE_RESCORE_WEIGHT})")
+            f"weight {search_module.PAGE_RESCORE_WEIGHT}, page similarity weights "
+            f"{search_module.PAGE_SIMILARITY_WEIGHTS})")

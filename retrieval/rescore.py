@@ -5,7 +5,9 @@ over a page (its subject in one chunk, the detail asked about in the next), and 
 the same subject can hold a better single chunk. This stage takes the top ``top`` hits, reads every
 chunk of each hit's page, and scores the whole page texts by BM25 among themselves (the question's
 keyword terms, the keyword index's tokenizer). The new score is the first-stage score and the page
-BM25, each min-max scaled over those hits, added with ``weight`` on the BM25. Measured on the
+BM25, each min-max scaled over those hits, added with ``weight`` on the BM25; with the question's
+vector, also the page's best chunk cosine and the cosine of its chunks' mean vector (the page as a
+whole), read from the stored vectors, scaled the same way. Measured on the
 long-document benchmark (README, "Long documents"); it costs one Chroma read and the tokenizing of
 about ten pages per question.
 
@@ -37,6 +39,32 @@ def page_texts(collection, hits: Sequence) -> dict[tuple[str, int], str]:
     return {key: "\n".join(t for _, t in sorted(chunks)) for key, chunks in parts.items()}
 
 
+def page_similarity(collection, hits: Sequence, query_vector: Sequence[float]) -> dict[tuple[str, int], tuple[float, float]]:
+    """(doc_id, page) -> (the best cosine of any of the page's chunks, the cosine of their mean vector)
+    with the question's vector, for the paged ``hits``; one Chroma read of the stored vectors."""
+    import numpy as np
+
+    keys = {(h.doc_id, h.page) for h in hits if h.page is not None}
+    if not keys:
+        return {}
+    where = {"$and": [{"doc_id": {"$in": sorted({d for d, _ in keys})}},
+                      {"page": {"$in": sorted({p for _, p in keys})}}]}
+    found = collection.get(where=where, include=["metadatas", "embeddings"])
+    vectors: dict[tuple[str, int], list] = {}
+    for meta, vector in zip(found["metadatas"], found["embeddings"]):
+        key = ((meta or {}).get("doc_id", ""), int((meta or {}).get("page", -1)))
+        if key in keys:
+            vectors.setdefault(key, []).append(vector)
+    query = np.asarray(query_vector, dtype=float)
+    out = {}
+    for key, rows in vectors.items():
+        matrix = np.asarray(rows, dtype=float)
+        mean = matrix.mean(axis=0)
+        norm = np.linalg.norm(mean)
+        out[key] = (float((matrix @ query).max()), float(mean @ query / norm) if norm else 0.0)
+    return out
+
+
 def bm25(terms: Sequence[str], docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> list[float]:
     """Okapi BM25 of each token list in ``docs`` for ``terms``, with document frequencies among ``docs``."""
     counts = [Counter(d) for d in docs]
@@ -59,13 +87,21 @@ def _scaled(values: Sequence[float]) -> list[float]:
 
 
 def rescore_pages(hits: list, texts: dict[tuple[str, int], str], terms: Sequence[str],
-                  tokenize: Callable[[str], list[str]], weight: float, top: int) -> list:
-    """``hits`` (best first) with the first ``top`` reordered by score + weight * page BM25 (both scaled
-    over those hits); a hit without a page counts its own text. Scores are left as they were."""
+                  tokenize: Callable[[str], list[str]], weight: float, top: int,
+                  similarity: dict[tuple[str, int], tuple[float, float]] | None = None,
+                  similarity_weights: tuple[float, float] = (0.0, 0.0)) -> list:
+    """``hits`` (best first) with the first ``top`` reordered by score + weight * page BM25 (+ the
+    weighted page similarities: best chunk cosine, mean-vector cosine), each scaled over those hits; a
+    hit without a page counts its own text and its own cosine. Scores are left as they were."""
     head, tail = hits[:top], hits[top:]
     if weight <= 0 or len(head) < 2 or not terms or all(h.page is None for h in head):
         return hits
     docs = [tokenize(texts.get((h.doc_id, h.page), h.text) if h.page is not None else h.text) for h in head]
     combined = [s + weight * p for s, p in zip(_scaled([h.score for h in head]), _scaled(bm25(terms, docs)))]
+    for part, part_weight in enumerate(similarity_weights):
+        if similarity and part_weight > 0:
+            own = [(h.dense_score or 0.0, h.dense_score or 0.0) for h in head]
+            values = [similarity.get((h.doc_id, h.page), own[i])[part] for i, h in enumerate(head)]
+            combined = [c + part_weight * v for c, v in zip(combined, _scaled(values))]
     order = sorted(range(len(head)), key=lambda i: combined[i], reverse=True)
     return [head[i] for i in order] + tail

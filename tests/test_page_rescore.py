@@ -4,11 +4,12 @@ queries: tiny hand-made pages, then one real PDF through the product's path."""
 import sys
 
 import pymupdf
+import pytest
 
 from ingest import ingest_files
 from retrieval import SearchOptions, search
 from retrieval.keyword import Tokenizer
-from retrieval.rescore import bm25, page_texts, rescore_pages
+from retrieval.rescore import bm25, page_similarity, page_texts, rescore_pages
 from retrieval.search import Hit
 
 
@@ -77,6 +78,38 @@ def test_page_texts_joins_each_pages_chunks_in_order_in_one_read():
     texts = page_texts(collection, [_hit(3, "x", 0.1, "d1"), _hit(4, "y", 0.1, "d2"), Hit("z", 0.1, "m.md", None, "m", "m-0")])
     assert texts == {("d1", 3): "first\nsecond", ("d2", 4): "same page, other doc"}
     assert page_texts(collection, [Hit("z", 0.1, "m.md", None, "m", "m-0")]) == {}
+
+
+class _VectorCollection:
+    def __init__(self, rows):
+        self.rows = rows
+
+    def get(self, where, include):
+        assert "embeddings" in include
+        found = [r for r in self.rows if r[0]["doc_id"] in where["$and"][0]["doc_id"]["$in"]
+                 and r[0]["page"] in where["$and"][1]["page"]["$in"]]
+        return {"metadatas": [r[0] for r in found], "embeddings": [r[1] for r in found]}
+
+
+def test_page_similarity_is_the_best_chunk_and_the_page_as_a_whole():
+    rows = [({"doc_id": "d", "page": 1}, [1.0, 0.0]), ({"doc_id": "d", "page": 1}, [0.0, 1.0]),
+            ({"doc_id": "d", "page": 2}, [0.8, 0.6]), ({"doc_id": "d", "page": 2}, [0.6, 0.8]),
+            ({"doc_id": "d", "page": 3}, [1.0, 0.0])]  # page 3 not asked for
+    sims = page_similarity(_VectorCollection(rows), [_hit(1, "a", 0.1, "d"), _hit(2, "b", 0.1, "d")], [1.0, 0.0])
+    assert set(sims) == {("d", 1), ("d", 2)}
+    best1, whole1 = sims[("d", 1)]
+    best2, whole2 = sims[("d", 2)]
+    assert best1 == pytest.approx(1.0) and whole1 == pytest.approx(0.7071, abs=1e-3)  # one chunk on topic
+    assert best2 == pytest.approx(0.8) and whole2 == pytest.approx(0.7071, abs=1e-3)
+
+
+def test_similarity_weights_reorder_pages_the_keywords_tie_on():
+    hits = [_hit(7, "svm", 0.9), _hit(8, "svm", 0.8)]
+    texts = {("d1", 7): "svm margin", ("d1", 8): "svm margin"}  # same BM25
+    sims = {("d1", 7): (0.80, 0.70), ("d1", 8): (0.90, 0.85)}
+    assert [h.page for h in rescore_pages(hits, texts, ["svm"], _tokens, 0.6, 10)] == [7, 8]
+    assert [h.page for h in rescore_pages(hits, texts, ["svm"], _tokens, 0.6, 10, sims, (0.0, 0.0))] == [7, 8]
+    assert [h.page for h in rescore_pages(hits, texts, ["svm"], _tokens, 0.6, 10, sims, (1.0, 0.5))] == [8, 7]
 
 
 def test_chinese_function_words_leave_the_keyword_query_when_turned_on(monkeypatch):
