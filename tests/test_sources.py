@@ -46,7 +46,10 @@ def api(tmp_path_factory):
     make_pdf(root / "handbook.pdf")
     (root / "notes.md").write_text("# 笔记\n\n第一段讲南瓜书。\n\n第二段讲西瓜书的作者是周志华。\n", encoding="utf-8")
     FileFactory(root).image_only_pdf("scan.pdf", "第七条年假规定")  # text only as pixels: OCR'd at ingest
-    settings = Settings(data_dir=root / "data", seed_dir=root / "seed", preload_model=False, _env_file=None)
+    # 400-character page chunks: TARGET_RECT and the "nothing from the top" check are drawn for a chunk
+    # that starts below the filler paragraph (the default 250 would start it inside the filler).
+    settings = Settings(data_dir=root / "data", seed_dir=root / "seed", preload_model=False, _env_file=None,
+                        page_chunk_size=400, page_chunk_overlap=50)
     with running_server(create_app(settings, with_ui=False)) as base, httpx.Client(base_url=base, timeout=120) as c:
         assert c.post("/kbs", json={"name": "手册"}).status_code == 201
         files = [("files", (p.name, p.read_bytes())) for p in (root / "handbook.pdf", root / "notes.md",
