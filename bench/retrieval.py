@@ -9,6 +9,7 @@
 
     python bench/retrieval.py [--questions 1000] [--scales 1000,10000,100000] [--cache bench/.cache]
     python bench/retrieval.py --long [--long-sets en,zh,en>zh,zh>en,book] [--titles N] [--questions N]
+                                [--sample first|spread] [--by-doc]
 
 ``--long`` runs the long-document benchmark instead (bench/retrieval_long.py: the right page of a long
 PDF; its docstring says how the documents and gold pages are made).
@@ -52,6 +53,10 @@ def main() -> int:
     ap.add_argument("--long-sets", default="en,zh,en>zh,zh>en,book")
     ap.add_argument("--titles", type=int, default=0, help="--long: SQuAD titles to join (0 = all 12)")
     ap.add_argument("--chunk-overlap", type=int, default=None)
+    ap.add_argument("--sample", choices=("first", "spread"), default="first",
+                    help="--long: which --questions of a set: the first ones (as every round so far) or evenly "
+                         "spread over it (every document in proportion; the first 1000 SQuAD ones are 2 of 12)")
+    ap.add_argument("--by-doc", action="store_true", help="--long: also print the scores of each document")
     ap.add_argument("--mode", default="hybrid", choices=MODES, help="--long: search mode")
     ap.add_argument("--variant", default="default",
                     help="store name suffix: one store per ingest variant (context, folding, stems, chunk size)")

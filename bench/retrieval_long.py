@@ -236,18 +236,33 @@ def ingest_set(store, long_set: LongSet, chunk_size: int, chunk_overlap: int, me
             info = measured | {"s_per_page": round(stats.wall_s / max(stats.pages, 1), 3) if fresh else None}
             meta_dir.mkdir(parents=True, exist_ok=True)
             meta_file.write_text(json.dumps(info))
-    info = info or {}
-    info["docs"] = len(kb.documents())
+    info = dict(info or {})
+    docs = kb.documents()
+    info["docs"] = len(docs)
+    # The KB's pages, not those of the build that embedded (a build resumed after a stop has fewer).
+    info["pages"] = sum(d.pages for d in docs)
     info["kb_chunks"] = kb.chunk_count()
     return info
 
 
-def score_set(kb, long_set: LongSet, limit: int, options) -> dict:
+def pick_questions(questions: list, limit: int, sample: str) -> list:
+    """The first ``limit`` questions, or (``spread``) ``limit`` of them evenly spaced through the set.
+
+    The QA files are ordered by title, so the first 1000 SQuAD questions come from two of the twelve
+    documents (810 from one); the spread sample takes every document in proportion."""
+    if not limit or limit >= len(questions):
+        return list(questions)
+    if sample == "spread":
+        return [questions[i * len(questions) // limit] for i in range(limit)]
+    return questions[:limit]
+
+
+def score_set(kb, long_set: LongSet, limit: int, options, sample: str = "first") -> dict:
     from eval.metrics import hit_at_k, mrr
 
     from retrieval import search
 
-    questions = long_set.questions[:limit] if limit else long_set.questions
+    questions = pick_questions(long_set.questions, limit, sample)
     ranks, latencies, top_cos = [], [], []
     for q in questions:
         t0 = time.perf_counter()
@@ -258,12 +273,21 @@ def score_set(kb, long_set: LongSet, limit: int, options) -> dict:
             top_cos.append(max(cos))
         rank = next((n for n, h in enumerate(hits, 1) if h.source == q.source and h.page == q.page), None)
         ranks.append(rank)
-    row = {f"hit@{k}": hit_at_k(ranks, k) for k in (1, 3, 5, 10)}
-    row["MRR"] = mrr(ranks)
-    row["questions"] = len(questions)
+    row = _metrics(ranks, hit_at_k, mrr)
+    by_doc: dict[str, list] = {}
+    for q, rank in zip(questions, ranks):
+        by_doc.setdefault(q.source, []).append(rank)
+    row["by_doc"] = {source: _metrics(r, hit_at_k, mrr) for source, r in by_doc.items()}
     # The answer chain's relevance bar is a cosine (KB_MIN_DENSE_SCORE): how the best one moves matters.
     row["cos"] = sum(top_cos) / len(top_cos) if top_cos else float("nan")
     row["p50"], row["p95"] = _pct(latencies, 50), _pct(latencies, 95)
+    return row
+
+
+def _metrics(ranks: list, hit_at_k, mrr) -> dict:
+    row = {f"hit@{k}": hit_at_k(ranks, k) for k in (1, 3, 5, 10)}
+    row["MRR"] = mrr(ranks)
+    row["questions"] = len(ranks)
     return row
 
 
@@ -300,20 +324,33 @@ def run_long(args, shared: Path) -> int:
           "| ingest s/page | mean best cosine |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     built: dict[str, dict] = {}
+    rows: dict[str, dict] = {}
     proc = psutil.Process()
     for long_set in sets:
         if long_set.kb_name not in built:
             built[long_set.kb_name] = ingest_set(store, long_set, args.chunk_size, overlap, root / "meta")
         info = built[long_set.kb_name]
-        row = score_set(store.get(long_set.kb_name), long_set, args.questions, options)
+        row = score_set(store.get(long_set.kb_name), long_set, args.questions, options, args.sample)
+        rows[long_set.label] = row
         spp = info.get("s_per_page")
         print(f"| {long_set.label} | {info['docs']} | {info.get('pages', '?')} | {info['kb_chunks']} | "
               f"{row['questions']} | " + " | ".join(f"{row[k]:.3f}" for k in ("hit@1", "hit@3", "hit@5", "hit@10", "MRR"))
               + f" | {row['p50']:.1f} | {row['p95']:.1f} | {spp if spp is not None else '-'} | {row['cos']:.3f} |",
               flush=True)
+    if args.by_doc:
+        _print_by_doc(rows)
     print(f"\npeak RSS {proc.memory_info().rss / 2**20:.0f} MB; embedded now {embeddings.inner.misses} chunks "
           f"({embeddings.seconds:.0f} s), from cache {embeddings.inner.hits}")
     return 0
+
+
+def _print_by_doc(rows: dict[str, dict]) -> None:
+    print("\n| set | document | questions | hit@1 | hit@3 | hit@5 | hit@10 | MRR |")
+    print("|---|---|---|---|---|---|---|---|")
+    for label, row in rows.items():
+        for source, m in row["by_doc"].items():
+            print(f"| {label} | {source} | {m['questions']} | "
+                  + " | ".join(f"{m[k]:.3f}" for k in ("hit@1", "hit@3", "hit@5", "hit@10", "MRR")) + " |")
 
 
 def _store_kwargs(args) -> dict:
