@@ -192,6 +192,10 @@ class KnowledgeBase:
         """How much of the query's terms the keyword index knows (0..1; see KeywordIndex.coverage)."""
         return self.keyword.coverage(self.id, query)
 
+    def mentions(self, text: str) -> bool:
+        """Does any chunk of this knowledge base contain ``text`` (exactly, case included)?"""
+        return bool(self.collection.get(where_document={"$contains": text}, limit=1, include=[])["ids"])
+
     def embed_query(self, query: str) -> list[float]:
         return self.vectors.embeddings.embed_query(query)
 
@@ -213,19 +217,16 @@ class KnowledgeBase:
     def get_chunks(self, ids: list[str], with_embeddings: bool = False) -> dict[str, dict]:
         include = ["documents", "metadatas"] + (["embeddings"] if with_embeddings else [])
         found = self.collection.get(ids=ids, include=include)
-        out = {}
-        for n, cid in enumerate(found["ids"]):
-            item = {"text": found["documents"][n], "metadata": found["metadatas"][n] or {}}
-            if with_embeddings:
-                item["embedding"] = found["embeddings"][n]
-            out[cid] = item
+        out = {cid: {"text": found["documents"][n], "metadata": found["metadatas"][n] or {}}
+               for n, cid in enumerate(found["ids"])}
+        for n, cid in enumerate(found["ids"] if with_embeddings else []):
+            out[cid]["embedding"] = found["embeddings"][n]
         return out
 
 
 def _clean(chunk: Document, doc_id: str) -> Document:
     """Chroma metadata values must be str/int/float/bool: drop the rest."""
-    meta = {k: v for k, v in chunk.metadata.items() if isinstance(v, (str, int, float, bool))}
-    meta["doc_id"] = doc_id
+    meta = {k: v for k, v in chunk.metadata.items() if isinstance(v, (str, int, float, bool))} | {"doc_id": doc_id}
     return Document(page_content=chunk.page_content, metadata=meta)
 
 

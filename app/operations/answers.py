@@ -69,8 +69,13 @@ class AnswerService:
             model_name=f"{info['provider']}:{info['model']}",
             options=chain_options,
             explain_error=lambda exc: explain_error(exc, config),
-            missing_names=self.services.name_check.missing if s.check_names else None,
+            missing_names=self._missing_names(options.kb) if s.check_names else None,
         )
+
+    def _missing_names(self, kb_name: str):
+        """The name check against this knowledge base: a name it holds nowhere, passages included."""
+        check, kb = self.services.name_check, self.services.store.get(kb_name)
+        return lambda question, passages: check.missing(question, passages, known=kb.mentions)
 
     def _passages(self, kb_name: str, query: str, k: int, doc_ids: list[str] | None) -> list:
         """The hits, each on a page widened with its page neighbours: small page chunks match, the model
