@@ -69,7 +69,7 @@ def test_the_answer_chain_checks_names_against_the_whole_knowledge_base(store, p
     assert kb.mentions("嘉善") and kb.mentions("茂名南站") and not kb.mentions("余杭南站")
 
     ops = Operations.over(Services(Settings(data_dir=str(tmp_path / "data")), embeddings=embeddings, store=store))
-    missing = ops.answers._missing_names("names")
+    missing = ops.answers._missing_names(kb)
     railway_only = ["广茂铁路是广东省的一条铁路，设有茂名南站。"]
     assert missing("嘉善南站由哪个公司管辖？", railway_only) == []        # held by the other document
     assert missing("余杭南站由哪个公司管辖？", railway_only) == ["余杭"]  # held nowhere: refuse

@@ -3,7 +3,6 @@ queries: tiny hand-made pages, then one real PDF through the product's path."""
 
 import sys
 
-import pymupdf
 import pytest
 
 from ingest import ingest_files
@@ -121,32 +120,22 @@ def test_chinese_function_words_leave_the_keyword_query_when_turned_on(monkeypat
     assert {"二项分布", "假设检验", "临界值"} <= set(terms)
 
 
-def test_search_reorders_pages_of_a_real_pdf(tmp_path, store, parser):
-    pages = ["支持向量机的间隔。" * 20,
-             "支持向量机的间隔是样本到超平面的最小距离。" + "拉格朗日乘子把主问题变成对偶问题，对偶问题更容易求解。" * 6,
-             "决策树用信息增益选择划分属性。" * 20]
-    doc = pymupdf.open()
-    for text in pages:
-        doc.new_page().insert_textbox(pymupdf.Rect(50, 50, 545, 800), text, fontsize=11, fontname="china-s")
-    doc.save(str(tmp_path / "svm.pdf"))
-    doc.close()
+def test_search_reorders_pages_of_a_real_pdf(files, store, parser):
+    pdf = files.pdf("svm.pdf", ["支持向量机的间隔。" * 20,
+                                "支持向量机的间隔是样本到超平面的最小距离。" + "拉格朗日乘子把主问题变成对偶问题，对偶问题更容易求解。" * 6,
+                                "决策树用信息增益选择划分属性。" * 20])
     kb = store.create("rescore")
-    ingest_files(kb, [(tmp_path / "svm.pdf", "svm.pdf")], parser)
+    ingest_files(kb, [(pdf, "svm.pdf")], parser)
     hits = search(kb, "支持向量机的对偶问题怎么求解", SearchOptions(k=3))
     assert hits[0].page == 2
     assert sorted(h.page for h in hits) == [1, 2, 3]  # still one hit per page
     assert sorted(h.page for h in search(kb, "支持向量机的对偶问题怎么求解", SearchOptions(k=3, page_rescore=False))) == [1, 2, 3]
 
 
-def test_no_rescoring_for_a_question_in_another_language(tmp_path, store, parser, monkeypatch):
-    pages = ["支持向量机的间隔是样本到超平面的最小距离。" * 10, "拉格朗日乘子把主问题变成对偶问题。" * 10]
-    doc = pymupdf.open()
-    for text in pages:
-        doc.new_page().insert_textbox(pymupdf.Rect(50, 50, 545, 800), text, fontsize=11, fontname="china-s")
-    doc.save(str(tmp_path / "zh.pdf"))
-    doc.close()
+def test_no_rescoring_for_a_question_in_another_language(files, store, parser, monkeypatch):
+    pdf = files.pdf("zh.pdf", ["支持向量机的间隔是样本到超平面的最小距离。" * 10, "拉格朗日乘子把主问题变成对偶问题。" * 10])
     kb = store.create("crosslingual")
-    ingest_files(kb, [(tmp_path / "zh.pdf", "zh.pdf")], parser)
+    ingest_files(kb, [(pdf, "zh.pdf")], parser)
     read = []
     monkeypatch.setattr(sys.modules["retrieval.search"], "page_texts", lambda *a: read.append(a) or {})
     assert len(search(kb, "What is the dual problem of the support vector machine?", SearchOptions(k=2))) == 2

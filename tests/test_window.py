@@ -1,7 +1,6 @@
 """The answer model's passage of a hit on a page: the small matched chunk widened with its page
 neighbours (retrieval.widen_hits). A real PDF, the real parser and embedder, a real Chroma store."""
 
-import pymupdf
 import pytest
 
 from ingest import ChineseTextSplitter, IsolatedParser, LoadLimits, ingest_files
@@ -18,18 +17,9 @@ def small_parser():
     parser.close()
 
 
-def _pdf(path, pages: list[str]):
-    doc = pymupdf.open()
-    for text in pages:
-        doc.new_page().insert_textbox(pymupdf.Rect(50, 50, 545, 800), text, fontsize=11, fontname="china-s")
-    doc.save(str(path))
-    doc.close()
-    return path
-
-
-def test_a_page_hit_is_widened_from_its_own_page_only(tmp_path, store, small_parser):
+def test_a_page_hit_is_widened_from_its_own_page_only(files, store, small_parser):
     kb = store.get("w", create=True)
-    ingest_files(kb, [(_pdf(tmp_path / "b.pdf", ["".join(PAGE1), "".join(PAGE2)]), "b.pdf")], small_parser)
+    ingest_files(kb, [(files.pdf("b.pdf", ["".join(PAGE1), "".join(PAGE2)]), "b.pdf")], small_parser)
     hits = search(kb, "编号6的零件由几号车间生产？", SearchOptions(k=3))
     top = hits[0]
     assert top.page == 1 and "编号6的零件" in top.text and len(top.text) <= 60
@@ -46,9 +36,9 @@ def test_a_page_hit_is_widened_from_its_own_page_only(tmp_path, store, small_par
     assert hits[0].text == top.text  # the hits given are not changed in place
 
 
-def test_the_whole_page_when_it_is_shorter_than_the_window(tmp_path, store, small_parser):
+def test_the_whole_page_when_it_is_shorter_than_the_window(files, store, small_parser):
     kb = store.get("w", create=True)
-    ingest_files(kb, [(_pdf(tmp_path / "b.pdf", ["".join(PAGE1[:4]), "".join(PAGE2)]), "b.pdf")], small_parser)
+    ingest_files(kb, [(files.pdf("b.pdf", ["".join(PAGE1[:4]), "".join(PAGE2)]), "b.pdf")], small_parser)
     hits = [h for h in search(kb, "编号2的零件由几号车间生产？", SearchOptions(k=5)) if h.page == 1]
     widened = "".join(widen_hits(kb, hits[:1], 2000)[0].text.split())  # the PDF's line breaks aside
     assert all(widened.count(s) == 1 for s in PAGE1[:4])

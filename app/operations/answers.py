@@ -49,7 +49,7 @@ class AnswerService:
         s = self.services.settings
         check_length(question, s.max_question_chars)
         check_length(options.instructions or "", s.max_question_chars, "system message")
-        self.services.store.get(options.kb)  # KBNotFound before any model is loaded
+        kb = self.services.store.get(options.kb)  # KBNotFound before any model is loaded
         chat_model, config = self.services.chat_model(options.provider, options.model, options.temperature,
                                                       options.max_tokens)
         profile = model_profile(config)
@@ -69,12 +69,12 @@ class AnswerService:
             model_name=f"{info['provider']}:{info['model']}",
             options=chain_options,
             explain_error=lambda exc: explain_error(exc, config),
-            missing_names=self._missing_names(options.kb) if s.check_names else None,
+            missing_names=self._missing_names(kb) if s.check_names else None,
         )
 
-    def _missing_names(self, kb_name: str):
+    def _missing_names(self, kb):
         """The name check against this knowledge base: a name it holds nowhere, passages included."""
-        check, kb = self.services.name_check, self.services.store.get(kb_name)
+        check = self.services.name_check
         return lambda question, passages: check.missing(question, passages, known=kb.mentions)
 
     def _passages(self, kb_name: str, query: str, k: int, doc_ids: list[str] | None) -> list:
