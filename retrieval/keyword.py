@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 from retrieval.normalize import fold
+from retrieval.references import find_references, join_dotted_numbers, reference_tokens
 from retrieval.stopwords import BASE as _STOPWORDS
 from retrieval.stopwords import CHINESE_EXTRA
 
@@ -45,15 +46,30 @@ class Tokenizer:
     """jieba for Chinese (search mode: words and their sub-words), lowercase words for the rest; text is
     folded first (retrieval/normalize.py), so Traditional and Simplified, full- and half-width meet."""
 
-    def __init__(self):
+    def __init__(self, numbered_references: bool = True):
         import jieba
 
         jieba.setLogLevel(logging.WARNING)
         self._jieba = jieba.Tokenizer()
+        # Off: the tokenizer before numbered references (version 1), kept for before/after benchmarks.
+        self.numbered_references = numbered_references
+
+    @property
+    def signature(self) -> str:
+        """What an index built by this tokenizer holds; an index with another signature is rebuilt."""
+        return str(TOKENIZER_VERSION) if self.numbered_references else "1"
 
     def tokens(self, text: str) -> list[str]:
+        """Words, dotted numbers whole (13.6 -> n13p6), then the text's numbered references (式(13.6) ->
+        eq13p6; retrieval/references.py)."""
+        folded = fold(text)
+        if not self.numbered_references:
+            return self._words(folded)
+        return self._words(join_dotted_numbers(folded)) + reference_tokens(folded)
+
+    def _words(self, folded: str) -> list[str]:
         out: list[str] = []
-        for run in _WORD.findall(fold(text)):
+        for run in _WORD.findall(folded):
             if _CJK.search(run):
                 out.extend(t for t in self._jieba.cut_for_search(run) if t.strip())
             else:
@@ -71,6 +87,13 @@ class Tokenizer:
         return list(seen)
 
 
+# What the index's rows were tokenized by. Raised whenever Tokenizer.tokens changes what it emits:
+# an index written by another version is emptied on open, and each knowledge base refills it from its
+# stored chunks (KnowledgeBase.sync_keyword). 2: dotted numbers whole, numbered references.
+TOKENIZER_VERSION = 2
+log = logging.getLogger(__name__)
+
+
 class KeywordIndex:
     """One FTS5 table per knowledge base (so BM25's document frequencies are that base's own), in one
     SQLite file per data dir."""
@@ -81,6 +104,32 @@ class KeywordIndex:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._lock = threading.Lock()
         self._tok = tokenizer or Tokenizer()
+        self._drop_outdated()
+
+    def _drop_outdated(self) -> None:
+        """Empty an index that an older tokenizer wrote; its knowledge bases re-index on open."""
+        with self._lock:
+            self._db.execute("CREATE TABLE IF NOT EXISTS kw_meta (key TEXT PRIMARY KEY, value TEXT)")
+            row = self._db.execute("SELECT value FROM kw_meta WHERE key = 'tokenizer_version'").fetchone()
+            if row is not None and row[0] == self._tok.signature:
+                return
+            tables = [r[0] for r in self._db.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'kw\\_%' ESCAPE '\\' "
+                "AND name != 'kw_meta' AND sql LIKE 'CREATE VIRTUAL TABLE%'")]
+            if tables:
+                log.warning("keyword index %s was built by an older tokenizer (version %s, now %s): "
+                            "re-indexing its %d knowledge base(s) from their stored chunks as they open",
+                            self._path_name(), row[0] if row else 1, self._tok.signature, len(tables))
+            self._db.execute("BEGIN")
+            for table in tables:
+                self._db.execute(f'DROP TABLE "{table}"')
+            self._db.execute("INSERT OR REPLACE INTO kw_meta VALUES ('tokenizer_version', ?)",
+                             (self._tok.signature,))
+            self._db.execute("COMMIT")
+
+    def _path_name(self) -> str:
+        row = self._db.execute("PRAGMA database_list").fetchone()
+        return row[2] if row else "?"
 
     @property
     def tokenizer(self) -> Tokenizer:
@@ -148,6 +197,34 @@ class KeywordIndex:
             if not self._exists(kb):
                 return []
             return [(cid, float(score)) for cid, score in self._db.execute(sql, params)]
+
+    def reference_matches(self, kb: str, query: str, limit: int, doc_ids: list[str] | None = None) -> dict[str, int]:
+        """chunk id -> 2 per numbered reference of ``query`` the chunk holds with its kind (eq13p6), 1 per
+        one it holds only as the dotted number (n13p6); at most ``limit`` chunks per reference."""
+        if not self._tok.numbered_references:
+            return {}
+        out: dict[str, int] = {}
+        for ref in find_references(fold(query)):
+            best: dict[str, int] = {}
+            for token, weight in ((ref.number_token, 1), (ref.token, 2)):
+                for cid in self.chunks_with(kb, token, limit, doc_ids) if token else []:
+                    best[cid] = weight
+            for cid, weight in best.items():
+                out[cid] = out.get(cid, 0) + weight
+        return out
+
+    def chunks_with(self, kb: str, term: str, limit: int, doc_ids: list[str] | None = None) -> list[str]:
+        """Ids of chunks whose tokens include ``term`` (an index token, e.g. ``eq13p6``), at most ``limit``."""
+        table = self._table(kb)
+        sql = f"SELECT chunk_id FROM {table} WHERE {table} MATCH ?"
+        params: list = ['"' + term.replace('"', '""') + '"']
+        if doc_ids:
+            sql += f" AND doc_id IN ({','.join('?' * len(doc_ids))})"
+            params += list(doc_ids)
+        with self._lock:
+            if not self._exists(kb):
+                return []
+            return [r[0] for r in self._db.execute(sql + " LIMIT ?", params + [limit])]
 
     def coverage(self, kb: str, query: str) -> float:
         """Share of the query's terms that occur anywhere in this knowledge base (0 when none or no terms).

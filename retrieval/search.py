@@ -65,6 +65,9 @@ class SearchOptions:
     per_page: bool = True
     # With per_page: the top pages reordered by the keyword match of their whole text (retrieval/rescore.py).
     page_rescore: bool = True
+    # A question naming 式(13.6), 图3.2, Eq. (4.2) ...: the pages (chunks) holding it come first
+    # (retrieval/references.py).
+    references_first: bool = True
 
 
 def search(kb: KnowledgeBase, query: str, options: SearchOptions = SearchOptions(),
@@ -79,6 +82,10 @@ def search(kb: KnowledgeBase, query: str, options: SearchOptions = SearchOptions
         coverage = kb.keyword_coverage(query)
         weight *= min(1.0, coverage / FULL_COVERAGE)
     fused = _fuse((dense, 1.0), (keyword, weight))
+    references = _reference_matches(kb, query, options) \
+        if options.references_first and options.mode in ("hybrid", "keyword") else {}
+    for cid, strength in references.items():  # a chunk holding the named 式(13.6) leads its page
+        fused[cid] = fused.get(cid, 0.0) + strength
     if not fused:
         return []
     want = max(options.k, options.fetch_k if (reranker or options.mmr) else options.k)
@@ -93,6 +100,9 @@ def search(kb: KnowledgeBase, query: str, options: SearchOptions = SearchOptions
         hits = _best_per_page(hits)
         if options.page_rescore:
             hits = _rescore_pages(kb, query, hits, coverage)
+    if references:
+        hits = _references_first(hits, references)
+    if options.per_page:
         hits = hits[:want]
     if reranker is not None:
         scores = reranker.rerank(query, [h.text for h in hits])
@@ -121,6 +131,24 @@ def _rescore_pages(kb: KnowledgeBase, query: str, hits: list[Hit], coverage: flo
         similarity = page_similarity(kb.collection, head, kb.embed_query(to_simplified(query)))
     return rescore_pages(hits, page_texts(kb.collection, head), tokenizer.query_terms(query), tokenizer.tokens,
                          PAGE_RESCORE_WEIGHT, PAGE_RESCORE_TOP, similarity, PAGE_SIMILARITY_WEIGHTS)
+
+
+def _reference_matches(kb: KnowledgeBase, query: str, options: SearchOptions) -> dict[str, int]:
+    """kb.reference_matches without chunks of contents pages: they list every 式(x.y) of the book."""
+    found = kb.reference_matches(query, options.fetch_k, list(options.doc_ids or []))
+    if not found:
+        return found
+    chunks = kb.get_chunks(list(found))
+    return {cid: n for cid, n in found.items() if cid in chunks and not chunks[cid]["metadata"].get("contents")}
+
+
+def _references_first(hits: list[Hit], references: dict[str, int]) -> list[Hit]:
+    """Hits whose page holds more of the question's numbered references first; order kept otherwise."""
+    held: dict[tuple[str, object], int] = {}
+    for hit in hits:
+        key = (hit.doc_id, hit.page if hit.page is not None else hit.chunk_id)
+        held[key] = max(held.get(key, 0), references.get(hit.chunk_id, 0))
+    return sorted(hits, key=lambda h: -held[(h.doc_id, h.page if h.page is not None else h.chunk_id)])
 
 
 def _fuse(*weighted_lists: tuple[list[tuple[str, float]], float]) -> dict[str, float]:

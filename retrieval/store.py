@@ -10,7 +10,7 @@ from langchain_core.embeddings import Embeddings
 
 from retrieval.context import index_text
 from retrieval.kb_names import PREFIX, KBExists, KBInfo, KBNotFound, store_id, validate_kb_name
-from retrieval.keyword import KeywordIndex
+from retrieval.keyword import KeywordIndex, Tokenizer
 from retrieval.registry import HIDDEN_STATES, DocumentRecord, DocumentRegistry
 
 # A document indexed or deleted through another app instance on the same Chroma server reaches this
@@ -188,6 +188,12 @@ class KnowledgeBase:
         self._keep_keyword_in_step()
         return self.keyword.search(self.id, query, n, list(doc_ids or []))
 
+    def reference_matches(self, query: str, limit: int, doc_ids: list[str] | None = None) -> dict[str, int]:
+        """chunk id -> how strongly it holds the numbered references ``query`` names (式(13.6), Fig. 2):
+        2 per reference held with its kind (eq13p6), 1 per one held only as its dotted number (n13p6)."""
+        self._keep_keyword_in_step()
+        return self.keyword.reference_matches(self.id, query, limit, doc_ids)
+
     def keyword_coverage(self, query: str) -> float:
         """How much of the query's terms the keyword index knows (0..1; see KeywordIndex.coverage)."""
         return self.keyword.coverage(self.id, query)
@@ -234,11 +240,11 @@ class KnowledgeBaseStore:
     """All knowledge bases of one Chroma client (embedded or server) and one keyword-index file."""
 
     def __init__(self, client, embeddings: Embeddings, keyword_index_path: str | Path, chunk_context: bool = True,
-                 stale_after_s: float = 0.0):
+                 stale_after_s: float = 0.0, numbered_references: bool = True):
         self.client, self.stale_after_s = client, stale_after_s
         self.chunk_context = chunk_context
         self.embeddings = embeddings
-        self.keyword = KeywordIndex(keyword_index_path)
+        self.keyword = KeywordIndex(keyword_index_path, Tokenizer(numbered_references))
         self._open: dict[str, KnowledgeBase] = {}
         self._lock = threading.Lock()
 

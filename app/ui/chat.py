@@ -149,13 +149,26 @@ def show_source(ops, kb_name: str | None, cited: list[dict], pick: int | None):
 
 
 def passage_html(citation: dict, passage: dict) -> str:
-    before = passage["before"][-CONTEXT_CHARS:]
-    after = passage["after"][:CONTEXT_CHARS]
+    before = reflow(passage["before"])[-CONTEXT_CHARS:]
+    after = reflow(passage["after"])[:CONTEXT_CHARS]
     body = (("…" if len(passage["before"]) > CONTEXT_CHARS else "") + html.escape(before)
-            + f"<mark>{html.escape(passage['text'])}</mark>" + html.escape(after)
+            + f"<mark>{html.escape(reflow(passage['text']))}</mark>" + html.escape(after)
             + ("…" if len(passage["after"]) > CONTEXT_CHARS else ""))
     return (f"<div class='kb-passage'><b>{html.escape(_where(citation))}</b>"
             f"<div style='white-space: pre-wrap; max-height: 320px; overflow-y: auto'>{body}</div></div>")
+
+
+def reflow(text: str, short: int = 6) -> str:
+    """A typeset formula comes out of a PDF one symbol a line ("m\nX\ni=1"): short lines are joined to
+    their neighbours with a space, so the passage reads as lines, not a column of tokens."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        piece = line.strip()
+        if out and piece and (len(piece) <= short or len(out[-1].strip()) <= short) and out[-1].strip():
+            out[-1] = f"{out[-1].rstrip()} {piece}"
+        else:
+            out.append(line)
+    return "\n".join(out)
 
 
 def _where(c: dict) -> str:

@@ -22,6 +22,8 @@ class LoadLimits:
     ocr: bool = True
     ocr_dpi: int = 150
     tables: bool = True
+    # Running headers, footers and page numbers out of PDF page text (ingest/loaders/furniture.py).
+    strip_furniture: bool = True
 
 
 def file_sha256(path: str | Path) -> str:

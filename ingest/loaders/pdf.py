@@ -8,6 +8,7 @@ from langchain_core.documents import Document
 
 from ingest.errors import IngestError
 from ingest.loaders.common import LoadLimits, PageProgress
+from ingest.loaders.furniture import is_contents_page, strip_furniture
 
 # A page with less visible text than this is treated as scanned and OCR'd.
 _MIN_TEXT_CHARS = 20
@@ -80,6 +81,8 @@ def _read_pages(pdf, path: Path, limits: LoadLimits, on_page: PageProgress | Non
                     meta["heading_starts"] = starting_here
                 if title:
                     meta["title"] = title
+                if is_contents_page(text):
+                    meta["contents"] = True
                 if ocr_lines:  # where each recognised line is: the source preview highlights by these
                     meta["ocr_lines"] = json.dumps(ocr_lines, ensure_ascii=False)
                 docs.append(Document(page_content=text, metadata=meta))
@@ -88,7 +91,15 @@ def _read_pages(pdf, path: Path, limits: LoadLimits, on_page: PageProgress | Non
             tables.close()
     if not docs:
         raise IngestError(_no_text_reason(skipped_images, damaged_pages, limits))
-    return docs
+    return _without_furniture(docs) if limits.strip_furniture else docs
+
+
+def _without_furniture(docs: list[Document]) -> list[Document]:
+    """Running headers, footers and page numbers out of the page texts (ingest/loaders/furniture.py)."""
+    texts = strip_furniture([d.page_content for d in docs])
+    for doc, text in zip(docs, texts):
+        doc.page_content = text
+    return [d for d in docs if d.page_content]
 
 
 def _title(pdf) -> str:
