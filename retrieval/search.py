@@ -8,27 +8,6 @@ from retrieval.normalize import to_simplified
 from retrieval.rescore import page_similarity, page_texts, rescore_pages
 from retrieval.store import KnowledgeBase
 
-# Fusion constants, measured on CMRC 2018 + SQuAD 1.1 (bench/retrieval.py, README): a smaller k than
-# the usual 60 lets top ranks weigh more, and the keyword list counts a little less than the dense one.
-RRF_K = 10
-KEYWORD_WEIGHT = 0.7
-# With SearchOptions.per_page, how a page's chunks make its score: "best" (its best chunk) or "sum"
-# (all its chunks' fused scores: a page that matches in several places ranks higher).
-PAGE_SCORE = "best"
-# The keyword list's weight shrinks when fewer than this share of the question's terms occur in the
-# knowledge base at all (a question in another language than the documents): weight * coverage / this.
-# 0 turns it off.
-FULL_COVERAGE = 0.5
-# With SearchOptions.page_rescore: the top this many hits are reordered by first-stage score plus this
-# weight times the BM25 of their whole page's text (retrieval/rescore.py).
-# It runs only when the keyword index knows at least FULL_COVERAGE of the question's terms: over pages
-# in another language a page's BM25 rests on a name or a number and reorders at random.
-PAGE_RESCORE_TOP = 10
-PAGE_RESCORE_WEIGHT = 1.5
-# ... plus these weights times the page's best chunk cosine and its mean-vector cosine (0, 0: BM25 only).
-# Fitted on 2372 SQuAD questions of the long benchmark, checked on its other 1000, the Chinese sets and
-# the pumpkin book (README, "Long documents", third round).
-PAGE_SIMILARITY_WEIGHTS = (1.0, 0.5)
 
 
 @dataclass
@@ -54,6 +33,9 @@ class Reranker(Protocol):
 
 @dataclass(frozen=True)
 class SearchOptions:
+    """How one search runs; every tuning value lives here (``as_dict`` goes into eval and bench reports).
+    Values measured with bench/retrieval.py (docs/benchmarks.md says on which set each was chosen)."""
+
     k: int = 5
     mode: SearchMode = "hybrid"
     fetch_k: int = 30          # candidates taken from each side before fusion
@@ -63,25 +45,55 @@ class SearchOptions:
     # One hit per page of a paged document (its best chunk): a long book's neighbouring chunks of one
     # page no longer crowd the other pages out of the top k.
     per_page: bool = True
-    # With per_page: the top pages reordered by the keyword match of their whole text (retrieval/rescore.py).
+    # Weighted reciprocal rank fusion (CMRC 2018 + SQuAD 1.1): a smaller k than the usual 60 lets top ranks
+    # weigh more, and the keyword list counts a little less than the dense one.
+    rrf_k: int = 10
+    keyword_weight: float = 0.7
+    # The keyword list's weight shrinks when fewer than this share of the question's terms occur in the
+    # knowledge base at all (a question in another language than the documents): weight * coverage / this.
+    # 0 turns it off.
+    full_coverage: float = 0.5
+    # With per_page: the top page_rescore_top pages reordered by first-stage score plus page_rescore_weight
+    # times the BM25 of their whole page text plus page_similarity_weights times the page's best chunk
+    # cosine and its mean-vector cosine (retrieval/rescore.py; weights fitted on 2372 SQuAD long questions,
+    # checked on the other sets). It runs only when the keyword index knows at least full_coverage of the
+    # question's terms: over pages in another language a page's BM25 rests on a name or a number.
     page_rescore: bool = True
+    page_rescore_top: int = 10
+    page_rescore_weight: float = 1.5
+    page_similarity_weights: tuple[float, float] = (1.0, 0.5)
     # A question naming 式(13.6), 图3.2, Eq. (4.2) ...: the pages (chunks) holding it come first
     # (retrieval/references.py).
     references_first: bool = True
+    # Long questions (at least this many characters; 0: off): their subject words (Chinese words rarer
+    # than focus_max_general_freq in jieba's general dictionary, Latin words, references) make a focused
+    # query, embedded beside the whole question (its dense list weighs focus_dense_weight) and, with
+    # focus_keyword, given to the keyword side instead of the whole question (Tokenizer.subject_terms).
+    focus_min_chars: int = 0
+    focus_max_general_freq: int = 1000
+    focus_dense_weight: float = 1.0
+    focus_keyword: bool = False
+
+    def as_dict(self) -> dict:
+        """Every field, JSON-ready: what a report says the results were made with."""
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
 def search(kb: KnowledgeBase, query: str, options: SearchOptions = SearchOptions(),
            reranker: Reranker | None = None) -> list[Hit]:
     if not query.strip():
         return []
+    focused = _focused_query(kb, query, options)
     dense = _dense(kb, query, options) if options.mode in ("hybrid", "dense") else []
-    keyword = kb.keyword_search(query, options.fetch_k, list(options.doc_ids or [])) \
+    dense_focused = _dense(kb, focused, options) if focused and options.mode in ("hybrid", "dense") else []
+    keyword_query = focused if focused and options.focus_keyword else query
+    keyword = kb.keyword_search(keyword_query, options.fetch_k, list(options.doc_ids or [])) \
         if options.mode in ("hybrid", "keyword") else []
-    weight, coverage = KEYWORD_WEIGHT, None
-    if keyword and dense and FULL_COVERAGE > 0:
-        coverage = kb.keyword_coverage(query)
-        weight *= min(1.0, coverage / FULL_COVERAGE)
-    fused = _fuse((dense, 1.0), (keyword, weight))
+    weight, coverage = options.keyword_weight, None
+    if keyword and dense and options.full_coverage > 0:
+        coverage = kb.keyword_coverage(keyword_query)
+        weight *= min(1.0, coverage / options.full_coverage)
+    fused = _fuse(options.rrf_k, (dense, 1.0), (dense_focused, options.focus_dense_weight), (keyword, weight))
     references = _reference_matches(kb, query, options) \
         if options.references_first and options.mode in ("hybrid", "keyword") else {}
     for cid, strength in references.items():  # a chunk holding the named 式(13.6) leads its page
@@ -99,7 +111,7 @@ def search(kb: KnowledgeBase, query: str, options: SearchOptions = SearchOptions
     if options.per_page:
         hits = _best_per_page(hits)
         if options.page_rescore:
-            hits = _rescore_pages(kb, query, hits, coverage)
+            hits = _rescore_pages(kb, query, hits, coverage, options)
     if references:
         hits = _references_first(hits, references)
     if options.per_page:
@@ -114,23 +126,39 @@ def search(kb: KnowledgeBase, query: str, options: SearchOptions = SearchOptions
     return hits[: options.k]
 
 
+def _focused_query(kb: KnowledgeBase, query: str, options: SearchOptions) -> str | None:
+    """The subject words of a long Chinese question, or None (short question, focusing off, nothing dropped)."""
+    if not options.focus_min_chars or len(query) < options.focus_min_chars or not _mostly_chinese(query):
+        return None
+    terms = kb.subject_terms(query, options.focus_max_general_freq)
+    focused = " ".join(terms)
+    return focused if terms and len(focused) < len(query) else None
+
+
+def _mostly_chinese(text: str) -> bool:
+    cjk = sum(1 for c in text if "\u3400" <= c <= "\u9fff")
+    return cjk >= 0.5 * sum(1 for c in text if c.isalpha())
+
+
 def _dense(kb: KnowledgeBase, query: str, options: SearchOptions) -> list[tuple[str, float]]:
     # A Traditional-Chinese question is embedded in Simplified: the script most pages are in.
     return kb.dense_search(to_simplified(query), options.fetch_k, list(options.doc_ids or []))
 
 
-def _rescore_pages(kb: KnowledgeBase, query: str, hits: list[Hit], coverage: float | None) -> list[Hit]:
-    head = hits[:PAGE_RESCORE_TOP]
-    if PAGE_RESCORE_WEIGHT <= 0 or len(head) < 2 or all(h.page is None for h in head):
+def _rescore_pages(kb: KnowledgeBase, query: str, hits: list[Hit], coverage: float | None,
+                   options: SearchOptions) -> list[Hit]:
+    head = hits[:options.page_rescore_top]
+    if options.page_rescore_weight <= 0 or len(head) < 2 or all(h.page is None for h in head):
         return hits
-    if (kb.keyword_coverage(query) if coverage is None else coverage) < FULL_COVERAGE:
+    if (kb.keyword_coverage(query) if coverage is None else coverage) < options.full_coverage:
         return hits
     tokenizer = kb.keyword.tokenizer
     similarity = None
-    if any(w > 0 for w in PAGE_SIMILARITY_WEIGHTS):
+    if any(w > 0 for w in options.page_similarity_weights):
         similarity = page_similarity(kb.collection, head, kb.embed_query(to_simplified(query)))
     return rescore_pages(hits, page_texts(kb.collection, head), tokenizer.query_terms(query), tokenizer.tokens,
-                         PAGE_RESCORE_WEIGHT, PAGE_RESCORE_TOP, similarity, PAGE_SIMILARITY_WEIGHTS)
+                         options.page_rescore_weight, options.page_rescore_top, similarity,
+                         options.page_similarity_weights)
 
 
 def _reference_matches(kb: KnowledgeBase, query: str, options: SearchOptions) -> dict[str, int]:
@@ -151,12 +179,12 @@ def _references_first(hits: list[Hit], references: dict[str, int]) -> list[Hit]:
     return sorted(hits, key=lambda h: -held[(h.doc_id, h.page if h.page is not None else h.chunk_id)])
 
 
-def _fuse(*weighted_lists: tuple[list[tuple[str, float]], float]) -> dict[str, float]:
-    """Weighted reciprocal rank fusion: sum of weight / (RRF_K + rank) over the lists."""
+def _fuse(rrf_k: int, *weighted_lists: tuple[list[tuple[str, float]], float]) -> dict[str, float]:
+    """Weighted reciprocal rank fusion: sum of weight / (rrf_k + rank) over the lists."""
     fused: dict[str, float] = {}
     for ranked, weight in weighted_lists:
         for rank, (cid, _) in enumerate(ranked):
-            fused[cid] = fused.get(cid, 0.0) + weight / (RRF_K + rank + 1)
+            fused[cid] = fused.get(cid, 0.0) + weight / (rrf_k + rank + 1)
     return fused
 
 
@@ -168,13 +196,9 @@ def _best_per_page(hits: list[Hit]) -> list[Hit]:
         if hit.page is not None:
             key = (hit.doc_id, hit.page)
             if key in best:
-                if PAGE_SCORE == "sum":
-                    best[key].score += hit.score
                 continue
             best[key] = hit
         out.append(hit)
-    if PAGE_SCORE == "sum":
-        out.sort(key=lambda h: h.score, reverse=True)
     return out
 
 

@@ -194,6 +194,10 @@ class KnowledgeBase:
         self._keep_keyword_in_step()
         return self.keyword.reference_matches(self.id, query, limit, doc_ids)
 
+    def subject_terms(self, query: str, max_general_freq: int) -> list[str]:
+        """The words of ``query`` that carry its subject (see ``Tokenizer.subject_terms``)."""
+        return self.keyword.tokenizer.subject_terms(query, max_general_freq)
+
     def keyword_coverage(self, query: str) -> float:
         """How much of the query's terms the keyword index knows (0..1; see KeywordIndex.coverage)."""
         return self.keyword.coverage(self.id, query)
@@ -240,11 +244,11 @@ class KnowledgeBaseStore:
     """All knowledge bases of one Chroma client (embedded or server) and one keyword-index file."""
 
     def __init__(self, client, embeddings: Embeddings, keyword_index_path: str | Path, chunk_context: bool = True,
-                 stale_after_s: float = 0.0, numbered_references: bool = True):
+                 stale_after_s: float = 0.0, numbered_references: bool = True, english_stems: str = "snowball"):
         self.client, self.stale_after_s = client, stale_after_s
         self.chunk_context = chunk_context
         self.embeddings = embeddings
-        self.keyword = KeywordIndex(keyword_index_path, Tokenizer(numbered_references))
+        self.keyword = KeywordIndex(keyword_index_path, Tokenizer(numbered_references, english_stems))
         self._open: dict[str, KnowledgeBase] = {}
         self._lock = threading.Lock()
 

@@ -111,15 +111,6 @@ def test_similarity_weights_reorder_pages_the_keywords_tie_on():
     assert [h.page for h in rescore_pages(hits, texts, ["svm"], _tokens, 0.6, 10, sims, (1.0, 0.5))] == [8, 7]
 
 
-def test_chinese_function_words_leave_the_keyword_query_when_turned_on(monkeypatch):
-    question = "二项分布参数 p 的假设检验中，临界值 C 怎么求？"
-    assert "中" in Tokenizer().query_terms(question)  # off by default: measured, no win (README)
-    monkeypatch.setattr(sys.modules["retrieval.keyword"], "CHINESE_STOPWORDS", True)
-    terms = Tokenizer().query_terms(question)
-    assert "中" not in terms and "的" not in terms and "怎么" not in terms
-    assert {"二项分布", "假设检验", "临界值"} <= set(terms)
-
-
 def test_search_reorders_pages_of_a_real_pdf(files, store, parser):
     pdf = files.pdf("svm.pdf", ["支持向量机的间隔。" * 20,
                                 "支持向量机的间隔是样本到超平面的最小距离。" + "拉格朗日乘子把主问题变成对偶问题，对偶问题更容易求解。" * 6,
