@@ -51,6 +51,9 @@ def test_retrieval_only_build_from_contexts(env):
     assert retrieval["hit@10"] > 0
     assert retrieval["n"] == 3  # the unanswerable question is not scored
     assert report["config"]["eval_mode"] == "retrieval" and report["config"]["kb"] == "tiny"
+    retrieval = report["config"]["retrieval"]  # the full retrieval config the report was made with
+    assert retrieval["rrf_k"] > 0 and retrieval["page_similarity_weights"] and "references_first" in retrieval
+    assert report["config"]["keyword_tokenizer"]
     assert "| hit@1 | hit@3 | hit@5 | hit@10 | mrr |" in result.stdout  # the Markdown summary on stdout
     # one file per distinct context (q1 and q4 share theirs)
     contexts = sorted(p.name for p in (root / "data" / "eval-contexts" / "tiny").iterdir())

@@ -155,6 +155,9 @@ def run_config(ops: Operations, kb_name: str, **extra: Any) -> dict[str, Any]:
         "page_chunk_size": s.page_chunk_size, "page_chunk_overlap": s.page_chunk_overlap,
         "embedding": s.embedding + (f":{s.embedding_model}" if s.embedding_model else ""),
         "fetch_k": s.fetch_k, "reranker": s.reranker,
+        # every retrieval tuning value the searches ran with, and what the keyword index holds
+        "retrieval": ops.search.options(mode=extra.get("mode")).as_dict(),
+        "keyword_tokenizer": ops.services.store.keyword.tokenizer.signature,
     }
     config.update({key: value for key, value in extra.items() if value is not None})
     return config
