@@ -14,11 +14,16 @@ export HF_HUB_OFFLINE=1
 export TRANSFORMERS_OFFLINE=1
 export DO_NOT_TRACK=1
 
-.PHONY: run test install install-dev system-deps serve bench eval clean help
+LOCK   := requirements.lock
+
+.PHONY: run test check lint lock install install-dev system-deps serve bench eval clean help
 
 help:
 	@echo "make run    - set up (first time) and serve UI + API on http://$(HOST):$(PORT)/"
-	@echo "make test   - set up (first time) and run the test suite"
+	@echo "make test   - set up (first time) and run the whole test suite"
+	@echo "make check  - the fast tests only (not marked slow; a few minutes)"
+	@echo "make lint   - ruff check, ruff format --check, mypy"
+	@echo "make lock   - rewrite $(LOCK) from the current .venv (after changing dependencies)"
 	@echo "make bench  - run the benchmarks in bench/ (needs ../shared)"
 	@echo "make clean  - remove .venv and local data"
 
@@ -28,15 +33,20 @@ $(VENV)/.base:
 	$(PIP) install -q --upgrade pip
 	@touch $@
 
-$(VENV)/.installed: $(VENV)/.base pyproject.toml
-	$(PIP) install -e .
+# Every install is constrained by the lock: a fresh machine gets the versions the tests passed with.
+$(VENV)/.installed: $(VENV)/.base pyproject.toml $(LOCK)
+	$(PIP) install -c $(LOCK) -e .
 	@touch $@
 
-$(VENV)/.installed-dev: $(VENV)/.base pyproject.toml
+$(VENV)/.installed-dev: $(VENV)/.base pyproject.toml $(LOCK)
 	# torch first and pinned: the CPU build; anything unpinned would pull CUDA wheels
-	$(PIP) install torch==2.13.0
-	$(PIP) install -e '.[dev]'
+	$(PIP) install -c $(LOCK) torch==2.13.0
+	$(PIP) install -c $(LOCK) -e '.[dev]'
 	@touch $@ $(VENV)/.installed
+
+lock: install-dev
+	{ echo "# Constraints for every install by make (make lock writes it from a tested .venv): a fresh install is the tested one."; \
+	  $(PIP) freeze --exclude-editable | sed 's/^torch==2.13.0+cpu$$/torch==2.13.0/'; } > $(LOCK)
 
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
@@ -49,6 +59,14 @@ system-deps:
 
 test: install-dev system-deps
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
+
+check: install-dev
+	$(BIN)/python -m pytest -q -ra -m "not slow" $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: install-dev
 	$(BIN)/python bench/ingest.py

