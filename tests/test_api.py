@@ -104,6 +104,14 @@ def test_upload_rejections(api):
     exe = ("files", ("tool.exe", b"MZ", "application/octet-stream"))
     r = api.post("/kbs/rejects/documents", files=[exe])
     assert r.status_code == 415 and "tool.exe" in r.json()["detail"]
+    # a mixed batch: each file judged alone, the refused ones listed with their reason, the rest indexed
+    ok = ("files", ("ok.txt", "年假有十五天。".encode(), "text/plain"))
+    r = api.post("/kbs/rejects/documents", files=[exe, big, ok])
+    assert r.status_code == 202, r.text
+    refused = {f["source"]: f["reason"] for f in r.json()["refused"]}
+    assert "unsupported file type" in refused["tool.exe"] and "upload limit" in refused["big.txt"]
+    wait_job(api, r.json()["job_id"])
+    assert [d["source"] for d in api.get("/kbs/rejects/documents").json()] == ["ok.txt"]
     assert api.post("/kbs/nope/documents", files=[("files", ("a.txt", b"x", "text/plain"))]).status_code == 404
     assert api.post("/kbs/rejects/documents").status_code == 422
     assert api.get("/jobs/does-not-exist").status_code == 404

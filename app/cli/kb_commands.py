@@ -14,23 +14,34 @@ def ingest(
     kb: KBOpt = None,
     as_json: JsonOpt = False,
 ):
-    """Add files to a knowledge base (created if missing). Same file twice = reported as duplicate."""
-    from app.cli.progress import print_outcomes, rich_ingest_progress
-    from ingest import expand_paths
+    """Add files to a knowledge base (created if missing) and wait for them. Same file twice = reported as
+    duplicate; a file that cannot be read fails with its reason while the others are indexed. The files
+    go through the same durable ingestion job as an upload (Ctrl-C cancels it; indexed files stay)."""
+    from app.cli.job_follow import follow_job, job_report, print_job_outcomes
+    from ingest import expand_paths, unsupported_reason
 
     missing = [str(p) for p in paths if not p.exists()]
     if missing:
         fail(f"no such file or folder: {', '.join(missing)}")
     ops = operations()
     name = open_kb(ops, kb, create=True)
-    files = [(p, p.name) for p in expand_paths(paths)]
-    with rich_ingest_progress(len(files), stderr=as_json) as progress:
-        stats = ops.knowledge.ingest(name, files, progress)
+    found = expand_paths(paths)
+    # the rule of every door: each file judged alone, a type that cannot be read refused with its reason
+    refused = [(p.name, unsupported_reason(p.name)) for p in found if unsupported_reason(p.name)]
+    files = [(p.resolve(), p.name) for p in found if not unsupported_reason(p.name)]
+    for source, reason in refused:
+        typer.echo(f"refused {source}: {reason}", err=True)
+    if not files:
+        fail("no files to ingest" + (" (every one refused)" if refused else f" in {', '.join(map(str, paths))}"))
+    try:
+        job = follow_job(ops, ops.knowledge.submit(name, files).id, stderr=as_json)
+    finally:
+        ops.knowledge.shutdown()
     if as_json:
-        typer.echo(json.dumps({"kb": name, "counts": stats.counts(), "files": [o.as_dict() for o in stats.outcomes],
-                               "seconds": round(stats.wall_s, 2)}, ensure_ascii=False))
+        report = job_report(name, job) | {"refused": [{"source": s, "reason": r} for s, r in refused]}
+        typer.echo(json.dumps(report, ensure_ascii=False))
     else:
-        print_outcomes(name, stats)
+        print_job_outcomes(name, job)
 
 
 def kbs(as_json: JsonOpt = False):

@@ -1,10 +1,7 @@
-"""Ingest progress on the terminal (a bar over files and one over chunks) and the per-file table after it."""
-
-from contextlib import contextmanager
+"""Ingest progress on the terminal: a bar over files and one over chunks (`kb eval --build-from-contexts`)."""
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-from rich.table import Table
 
 from ingest import FileOutcome, SilentProgress
 
@@ -57,24 +54,3 @@ class RichIngestProgress(SilentProgress):
 def progress_bar(console: Console, transient: bool = False) -> Progress:
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     TimeRemainingColumn(), console=console, transient=transient)
-
-
-@contextmanager
-def rich_ingest_progress(total_files: int, stderr: bool = False):
-    """An ``ingest.Progress`` drawing on the terminal (on stderr when stdout carries JSON)."""
-    with progress_bar(Console(stderr=stderr), transient=stderr) as bar:
-        yield RichIngestProgress(bar, total_files)
-
-
-def print_outcomes(kb_name: str, stats) -> None:
-    console = Console()
-    table = Table("file", "status", "pages", "chunks", "detail", title=f"knowledge base '{kb_name}'")
-    table.columns[0].overflow = "fold"
-    style = {"indexed": "green", "duplicate": "cyan", "failed": "red", "cancelled": "yellow"}
-    for o in stats.outcomes:
-        table.add_row(o.source, f"[{style[o.status]}]{o.status}[/]", str(o.pages or ""), str(o.chunks or ""),
-                      o.error or (o.doc_id or "")[:12])
-    console.print(table)
-    counts = stats.counts()
-    console.print(f"{counts.get('indexed', 0)} indexed, {counts.get('duplicate', 0)} duplicate, "
-                  f"{counts.get('failed', 0)} failed; {stats.chunks} chunks in {stats.wall_s:.1f} s")

@@ -144,21 +144,14 @@ class KnowledgeService:
             uploads.discard(saved)
             raise
 
-    def upload_all_or_nothing(self, kb_name: str, files: list[tuple[str, BinaryIO]]) -> Job:
-        """The REST contract: any unreadable type -> UnsupportedFile and nothing is read; any file over the
-        limit -> FileTooLarge and nothing is kept; else one background job for them all."""
-        from ingest import unsupported_reason
-
-        self.open(kb_name)
-        bad = [name or "(no name)" for name, _ in files if unsupported_reason(name or "")]
-        if bad:
-            raise UnsupportedFile(f"{', '.join(bad)}: {unsupported_reason(bad[0])}")
-        saved, rejected = self.save_uploads(kb_name, files)
-        if rejected:
-            uploads.discard(saved)
-            name, reason = rejected[0]
-            raise FileTooLarge(f"'{name}' is {reason}")
-        return self.submit_uploads(kb_name, saved)
+    def upload(self, kb_name: str, files: list[tuple[str, BinaryIO]]
+               ) -> tuple[Job | None, list[tuple[str, str]]]:
+        """The one rule for a batch, at every door: each file is judged alone. A file of a type that cannot
+        be read or over the size limit is refused with its reason, the others go into one durable job
+        (where a file that then fails to parse fails alone). Returns (the job, or None when no file was
+        accepted; refused (name, reason)); ``refused_batch`` is the error for the None case."""
+        saved, refused = self.save_uploads(kb_name, files)
+        return (self.submit_uploads(kb_name, saved) if saved else None), refused
 
     def seed_default(self, seed_dir: Path, marker: Path) -> Job | None:
         """First run: build the default knowledge base from ``seed_dir`` (the product's own guide).
@@ -181,6 +174,13 @@ class KnowledgeService:
 
     def shutdown(self) -> None:
         self.jobs.shutdown()
+
+
+def refused_batch(refused: list[tuple[str, str]]) -> Exception:
+    """The error for a batch none of whose files could be accepted."""
+    detail = "; ".join(f"'{name}': {reason}" for name, reason in refused) or "no files"
+    too_large = any("upload limit" in reason for _, reason in refused)
+    return FileTooLarge(detail) if too_large else UnsupportedFile(detail)
 
 
 def indexed_totals(records) -> tuple[int, int]:

@@ -97,16 +97,18 @@ def delete_document(ops, kb_name: str | None, doc_id: str | None):
     return (*documents_view(ops, kb_name), gr.update(visible=False))
 
 
-def save_uploads(ops, kb_name: str, paths: list[str]) -> tuple[list[tuple[Path, str]], list[list]]:
-    """Copies Gradio's temp uploads into the uploads folder; returns (files to ingest, rejected rows)."""
+def submit_uploads(ops, kb_name: str, paths: list[str]) -> tuple[str | None, list[list]]:
+    """Gradio's temp uploads through the one upload operation (each file judged alone, the rest in one
+    job); returns (job id, or None when no file was accepted; refused rows)."""
     streams = [open(tmp, "rb") for tmp in paths]
     try:
-        saved, rejected = ops.knowledge.save_uploads(kb_name, [(Path(t).name, f) for t, f in zip(paths, streams)])
+        job, refused = ops.knowledge.upload(kb_name, [(Path(t).name, f) for t, f in zip(paths, streams)])
     finally:
         for stream, tmp in zip(streams, paths):
             stream.close()
             Path(tmp).unlink(missing_ok=True)  # Gradio's temp copy is no longer needed
-    return saved, [[name, words.STATUS["failed"], "", 0, "", words.reason(why)] for name, why in rejected]
+    rows = [[name, words.STATUS["failed"], "", 0, "", words.reason(why)] for name, why in refused]
+    return (job.id if job else None), rows
 
 
 def progress_markdown(job: dict, counts: dict[str, int]) -> str:
@@ -150,14 +152,12 @@ def upload(ops, kb_name: str | None, paths: list[str] | None) -> Iterator[tuple]
         yield (gr.update(), gr.update(), *keep, gr.update())
         return
     try:
-        saved, rejected = save_uploads(ops, kb_name, paths)
-        if saved:
-            job_id = ops.knowledge.submit_uploads(kb_name, saved).id
+        job_id, rejected = submit_uploads(ops, kb_name, paths)
     except Exception as exc:
         gr.Warning(user_message(exc))
         yield (f"⚠️ {user_message(exc)}", gr.update(), *keep, None)
         return
-    if not saved:
+    if job_id is None:
         yield ("⚠️ 没有可索引的文件 Nothing to index.", pd.DataFrame(rejected, columns=JOB_COLUMNS), *keep, None)
         return
     while True:

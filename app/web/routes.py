@@ -10,6 +10,7 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from answering import Done, Failed, Reading, Sources, Token
 from app.operations import AnswerService, AskOptions, KnowledgeService, Operations, SearchService
+from app.operations.knowledge import refused_batch
 from app.web import schemas
 from app.web.deps import answers, has_api_key, knowledge, operations, require_api_key, search
 
@@ -79,8 +80,12 @@ def delete_document(name: str, doc_id: str, kbs: KnowledgeService = Depends(know
 @router.post("/kbs/{name}/documents", status_code=202, response_model=schemas.JobAccepted, tags=["documents"],
              responses={**_ERRORS, 413: {"model": schemas.ErrorBody}, 415: {"model": schemas.ErrorBody}})
 async def upload_documents(name: str, files: list[UploadFile], kbs: KnowledgeService = Depends(knowledge)):
-    job = await run_in_threadpool(kbs.upload_all_or_nothing, name, [(f.filename or "", f.file) for f in files])
-    return {"job_id": job.id}
+    """Each file is judged alone: refused ones (type, size) are listed with their reason, the rest indexed
+    by one job; 413/415 only when no file is accepted."""
+    job, refused = await run_in_threadpool(kbs.upload, name, [(f.filename or "", f.file) for f in files])
+    if job is None:
+        raise refused_batch(refused)
+    return {"job_id": job.id, "refused": [{"source": n, "reason": r} for n, r in refused]}
 
 
 @router.get("/jobs", response_model=list[schemas.JobInfo], tags=["documents"])

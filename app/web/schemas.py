@@ -53,8 +53,14 @@ class DocumentInfo(BaseModel):
     error: str | None = None
 
 
+class RefusedFile(BaseModel):
+    source: str
+    reason: str
+
+
 class JobAccepted(BaseModel):
     job_id: str
+    refused: list[RefusedFile] = []  # files not accepted (type, size), each with its reason
 
 
 class JobFileInfo(BaseModel):
