@@ -39,8 +39,8 @@ def parse_judge_score(reply: str) -> int | None:
             return int(score)
         if isinstance(score, str) and score.strip() in {"1", "2", "3", "4", "5"}:
             return int(score.strip())
-    match = _SCORE_DIGIT.search(_PLACEHOLDER.sub("", reply))  # a template echo ("<integer 1-5>") is no score
-    return int(match.group(1)) if match else None
+    digit = _SCORE_DIGIT.search(_PLACEHOLDER.sub("", reply))  # a template echo ("<integer 1-5>") is no score
+    return int(digit.group(1)) if digit else None
 
 
 def judge_cache_key(model: str, kind: str, question: str, answer: str, context: str) -> str:
@@ -86,7 +86,7 @@ def default_message_builder(kind: str, question: str, answer: str, context: str,
     """Judge messages from the ``prompts`` package (imported when first needed)."""
     from prompts import judge_messages  # the prompts package owns the judge prompt text
 
-    return judge_messages(kind, question, answer, context, lang=lang)
+    return judge_messages(kind, question, answer, context, lang=lang)  # type: ignore[arg-type]
 
 
 def judge_answer(

@@ -165,7 +165,7 @@ def same_source(a: str | None, b: str | None) -> bool:
 
 def _as_page(value: object) -> int | None:
     try:
-        return int(value)  # type: ignore[arg-type]
+        return int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return None
 
@@ -262,7 +262,7 @@ def latency_summary(
     timings = list(timings)
     summary: dict[str, dict[str, float | int | None]] = {}
     for stage in stages:
-        values = [float(t[stage]) for t in timings if t.get(stage) is not None]
+        values = [float(v) for t in timings if (v := t.get(stage)) is not None]
         row: dict[str, float | int | None] = {"n": len(values)}
         for q in quantiles:
             row[f"p{q:g}"] = percentile(values, q)

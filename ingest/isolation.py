@@ -82,6 +82,7 @@ class IsolatedParser:
 
     @staticmethod
     def _read_exact(proc: subprocess.Popen, size: int, deadline: float) -> bytes:
+        assert proc.stdout is not None  # started with stdout=PIPE
         fd = proc.stdout.fileno()
         chunks, remaining = [], size
         while remaining:
@@ -103,7 +104,7 @@ class IsolatedParser:
 
     def close(self) -> None:
         with self._lock:
-            if self._proc is not None and self._proc.poll() is None:
+            if self._proc is not None and self._proc.poll() is None and self._proc.stdin is not None:
                 self._proc.stdin.close()  # the worker exits on EOF
                 try:
                     self._proc.wait(5)

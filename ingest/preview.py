@@ -70,7 +70,7 @@ def locate(sheet, passage: str) -> list:
     lengths = [len(f) for f in fragments(passage)[:_MAX_FRAGMENTS]]
     groups = _nearby_groups(found)
     best = max(groups, key=lambda g: sum(lengths[n] for n in {number for _, number in g}))
-    seen_in = {}
+    seen_in: dict[int, set[int]] = {}
     for i, group in enumerate(groups):
         for _, number in group:
             seen_in.setdefault(number, set()).add(i)
@@ -83,7 +83,8 @@ def _nearby_groups(found: list) -> list[list]:
     """Rectangles grouped by vertical nearness: a gap of more than two line heights starts a new group."""
     ordered = sorted(found, key=lambda item: (item[0].y0, item[0].x0))
     line = sorted(r.height for r, _ in ordered)[len(ordered) // 2] or 12.0
-    groups, bottom = [], None
+    groups: list[list] = []
+    bottom: float | None = None
     for rect, number in ordered:
         if bottom is None or rect.y0 - bottom > 2 * line:
             groups.append([])
@@ -110,7 +111,7 @@ _TABLE_RULE = re.compile(r"^\|?\s*:?-{3,}")
 
 def fragments(passage: str) -> list[str]:
     """Searchable pieces of a chunk: its lines, without Markdown marks; a table row gives its cells."""
-    out = []
+    out: list[str] = []
     for line in passage.splitlines():
         line = line.strip().lstrip("#").strip()
         if _TABLE_RULE.match(line):

@@ -106,7 +106,8 @@ def _split_table(block: str, chunk_size: int) -> list[str]:
     header = rows[:2] if len(rows) > 1 and set(rows[1].replace("|", "").strip()) <= set("-: ") else rows[:1]
     body = rows[len(header):]
     head_text = "\n".join(header)
-    chunks, current = [], []
+    chunks: list[str] = []
+    current: list[str] = []
     size = len(head_text)
     for row in body:
         if current and size + len(row) + 1 > chunk_size:

@@ -2,5 +2,7 @@
 
 from typing import Literal
 
-SEARCH_MODES = ("hybrid", "dense", "keyword")
-SearchMode = Literal[SEARCH_MODES]
+from typing import get_args
+
+SearchMode = Literal["hybrid", "dense", "keyword"]
+SEARCH_MODES: tuple[str, ...] = get_args(SearchMode)

@@ -40,6 +40,7 @@ class KnowledgeBase:
             self.id, metadata={"kb_name": name, "hnsw:space": "cosine"}, embedding_function=None
         )
         self.vectors = Chroma(client=client, collection_name=self.id, embedding_function=embeddings)
+        self._embeddings = embeddings
         self.registry = DocumentRegistry(
             client.get_or_create_collection(self.id + DOCS_SUFFIX, metadata={"kb_name": name}, embedding_function=None)
         )
@@ -139,7 +140,7 @@ class KnowledgeBase:
                 pending.added_at = time.time()
                 self.registry.put(pending)  # also the writer's heartbeat (see stale_after_s)
                 batch = [_clean(c, doc_id) for c in chunks[start : start + _WRITE_BATCH]]
-                vectors = self.vectors.embeddings.embed_documents(
+                vectors = self._embeddings.embed_documents(
                     [self._index_text(c.page_content, c.metadata) for c in batch])
                 self.collection.add(ids=ids[start : start + _WRITE_BATCH], embeddings=vectors,
                                     documents=[c.page_content for c in batch], metadatas=[c.metadata for c in batch])
@@ -219,11 +220,11 @@ class KnowledgeBase:
         return bool(self.collection.get(where_document={"$contains": text}, limit=1, include=[])["ids"])
 
     def embed_query(self, query: str) -> list[float]:
-        return self.vectors.embeddings.embed_query(query)
+        return self._embeddings.embed_query(query)
 
     def embedding_seconds(self) -> float:
         """Seconds the embedding model has spent so far (when it keeps count: ``TimedEmbeddings``)."""
-        return float(getattr(self.vectors.embeddings, "seconds", 0.0))
+        return float(getattr(self._embeddings, "seconds", 0.0))
 
     def passage(self, chunk: str, around: int = 1) -> list[dict] | None:
         """The chunk with up to ``around`` neighbours of its document on each side, in document order

@@ -49,7 +49,7 @@ def ask(
     as_json: JsonOpt = False,
 ):
     """Answer a question from a knowledge base, citing file and page."""
-    from answering import Done, Failed, Reading, Token
+    from answering import Answer, Done, Failed, Reading, Token
     from app.operations import AskOptions, OperationError
     from llm_backends import LLMBackendError
 
@@ -62,7 +62,7 @@ def ask(
         fail(exc.message, 4)
     except (OperationError, ValueError) as exc:  # too long a question, bad provider settings
         fail(str(exc), 2)
-    answer = None
+    answer: Answer | None = None
     for event in events:
         match event:
             case Reading(n) if show_stream:
@@ -70,10 +70,12 @@ def ask(
             case Token(text) if show_stream:
                 sys.stdout.write(text)
                 sys.stdout.flush()
-            case Done(answer):
-                pass
+            case Done(done):
+                answer = done
             case Failed(message):
                 fail(message, 4)
+    if answer is None:
+        fail("the answer stream ended without an answer", 4)
     if as_json:
         typer.echo(json.dumps(answer.as_dict(), ensure_ascii=False))
         return

@@ -13,7 +13,8 @@ class RichIngestProgress(SilentProgress):
         self._p, self._total = progress, total_files
         self._files = progress.add_task("files", total=total_files)
         self._chunks = progress.add_task("chunks", total=0, visible=False)
-        self._done, self._counts = 0, {}
+        self._done = 0
+        self._counts: dict[str, int] = {}
         self._plain = not progress.console.is_terminal  # no live bar: print lines instead
 
     def file_started(self, source, index, total):

@@ -128,7 +128,7 @@ def evaluate(ops: Operations, kb_name: str, items: Sequence, *, mode: str | None
     report = run_eval(items, search, answer=answer, judge=judge_fn, ks=ks_up_to(k), progress=progress,
                       cache_dir=str(cache_dir) if cache_dir else None, judge_model=judge_fn.name if judge_fn else "",
                       config=run_config(ops, kb_name, mode=mode, k=k, **extra))
-    models = sorted({r.get("model") for r in report.per_question if r.get("model")})
+    models = sorted({str(r["model"]) for r in report.per_question if r.get("model")})
     if models:
         report.config["model"] = ", ".join(models)
     if judge_fn is not None and judge_fn.errors:

@@ -165,7 +165,8 @@ class JobStore:
 
     def ids(self, status: str | None = None, limit: int = 50) -> list[str]:
         """Job ids, newest first."""
-        sql, args = "SELECT id FROM jobs", ()
+        sql = "SELECT id FROM jobs"
+        args: tuple[str, ...] = ()
         if status:
             sql, args = sql + " WHERE status = ?", (status,)
         with self._tx() as run:

@@ -107,7 +107,10 @@ class KnowledgeService:
     def cancel_job(self, job_id: str) -> Job:
         self.job(job_id)
         with _job_store_call():
-            return self.jobs.cancel(job_id)
+            job = self.jobs.cancel(job_id)
+        if job is None:  # pruned between the two reads
+            raise NotFound(f"no ingestion job '{job_id}'")
+        return job
 
     def resume_jobs(self) -> list[Job]:
         """On start: finish what a stopped server had accepted (with a queue, the workers do)."""

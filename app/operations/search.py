@@ -1,5 +1,7 @@
 """Search a knowledge base (no LLM): what every front door's search calls, with the settings' defaults."""
 
+from typing import cast
+
 from app.operations.errors import InvalidRequest
 from app.services import Services
 
@@ -26,14 +28,14 @@ class SearchService:
                                       doc_ids=list(o.doc_ids) if o.doc_ids else None, reranker=self.services.reranker)
 
     def options(self, k: int | None = None, mode: str | None = None, doc_ids: list[str] | None = None):
-        from retrieval import SEARCH_MODES, SearchOptions
+        from retrieval import SEARCH_MODES, SearchMode, SearchOptions
 
         s = self.services.settings
         mode = mode or s.search_mode
         if mode not in SEARCH_MODES:
             raise InvalidRequest(f"search mode must be one of {', '.join(SEARCH_MODES)}, got {mode!r}")
         k = k or s.search_k
-        return SearchOptions(k=k, mode=mode, fetch_k=max(s.fetch_k, k), mmr=s.mmr,
+        return SearchOptions(k=k, mode=cast(SearchMode, mode), fetch_k=max(s.fetch_k, k), mmr=s.mmr,
                              doc_ids=tuple(doc_ids) if doc_ids else None)
 
 

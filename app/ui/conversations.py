@@ -6,6 +6,7 @@ The stored value: ``{"current": id | None, "chats": [{"id", "kb", "title", "mess
 """
 
 import uuid
+from typing import Any
 
 import gradio as gr
 
@@ -29,7 +30,8 @@ def _current(saved: dict) -> dict | None:
 
 
 def _new(saved: dict, kb: str | None) -> dict:
-    chat = {"id": uuid.uuid4().hex[:12], "kb": kb, "title": NEW_TITLE, "messages": [], "history": []}
+    chat: dict[str, Any] = {"id": uuid.uuid4().hex[:12], "kb": kb, "title": NEW_TITLE, "messages": [],
+                            "history": []}
     chats = [c for c in saved.get("chats", []) if c["messages"]]  # empty ones are not worth keeping
     return {"current": chat["id"], "chats": [chat, *chats][:MAX_CHATS]}
 
@@ -51,6 +53,7 @@ def restore(ops, saved: dict | None):
     if chat is None or chat["kb"] != kb:  # nothing saved, or its knowledge base is gone
         saved = _new(saved, kb)
         chat = _current(saved)
+    assert chat is not None  # _new made it the current one
     return kbs, chat["messages"], chat["history"], picker(saved), saved
 
 
@@ -64,6 +67,7 @@ def on_kb_change(kb: str | None, saved: dict):
     latest = next((c for c in saved["chats"] if c["kb"] == kb), None)
     saved = {**saved, "current": latest["id"]} if latest else _new(saved, kb)
     chat = _current(saved)
+    assert chat is not None  # the latest one, or the new one
     return chat["messages"], chat["history"], picker(saved), saved
 
 

@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
 import gradio as gr
 import pandas as pd
@@ -15,10 +16,10 @@ from app.operations.errors import user_message
 from app.ui import words
 
 JOB_COLUMNS = ["文件 File", "状态 Status", "进度 Progress", "分块 Chunks", "用时 Time", "原因 Reason"]
-JOB_WIDTHS = ["20%", "14%", "16%", "8%", "14%", "28%"]
+JOB_WIDTHS: list[str | int] = ["20%", "14%", "16%", "8%", "14%", "28%"]
 DOC_COLUMNS = ["文件 Source", "状态 Status", "页数 Pages", "分块 Chunks", "添加时间 Added", "原因 Reason", "ID"]
-DOC_WIDTHS = ["24%", "11%", "7%", "7%", "13%", "30%", "8%"]
-DOC_TYPES = ["str", "str", "str", "number", "str", "str", "html"]  # the id: short, the full one on hover
+DOC_WIDTHS: list[str | int] = ["24%", "11%", "7%", "7%", "13%", "30%", "8%"]
+DOC_TYPES: list[Literal["str", "number", "html"]] = ["str", "str", "str", "number", "str", "str", "html"]  # the id: short, the full one on hover
 POLL_S = 0.5
 SHORT_ID = 10
 

@@ -98,7 +98,7 @@ def build_ui(ops) -> gr.Blocks:
         docs_out = [docs_table, doc_pick, kb_summary]
         show_docs = partial(docs.documents_view, ops)
         filter_choices = partial(docs.filter_choices, ops)
-        no_sources = (talk.NO_SOURCES, [], talk.source_picker([]), gr.update(value=None, visible=False), "")
+        no_sources: tuple = (talk.NO_SOURCES, [], talk.source_picker([]), gr.update(value=None, visible=False), "")
         shown = [sources, cited, source_pick, source_page, source_passage]
         chat_view = [chatbot, history, conversations, saved]
 

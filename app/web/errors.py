@@ -2,9 +2,12 @@
 OpenAI's ``{"error": {"message", "type", "code", "param"}}`` on the OpenAI-compatible ``/v1`` routes, so
 OpenAI clients show the reason (an unknown model names the knowledge bases there are)."""
 
+from collections.abc import Callable
+from typing import Any
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 _OPENAI_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
@@ -31,19 +34,20 @@ def install_error_handlers(app: FastAPI) -> None:
     from llm_backends import LLMBackendError
     from retrieval import InvalidKBName, KBExists, KBNotFound
 
-    async def not_found(request: Request, exc: KBNotFound):
+    async def not_found(request: Request, exc: Exception) -> Response:
         if not _is_openai(request):
             return error_response(request, 404, str(exc))
         names = [kb.name for kb in request.app.state.operations.knowledge.list_kbs()]
         return error_response(request, 404, f"{exc}: the models here are the knowledge bases: "
                               f"{', '.join(names) or '(none yet)'}", code="model_not_found", param="model")
 
-    def plain(status: int | None, message=str, code: str | None = None):
-        async def handle(request: Request, exc: Exception):
-            return error_response(request, status or exc.status, message(exc), code=code)
+    def plain(status: int | None, message: Callable[[Any], str] = str, code: str | None = None):
+        async def handle(request: Request, exc: Exception) -> Response:
+            return error_response(request, status or int(getattr(exc, "status", 500)), message(exc), code=code)
         return handle
 
-    async def validation(request: Request, exc: RequestValidationError):
+    async def validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
         errors = [{"loc": list(e.get("loc", [])), "msg": e.get("msg", ""), "type": e.get("type", "")}
                   for e in exc.errors()]
         if not _is_openai(request):
@@ -52,7 +56,8 @@ def install_error_handlers(app: FastAPI) -> None:
         where = ".".join(str(part) for part in first["loc"] if part != "body")
         return error_response(request, 400, f"{where}: {first['msg']}" if where else first["msg"], param=where or None)
 
-    async def http_error(request: Request, exc: HTTPException):
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
         code = "invalid_api_key" if exc.status_code == 401 else None
         return error_response(request, exc.status_code, exc.detail, code=code, headers=getattr(exc, "headers", None))
 

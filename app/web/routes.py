@@ -1,5 +1,6 @@
 """REST routes: thin over the operations. Every client mistake maps to a 4xx with a message."""
 
+from typing import Any
 import json
 from importlib.metadata import PackageNotFoundError, version
 
@@ -21,7 +22,7 @@ except PackageNotFoundError:  # running from a source tree without install
 
 router = APIRouter(dependencies=[Depends(require_api_key)])
 public = APIRouter()  # /health: load balancers and healthchecks probe it without a key
-_ERRORS = {404: {"model": schemas.ErrorBody}}
+_ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": schemas.ErrorBody}}
 
 
 @public.get("/health", response_model=schemas.Health, response_model_exclude_none=True, tags=["meta"],

@@ -2,6 +2,8 @@
 and the passage in its surrounding text. Page numbers are checked, images capped, paths never taken
 from the request (documents are named by id, checked against the knowledge base)."""
 
+from typing import Any
+
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
@@ -11,7 +13,7 @@ from app.web import schemas
 from app.web.deps import require_api_key, sources
 
 router = APIRouter(dependencies=[Depends(require_api_key)], tags=["sources"])
-_ERRORS = {404: {"model": schemas.ErrorBody}, 422: {"model": schemas.ErrorBody}}
+_ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": schemas.ErrorBody}, 422: {"model": schemas.ErrorBody}}
 _PAGE = Path(ge=1, le=100_000, description="1-based page number")
 _CHUNK = Query(None, max_length=200, description="the cited chunk to highlight (a citation's chunk_id)")
 

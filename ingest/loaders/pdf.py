@@ -3,6 +3,7 @@
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from langchain_core.documents import Document
 
@@ -218,7 +219,7 @@ class _LazyTables:
 
     def __init__(self, path: Path):
         self._path = path
-        self._pdf = None
+        self._pdf: Any = None  # a pdfplumber PDF, opened on the first page that may hold a table
 
     def tables_on(self, index: int, page) -> list[tuple[tuple, str]]:
         if not _may_have_table(page):
