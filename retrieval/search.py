@@ -1,5 +1,6 @@
 """Hybrid retrieval: dense (Chroma) + keyword (BM25), fused by reciprocal rank fusion."""
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Protocol
 
@@ -84,8 +85,13 @@ def search(kb: KnowledgeBase, query: str, options: SearchOptions = SearchOptions
     if not query.strip():
         return []
     focused = _focused_query(kb, query, options)
-    dense = _dense(kb, query, options) if options.mode in ("hybrid", "dense") else []
-    dense_focused = _dense(kb, focused, options) if focused and options.mode in ("hybrid", "dense") else []
+    # A Traditional-Chinese question is embedded in Simplified: the script most pages are in. Each
+    # question is embedded once: the dense search and the page rescoring share the vector.
+    vectors = _QueryVectors(kb, query, focused)
+    dense = kb.nearest(vectors.full, options.fetch_k, list(options.doc_ids or [])) \
+        if options.mode in ("hybrid", "dense") else []
+    dense_focused = kb.nearest(vectors.focused, options.fetch_k, list(options.doc_ids or [])) \
+        if focused and options.mode in ("hybrid", "dense") else []
     keyword_query = focused if focused and options.focus_keyword else query
     keyword = kb.keyword_search(keyword_query, options.fetch_k, list(options.doc_ids or [])) \
         if options.mode in ("hybrid", "keyword") else []
@@ -111,7 +117,7 @@ def search(kb: KnowledgeBase, query: str, options: SearchOptions = SearchOptions
     if options.per_page:
         hits = _best_per_page(hits)
         if options.page_rescore:
-            hits = _rescore_pages(kb, query, hits, coverage, options)
+            hits = _rescore_pages(kb, keyword_query, hits, coverage, options, vectors.blend(options))
     if references:
         hits = _references_first(hits, references)
     if options.per_page:
@@ -140,13 +146,41 @@ def _mostly_chinese(text: str) -> bool:
     return cjk >= 0.5 * sum(1 for c in text if c.isalpha())
 
 
-def _dense(kb: KnowledgeBase, query: str, options: SearchOptions) -> list[tuple[str, float]]:
-    # A Traditional-Chinese question is embedded in Simplified: the script most pages are in.
-    return kb.dense_search(to_simplified(query), options.fetch_k, list(options.doc_ids or []))
+class _QueryVectors:
+    """The question's vector (and its focused sub-query's), embedded when first needed, once."""
+
+    def __init__(self, kb: KnowledgeBase, query: str, focused: str | None):
+        self._kb, self._query, self._focused = kb, query, focused
+        self._vectors: dict[str, list[float]] = {}
+
+    def _get(self, text: str) -> list[float]:
+        if text not in self._vectors:
+            self._vectors[text] = self._kb.embed_query(to_simplified(text))
+        return self._vectors[text]
+
+    @property
+    def full(self) -> list[float]:
+        return self._get(self._query)
+
+    @property
+    def focused(self) -> list[float]:
+        return self._get(self._focused or self._query)
+
+    def blend(self, options: "SearchOptions") -> Callable[[], list[float]]:
+        """What page rescoring compares pages with: the question's vector, plus the focused one weighted
+        by focus_dense_weight when there is one (computed only if rescoring asks)."""
+        def vector() -> list[float]:
+            if not self._focused:
+                return self.full
+            import numpy as np
+
+            mixed = np.asarray(self.full) + options.focus_dense_weight * np.asarray(self.focused)
+            return (mixed / (np.linalg.norm(mixed) or 1.0)).tolist()
+        return vector
 
 
 def _rescore_pages(kb: KnowledgeBase, query: str, hits: list[Hit], coverage: float | None,
-                   options: SearchOptions) -> list[Hit]:
+                   options: SearchOptions, query_vector: Callable[[], list[float]]) -> list[Hit]:
     head = hits[:options.page_rescore_top]
     if options.page_rescore_weight <= 0 or len(head) < 2 or all(h.page is None for h in head):
         return hits
@@ -155,7 +189,7 @@ def _rescore_pages(kb: KnowledgeBase, query: str, hits: list[Hit], coverage: flo
     tokenizer = kb.keyword.tokenizer
     similarity = None
     if any(w > 0 for w in options.page_similarity_weights):
-        similarity = page_similarity(kb.collection, head, kb.embed_query(to_simplified(query)))
+        similarity = page_similarity(kb.collection, head, query_vector())
     return rescore_pages(hits, page_texts(kb.collection, head), tokenizer.query_terms(query), tokenizer.tokens,
                          options.page_rescore_weight, options.page_rescore_top, similarity,
                          options.page_similarity_weights)

@@ -184,14 +184,17 @@ class KnowledgeBase:
 
     def dense_search(self, query: str, n: int, doc_ids: list[str] | None = None) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) of the ``n`` nearest chunks of visible documents, best first."""
-        clauses = []
+        return self.nearest(self.embed_query(query), n, doc_ids)
+
+    def nearest(self, vector: list[float], n: int, doc_ids: list[str] | None = None) -> list[tuple[str, float]]:
+        """``dense_search`` for a query already embedded."""
+        clauses: list[dict] = []
         hidden = self.hidden_doc_ids()
         if hidden:
             clauses.append({"doc_id": {"$nin": hidden}})
         if doc_ids:
             clauses.append({"doc_id": {"$in": list(doc_ids)}})
         where = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
-        vector = self.embed_query(query)
         found = self.collection.query(query_embeddings=[vector], n_results=n, where=where, include=["distances"])
         # cosine space: distance = 1 - similarity
         return [(cid, 1.0 - float(d)) for cid, d in zip(found["ids"][0], found["distances"][0])]
