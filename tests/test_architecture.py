@@ -115,3 +115,38 @@ def test_front_doors_go_through_the_operations():
             if hits:
                 found[str(path.relative_to(REPO))] = hits
     assert not found, found
+
+
+def _module_attribute_assignments(path: Path) -> list[str]:
+    """``x.y = ...`` / ``sys.modules[...].y = ...`` / ``setattr(x, ...)`` whose target is an imported module."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    modules = {alias.asname or alias.name.split(".")[0] for node in ast.walk(tree)
+               if isinstance(node, ast.Import) for alias in node.names}
+    found = []
+    for node in ast.walk(tree):
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+            node, ast.AugAssign | ast.AnnAssign) else []
+        for target in targets:
+            if isinstance(target, ast.Attribute):
+                root = target.value
+                while isinstance(root, ast.Attribute):
+                    root = root.value
+                if isinstance(root, ast.Subscript) or (isinstance(root, ast.Name) and root.id in modules):
+                    found.append(f"{path.name}:{node.lineno}")
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr":
+            found.append(f"{path.name}:{node.lineno}")
+    return found
+
+
+def test_benchmarks_pass_configs_and_never_patch_library_modules():
+    """Tuning values travel as typed options (retrieval.SearchOptions, the store's and tokenizer's
+    arguments): a benchmark that set a module global would measure what no user runs."""
+    patched = [hit for path in sorted((REPO / "bench").glob("*.py")) for hit in _module_attribute_assignments(path)]
+    assert patched == []
+    probe = REPO / "tests" / "_probe_patch.py"
+    probe.write_text("import sys\nimport retrieval.search\nretrieval.search.RRF_K = 3\n"
+                     "sys.modules['retrieval.keyword'].STEM = False\n", encoding="utf-8")
+    try:
+        assert len(_module_attribute_assignments(probe)) == 2  # the check sees both forms
+    finally:
+        probe.unlink()
