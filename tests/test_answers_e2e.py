@@ -3,6 +3,8 @@ real ingestion, real embeddings, real Chroma, the real answer chain. The answers
 
 import pytest
 
+pytestmark = pytest.mark.slow  # `make check` leaves it out; `make test` runs it
+
 pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
 
 from app.operations import AskOptions, Operations  # noqa: E402

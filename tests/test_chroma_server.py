@@ -8,6 +8,8 @@ from ingest import ingest_files
 from retrieval import KnowledgeBaseStore, SearchOptions, open_chroma_client, search
 from tests.servers import ChromaServer, ServerUnavailable
 
+pytestmark = pytest.mark.slow  # `make check` leaves it out; `make test` runs it
+
 
 @pytest.fixture()
 def chroma_server(tmp_path):

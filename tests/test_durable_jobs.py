@@ -9,6 +9,8 @@ import pytest
 
 from tests.servers import KbProcess
 
+pytestmark = pytest.mark.slow  # `make check` leaves it out; `make test` runs it
+
 PARAGRAPH = "第{n}号文件第{i}段：知识库会把每个文件切成小块，再逐块向量化，最后写入向量库和关键词索引。"
 
 

@@ -13,6 +13,8 @@ import pytest
 from app.settings import Settings
 from tests.servers import running_server
 
+pytestmark = pytest.mark.slow  # `make check` leaves it out; `make test` runs it
+
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
 
 

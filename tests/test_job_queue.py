@@ -15,6 +15,8 @@ from app.operations.jobs import JobManager
 from ingest import FileOutcome
 from tests.servers import PostgresServer, ServerUnavailable
 
+pytestmark = pytest.mark.slow  # `make check` leaves it out; `make test` runs it
+
 
 @pytest.fixture(scope="module")
 def postgres():

@@ -5,6 +5,8 @@ import os
 
 import pytest
 
+pytestmark = pytest.mark.slow  # `make check` leaves it out; `make test` runs it
+
 pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
 
 from langchain_tests.integration_tests import ChatModelIntegrationTests  # noqa: E402

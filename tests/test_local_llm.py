@@ -14,6 +14,8 @@ import time
 
 import pytest
 
+pytestmark = pytest.mark.slow  # `make check` leaves it out; `make test` runs it
+
 pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (it compiles from source on install)")
 
 from llm_backends import LLMBackendError, LLMConfig, build_chat_model, build_local_engine  # noqa: E402

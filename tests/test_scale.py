@@ -13,6 +13,8 @@ from retrieval.store import KEYWORD_SYNC_S
 from tests.servers import ChromaServer, KbProcess, PostgresServer, ServerUnavailable
 from tests.test_durable_jobs import make_files, upload, wait_done
 
+pytestmark = pytest.mark.slow  # `make check` leaves it out; `make test` runs it
+
 LEASE_S = 6  # a dead worker's job is taken up again after this
 BOUND_S = KEYWORD_SYNC_S + 5  # what the README promises, plus the time of one search
 

@@ -5,7 +5,7 @@ import pytest
 from ingest import LoadLimits, load_file
 from tests.conftest import shared_path
 
-pytestmark = pytest.mark.shared
+pytestmark = [pytest.mark.shared, pytest.mark.slow]
 
 
 def test_pumpkin_book_chinese_text_and_1_based_pages():
