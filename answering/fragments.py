@@ -10,7 +10,8 @@ import re
 from collections.abc import Callable, Iterator
 
 MOST_PREFIX_CHARS = 2  # a longer answer that starts a name of the question is taken as meant
-_MARKERS = re.compile(r"\[\d{1,2}(?:\s*[,，、]\s*\d{1,2})*\]|【\d{1,2}】")
+# [1], [1, 2], 【1】, and at the end one still being written ("[1" of a streamed "[1]")
+_MARKERS = re.compile(r"\[\d{1,2}(?:\s*[,，、]\s*\d{1,2})*\]|【\d{1,2}】|[\[【][\d\s,，、]*$")
 _NOT_WORDS = re.compile(r"[\W_]+")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0003134f]+")
 # Han characters outside the common block (Extension A, B and on): rare in text, so a small model

@@ -22,6 +22,7 @@ from retrieval.store import KnowledgeBase
 _MOST_NEIGHBOURS = 4  # on each side: enough for 150-character chunks to fill a 500-character window
 FINISH_CHARS = 120  # a cut sentence is finished from its neighbour up to this many characters a side
 _SENTENCE_END = re.compile(r"[。！？!?…；;]+[”’」』）)\"']?|\.(?=\s)|\n")
+_BLOCK_LINE = re.compile(r"\s*(#|\||[-*•]\s|\d{1,2}[.、)]\s)")  # a heading, table row or list item: ends unpunctuated
 
 
 def widen_hits(kb: KnowledgeBase, hits: Sequence, chars: int, finish_chars: int = FINISH_CHARS) -> list:
@@ -130,7 +131,7 @@ def _join(first: str, second: str, most: int = 200, least: int = 4) -> str:
     for size in range(min(len(first), len(second), most), least - 1, -1):
         if first.endswith(second[:size]):
             return first + second[size:]
-    if _ends_sentence(first):
+    if _ends_sentence(first) or _BLOCK_LINE.match(first.rpartition("\n")[2]):
         return f"{first}\n{second}"
     words = first[-1:].isascii() and first[-1:].isalnum() and second[:1].isascii() and second[:1].isalnum()
     return f"{first} {second}" if words else first + second
