@@ -10,7 +10,7 @@ from langchain_core.language_models import BaseChatModel
 
 import prompts
 from answering.events import Answer, AnswerEvent, Citation, Done, Reading, Sources, Token
-from answering.fragments import FragmentRetry
+from answering.fragments import FragmentRetry, retry_question
 from answering.repetition import RepetitionGuard
 from answering.tidy import StreamTidier, is_refusal
 from retrieval import Hit
@@ -77,8 +77,8 @@ class AnswerChain:
         tidier = StreamTidier({b["n"] for b in blocks})
         guards: list[RepetitionGuard] = []
         # A fragment ("[1]", a name's first character) is asked again with the sources in reverse order.
-        retry = FragmentRetry(query, again=lambda: self._attempt(query, blocks[::-1], lang, instructions, usage,
-                                                                 guards))
+        retry = FragmentRetry(query, again=lambda fragment: self._attempt(
+            retry_question(query, fragment, lang), blocks[::-1], lang, instructions, usage, guards))
         pieces = retry.stream(self._attempt(query, blocks, lang, instructions, usage, guards))
         for text in itertools.chain(pieces, [None]):  # None: the end
             shown = tidier.feed(text) if text is not None else tidier.finish()

@@ -1,9 +1,11 @@
 """Fragment answers, and one more try when the model gives one.
 
-Two fragments seen from the local model on held-out questions: an answer that is nothing but a citation
-("[1]"), and, for a question about a name written with a rare character (CJK Extension A), the name's
-first character and then the end of the turn (one output token). The same question was answered in
-full over different sources, so the retry gives the sources in the reverse order.
+Fragments seen from the local model: an answer that is nothing but a citation ("[1]"); one that says the
+question back and cites ("对数几率回归的似然函数对 β 的二阶导数为 [3]。": 3 of 10 explanatory book
+questions); and, for a question about a name written with a rare character (CJK Extension A), the
+name's first character and then the end of the turn (one output token). The same question was answered
+in full over different sources, so the retry gives the sources in the reverse order, with a note after
+the question that asks for the answer itself (or spells the name out).
 """
 
 import re
@@ -17,27 +19,66 @@ _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0003134f]+")
 # Han characters outside the common block (Extension A, B and on): rare in text, so a small model
 # hardly ever writes them and stops before them.
 _RARE_HAN = re.compile(r"[\u3400-\u4dbf\U00020000-\U0003134f]")
+# What joins a question said back to its citation ("…是 [1]", "…分别是 [1] 和 [2]"): no content.
+_LINKS = frozenset("是为和与及的了即见如下所示分别")
+# A choice or yes/no question holds its answer ("…还是…？" -> "李䶮"; "是不是…？" -> "是").
+_CHOICE = re.compile(r"还是|是不是|是否|有没有|能不能|吗\W*$|\bor\b", re.IGNORECASE)
+_RETRY_NOTE = {"zh": "（请直接写出答案本身，不要只写出处编号或重复问题。）",
+               "en": " (Write the answer itself, not only a source number.)"}
+_SPELL_NOTE = {"zh": "（请完整写出“{}”。）", "en": ' (Write "{}" in full.)'}
 
 
 def is_fragment(answer: str, question: str) -> bool:
-    """No words beyond citation markers, or only the character or two of a name in the question that
-    come before a rare character there ("李" of "李䶮"). Chinese questions have no spaces, so a short
-    answer followed by common characters in the question ("李䶮" in "李䶮是谁") is taken as meant."""
-    words = _NOT_WORDS.sub("", _MARKERS.sub("", answer))
+    """No words beyond citation markers and the question's own words (Chinese questions), or only the
+    character or two of a name in the question that come before a rare character there ("李" of "李䶮")."""
+    words = _words(answer)
     if not words:
         return True
-    if len(words) > MOST_PREFIX_CHARS or not _HAN.fullmatch(words):
-        return False
-    after = [question[m.end():m.end() + 1] for m in re.finditer(re.escape(words), question)]
-    return any(_RARE_HAN.match(char) for char in after)
+    if _HAN.search(question) and not _CHOICE.search(question) and _says_back(words, _words(question)):
+        return True
+    return bool(_name_before_rare(words, question))
+
+
+def retry_question(question: str, fragment: str, lang: str) -> str:
+    """The question asked again after ``fragment``: with a note that spells out the name the fragment
+    began, or asks for the answer itself."""
+    name = _name_before_rare(_words(fragment), question)
+    note = _SPELL_NOTE.get(lang, _SPELL_NOTE["en"]).format(name) if name else _RETRY_NOTE.get(lang, _RETRY_NOTE["en"])
+    return question + note
+
+
+def _words(text: str) -> str:
+    return _NOT_WORDS.sub("", _MARKERS.sub("", text)).casefold()
+
+
+def _says_back(words: str, question: str) -> bool:
+    """``words`` are runs of the question (two characters or more) joined by linking characters only."""
+    at = 0
+    while at < len(words):
+        size = next((n for n in range(len(words) - at, 1, -1) if words[at:at + n] in question), 0)
+        if not size and words[at] not in _LINKS:
+            return False
+        at += size or 1
+    return True
+
+
+def _name_before_rare(words: str, question: str) -> str:
+    """``words`` with the rare characters that follow them in the question ("李䶮" for "李"), or ""."""
+    if not words or len(words) > MOST_PREFIX_CHARS or not _HAN.fullmatch(words):
+        return ""
+    for match in re.finditer(re.escape(words), question):
+        rare = re.match(f"{_RARE_HAN.pattern}+", question[match.end():])
+        if rare:
+            return words + rare.group()
+    return ""
 
 
 class FragmentRetry:
     """Streams an answer, holding it back while it is still a fragment; a whole answer that stays one is
-    asked again once (``again``). ``fragments``: how many fragment answers the model gave (0, 1, or 2
+    asked again once (``again(fragment)``). ``fragments``: how many fragment answers the model gave (0, 1, or 2
     when the retry was a fragment too; then the one with more words is kept)."""
 
-    def __init__(self, question: str, again: Callable[[], Iterator[str]]):
+    def __init__(self, question: str, again: Callable[[str], Iterator[str]]):
         self.question, self.again, self.fragments = question, again, 0
 
     def stream(self, pieces: Iterator[str]) -> Iterator[str]:
@@ -45,7 +86,7 @@ class FragmentRetry:
         if first is None:
             return
         self.fragments = 1
-        second = yield from self._unless_fragment(self.again())
+        second = yield from self._unless_fragment(self.again(first))
         if second is None:
             return
         self.fragments = 2
