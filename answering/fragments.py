@@ -15,6 +15,8 @@ MOST_PREFIX_CHARS = 2  # a longer answer that starts a name of the question is t
 # [1], [1, 2], 【1】, and at the end one still being written ("[1" of a streamed "[1]")
 _MARKERS = re.compile(r"\[\d{1,2}(?:\s*[,，、]\s*\d{1,2})*\]|【\d{1,2}】|[\[【][\d\s,，、]*$")
 _NOT_WORDS = re.compile(r"[\W_]+")
+# A source line's "[1] (book.pdf, p.23)" copied before the answer (answering.tidy moves it), or its start.
+_COPIED_PREFIX = re.compile(r"^\s*[\[【]\d{1,2}[\]】]\s*\([^)]*\)?")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0003134f]+")
 # Han characters outside the common block (Extension A, B and on): rare in text, so a small model
 # hardly ever writes them and stops before them.
@@ -31,7 +33,7 @@ _SPELL_NOTE = {"zh": "（请完整写出“{}”。）", "en": ' (Write "{}" in 
 def is_fragment(answer: str, question: str) -> bool:
     """No words beyond citation markers and the question's own words (Chinese questions), or only the
     character or two of a name in the question that come before a rare character there ("李" of "李䶮")."""
-    words = _words(answer)
+    words = _words(_COPIED_PREFIX.sub("", answer))
     if not words:
         return True
     if _HAN.search(question) and not _CHOICE.search(question) and _says_back(words, _words(question)):

@@ -47,6 +47,8 @@ def test_fragments():
     # the question said back and cited: no answer in it (seen on 3 of 10 explanatory book questions)
     assert is_fragment("对数几率回归的似然函数对 β 的二阶导数为 [3]。", "对数几率回归的似然函数对 β 的二阶导数怎么求？")
     assert is_fragment("梯形的上底和下底分别是 [1] 和 [2]。", "梯形的上底和下底分别是怎么推导出来的？")
+    assert is_fragment("[1] (book.pdf, p.23) 梯形的上底和下底分别是 [2]。", "梯形的上底和下底分别是怎么推导出来的？")
+    assert is_fragment("[1] (book.pdf, p.2", "梯形的上底和下底分别是怎么推导出来的？")  # still being copied
     assert not is_fragment("《战国无双3》是由光荣和ω-force开发的 [1]", "《战国无双3》是由哪两个公司合作开发的？")
     assert not is_fragment("6号车间 [1]", "编号6的零件由几号车间生产？")
     assert not is_fragment("是", "他是不是作者？") and not is_fragment("李䶮 [1]", "建立南汉的是李䶮还是刘岩？")
