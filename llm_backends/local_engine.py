@@ -127,9 +127,13 @@ class LocalEngine:
         path = self.model_path or str(ensure_model_file(self.spec.id, self.models_dir, self.progress))
         if not Path(path).is_file():
             raise LLMBackendError(f"Local model file {path} was not found", provider="local")
+        draft = self._draft_model()
         try:
+            # logits_all with a draft model: llama-cpp-python 0.3.36 turns it on by itself but sizes its
+            # logits buffer from the argument (n_batch rows), and a prompt past 512 tokens then fails.
             llama = Llama(model_path=path, n_ctx=self.n_ctx, n_threads=self.n_threads,
-                          n_threads_batch=self.n_threads, seed=0, verbose=False, draft_model=self._draft_model())
+                          n_threads_batch=self.n_threads, seed=0, verbose=False, draft_model=draft,
+                          logits_all=draft is not None)
         except (ValueError, RuntimeError) as exc:
             raise LLMBackendError(f"Local model file {path} could not be loaded (is it a valid GGUF?)",
                                   provider="local") from exc
@@ -138,7 +142,7 @@ class LocalEngine:
     def _draft_model(self) -> Any:
         """Prompt-lookup decoding: answers copy spans of the sources, so the tokens that followed the last
         two in the prompt are tried as the next ones, checked in one batch. (llama-cpp-python then keeps
-        every token's logits: n_ctx x vocabulary floats of memory.)"""
+        every token's logits: n_ctx x vocabulary floats, 2.5 GB for Qwen2.5 at n_ctx 4096.)"""
         if self.prompt_lookup_tokens <= 0:
             return None
         from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
