@@ -83,7 +83,7 @@ def test_a_fragment_is_asked_again_with_the_sources_reversed():
     assert "".join(e.text for e in events if isinstance(e, Token)) == answer.answer  # the fragment never shown
     first, second = model.prompts
     assert first.index("第1段") < first.index("第2段") and second.index("第2段") < second.index("第1段")
-    assert "“李䶮”" in second and "“李䶮”" not in first  # the name spelled out for the retry
+    assert "“李䶮”" in second and "“李䶮”" not in first  # a note: the answer without the name
 
 
 def test_a_whole_answer_is_not_asked_again_and_a_second_fragment_is_counted():
