@@ -57,11 +57,13 @@ def _words(text: str) -> str:
 
 
 def _says_back(words: str, question: str) -> bool:
-    """``words`` are runs of the question (two characters or more) joined by linking characters only."""
+    """``words`` are runs of the question (two characters or more) joined by linking characters only;
+    the last character alone may be the start of a run still being written."""
     at = 0
     while at < len(words):
         size = next((n for n in range(len(words) - at, 1, -1) if words[at:at + n] in question), 0)
-        if not size and words[at] not in _LINKS:
+        last = at == len(words) - 1 and words[at] in question
+        if not size and not last and words[at] not in _LINKS:
             return False
         at += size or 1
     return True
