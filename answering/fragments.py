@@ -32,13 +32,14 @@ _RETRY_NOTE = {"zh": "（请直接写出答案本身，不要只写出处编号�
 _SPELL_NOTE = {"zh": "（直接写出答案，不要重复“{}”这个名字。）", "en": ' (Give the answer without repeating "{}".)'}
 
 
-def is_fragment(answer: str, question: str) -> bool:
+def is_fragment(answer: str, question: str, final: bool = True) -> bool:
     """No words beyond citation markers and the question's own words (Chinese questions), or only the
-    character or two of a name in the question that come before a rare character there ("李" of "李䶮")."""
+    character or two of a name in the question that come before a rare character there ("李" of "李䶮").
+    ``final=False``: the answer is still being written (its last character may begin a run of the question)."""
     words = _words(_COPIED_PREFIX.sub("", answer))
     if not words:
         return True
-    if _HAN.search(question) and not _CHOICE.search(question) and _says_back(words, _words(question)):
+    if _HAN.search(question) and not _CHOICE.search(question) and _says_back(words, _words(question), final):
         return True
     return bool(_name_before_rare(words, question))
 
@@ -56,13 +57,13 @@ def _words(text: str) -> str:
     return _NOT_WORDS.sub("", _MARKERS.sub("", text)).casefold()
 
 
-def _says_back(words: str, question: str) -> bool:
+def _says_back(words: str, question: str, final: bool) -> bool:
     """``words`` are runs of the question (two characters or more) joined by linking characters only;
-    the last character alone may be the start of a run still being written."""
+    unless ``final``, the last character alone may be the start of a run still being written."""
     at = 0
     while at < len(words):
         size = next((n for n in range(len(words) - at, 1, -1) if words[at:at + n] in question), 0)
-        last = at == len(words) - 1 and words[at] in question
+        last = not final and at == len(words) - 1 and words[at] in question
         if not size and not last and words[at] not in _LINKS:
             return False
         at += size or 1
@@ -105,8 +106,11 @@ class FragmentRetry:
         pieces = iter(pieces)
         for piece in pieces:
             held += piece
-            if not is_fragment(held, self.question):
+            if not is_fragment(held, self.question, final=False):
                 yield held
                 yield from pieces
                 return None
+        if not is_fragment(held, self.question):
+            yield held
+            return None
         return held

@@ -49,7 +49,7 @@ def test_fragments():
     assert is_fragment("梯形的上底和下底分别是 [1] 和 [2]。", "梯形的上底和下底分别是怎么推导出来的？")
     assert is_fragment("[1] (book.pdf, p.23) 梯形的上底和下底分别是 [2]。", "梯形的上底和下底分别是怎么推导出来的？")
     assert is_fragment("[1] (book.pdf, p.2", "梯形的上底和下底分别是怎么推导出来的？")  # still being copied
-    assert is_fragment("梯", "梯形的上底和下底分别是怎么推导出来的？")  # a run of the question begun
+    assert is_fragment("梯", "梯形的上底和下底分别是怎么推导出来的？", final=False)  # a run of the question begun
     assert not is_fragment("《战国无双3》是由光荣和ω-force开发的 [1]", "《战国无双3》是由哪两个公司合作开发的？")
     assert not is_fragment("6号车间 [1]", "编号6的零件由几号车间生产？")
     assert not is_fragment("是", "他是不是作者？") and not is_fragment("李䶮 [1]", "建立南汉的是李䶮还是刘岩？")
