@@ -112,17 +112,24 @@ class AnswerChain:
         return rewritten or question
 
     def _generate(self, messages, usage: dict) -> Iterator[str]:
+        written, told = 0, False  # pieces streamed; whether the model reported its usage
         try:
             for chunk in self.chat_model.stream(messages):
+                told = told or bool(getattr(chunk, "usage_metadata", None))
                 for key, value in (getattr(chunk, "usage_metadata", None) or {}).items():
                     if key in usage and isinstance(value, int):
                         usage[key] += value
                 if chunk.content:
+                    written += 1
                     yield chunk.content if isinstance(chunk.content, str) else str(chunk.content)
         except Exception as exc:
             if self.explain_error is None:
                 raise
             raise self.explain_error(exc) from exc
+        finally:
+            if not told:  # stopped at a repeat before the usage, which comes last: a piece is about a token
+                usage["output_tokens"] += written
+                usage["total_tokens"] += written
 
 
 def relevant_hits(hits: list[Hit], min_dense_score: float, min_cross_lingual_score: float | None = None,

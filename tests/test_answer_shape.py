@@ -98,3 +98,4 @@ def test_an_answer_that_repeats_itself_ends_before_the_repeat():
     events, _ = ask([RESTARTED], "对偶问题是怎么推导出来的？")
     answer = events[-1].answer
     assert answer.answer == EXPLAINED.strip() and answer.repetition_cut
+    assert 0 < answer.usage["output_tokens"] < len(RESTARTED)  # counted from the pieces the model wrote
