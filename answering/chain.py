@@ -10,6 +10,8 @@ from langchain_core.language_models import BaseChatModel
 
 import prompts
 from answering.events import Answer, AnswerEvent, Citation, Done, Reading, Sources, Token
+from answering.fragments import FragmentRetry, retry_question
+from answering.repetition import RepetitionGuard
 from answering.tidy import StreamTidier, is_refusal
 from retrieval import Hit
 
@@ -70,12 +72,15 @@ class AnswerChain:
             yield Done(Answer(text, [], timings, self.model_name, query, found=False, usage=usage))
             return
         yield Reading(len(blocks))
-        messages = prompts.answer_messages(query, _for_prompt(blocks), lang, override_dir=self.options.prompts_dir,
-                                           instructions=instructions)
         t_generate = time.perf_counter()
         first_token_ms, parts = None, []
         tidier = StreamTidier({b["n"] for b in blocks})
-        for text in itertools.chain(self._generate(messages, usage), [None]):  # None: the end
+        guards: list[RepetitionGuard] = []
+        # A fragment ("[1]", a name's first character) is asked again with the sources in reverse order.
+        retry = FragmentRetry(query, again=lambda fragment: self._attempt(
+            retry_question(query, fragment, lang), blocks[::-1], lang, instructions, usage, guards))
+        pieces = retry.stream(self._attempt(query, blocks, lang, instructions, usage, guards))
+        for text in itertools.chain(pieces, [None]):  # None: the end
             shown = tidier.feed(text) if text is not None else tidier.finish()
             if shown:
                 first_token_ms = first_token_ms or _ms(start)
@@ -87,7 +92,16 @@ class AnswerChain:
         yield Sources(citations)
         timings = {"retrieve_ms": retrieve_ms, "first_token_ms": first_token_ms or _ms(start),
                    "generate_ms": _ms(t_generate), "total_ms": _ms(start)}
-        yield Done(Answer(answer, citations, timings, self.model_name, query, found=not refused, usage=usage))
+        yield Done(Answer(answer, citations, timings, self.model_name, query, found=not refused, usage=usage,
+                          fragments=retry.fragments, repetition_cut=any(g.stopped for g in guards)))
+
+    def _attempt(self, query: str, blocks: list[dict], lang: str, instructions: str | None, usage: dict,
+                 guards: list) -> Iterator[str]:
+        """One answer from the model, cut where it starts repeating itself (its guard added to ``guards``)."""
+        messages = prompts.answer_messages(query, _for_prompt(blocks), lang, override_dir=self.options.prompts_dir,
+                                           instructions=instructions)
+        guards.append(RepetitionGuard())
+        return guards[-1].stream(self._generate(messages, usage))
 
     def _condense(self, question: str, history: list[dict], lang: str, usage: dict) -> str:
         if not history or not self.options.condense_history:
@@ -98,17 +112,24 @@ class AnswerChain:
         return rewritten or question
 
     def _generate(self, messages, usage: dict) -> Iterator[str]:
+        written, told = 0, False  # pieces streamed; whether the model reported its usage
         try:
             for chunk in self.chat_model.stream(messages):
+                told = told or bool(getattr(chunk, "usage_metadata", None))
                 for key, value in (getattr(chunk, "usage_metadata", None) or {}).items():
                     if key in usage and isinstance(value, int):
                         usage[key] += value
                 if chunk.content:
+                    written += 1
                     yield chunk.content if isinstance(chunk.content, str) else str(chunk.content)
         except Exception as exc:
             if self.explain_error is None:
                 raise
             raise self.explain_error(exc) from exc
+        finally:
+            if not told:  # stopped at a repeat before the usage, which comes last: a piece is about a token
+                usage["output_tokens"] += written
+                usage["total_tokens"] += written
 
 
 def relevant_hits(hits: list[Hit], min_dense_score: float, min_cross_lingual_score: float | None = None,

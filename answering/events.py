@@ -27,6 +27,8 @@ class Answer:
     query: str = ""
     found: bool = True  # False: nothing relevant was found, or the model said the sources lack the answer
     usage: dict = field(default_factory=lambda: {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0})
+    fragments: int = 0  # fragment answers the model gave ("[1]", a name's first character): 2 = still one
+    repetition_cut: bool = False  # the model started saying its answer again; the answer ends before that
 
     def as_dict(self) -> dict:
         return asdict(self)

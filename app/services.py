@@ -142,15 +142,17 @@ class Services:
             models_dir=str(s.models_dir or Path(s.data_dir) / "models"),
             n_threads=s.llm_threads,
             n_ctx=s.llm_context_window,
+            prompt_lookup_tokens=s.llm_prompt_lookup_tokens,
         )
-        cap = max_tokens or s.llm_max_tokens or model_profile(config).max_tokens
+        default_cap = s.local_max_tokens if provider == "local" else model_profile(config).max_tokens
+        cap = max_tokens or s.llm_max_tokens or default_cap
         return replace(config, max_tokens=cap)
 
     def local_engine(self, config):
         """One loaded copy per local model file, shared by every chat model over it."""
         from llm_backends import build_local_engine
 
-        key = (config.model_path, config.model, config.n_ctx, config.n_threads)
+        key = (config.model_path, config.model, config.n_ctx, config.n_threads, config.prompt_lookup_tokens)
         with self._lock:
             if key not in self._engines:
                 self._engines[key] = build_local_engine(config, progress=_assembly_log(config.model))

@@ -65,8 +65,10 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_base_url: str | None = None
     llm_temperature: float = 0.1
-    llm_max_tokens: int | None = Field(None, description="answer length cap; unset = the model's profile "
-                                       "(256 for the local default, 512 remote)")
+    llm_max_tokens: int | None = Field(None, description="answer length cap for every provider; unset = "
+                                       "local_max_tokens for a local model, 512 for a remote one")
+    local_max_tokens: int = Field(192, ge=1, description="answer length cap of a local model (tokens): the "
+                                  "1.5B default writes ~14 tokens/s on 2 cores, so at most ~14 s of writing")
     llm_timeout_s: float = 60.0
     llm_max_retries: int = 2
     local_model: str = Field("qwen2.5-coder-1.5b", description="packaged local model: qwen2.5-coder-1.5b "
@@ -74,9 +76,12 @@ class Settings(BaseSettings):
     llm_model_path: str | None = Field(None, description="your own GGUF file; overrides local_model")
     llm_threads: int = 2
     llm_context_window: int = Field(4096, description="local model context window (tokens)")
+    llm_prompt_lookup_tokens: int = Field(0, ge=0, description="local model: draft tokens per step guessed "
+                                          "from the prompt (prompt-lookup speculative decoding); 0 = off")
     preload_model: bool = Field(True, description="load the local model in the background when the server starts")
-    answer_passage_chars: int = Field(400, description="a hit on a PDF page is given to the answer model with "
-                                      "its page neighbours up to this many characters (0: the matched chunk alone)")
+    answer_passage_chars: int = Field(400, description="a hit is given to the answer model with its neighbours "
+                                      "(on its page, for a PDF; in its document, otherwise) up to this many "
+                                      "characters, a sentence cut at either end finished (0: the matched chunk alone)")
     context_tokens: int | None = Field(None, description="sources budget in tokens; unset = the model's profile "
                                        "(700 for the local default, 3000 remote)")
     prompts_dir: str | None = Field(None, description="folder whose template files override the built-in ones")

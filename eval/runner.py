@@ -145,6 +145,8 @@ def _answer_row(item: QAItem, answer: AnswerFn, refusal_phrases: Sequence[str]) 
             else None
         ),
         "n_citations": len(citations),
+        "fragments": int(result.get("fragments") or 0),  # fragment answers the model gave (answering.fragments)
+        "repetition_cut": bool(result.get("repetition_cut")),  # cut where it started repeating itself
         "timings": dict(result.get("timings") or {}),
         "model": result.get("model"),
         "_judge_context": _citations_context(citations),
@@ -219,6 +221,11 @@ def _answer_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         # answerable questions the system refused: the cost of a cautious refusal rule
         "refused_answerable": metrics.mean(float(bool(r.get("refused"))) for r in answerable),
         "citation_hit": metrics.mean(float(r["citation_hit"]) for r in answerable),
+        # answers the model first gave as a fragment ("[1]", a name's first character), and those that
+        # stayed one after the retry; answers cut where the model started saying them again
+        "fragment_answers": sum(1 for r in answered if r.get("fragments")),
+        "fragments_left": sum(1 for r in answered if (r.get("fragments") or 0) > 1),
+        "repetition_cut": sum(1 for r in answered if r.get("repetition_cut")),
     }
     result.update(
         metrics.refusal_scores([bool(r.get("refused")) for r in answered], [not r.get("answerable") for r in answered])

@@ -48,7 +48,8 @@ def build_local_engine(config: LLMConfig, progress: Progress | None = None) -> L
     if config.model_path and not Path(config.model_path).is_file():
         raise LLMBackendError(f"Local model file {config.model_path} was not found", provider="local")
     return LocalEngine(model_path=config.model_path, model_id=config.model, models_dir=config.models_dir,
-                       n_ctx=config.n_ctx, n_threads=config.n_threads, progress=progress)
+                       n_ctx=config.n_ctx, n_threads=config.n_threads, prompt_lookup_tokens=config.prompt_lookup_tokens,
+                       progress=progress)
 
 
 def build_chat_model(config: LLMConfig, engine: LocalEngine | None = None) -> BaseChatModel:

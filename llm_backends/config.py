@@ -27,6 +27,7 @@ class LLMConfig:
     models_dir: str | None = None  # where the packaged GGUF is written
     n_threads: int = 2
     n_ctx: int = 4096
+    prompt_lookup_tokens: int = 0  # draft tokens guessed from the prompt per step (speculative decoding); 0 = off
 
     def __repr__(self) -> str:  # keep the key out of logs and tracebacks
         key = "'***'" if self.api_key else "None"
@@ -35,7 +36,7 @@ class LLMConfig:
             f"base_url={safe_url(self.base_url)!r}, temperature={self.temperature}, "
             f"max_tokens={self.max_tokens}, timeout_s={self.timeout_s}, max_retries={self.max_retries}, "
             f"model_path={self.model_path!r}, models_dir={self.models_dir!r}, "
-            f"n_threads={self.n_threads}, n_ctx={self.n_ctx})"
+            f"n_threads={self.n_threads}, n_ctx={self.n_ctx}, prompt_lookup_tokens={self.prompt_lookup_tokens})"
         )
 
     __str__ = __repr__

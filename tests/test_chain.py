@@ -115,12 +115,12 @@ def test_condensed_question_is_what_gets_retrieved():
         return [hit(1)]
 
     model = GenericFakeChatModel(messages=iter([AIMessage(content="第一段讲了什么内容？\n多余的行"),
-                                                AIMessage(content="讲了第一段 [1]。")]))
+                                                AIMessage(content="讲了年假的天数 [1]。")]))
     c = AnswerChain(search=search, chat_model=model, model_name="fake:m", options=ChainOptions())
     answer = c.invoke("它讲了什么？", history=[{"role": "user", "content": "第一段"},
                                              {"role": "assistant", "content": "好的"}])
     assert seen == ["第一段讲了什么内容？"] and answer.query == "第一段讲了什么内容？"
-    assert answer.answer == "讲了第一段 [1]。"
+    assert answer.answer == "讲了年假的天数 [1]。"
 
 
 def test_passages_missing_a_name_of_the_question_are_refused_without_the_model():

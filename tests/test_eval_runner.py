@@ -137,6 +137,18 @@ def test_answer_mode_em_f1_refusals_latency():
     assert report.config["eval_mode"] == "answer"
 
 
+def test_fragment_answers_and_repetition_cuts_are_counted():
+    def shaped(question):
+        result = fake_answer(question)
+        extra = {"qa": {"fragments": 1}, "qb": {"fragments": 2}, "qd": {"repetition_cut": True}}
+        return {**result, **extra.get(question, {})}
+
+    report = run_eval(_items(), scripted_search(HITS), answer=shaped)
+    answers = report.summary["answers"]
+    assert (answers["fragment_answers"], answers["fragments_left"], answers["repetition_cut"]) == (2, 1, 1)
+    assert {r["id"]: r["fragments"] for r in report.per_question} == {"a": 1, "b": 2, "c": 0, "d": 0, "e": 0}
+
+
 def test_answer_errors_count_as_wrong_answers():
     def broken(question):
         raise TimeoutError("llm down")

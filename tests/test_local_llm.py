@@ -169,3 +169,14 @@ def test_model_from_a_path_alone_builds_its_own_engine(gemma_engine):
                            max_tokens=8)
     assert model._get_ls_params()["ls_model_name"] == "gemma-3-270m-q4_k_m.gguf"
     assert model.invoke("1 + 1 =").content
+
+
+def test_prompt_lookup_decoding_answers_a_prompt_longer_than_a_batch():
+    """With a draft model llama-cpp-python keeps every prompt token's logits; a prompt past its 512-token
+    batch once overflowed that buffer (fixed by asking for logits_all)."""
+    config = LLMConfig(**{**GEMMA.__dict__, "n_ctx": 1024, "max_tokens": 16, "prompt_lookup_tokens": 4})
+    model = build_chat_model(config, build_local_engine(config))
+    filler = [{"n": i, "source": f"doc{i}.txt", "text": "这是一段与问题无关的填充文字。" * 8} for i in range(2, 10)]
+    messages = answer_messages("报销需要在多少天内提交？", [{**ZH_BLOCKS[1], "n": 1}, *filler])
+    reply = model.invoke(messages)
+    assert reply.usage_metadata["input_tokens"] > 512 and reply.content

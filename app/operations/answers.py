@@ -78,8 +78,8 @@ class AnswerService:
         return lambda question, passages: check.missing(question, passages, known=kb.mentions)
 
     def _passages(self, kb_name: str, query: str, k: int, doc_ids: list[str] | None) -> list:
-        """The hits, each on a page widened with its page neighbours: small page chunks match, the model
-        reads the sentences around them."""
+        """The hits, each widened with its neighbours (page neighbours for a PDF): small chunks match, the
+        model reads the sentences around them, none cut at a chunk boundary."""
         from retrieval import widen_hits
 
         hits = self.searcher.search(kb_name, query, k, doc_ids=doc_ids)
