@@ -147,6 +147,10 @@ def _answer_row(item: QAItem, answer: AnswerFn, refusal_phrases: Sequence[str]) 
         "n_citations": len(citations),
         "timings": dict(result.get("timings") or {}),
         "model": result.get("model"),
+        # what decided a refusal, when the answer function says (answering.Answer)
+        "confidence": result.get("confidence"),
+        "refused_by": result.get("refused_by"),
+        "signals": dict(result.get("signals") or {}),
         "_judge_context": _citations_context(citations),
     }
     if error is not None:

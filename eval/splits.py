@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Sequence
 from .qa_sets import QAItem
 
 HALVES = ("tune", "report")
-_SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=[.;])\s+(?=[A-Z0-9\"'(])")
+_SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=[.;])(?=\s+[A-Z0-9\"'(])")  # the space stays with the next one
 
 
 def half_of(passage: str, salt: str = "kb-eval-v1") -> str:
@@ -39,7 +39,7 @@ def split_by_passage(items: Iterable[QAItem], key: Callable[[QAItem], str | None
 
 
 def sentences(text: str) -> list[str]:
-    """Sentences of a Chinese or English passage, each keeping its end mark."""
+    """Sentences of a Chinese or English passage, each keeping its end mark (joined, they are the text)."""
     return [s for s in _SENTENCE_END.split(text) if s and s.strip()]
 
 
