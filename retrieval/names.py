@@ -20,7 +20,8 @@ from collections.abc import Callable
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # Two or more capitalised words in a row, the question's first word not counted ("Who coached ...").
 _ENGLISH_NAME = re.compile(r"(?<=\s)[A-Z][\w\-']*(?:\s+(?:of\s+|the\s+|de\s+)?[A-Z][\w\-']*)+")
-_NAME_TAGS = ("nr", "ns", "nt", "nz")  # jieba: person (nr, nrfg, nrt), place, organisation, other proper noun
+_NAME_TAGS = ("nr", "ns", "nt", "nz")
+_NAME_DOTS = "·•‧・"  # jieba: person (nr, nrfg, nrt), place, organisation, other proper noun
 
 
 class NameCheck:
@@ -35,7 +36,7 @@ class NameCheck:
 
     def names(self, question: str) -> list[str]:
         if _is_chinese(question):
-            words = [(w.word, w.flag) for w in self._tagger.cut(question)]
+            words = _join_transliterations([(w.word, w.flag) for w in self._tagger.cut(question)])
             return list(dict.fromkeys(word for word, flag in words
                                       if len(word) >= 2 and _CJK_CHAR.search(word) and flag.startswith(_NAME_TAGS)))
         return list(dict.fromkeys(m.group(0) for m in _ENGLISH_NAME.finditer(question.strip())))
@@ -51,6 +52,18 @@ class NameCheck:
         if known is not None:
             missing = [name for name in missing if not any(known(form) for form in _written_forms(name))]
         return missing
+
+
+def _join_transliterations(words: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A transliterated name is written with middle dots (吉格梅·多吉·旺楚克): its pieces make one name."""
+    joined: list[tuple[str, str]] = []
+    for word, flag in words:
+        if joined and (word in _NAME_DOTS or joined[-1][0][-1:] in _NAME_DOTS):
+            previous, previous_flag = joined.pop()
+            joined.append((previous + word, previous_flag if previous_flag.startswith(_NAME_TAGS) else flag))
+        else:
+            joined.append((word, flag))
+    return [(word.strip(_NAME_DOTS), flag) for word, flag in joined]
 
 
 def _written_forms(name: str) -> list[str]:
