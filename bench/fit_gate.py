@@ -21,8 +21,9 @@ from pathlib import Path
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 REPO = Path(__file__).resolve().parents[1]
-THRESHOLDS = (None, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
-BARS = (0.0, 0.78, 0.8, 0.82, 0.84, 0.86)
+# the refusal probability of answerable questions sits near 0: the low end needs the finer steps
+THRESHOLDS = (None, 0.005, 0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7)
+BARS = (0.0, 0.78, 0.80, 0.82, 0.84, 0.85, 0.86, 0.87, 0.88)
 
 
 def main() -> int:
@@ -40,17 +41,24 @@ def main() -> int:
     print("| bar zh | bar en | names | threshold | refused answerable | refused out-of-KB | refused near miss "
           "| contains |")
     print("|---|---|---|---|---|---|---|---|")
-    for gate, score in sorted(results, key=lambda r: -r[1]["unanswerable"])[:25]:
+    allowed = sorted((r for r in results if r[1]["answerable"] <= args.max_refused), key=_preference, reverse=True)
+    for gate, score in allowed[:15]:
         print(_row(gate, score))
-    allowed = [r for r in results if r[1]["answerable"] <= args.max_refused]
-    best = max(allowed, key=lambda r: (r[1]["unanswerable"], r[1]["contains"]))
-    print("\nchosen (most unanswerable refused, answerable refused <= %.2f):" % args.max_refused)
-    print(_row(*best))
+    print("\nchosen (most unanswerable refused, answerable refused <= %.2f; then fewer answerable refused, more "
+          "right, fewer signals):" % args.max_refused)
+    print(_row(*allowed[0]))
     print("\neach signal alone:")
-    for gate in ({"threshold": t} for t in THRESHOLDS[1:]):
-        print(_row(*evaluate(rows, {"bar_zh": 0.0, "bar_en": 0.0, "names": False, **gate})))
-    print(_row(*evaluate(rows, {"bar_zh": 0.0, "bar_en": 0.0, "names": True, "threshold": None})))
+    off = {"bar_zh": 0.0, "bar_en": 0.0, "names": False, "threshold": None}
+    for gate in [off, *({**off, "threshold": t} for t in THRESHOLDS[1:]), {**off, "names": True},
+                 *({**off, "bar_zh": b} for b in BARS[1:]), *({**off, "bar_en": b} for b in BARS[1:])]:
+        print(_row(*evaluate(rows, gate)))
     return 0
+
+
+def _preference(result: tuple[dict, dict]) -> tuple:
+    gate, score = result
+    signals = int(gate["names"]) + int(gate["threshold"] is not None) + int(gate["bar_zh"] > 0) + int(gate["bar_en"] > 0)
+    return score["unanswerable"], -score["answerable"], score["contains"], -signals
 
 
 def load_rows(data: Path) -> list[dict]:
@@ -114,7 +122,7 @@ def evaluate(rows: list[dict], gate: dict) -> tuple[dict, dict]:
 
 
 def _row(gate: dict, score: dict) -> str:
-    threshold = "–" if gate["threshold"] is None else f"{gate['threshold']:.1f}"
+    threshold = "–" if gate["threshold"] is None else f"{gate['threshold']:g}"
     return (f"| {gate['bar_zh']:.2f} | {gate['bar_en']:.2f} | {'on' if gate['names'] else 'off'} | {threshold} "
             f"| {score['answerable']:.2f} | {score['out_of_kb']:.2f} | {score['near_miss']:.2f} "
             f"| {score['contains']:.2f} |")
