@@ -78,7 +78,7 @@ def parse_args():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--qa-dir", default=str(REPO.parent / "shared/qa"))
     ap.add_argument("--sets", default="cmrc,squad")
-    ap.add_argument("--halves", default="tune", help="tune, report or both (tune,report)")
+    ap.add_argument("--halves", default="tune,report", help="tune (choose settings on it), report, or both")
     ap.add_argument("--kb-size", default="25,200", help="passages per knowledge base, comma-separated")
     ap.add_argument("--answerable", type=int, default=12, help="answerable questions per knowledge base")
     ap.add_argument("--out-of-kb", type=int, default=6, help="out-of-KB questions per knowledge base")

@@ -47,6 +47,9 @@ def main() -> int:
     print("\nchosen (most unanswerable refused, answerable refused <= %.2f; then fewer answerable refused, more "
           "right, fewer signals):" % args.max_refused)
     print(_row(*allowed[0]))
+    print("\nthe chosen gate per tuning file (answers as recorded; a refused answerable question counts wrong):")
+    for label in sorted({r["kb_label"] for r in rows}):
+        print(f"{label}: " + _row(*evaluate([r for r in rows if r["kb_label"] == label], allowed[0][0])))
     print("\neach signal alone:")
     off = {"bar_zh": 0.0, "bar_en": 0.0, "names": False, "threshold": None}
     for gate in [off, *({**off, "threshold": t} for t in THRESHOLDS[1:]), {**off, "names": True},
