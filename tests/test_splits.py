@@ -59,3 +59,15 @@ def test_knowledge_base_questions_never_share_a_passage_across_kinds():
         assert not q.answers and all(f"{q.id[1:]}号" not in p.context for p in kbq.passages if p.title == q.title)
     assert all(q.context in {p.context for p in kbq.passages} for q in kbq.answerable)
     json.dumps([q.question for q in kbq.questions()])  # plain data
+
+
+def test_kb_eval_reads_one_half(tmp_path):
+    from app.operations.evaluation import load_items
+
+    rows = [{"id": f"q{i}", "question": f"问题{i}？", "answers": ["答案"], "context": f"第{i}段。答案。"} for i in range(40)]
+    path = tmp_path / "set.jsonl"
+    path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    tune, report = load_items(path, half="tune"), load_items(path, half="report")
+    assert len(tune) + len(report) == 40 and not {i.id for i in tune} & {i.id for i in report}
+    with pytest.raises(ValueError, match="--half"):
+        load_items(path, half="test")
