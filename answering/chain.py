@@ -27,6 +27,13 @@ class ChainOptions:
     prompts_dir: str | None = None
     condense_history: bool = True
     history_turns: int = 6  # messages of history given to the condenser
+    # English questions over English passages: e5 similarities of answerable ones run lower than
+    # Chinese ones (None: ``min_dense_score`` for every language)
+    min_dense_score_en: float | None = None
+    # The model's probability of starting the refusal sentence: refuse at or above this (None: never
+    # on it alone); ``ban_refusal_start``: below it, the model may not start the refusal
+    refusal_threshold: float | None = None
+    ban_refusal_start: bool = False
 
 
 @dataclass
@@ -57,30 +64,36 @@ class AnswerChain:
         lang = prompts.detect_language(question)
         query = self._condense(question, history or [], lang, usage)
         t_retrieve = time.perf_counter()
-        hits = relevant_hits(self.search(query, self.options.k), self.options.min_dense_score,
-                             self.options.min_cross_lingual_score, lang)
+        found = self.search(query, self.options.k)
+        signals = {"best_dense_score": _best_dense(found)}
+        hits = relevant_hits(found, self._dense_bar(lang), self.options.min_cross_lingual_score, lang)
         blocks = _context_blocks(hits, self.options.context_tokens)
-        if blocks and self.missing_names and self.missing_names(query, [b["text"] for b in blocks]):
-            blocks = []  # the passages are about something else: refuse rather than let the model guess
+        refused_by = None if blocks else "relevance"
+        if blocks and self.missing_names:
+            signals["missing_names"] = self.missing_names(query, [b["text"] for b in blocks])
+            # the passages are about something else: refuse rather than let the model guess
+            refused_by = "names" if signals["missing_names"] else None
         retrieve_ms = _ms(t_retrieve)
-        if not blocks:
+        if refused_by:
             text = prompts.NO_ANSWER[lang]
             yield Token(text)
             yield Sources([])
             timings = {"retrieve_ms": retrieve_ms, "first_token_ms": _ms(start), "generate_ms": 0.0,
                        "total_ms": _ms(start)}
-            yield Done(Answer(text, [], timings, self.model_name, query, found=False, usage=usage))
+            yield Done(Answer(text, [], timings, self.model_name, query, found=False, usage=usage,
+                              refused_by=refused_by, signals=signals))
             return
         yield Reading(len(blocks))
         t_generate = time.perf_counter()
         first_token_ms, parts = None, []
         tidier = StreamTidier({b["n"] for b in blocks})
         guards: list[RepetitionGuard] = []
-        # A fragment ("[1]", a name's first character) is asked again with the sources in reverse order.
+        # A fragment ("[1]", a name's first character) is asked again with the sources in reverse order;
+        # the refusal gate reads the first attempt only.
         retry = FragmentRetry(query, again=lambda fragment: self._attempt(
             retry_question(query, fragment, lang), blocks[::-1], lang, instructions, usage, guards))
-        pieces = retry.stream(self._attempt(query, blocks, lang, instructions, usage, guards))
-        for text in itertools.chain(pieces, [None]):  # None: the end
+        first = self._attempt(query, blocks, lang, instructions, usage, guards, signals, self._gate_request(lang))
+        for text in itertools.chain(retry.stream(first), [None]):  # None: the end
             shown = tidier.feed(text) if text is not None else tidier.finish()
             if shown:
                 first_token_ms = first_token_ms or _ms(start)
@@ -92,16 +105,33 @@ class AnswerChain:
         yield Sources(citations)
         timings = {"retrieve_ms": retrieve_ms, "first_token_ms": first_token_ms or _ms(start),
                    "generate_ms": _ms(t_generate), "total_ms": _ms(start)}
+        probability = signals.get("refusal_probability")
+        refused_by = ("gate" if signals.pop("refused_by_gate", False) else "model") if refused else None
         yield Done(Answer(answer, citations, timings, self.model_name, query, found=not refused, usage=usage,
-                          fragments=retry.fragments, repetition_cut=any(g.stopped for g in guards)))
+                          fragments=retry.fragments, repetition_cut=any(g.stopped for g in guards),
+                          confidence=None if probability is None else round(1 - probability, 4),
+                          refused_by=refused_by, signals=signals))
 
     def _attempt(self, query: str, blocks: list[dict], lang: str, instructions: str | None, usage: dict,
-                 guards: list) -> Iterator[str]:
+                 guards: list, signals: dict | None = None, extra: dict | None = None) -> Iterator[str]:
         """One answer from the model, cut where it starts repeating itself (its guard added to ``guards``)."""
         messages = prompts.answer_messages(query, _for_prompt(blocks), lang, override_dir=self.options.prompts_dir,
                                            instructions=instructions)
         guards.append(RepetitionGuard())
-        return guards[-1].stream(self._generate(messages, usage))
+        return guards[-1].stream(self._generate(messages, usage, signals, extra))
+
+    def _dense_bar(self, lang: str) -> float:
+        if lang == "en" and self.options.min_dense_score_en is not None:
+            return self.options.min_dense_score_en
+        return self.options.min_dense_score
+
+    def _gate_request(self, lang: str) -> dict:
+        """The ``stream`` keywords that ask the model for its refusal probability (and apply the
+        threshold and the ban), for chat models that offer it (llm_backends.LocalChatModel)."""
+        if not getattr(self.chat_model, "reads_refusal_probability", False):
+            return {}
+        return {"refusal_gate": {"text": prompts.NO_ANSWER[lang], "threshold": self.options.refusal_threshold,
+                                 "ban": self.options.ban_refusal_start}}
 
     def _condense(self, question: str, history: list[dict], lang: str, usage: dict) -> str:
         if not history or not self.options.condense_history:
@@ -111,14 +141,19 @@ class AnswerChain:
         rewritten = "".join(self._generate(messages, usage)).strip().split("\n")[0].strip()
         return rewritten or question
 
-    def _generate(self, messages, usage: dict) -> Iterator[str]:
+    def _generate(self, messages, usage: dict, signals: dict | None = None, extra: dict | None = None
+                  ) -> Iterator[str]:
+        """The model's text pieces; adds up ``usage`` and puts the refusal gate's reading in ``signals``."""
         written, told = 0, False  # pieces streamed; whether the model reported its usage
         try:
-            for chunk in self.chat_model.stream(messages):
+            for chunk in self.chat_model.stream(messages, **(extra or {})):
                 told = told or bool(getattr(chunk, "usage_metadata", None))
                 for key, value in (getattr(chunk, "usage_metadata", None) or {}).items():
                     if key in usage and isinstance(value, int):
                         usage[key] += value
+                metadata = getattr(chunk, "response_metadata", None) or {}
+                if signals is not None and "refusal_probability" in metadata:
+                    signals.update({k: metadata[k] for k in ("refusal_probability", "refused_by_gate")})
                 if chunk.content:
                     written += 1
                     yield chunk.content if isinstance(chunk.content, str) else str(chunk.content)
@@ -150,6 +185,11 @@ def relevant_hits(hits: list[Hit], min_dense_score: float, min_cross_lingual_sco
     if not dense and not any(h.keyword_score for h in hits):
         return []
     return hits
+
+
+def _best_dense(hits: list[Hit]) -> float | None:
+    scores = [h.dense_score for h in hits if h.dense_score is not None]
+    return round(float(max(scores)), 4) if scores else None
 
 
 def _context_blocks(hits: list[Hit], budget: int) -> list[dict]:

@@ -29,6 +29,14 @@ class Answer:
     usage: dict = field(default_factory=lambda: {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0})
     fragments: int = 0  # fragment answers the model gave ("[1]", a name's first character): 2 = still one
     repetition_cut: bool = False  # the model started saying its answer again; the answer ends before that
+    # 1 - the model's probability of starting the refusal sentence, read where its answer starts
+    # (None: the model was not asked, e.g. nothing relevant was found, or a provider that cannot say)
+    confidence: float | None = None
+    # who refused: "relevance" (no passage cleared the bar), "names" (the passages miss a name the
+    # question asks about), "gate" (the model's refusal probability cleared the threshold), "model"
+    # (the model wrote the refusal itself); None when answered
+    refused_by: str | None = None
+    signals: dict = field(default_factory=dict)  # what the refusal decision read (for benchmarks)
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -49,11 +49,19 @@ class Settings(BaseSettings):
     search_mode: str = Field("hybrid", description="hybrid | dense | keyword (retrieval.SEARCH_MODES)")
     fetch_k: int = 30
     mmr: bool = False
-    min_dense_score: float = Field(0.84, description="cosine similarity below which a dense-only hit is irrelevant")
+    # The refusal decision's settings were chosen by bench/fit_gate.py on the tuning half (README, "Refusals").
+    min_dense_score: float = Field(0.86, description="cosine similarity below which a dense-only hit is irrelevant")
     min_cross_lingual_score: float = Field(0.76, description="the same bar when the best passage is in the other "
                                            "language than the question (cross-language similarities run lower)")
-    check_names: bool = Field(True, description="refuse when the passages miss a name the question asks about "
-                              "(same-language questions only)")
+    min_dense_score_en: float | None = Field(0.84, description="the relevance bar for English questions over "
+                                             "English passages (unset: min_dense_score)")
+    check_names: bool = Field(True, description="refuse when the passages miss a name (part-of-speech tagged) the "
+                              "question asks about (same-language questions only)")
+    refusal_threshold: float | None = Field(0.2, ge=0.0, le=1.0, description="refuse when the model's probability "
+                                            "of starting the refusal sentence is at least this (local models; "
+                                            "unset: never on it alone)")
+    ban_refusal_start: bool = Field(False, description="below refusal_threshold, the model may not start the "
+                                    "refusal sentence (local models)")
     reranker: Literal["none", "cross_encoder", "api"] = "none"
     reranker_model: str | None = None
     reranker_base_url: str | None = None

@@ -1,18 +1,26 @@
-"""Answer benchmark: the whole pipeline (knowledge base from a QA set's contexts -> retrieve -> answer)
-with each local model side by side, on the QA sets in ../shared/qa.
+"""Answer benchmark that cannot be overfitted: the whole pipeline (knowledge base from a QA set's
+passages -> retrieve -> refusal decision -> answer) on a tuning half and a report half of every set.
 
-Per set, answerable questions are taken one per context, in file order, and their contexts are the
-knowledge base. Out-of-knowledge-base questions come from titles none of whose contexts are in the
-knowledge base: the right answer is the refusal. The cross-lingual sets ask XQuAD's Chinese
-questions over its English contexts, and back; a gold answer in either language counts.
+Each set in ../shared/qa is split by a hash of the passage (eval.splits): a passage and all its
+questions are in one half only. Choose prompts, thresholds and every other setting on ``--halves tune``;
+run ``--halves report`` only to report what was chosen. Per half and per ``--kb-size`` one knowledge
+base is built from that half's passages (padded, where the half is smaller, with the same half of
+another set in the same language), and three kinds of question are asked over it:
 
-Printed per set and model: contains-gold, EM and F1 on answerable questions, refusal rate on
-answerable and on out-of-KB questions, citation hit (a cited chunk holds the answer), first-token and
-total latency p50/p95. Scoring is eval.run_eval's (the code `kb eval` runs); each set is also
-written as a JSONL file, so `kb eval FILE --kb NAME --build-from-contexts` reports the same numbers.
+* answerable: one question per passage in the knowledge base;
+* out-of-KB: questions about articles kept wholly out of the knowledge base (the refusal is right);
+* near miss: the passage is in the knowledge base with the sentence holding the answer removed (same
+  subject, same words, no answer: the refusal is right).
 
-    python bench/answers.py [--limit 200] [--out-of-kb 50] [--sets cmrc,squad,xquad-zh-en,xquad-en-zh]
-                            [--models qwen2.5-coder-1.5b,gemma-3-270m] [--data bench/.cache/answers]
+Printed per set, half and size: contains-gold, EM and F1 on answerable questions; the refusal rate of
+each kind, and for answerable questions who refused (the model itself, or the gate: relevance bar,
+name check, refusal probability); first-token and total p50 on answerable questions. Every answer, with
+what the refusal decision read (``signals``), goes to ``--answers``/<set>.<half>.<size>.jsonl for
+bench/fit_gate.py.
+
+    python bench/answers.py [--sets cmrc,squad,xquad-zh,xquad-en] [--halves tune,report] [--kb-size 25,200]
+                            [--answerable 12] [--out-of-kb 6] [--near-miss 6] [--model qwen2.5-coder-1.5b]
+                            [--set refusal_threshold=0.5 --set check_names=false ...]
 """
 
 import argparse
@@ -27,149 +35,176 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 from app.settings import prepare_process_env  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-# name -> (question file, context file or None = the same)
+# name -> (question file, file whose passage decides the half (aligned by id), set that pads a small half)
 SETS = {
-    "cmrc": ("cmrc2018_dev_part1.jsonl", None),
-    "squad": ("squad1.1_dev_part1.jsonl", None),
-    "xquad-zh-en": ("xquad_zh.jsonl", "xquad_en.jsonl"),
-    "xquad-en-zh": ("xquad_en.jsonl", "xquad_zh.jsonl"),
+    "cmrc": ("cmrc2018_dev_part1.jsonl", None, "xquad-zh"),
+    "squad": ("squad1.1_dev_part1.jsonl", None, "xquad-en"),
+    "xquad-zh": ("xquad_zh.jsonl", "xquad_en.jsonl", "cmrc"),  # a translation: the English passage decides
+    "xquad-en": ("xquad_en.jsonl", None, "squad"),
 }
-COLUMNS = ("contains", "em", "f1", "refused_answerable", "refused_out_of_kb", "citation_hit",
-           "first_token_p50", "first_token_p95", "total_p50", "total_p95")
+KINDS = ("answerable", "out_of_kb", "near_miss")
+COLUMNS = ("contains", "em", "f1", "refused_answerable", "model_refused_answerable", "gate_refused_answerable",
+           "refused_out_of_kb", "refused_near_miss", "first_token_p50", "total_p50")
 
 
 def main() -> int:
     prepare_process_env()
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--qa-dir", default=str(REPO.parent / "shared/qa"))
-    ap.add_argument("--limit", type=int, default=200, help="answerable questions per set")
-    ap.add_argument("--out-of-kb", type=int, default=50, help="out-of-knowledge-base questions per set")
-    ap.add_argument("--sets", default=",".join(SETS))
-    ap.add_argument("--models", default="qwen2.5-coder-1.5b,gemma-3-270m", help="local model ids, in order")
-    ap.add_argument("--data", default=str(REPO / "bench/.cache/answers"), help="knowledge bases (reused)")
-    ap.add_argument("--out", default=str(REPO / "bench/results/answers.json"))
-    args = ap.parse_args()
+    args = parse_args()
     qa_dir = Path(args.qa_dir)
     if not qa_dir.exists():
         print(f"QA sets not found at {qa_dir} (the benchmark needs ../shared)")
         return 1
-    results: dict[str, dict[str, dict]] = {}
-    for set_name in [s.strip() for s in args.sets.split(",") if s.strip()]:
-        items = build_items(qa_dir, set_name, args.limit, args.out_of_kb)
-        jsonl = Path(args.data) / f"{set_name}.jsonl"
-        write_jsonl(items, jsonl)
-        results[set_name] = {}
-        for model in [m.strip() for m in args.models.split(",") if m.strip()]:
-            results[set_name][model] = run_one(set_name, items, model, Path(args.data))
-            print_table(results)
+    ops = operations(args)
+    results: dict[str, dict] = {}
+    for set_name in _list(args.sets):
+        halves = split_set(qa_dir, set_name)
+        for half in _list(args.halves):
+            fillers = split_set(qa_dir, SETS[set_name][2])[half]
+            for size in [int(s) for s in _list(args.kb_size)]:
+                kbq = build(halves[half], size, args, fillers)
+                label = f"{set_name}.{half}.{size}"
+                rows = run_one(ops, label, kbq, Path(args.answers or args.data))
+                results[label] = summarize(rows, kinds_of(kbq))
+                print_table(results)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(results, indent=1, ensure_ascii=False), encoding="utf-8")
-    print(f"\nwritten: {args.out}; per-set question files under {args.data}")
+    settings = {k: v for k, v in ops.settings.model_dump(mode="json").items() if "key" not in k}
+    Path(args.out).write_text(json.dumps({"settings": settings, "results": results}, indent=1, ensure_ascii=False),
+                              encoding="utf-8")
+    print(f"\nwritten: {args.out}; every answer under {args.answers or args.data}")
     return 0
 
 
-def build_items(qa_dir: Path, set_name: str, limit: int, out_of_kb: int):
-    """(answerable items with their contexts, then out-of-KB items without context)."""
-    from eval import load_qa_set
-
-    question_file, context_file = SETS[set_name]
-    questions = load_qa_set(qa_dir / question_file)
-    twins = {i.id: i for i in load_qa_set(qa_dir / context_file)} if context_file else {}
-    answerable, seen_contexts, kb_titles = [], set(), set()
-    for item in questions:
-        if len(answerable) >= limit:
-            break
-        twin = twins.get(item.id, item)
-        if not item.answers or not twin.context or twin.context in seen_contexts:
-            continue
-        seen_contexts.add(twin.context)
-        kb_titles.add(twin.title)
-        answers = list(dict.fromkeys([*item.answers, *(twin.answers if twin is not item else [])]))
-        answerable.append(_item(item, answers=answers, context=twin.context, title=twin.title))
-    outside, used = [], set()
-    for item in questions:
-        if len(outside) >= out_of_kb:
-            break
-        twin = twins.get(item.id, item)
-        if twin.title in kb_titles or twin.context in used:
-            continue
-        used.add(twin.context)  # one question per context: varied topics
-        outside.append(_item(item, answers=[], context=None, title=twin.title))
-    return answerable + outside
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--qa-dir", default=str(REPO.parent / "shared/qa"))
+    ap.add_argument("--sets", default="cmrc,squad")
+    ap.add_argument("--halves", default="tune,report", help="tune (choose settings on it), report, or both")
+    ap.add_argument("--kb-size", default="25,200", help="passages per knowledge base, comma-separated")
+    ap.add_argument("--answerable", type=int, default=12, help="answerable questions per knowledge base")
+    ap.add_argument("--out-of-kb", type=int, default=6, help="out-of-KB questions per knowledge base")
+    ap.add_argument("--near-miss", type=int, default=6, help="near-miss questions per knowledge base")
+    ap.add_argument("--model", default="qwen2.5-coder-1.5b", help="local model id")
+    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                    help="a setting (app.settings.Settings field) for this run, e.g. refusal_threshold=0.5")
+    ap.add_argument("--data", default=str(REPO / "bench/.cache/answers"), help="knowledge bases (reused)")
+    ap.add_argument("--answers", default=None, help="where every answer is written (default: --data)")
+    ap.add_argument("--out", default=str(REPO / "bench/results/answers.json"))
+    return ap.parse_args()
 
 
-def _item(item, **changes):
-    from dataclasses import replace
-
-    return replace(item, **changes)
-
-
-def write_jsonl(items, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w", encoding="utf-8") as out:
-        for i in items:
-            row = {"id": i.id, "question": i.question, "answers": list(i.answers), "title": i.title}
-            if i.context:
-                row["context"] = i.context
-            out.write(json.dumps(row, ensure_ascii=False) + "\n")
-
-
-def run_one(set_name: str, items, model: str, data: Path) -> dict:
+def operations(args):
     from app.operations import Operations
-    from app.operations.evaluation import build_kb_from_contexts, evaluate
     from app.settings import Settings
 
-    ops = Operations.from_settings(Settings(data_dir=data, local_model=model, llm_provider="local",
-                                            llm_temperature=0.0))
-    kb_name = f"bench-{set_name}"
+    overrides = dict(pair.split("=", 1) for pair in args.set)
+    overrides = {k: (None if v.lower() in ("none", "") else v) for k, v in overrides.items()}
+    settings = Settings(data_dir=args.data, local_model=args.model, llm_provider="local", llm_temperature=0.0,
+                        **overrides)
+    return Operations.from_settings(settings)
+
+
+def split_set(qa_dir: Path, set_name: str) -> dict:
+    """{"tune": items, "report": items} of one set, each item carrying its passage."""
+    from eval import load_qa_set
+    from eval.splits import split_by_passage
+
+    question_file, key_file, _ = SETS[set_name]
+    items = load_qa_set(qa_dir / question_file)
+    if key_file is None:
+        return split_by_passage(items)
+    twins = {i.id: i.context for i in load_qa_set(qa_dir / key_file)}
+    return split_by_passage(items, key=lambda item: twins.get(item.id))
+
+
+def build(half_items, size: int, args, fillers):
+    from dataclasses import replace
+
+    from eval.splits import build_kb_questions
+
+    kbq = build_kb_questions(half_items, size, args.answerable, args.out_of_kb, args.near_miss, fillers)
+    # one question id may be asked as two kinds across knowledge bases: the kind goes into the id
+    kbq.out_of_kb = [replace(i, id=f"oo-{i.id}") for i in kbq.out_of_kb]
+    kbq.near_miss = [replace(i, id=f"nm-{i.id}") for i in kbq.near_miss]
+    return kbq
+
+
+def kinds_of(kbq) -> dict[str, str]:
+    return {i.id: kind for kind in KINDS for i in getattr(kbq, kind)}
+
+
+def run_one(ops, label: str, kbq, data: Path) -> list[dict]:
+    from app.operations.evaluation import build_kb_from_contexts, evaluate
+
+    import hashlib
+
+    # named by its passages: another selection (other question counts) is another knowledge base
+    digest = hashlib.sha256("\n".join(p.context for p in kbq.passages).encode("utf-8")).hexdigest()[:8]
+    kb_name = f"bench-{label.replace('.', '-')}-{digest}"
     t0 = time.perf_counter()
-    stats = build_kb_from_contexts(ops, kb_name, items)
-    print(f"[{set_name}] knowledge base {kb_name}: {len(stats.outcomes)} contexts, {stats.chunks} new chunks "
+    stats = build_kb_from_contexts(ops, kb_name, kbq.passages)
+    print(f"[{label}] knowledge base {kb_name}: {len(stats.outcomes)} passages, {stats.chunks} new chunks "
           f"in {time.perf_counter() - t0:.0f} s", flush=True)
-    done = [0]
+    questions = kbq.questions()
 
     def progress(n: int, total: int) -> None:
-        if n == total or n - done[0] >= 10:
-            done[0] = n
-            print(f"[{set_name} / {model}] {n}/{total} questions", flush=True)
+        if n % 6 == 0 or n == total:
+            print(f"[{label}] {n}/{total} questions", flush=True)
 
-    report, _, _ = evaluate(ops, kb_name, items, provider="local", model=model, k=ops.settings.search_k,
-                            progress=progress)
-    details = data / f"{set_name}.{model}.answers.jsonl"  # every prediction, for reading the misses
-    with open(details, "w", encoding="utf-8") as out:
-        for row in report.per_question:
-            keep = ("id", "question", "answers", "prediction", "refused", "f1", "contains", "citation_hit", "rank")
-            out.write(json.dumps({k: row.get(k) for k in keep}, ensure_ascii=False) + "\n")
-    return row_of(report.summary)
+    report, _, _ = evaluate(ops, kb_name, questions, k=ops.settings.search_k, progress=progress)
+    kinds = kinds_of(kbq)
+    keep = ("id", "question", "answers", "prediction", "refused", "em", "f1", "contains", "refused_by",
+            "confidence", "signals", "timings")
+    rows = [{**{k: r.get(k) for k in keep}, "kind": kinds[r["id"]], "kb": kb_name} for r in report.per_question]
+    data.mkdir(parents=True, exist_ok=True)
+    with open(data / f"{label}.jsonl", "w", encoding="utf-8") as out:
+        for row in rows:
+            out.write(json.dumps(row, ensure_ascii=False) + "\n")
+    return rows
 
 
-def row_of(summary: dict) -> dict:
-    answers, latency = summary["answers"], summary["latency_answerable"]
+def summarize(rows: list[dict], kinds: dict[str, str]) -> dict:
+    from eval.metrics import mean, percentile
+
+    by = {kind: [r for r in rows if kinds[r["id"]] == kind] for kind in KINDS}
+    answerable = by["answerable"]
+
+    def rate(group, test):
+        return mean(float(bool(test(r))) for r in group) if group else None
+
+    timings = [r.get("timings") or {} for r in answerable]
     return {
-        "n_answerable": summary["n_answerable"], "n_out_of_kb": summary["n_unanswerable"],
-        "contains": answers["contains_answerable"], "em": answers["em_answerable"],
-        "f1": answers["f1_answerable"], "refused_answerable": answers["refused_answerable"],
-        "refused_out_of_kb": answers.get("refusal_recall"), "citation_hit": answers["citation_hit"],
-        "first_token_p50": latency["first_token_ms"]["p50"], "first_token_p95": latency["first_token_ms"]["p95"],
-        "total_p50": latency["total_ms"]["p50"], "total_p95": latency["total_ms"]["p95"],
+        "n": {kind: len(group) for kind, group in by.items()},
+        "contains": mean(r["contains"] for r in answerable), "em": mean(r["em"] for r in answerable),
+        "f1": mean(r["f1"] for r in answerable),
+        "refused_answerable": rate(answerable, lambda r: r["refused"]),
+        "model_refused_answerable": rate(answerable, lambda r: r["refused"] and r.get("refused_by") in (None, "model")),
+        "gate_refused_answerable": rate(answerable, lambda r: r["refused"] and r.get("refused_by") not in (None, "model")),
+        "refused_out_of_kb": rate(by["out_of_kb"], lambda r: r["refused"]),
+        "refused_near_miss": rate(by["near_miss"], lambda r: r["refused"]),
+        "first_token_p50": percentile([t["first_token_ms"] for t in timings if "first_token_ms" in t], 50),
+        "total_p50": percentile([t["total_ms"] for t in timings if "total_ms" in t], 50),
     }
 
 
 def print_table(results: dict) -> None:
-    print("\n| set | model | n | " + " | ".join(COLUMNS) + " |")
-    print("|---|---|---|" + "---|" * len(COLUMNS))
-    for set_name, by_model in results.items():
-        for model, row in by_model.items():
-            cells = [_fmt(row.get(c), c) for c in COLUMNS]
-            n = f"{row['n_answerable']}+{row['n_out_of_kb']}"
-            print(f"| {set_name} | {model} | {n} | " + " | ".join(cells) + " |")
+    print("\n| set | half | KB | n (ans/out/near) | " + " | ".join(COLUMNS) + " |")
+    print("|---|---|---|---|" + "---|" * len(COLUMNS))
+    for label, row in results.items():
+        set_name, half, size = label.split(".")
+        n = "/".join(str(row["n"][k]) for k in KINDS)
+        cells = [_fmt(row.get(c), c) for c in COLUMNS]
+        print(f"| {set_name} | {half} | {size} | {n} | " + " | ".join(cells) + " |")
     print(flush=True)
 
 
 def _fmt(value, column: str) -> str:
     if value is None:
         return "–"
-    return f"{value / 1000:.1f} s" if column.endswith(("p50", "p95")) else f"{value:.3f}"
+    return f"{value / 1000:.1f} s" if column.endswith("p50") else f"{value:.2f}"
+
+
+def _list(text: str) -> list[str]:
+    return [s.strip() for s in text.split(",") if s.strip()]
 
 
 if __name__ == "__main__":

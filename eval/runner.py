@@ -149,6 +149,10 @@ def _answer_row(item: QAItem, answer: AnswerFn, refusal_phrases: Sequence[str]) 
         "repetition_cut": bool(result.get("repetition_cut")),  # cut where it started repeating itself
         "timings": dict(result.get("timings") or {}),
         "model": result.get("model"),
+        # what decided a refusal, when the answer function says (answering.Answer)
+        "confidence": result.get("confidence"),
+        "refused_by": result.get("refused_by"),
+        "signals": dict(result.get("signals") or {}),
         "_judge_context": _citations_context(citations),
     }
     if error is not None:

@@ -19,6 +19,7 @@ from pydantic import ConfigDict, Field, PrivateAttr
 
 from .errors import LLMBackendError
 from .local_engine import _QUESTION_MARKERS, _ROLES, BASE_MODEL_STOP, LocalEngine, is_looping
+from .refusal_gate import BanPrefix, refusal_prefix, refusal_probability
 
 
 class LocalChatModel(BaseChatModel):
@@ -45,6 +46,10 @@ class LocalChatModel(BaseChatModel):
     max_retries: int = Field(default=0, description="unused: nothing to retry locally")
 
     _own_engine: Any = PrivateAttr(default=None)
+
+    # The answer chain passes a refusal-gate request (``refusal_gate``, see llm_backends.refusal_gate)
+    # to chat models that say they read the refusal's probability.
+    reads_refusal_probability: bool = True
 
     @property
     def _llm_type(self) -> str:
@@ -80,8 +85,9 @@ class LocalChatModel(BaseChatModel):
 
     # --- generation ----------------------------------------------------------------------------
     def _answer_parts(self, messages: list[BaseMessage], stop: list[str] | None,
-                      options: dict[str, Any]) -> Iterator[tuple[str, str | None, UsageMetadata | None]]:
-        """(text, finish_reason, usage) pieces; usage only on the last. Call with the lock held."""
+                      options: dict[str, Any]) -> Iterator[tuple[str, str | None, UsageMetadata | None, dict]]:
+        """(text, finish_reason, usage, metadata) pieces; usage only on the last, the refusal gate's
+        reading on the first. Call with the lock held."""
         engine = self._engine()
         llama = engine.load()
         max_tokens = int(options.get("max_tokens") or self.max_tokens)
@@ -90,12 +96,20 @@ class LocalChatModel(BaseChatModel):
         single_line = (not chat) if self.single_line is None else self.single_line
         user_stop = [*(self.stop or []), *(stop or [])]
         base_stop = [] if chat else [s for s in BASE_MODEL_STOP if not (single_line and s.startswith("\n"))]
+        gate = options.get("refusal_gate")
+        reading, ban = self._read_refusal(llama, tokens, gate) if gate else ({}, None)
+        if reading.get("refused_by_gate"):
+            usage = UsageMetadata(input_tokens=len(tokens), output_tokens=0, total_tokens=len(tokens))
+            yield gate["text"], "refusal_gate", usage, reading
+            return
         stream = llama.create_completion(
             prompt=tokens, max_tokens=max(1, min(max_tokens, self._n_ctx(engine) - len(tokens) - 1)),
             temperature=float(options.get("temperature", self.temperature)), repeat_penalty=self.repeat_penalty,
             seed=self.seed, stop=[*template_stop, *base_stop, *user_stop] or None, stopping_criteria=criteria,
-            stream=True,
+            logits_processor=ban, stream=True,
         )
+        if reading:
+            yield "", None, None, reading
         started, so_far, n_out, finish = False, "", 0, None
         try:
             for part in stream:
@@ -113,11 +127,24 @@ class LocalChatModel(BaseChatModel):
                 if finish:
                     break
                 if text:
-                    yield text, None, None
+                    yield text, None, None, {}
         finally:
             stream.close()  # stops llama.cpp generating when we end early
         usage = UsageMetadata(input_tokens=len(tokens), output_tokens=n_out, total_tokens=len(tokens) + n_out)
-        yield text if finish else "", finish or "length", usage
+        yield text if finish else "", finish or "length", usage, {}
+
+    @staticmethod
+    def _read_refusal(llama: Any, tokens: list[int], gate: dict) -> tuple[dict, Any]:
+        """({"refusal_probability", "refused_by_gate"}, the logits processor that bans the refusal's start)."""
+        from llama_cpp import LogitsProcessorList
+
+        prefix = refusal_prefix(llama, gate["text"])
+        probability = refusal_probability(llama, tokens, prefix)
+        threshold = gate.get("threshold")
+        reading = {"refusal_probability": round(probability, 4),
+                   "refused_by_gate": threshold is not None and probability >= threshold}
+        ban = LogitsProcessorList([BanPrefix(len(tokens), prefix)]) if gate.get("ban") else None
+        return reading, ban
 
     def _fit(self, engine: LocalEngine, messages: list[dict], max_tokens: int) -> tuple[list[int], list[str], Any]:
         """Render; when the prompt would not leave room to answer, cut the sources of the last user
@@ -145,11 +172,12 @@ class LocalChatModel(BaseChatModel):
         engine = self._engine()
         with engine.lock:
             parts = list(self._answer_parts(messages, stop, kwargs))
-        text = "".join(t for t, _, _ in parts).strip()
+        text = "".join(t for t, _, _, _ in parts).strip()
         finish, usage = parts[-1][1], parts[-1][2]
+        reading = {k: v for part in parts for k, v in part[3].items()}
         message = AIMessage(content=text, usage_metadata=usage,
                             response_metadata={"finish_reason": finish, "model_name": self._model_name,
-                                               "model_provider": "llamacpp"})
+                                               "model_provider": "llamacpp", **reading})
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
@@ -157,8 +185,9 @@ class LocalChatModel(BaseChatModel):
         engine = self._engine()
         # The lock is held while the caller iterates and released when the stream ends or is closed.
         with engine.lock:
-            for text, finish, usage in self._answer_parts(messages, stop, kwargs):
+            for text, finish, usage, reading in self._answer_parts(messages, stop, kwargs):
                 metadata = {"finish_reason": finish, "model_name": self._model_name} if finish else {}
+                metadata.update(reading)
                 chunk = ChatGenerationChunk(message=AIMessageChunk(content=text, usage_metadata=usage,
                                                                    response_metadata=metadata))
                 if run_manager and text:

@@ -1,14 +1,14 @@
-"""Does a passage speak of what the question names? A cheap check before the model is asked.
+"""Does a passage speak of what the question names? One signal of the refusal decision.
 
 A small model handed passages about a neighbouring subject (another station on the same railway,
 another church in the same city) answers from them instead of saying the documents do not hold the
-answer. The names a question asks about are its rare words: Chinese words jieba's dictionary rates
-rare or does not know (person and place names mostly), and capitalised English words after the
-first. When the passages are in the question's language and miss one of those names, the question
-is not about them, unless the knowledge base mentions the name elsewhere (``known``): then the
-question may well be about the documents (a textbook's terms sit in headings and on other pages) and
-the model reads the passages. Measured on the
-book of the long-document benchmark and CMRC/SQuAD knowledge bases (README, "Answer quality").
+answer. The names a question asks about are the ones a tagger calls names: jieba's part-of-speech
+tags for person, place, organisation and other proper nouns (``nr*``, ``ns``, ``nt``, ``nz``), and in
+English runs of two or more capitalised words ("Denver Broncos"). No word lists: what counts as a name
+is the tagger's and the spelling's, so it carries to documents nobody here has read. When the passages
+are in the question's language and miss one of those names, the question is not about them, unless
+the knowledge base mentions the name elsewhere (``known``). Measured in bench/answers.py (README,
+"Answer quality").
 """
 
 from __future__ import annotations
@@ -17,32 +17,29 @@ import logging
 import re
 from collections.abc import Callable
 
-_CJK_WORD = re.compile(r"^[\u3400-\u9fff\uf900-\ufaff]{2,}$")
-_CAPITALISED = re.compile(r"(?<=\s)[A-Z][A-Za-z\-]+")
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-RARE_BELOW = 300  # jieba dictionary frequency; common words run to thousands, names to tens or 0
-_QUESTION_CHARS = set("哪谁几多少什么怎吗呢")  # 哪国, 哪几个: question words, not names
-# Function characters jieba glues to an unknown neighbour (晏是 -> 晏; 数据集时 -> 集时, 样本中非 -> 中非): stripped.
-_FUNCTION_CHARS = "的是了在有和与及为被把将从对于也都时中下用需要能"
+# Two or more capitalised words in a row, the question's first word not counted ("Who coached ...").
+_ENGLISH_NAME = re.compile(r"(?<=\s)[A-Z][\w\-']*(?:\s+(?:of\s+|the\s+|de\s+)?[A-Z][\w\-']*)+")
+_NAME_TAGS = ("nr", "ns", "nt", "nz")
+_NAME_DOTS = "·•‧・"  # jieba: person (nr, nrfg, nrt), place, organisation, other proper noun
 
 
 class NameCheck:
     """``missing(question, passages)``: the question's names that none of the passages contain."""
 
-    def __init__(self, rare_below: int = RARE_BELOW):
+    def __init__(self):
         import jieba
+        import jieba.posseg
 
         jieba.setLogLevel(logging.WARNING)
-        self._jieba = jieba.Tokenizer()
-        self._jieba.check_initialized()
-        self.rare_below = rare_below
+        self._tagger = jieba.posseg.POSTokenizer(jieba.Tokenizer())
 
     def names(self, question: str) -> list[str]:
         if _is_chinese(question):
-            words = [w.strip(_FUNCTION_CHARS) for w in self._jieba.cut(question) if _CJK_WORD.match(w)]
-            return list(dict.fromkeys(w for w in words if len(w) >= 2 and not _QUESTION_CHARS & set(w)
-                                      and self._jieba.FREQ.get(w, 0) < self.rare_below))
-        return list(dict.fromkeys(_CAPITALISED.findall(question.strip())))  # the first word is no name
+            words = _join_transliterations([(w.word, w.flag) for w in self._tagger.cut(question)])
+            return list(dict.fromkeys(word for word, flag in words
+                                      if len(word) >= 2 and _CJK_CHAR.search(word) and flag.startswith(_NAME_TAGS)))
+        return list(dict.fromkeys(m.group(0) for m in _ENGLISH_NAME.finditer(question.strip())))
 
     def missing(self, question: str, passages: list[str], known: Callable[[str], bool] | None = None) -> list[str]:
         """The question's names that no passage mentions; with ``known`` (does the knowledge base hold this
@@ -57,23 +54,39 @@ class NameCheck:
         return missing
 
 
+def _join_transliterations(words: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """A transliterated name is written with middle dots (吉格梅·多吉·旺楚克): its pieces make one name."""
+    joined: list[tuple[str, str]] = []
+    for word, flag in words:
+        if joined and (word in _NAME_DOTS or joined[-1][0][-1:] in _NAME_DOTS):
+            previous, previous_flag = joined.pop()
+            joined.append((previous + word, previous_flag if previous_flag.startswith(_NAME_TAGS) else flag))
+        else:
+            joined.append((word, flag))
+    return [(word.strip(_NAME_DOTS), flag) for word, flag in joined]
+
+
 def _written_forms(name: str) -> list[str]:
-    """How a name would be written in a document: a Chinese one whole (its pieces are too common to
-    count across a whole knowledge base), an English one through its stem, capitalised or not."""
+    """How a name would be written in a document: a Chinese one whole, an English one word by word
+    through each word's stem, capitalised as in the question."""
     if _CJK_CHAR.match(name):
         return [name]
-    stem = name[: max(4, len(name) - 3)]
-    return list(dict.fromkeys([stem, stem.lower()]))
+    return list(dict.fromkeys(_stem(word) for word in name.split() if word[:1].isupper()))
 
 
 def _mentioned(name: str, text: str) -> bool:
     """A Chinese name counts as mentioned when one of its two-character pieces is (合作开发 ~ 合作),
-    a two-character one only whole; an English word through its stem (Bowlers ~ Bowl)."""
+    a two-character one only whole; an English one when one of its capitalised words is, through its
+    stem (Pro Bowlers ~ Pro Bowl): a passage about the same team or person names part of it."""
     if not _CJK_CHAR.match(name):
-        return name[: max(4, len(name) - 3)] in text
+        return any(_stem(word) in text for word in name.split() if len(word) > 2)
     if len(name) <= 2:
         return name in text
     return any(name[i:i + 2] in text for i in range(len(name) - 1))
+
+
+def _stem(word: str) -> str:
+    return word[: max(4, len(word) - 3)]
 
 
 def _is_chinese(text: str) -> bool:

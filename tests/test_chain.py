@@ -1,6 +1,7 @@
 """The answer chain's own logic (relevance gate, context budget, citations); the real model runs in
 test_api.py / test_cli.py, here a scripted chat model makes each branch deterministic."""
 
+import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
@@ -130,3 +131,56 @@ def test_passages_missing_a_name_of_the_question_are_refused_without_the_model()
     answer = c.invoke("嘉善南站由哪个公司管辖？")
     assert not answer.found and answer.citations == [] and model.calls == 0
     assert c.invoke("茂名南站在哪里？").found and model.calls == 1
+
+
+class GatedModel(GenericFakeChatModel):
+    """Says how likely it was to start the refusal, and refuses at the threshold, as LocalChatModel does."""
+
+    reads_refusal_probability: bool = True
+    probability: float = 0.1
+    requests: list = []
+
+    def _stream(self, messages, stop=None, run_manager=None, **kwargs):
+        from langchain_core.messages import AIMessageChunk
+        from langchain_core.outputs import ChatGenerationChunk
+
+        gate = kwargs["refusal_gate"]
+        self.requests.append(gate)
+        refused = gate["threshold"] is not None and self.probability >= gate["threshold"]
+        metadata = {"refusal_probability": self.probability, "refused_by_gate": refused}
+        text = gate["text"] if refused else "中趾 [1]。"
+        yield ChatGenerationChunk(message=AIMessageChunk(content=text, response_metadata=metadata))
+
+
+def gated(probability, threshold):
+    model = GatedModel(messages=iter([]), probability=probability, requests=[])
+    options = ChainOptions(refusal_threshold=threshold, ban_refusal_start=True)
+    return AnswerChain(search=lambda q, k: [hit(1)], chat_model=model, model_name="fake:m", options=options), model
+
+
+def test_refusal_probability_at_the_threshold_refuses_and_below_it_answers():
+    c, model = gated(0.6, threshold=0.5)
+    answer = c.invoke("原蹄兽哪一个脚趾最大？")
+    assert not answer.found and answer.refused_by == "gate" and answer.citations == []
+    assert answer.confidence == pytest.approx(0.4)
+    assert model.requests == [{"text": "知识库中没有找到与该问题相关的内容。", "threshold": 0.5, "ban": True}]
+    c, _ = gated(0.2, threshold=0.5)
+    answer = c.invoke("原蹄兽哪一个脚趾最大？")
+    assert answer.found and answer.refused_by is None and answer.confidence == pytest.approx(0.8)
+    assert answer.signals["refusal_probability"] == 0.2
+
+
+def test_who_refused_is_told_apart():
+    c, _ = chain([hit(1, dense=0.70)])
+    assert c.invoke("问题？").refused_by == "relevance"
+    c, _ = chain([hit(1)], reply="知识库中没有找到与该问题相关的内容。")
+    answer = c.invoke("问题？")
+    assert answer.refused_by == "model" and answer.confidence is None  # a model that cannot say how sure
+
+
+def test_english_relevance_bar_is_its_own():
+    english = hit(1, dense=0.80, text="The Panthers defense gave up 308 points.")
+    c, model = chain([english], reply="308 [1].", min_dense_score_en=0.78)
+    assert c.invoke("How many points did the Panthers defense give up?").found
+    c, model = chain([english], reply="308 [1].")
+    assert c.invoke("How many points did the Panthers defense give up?").refused_by == "relevance"

@@ -42,6 +42,9 @@ def eval_cmd(
              "(created if missing; reruns skip indexed files)")] = False,
     limit: Annotated[Optional[int], typer.Option(
         "--limit", help="only the first N questions (and their contexts)")] = None,
+    half: Annotated[Optional[str], typer.Option(
+        "--half", help="only the questions whose passage is in this half: tune (choose settings here) or "
+                       "report (report only); split by a hash of the passage")] = None,
     retrieval_only: Annotated[bool, typer.Option(
         "--retrieval-only", help="no answers: retrieval metrics only")] = False,
     judge: Annotated[Optional[str], typer.Option(
@@ -65,12 +68,12 @@ def eval_cmd(
 
     try:
         sizes = _check(mode, k, provider, judge, retrieval_only, compare, chunk_sizes)
-        items = load_items(qa_file, limit)
+        items = load_items(qa_file, limit, half)
     except ValueError as exc:
         fail(str(exc))
     started, console = time.perf_counter(), Console(stderr=True)
     out_dir = out or default_out_dir(kb)
-    config = {"qa_file": str(qa_file), "limit": limit}
+    config = {"qa_file": str(qa_file), "limit": limit, "half": half}
     ops = operations()
     try:
         if compare:

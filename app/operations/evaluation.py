@@ -27,16 +27,22 @@ def ks_up_to(k: int) -> tuple[int, ...]:
     return tuple(sorted({x for x in DEFAULT_KS if x <= k} | {k}))
 
 
-def load_items(qa_file: str | Path, limit: int | None = None):
-    """The QA set, first ``limit`` questions only when given. ``ValueError`` with a one-line reason."""
+def load_items(qa_file: str | Path, limit: int | None = None, half: str | None = None):
+    """The QA set, first ``limit`` questions only when given; with ``half`` (``tune`` or ``report``) only
+    the questions whose passage falls in that half (eval.splits). ``ValueError`` with a one-line reason."""
     from eval import load_qa_set
+    from eval.splits import HALVES, split_by_passage
 
     path = Path(qa_file)
     if not path.is_file():
         raise ValueError(f"no such QA file: {path}")
     if limit is not None and limit < 1:
         raise ValueError(f"--limit must be at least 1, got {limit}")
+    if half is not None and half not in HALVES:
+        raise ValueError(f"--half must be one of {', '.join(HALVES)}, got {half!r}")
     items = load_qa_set(path)
+    if half is not None:
+        items = split_by_passage(items)[half]
     return items[:limit] if limit else items
 
 

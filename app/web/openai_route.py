@@ -73,6 +73,7 @@ async def chat_completions(body: schemas.ChatCompletionRequest, service: AnswerS
             "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.answer},
                          "finish_reason": "stop"}],
             "usage": _usage(answer), "citations": [c.as_dict() for c in answer.citations], "timings": answer.timings,
+            "confidence": answer.confidence,
         }
     events = await run_in_threadpool(service.stream, question, history, options)
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
@@ -95,7 +96,7 @@ async def _stream(events, completion_id: str, created: int, model: str, include_
             case Sources(found):
                 citations = [c.as_dict() for c in found]
             case Done(answer):
-                yield chunk({}, "stop", citations=citations)
+                yield chunk({}, "stop", citations=citations, confidence=answer.confidence)
                 if include_usage:  # OpenAI's form: a last chunk with no choices and the usage
                     yield chunk(None, usage=_usage(answer))
             case Failed(message):

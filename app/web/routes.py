@@ -132,7 +132,8 @@ async def _sse(events):
             case Sources(citations):
                 yield _event("citations", [c.as_dict() for c in citations])
             case Done(answer):
-                yield _event("done", {"timings": answer.timings, "model": answer.model, "answer": answer.answer})
+                yield _event("done", {"timings": answer.timings, "model": answer.model, "answer": answer.answer,
+                                      "confidence": answer.confidence, "refused_by": answer.refused_by})
             case Failed(message):
                 yield _event("error", {"detail": message})
             case Reading():
@@ -145,4 +146,5 @@ def _event(name: str, data) -> dict:
 
 def answer_payload(answer) -> dict:
     return {"answer": answer.answer, "citations": [c.as_dict() for c in answer.citations],
-            "timings": answer.timings, "model": answer.model}
+            "timings": answer.timings, "model": answer.model, "confidence": answer.confidence,
+            "refused_by": answer.refused_by}

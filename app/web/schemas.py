@@ -146,6 +146,9 @@ class AskResponse(BaseModel):
     citations: list[CitationOut]
     timings: Timings
     model: str
+    confidence: float | None = Field(None, description="1 - the model's probability of starting the refusal "
+                                     "sentence where its answer starts; null when the model was not asked")
+    refused_by: Literal["relevance", "names", "gate", "model"] | None = None
 
 
 class ErrorBody(BaseModel):

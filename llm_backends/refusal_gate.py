@@ -1,0 +1,83 @@
+"""The model's own probability of refusing, read where the answer starts, and a ban on starting it.
+
+The answer prompt asks for one fixed refusal sentence, so "the model is about to refuse" is "the
+first tokens it would write are that sentence's". After the prompt is evaluated, the logits of the
+first answer step are already there: reading them costs nothing, and each further token of the
+refusal's prefix costs one decode step. Below the caller's threshold the answer is generated with the
+refusal's start banned, so a model that hesitates answers from the passages instead of refusing.
+
+A request is a plain dict (the answer chain passes it as a ``stream`` keyword)::
+
+    {"text": refusal sentence, "threshold": float | None, "ban": bool}
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+_WORD_UNIT = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[A-Za-z]+")
+PREFIX_UNITS = 2  # "知识" or "The knowledge": two words (or CJK characters) say a refusal is starting
+
+
+def refusal_prefix(llama: Any, text: str, units: int = PREFIX_UNITS) -> list[int]:
+    """The refusal's first tokens, up to the first ``units`` words or CJK characters: one token is
+    enough where it is distinctive ("知识"), English needs two ("The" starts answers as well)."""
+    tokens = llama.tokenize(text.encode("utf-8"), add_bos=False, special=False)
+    for n in range(1, len(tokens) + 1):
+        piece = llama.detokenize(tokens[:n]).decode("utf-8", errors="ignore")
+        if len(_WORD_UNIT.findall(piece)) >= units:
+            return tokens[:n]
+    return tokens
+
+
+def refusal_probability(llama: Any, prompt: list[int], prefix: list[int]) -> float:
+    """P(the answer starts with ``prefix``) after ``prompt``. Leaves the prompt evaluated in llama's
+    cache, so the generation that follows reads it from there."""
+    _evaluate(llama, prompt)
+    probability = _softmax(_last_logits(llama))[prefix[0]]
+    for k in range(1, len(prefix)):
+        llama.eval([prefix[k - 1]])
+        probability *= _softmax(_last_logits(llama))[prefix[k]]
+    if len(prefix) > 1:  # the look-ahead tokens are dropped; generate() replays the prompt's last token
+        llama.n_tokens = len(prompt)
+        llama._requires_eval = True
+    return float(probability)
+
+
+class BanPrefix:
+    """llama.cpp logits processor: the answer may not go on to the refusal prefix's last token."""
+
+    def __init__(self, prompt_len: int, prefix: list[int]):
+        self.prompt_len, self.prefix = prompt_len, prefix
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        made = list(input_ids[self.prompt_len:])
+        if made == self.prefix[:-1]:
+            scores[self.prefix[-1]] = -np.inf
+        return scores
+
+
+def _evaluate(llama: Any, tokens: list[int]) -> None:
+    """Evaluate ``tokens``, reusing what the cache already holds of them (as ``Llama.generate`` does)."""
+    cached = 0
+    for a, b in zip(llama._input_ids, tokens):
+        if a != b:
+            break
+        cached += 1
+    if cached == len(tokens) == llama.n_tokens and not llama._requires_eval:
+        return  # the logits of the prompt's last token are current
+    cached = min(cached, len(tokens) - 1)  # at least one token evaluated: its logits are the answer step's
+    llama.n_tokens = cached
+    llama.eval(tokens[cached:])
+
+
+def _last_logits(llama: Any) -> np.ndarray:
+    return np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).astype(np.float64)
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = np.exp(logits - logits.max())
+    return shifted / shifted.sum()
