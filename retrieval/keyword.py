@@ -4,6 +4,7 @@ FTS5 gives a persistent, incremental BM25 index: documents are added and removed
 transactions, and a restart reads nothing but the index file.
 """
 
+import functools
 import logging
 import re
 import sqlite3
@@ -62,6 +63,9 @@ class Tokenizer:
         self.english_stems = english_stems
         self._stem = _english_stemmer(english_stems)
         self._stemmed_stopwords = frozenset(self._stem(w) for w in _STOPWORDS)
+        # Page rescoring tokenizes the same pages for question after question (about half of a search's
+        # time on a book): the last pages' tokens are kept, per tokenizer, bounded.
+        self._tokens_cached = functools.lru_cache(maxsize=1024)(self._tokens)
 
     @property
     def signature(self) -> str:
@@ -72,6 +76,12 @@ class Tokenizer:
     def tokens(self, text: str) -> list[str]:
         """Words, dotted numbers whole (13.6 -> n13p6), then the text's numbered references (式(13.6) ->
         eq13p6; retrieval/references.py)."""
+        return list(self._tokens_cached(text))
+
+    def _tokens(self, text: str) -> tuple[str, ...]:
+        return tuple(self._tokenize(text))
+
+    def _tokenize(self, text: str) -> list[str]:
         folded = fold(text)
         if not self.numbered_references:
             return self._words(folded)
