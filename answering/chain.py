@@ -5,6 +5,7 @@ import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from langchain_core.language_models import BaseChatModel
 
@@ -50,11 +51,10 @@ class AnswerChain:
     missing_names: Callable[[str, list[str]], list[str]] | None = None
 
     def invoke(self, question: str, history: list[dict] | None = None, instructions: str | None = None) -> Answer:
-        answer = None
         for event in self.stream(question, history, instructions):
             if isinstance(event, Done):
-                answer = event.answer
-        return answer
+                return event.answer
+        raise RuntimeError("the answer stream ended without an answer")  # stream always ends with Done
 
     def stream(self, question: str, history: list[dict] | None = None,
                instructions: str | None = None) -> Iterator[AnswerEvent]:
@@ -65,7 +65,7 @@ class AnswerChain:
         query = self._condense(question, history or [], lang, usage)
         t_retrieve = time.perf_counter()
         found = self.search(query, self.options.k)
-        signals = {"best_dense_score": _best_dense(found)}
+        signals: dict[str, Any] = {"best_dense_score": _best_dense(found)}
         hits = relevant_hits(found, self._dense_bar(lang), self.options.min_cross_lingual_score, lang)
         blocks = _context_blocks(hits, self.options.context_tokens)
         refused_by = None if blocks else "relevance"
@@ -85,7 +85,8 @@ class AnswerChain:
             return
         yield Reading(len(blocks))
         t_generate = time.perf_counter()
-        first_token_ms, parts = None, []
+        first_token_ms: float | None = None
+        parts: list[str] = []
         tidier = StreamTidier({b["n"] for b in blocks})
         guards: list[RepetitionGuard] = []
         # A fragment ("[1]", a name's first character) is asked again with the sources in reverse order;
@@ -93,8 +94,9 @@ class AnswerChain:
         retry = FragmentRetry(query, again=lambda fragment: self._attempt(
             retry_question(query, fragment, lang), blocks[::-1], lang, instructions, usage, guards))
         first = self._attempt(query, blocks, lang, instructions, usage, guards, signals, self._gate_request(lang))
-        for text in itertools.chain(retry.stream(first), [None]):  # None: the end
-            shown = tidier.feed(text) if text is not None else tidier.finish()
+        pieces: Iterator[str | None] = itertools.chain(retry.stream(first), [None])  # None: the end
+        for piece in pieces:
+            shown = tidier.feed(piece) if piece is not None else tidier.finish()
             if shown:
                 first_token_ms = first_token_ms or _ms(start)
                 parts.append(shown)
@@ -176,11 +178,11 @@ def relevant_hits(hits: list[Hit], min_dense_score: float, min_cross_lingual_sco
     """
     dense = [h for h in hits if h.dense_score is not None]
     if dense:
-        best = max(dense, key=lambda h: h.dense_score)
+        best = max(dense, key=lambda h: h.dense_score or 0.0)
         bar = min_dense_score
         if min_cross_lingual_score is not None and question_lang and prompts.detect_language(best.text) != question_lang:
             bar = min_cross_lingual_score
-        if best.dense_score < bar:
+        if (best.dense_score or 0.0) < bar:
             return []
     if not dense and not any(h.keyword_score for h in hits):
         return []
@@ -194,7 +196,8 @@ def _best_dense(hits: list[Hit]) -> float | None:
 
 def _context_blocks(hits: list[Hit], budget: int) -> list[dict]:
     """Hits, best first, while their estimated tokens fit the budget (the best one always, cut if need be)."""
-    blocks, used = [], 0
+    blocks: list[dict] = []
+    used = 0
     for hit in hits:
         text, cost = hit.text, prompts.estimate_tokens(hit.text)
         if blocks and used + cost > budget:

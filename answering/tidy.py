@@ -27,7 +27,8 @@ class StreamTidier:
     """
 
     def __init__(self, valid: set[int]):
-        self.valid, self.pending, self.started, self.moved = valid, "", False, None
+        self.valid, self.pending, self.started = valid, "", False
+        self.moved: int | None = None
         self.cited: set[int] = set()
 
     def feed(self, text: str) -> str:

@@ -10,6 +10,9 @@ import logging
 import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import cast
+
+from llm_backends.config import Provider
 
 from app.settings import Settings
 
@@ -125,7 +128,7 @@ class Services:
         from llm_backends import LLMConfig, model_profile
 
         s = self.settings
-        provider = provider or s.llm_provider
+        provider = cast(Provider, provider or s.llm_provider)
         same_provider = provider == s.llm_provider
         own_gguf = s.llm_model_path if provider == "local" and not model else None
         if provider == "local":

@@ -8,11 +8,11 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from ingest.splitter import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, DEFAULT_PAGE_CHUNK_OVERLAP, DEFAULT_PAGE_CHUNK_SIZE
-from llm_backends.config import PROVIDERS
+from llm_backends.config import Provider
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-LLMProvider = Literal[tuple(PROVIDERS)]  # the provider names are defined once, in llm_backends
+LLMProvider = Provider  # the provider names are defined once, in llm_backends
 
 
 class Settings(BaseSettings):

@@ -90,7 +90,7 @@ def build_kb_questions(half_items: Sequence[QAItem], kb_size: int, n_answerable:
     for item in inside:
         if len(result.passages) >= kb_size:
             break
-        cut = without_answer(item.context, item.answers) if len(result.near_miss) < n_near_miss else None
+        cut = without_answer(item.context or "", item.answers) if len(result.near_miss) < n_near_miss else None
         if len(result.answerable) >= n_answerable and cut is not None:
             result.near_miss.append(replace(item, answers=[], context=cut))
             result.passages.append(replace(item, context=cut))

@@ -98,7 +98,7 @@ class LocalChatModel(BaseChatModel):
         base_stop = [] if chat else [s for s in BASE_MODEL_STOP if not (single_line and s.startswith("\n"))]
         gate = options.get("refusal_gate")
         reading, ban = self._read_refusal(llama, tokens, gate) if gate else ({}, None)
-        if reading.get("refused_by_gate"):
+        if gate and reading.get("refused_by_gate"):
             usage = UsageMetadata(input_tokens=len(tokens), output_tokens=0, total_tokens=len(tokens))
             yield gate["text"], "refusal_gate", usage, reading
             return

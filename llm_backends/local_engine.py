@@ -79,7 +79,9 @@ class LocalEngine:
         self._load_lock = threading.Lock()
         self._llama: Any = None
         self._formatter: Any = None
-        self.state, self.error, self.load_s = "not loaded", None, None
+        self.state = "not loaded"
+        self.error: str | None = None
+        self.load_s: float | None = None
 
     @property
     def name(self) -> str:
@@ -124,7 +126,11 @@ class LocalEngine:
         except ImportError as exc:
             raise LLMBackendError("The local model needs llama-cpp-python, which is not installed",
                                   provider="local") from exc
-        path = self.model_path or str(ensure_model_file(self.spec.id, self.models_dir, self.progress))
+        if self.model_path:
+            path = self.model_path
+        else:
+            assert self.spec is not None and self.models_dir is not None  # no own file: a packaged model
+            path = str(ensure_model_file(self.spec.id, self.models_dir, self.progress))
         if not Path(path).is_file():
             raise LLMBackendError(f"Local model file {path} was not found", provider="local")
         draft = self._draft_model()

@@ -151,7 +151,7 @@ def answer_messages(
     if instructions and instructions.strip():
         extra = _INSTRUCTIONS[lang] + instructions.strip()
         if isinstance(messages[0], SystemMessage):
-            messages[0] = SystemMessage(content=messages[0].content + extra)
+            messages[0] = SystemMessage(content=str(messages[0].content) + extra)
         else:
             messages.insert(0, SystemMessage(content=extra.strip()))
     return messages

@@ -31,8 +31,8 @@ def widen_hits(kb: KnowledgeBase, hits: Sequence, chars: int, finish_chars: int 
     if chars <= 0 or not todo:  # 0: the matched chunk alone
         return list(hits)
     reach = _MOST_NEIGHBOURS + 1  # one past the window: where a cut sentence is finished from
-    wanted = {_neighbour(h.chunk_id, s * n) for h in todo for n in range(1, reach + 1) for s in (1, -1)} - {None}
-    found = kb.get_chunks(sorted(wanted))
+    wanted = {_neighbour(h.chunk_id, s * n) for h in todo for n in range(1, reach + 1) for s in (1, -1)}
+    found = kb.get_chunks(sorted(w for w in wanted if w is not None))
     widen = {id(h) for h in todo}
     return [dataclasses.replace(h, text=_widened(h, found, chars, finish_chars)) if id(h) in widen else h
             for h in hits]

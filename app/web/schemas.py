@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from retrieval import MAX_KB_NAME, SEARCH_MODES
+from retrieval import MAX_KB_NAME, SearchMode
 
 _STRICT = ConfigDict(extra="forbid")
 
@@ -93,7 +93,7 @@ class SearchRequest(BaseModel):
     kb: str = Field(min_length=1, max_length=MAX_KB_NAME)
     query: str = Field(min_length=1, description="at most KB_MAX_QUESTION_CHARS characters")
     k: int | None = Field(None, ge=1, le=50, description="unset: KB_SEARCH_K")
-    mode: Literal[SEARCH_MODES] | None = Field(None, description="unset: KB_SEARCH_MODE")
+    mode: SearchMode | None = Field(None, description="unset: KB_SEARCH_MODE")
 
 
 class SearchHit(BaseModel):
