@@ -1,14 +1,29 @@
-"""The answer chain: a question (and the conversation so far) in, a cited answer out, streamed as typed events.
+"""The answer chain: a question (and the conversation so far) in, a cited answer out, streamed as
+typed events.
 
-Depends on ``prompts``, ``retrieval`` and LangChain only. ``AnswerChain(search, chat_model, ...)`` takes
+Depends on ``prompts``, ``retrieval`` and LangChain only. ``AnswerChain(search, chat_model, ...)``
+takes
 plain callables; the app wires them from its settings.
 """
 
-from answering.chain import AnswerChain, ChainOptions, relevant_hits
+from answering.chain import AnswerChain, ChainOptions
+from answering.context import relevant_hits
 from answering.events import Answer, AnswerEvent, Citation, Done, Failed, Reading, Sources, Token
 from answering.tidy import StreamTidier, is_refusal, tidy_answer
 
 __all__ = [
-    "Answer", "AnswerChain", "AnswerEvent", "Citation", "ChainOptions", "Done", "Failed", "Reading", "Sources",
-    "StreamTidier", "Token", "is_refusal", "relevant_hits", "tidy_answer",
+    "Answer",
+    "AnswerChain",
+    "AnswerEvent",
+    "Citation",
+    "ChainOptions",
+    "Done",
+    "Failed",
+    "Reading",
+    "Sources",
+    "StreamTidier",
+    "Token",
+    "is_refusal",
+    "relevant_hits",
+    "tidy_answer",
 ]

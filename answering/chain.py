@@ -1,7 +1,7 @@
-"""The answer chain: (history +) question -> condensed query -> retrieval -> prompt -> LLM -> cited answer."""
+"""The answer chain: (history +) question -> condensed query -> retrieval -> prompt -> LLM -> cited
+answer."""
 
 import itertools
-import re
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -10,13 +10,12 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 import prompts
-from answering.events import Answer, AnswerEvent, Citation, Done, Reading, Sources, Token
+from answering.context import best_dense, citations_of, context_blocks, for_prompt, relevant_hits
+from answering.events import Answer, AnswerEvent, Done, Reading, Sources, Token
 from answering.fragments import FragmentRetry, retry_question
 from answering.repetition import RepetitionGuard
 from answering.tidy import StreamTidier, is_refusal
 from retrieval import Hit
-
-_MARKER = re.compile(r"\[(\d{1,2})\]")
 
 
 @dataclass
@@ -47,17 +46,22 @@ class AnswerChain:
     model_name: str
     options: ChainOptions = field(default_factory=ChainOptions)
     explain_error: Callable[[BaseException], Exception] | None = None
-    # (question, passages) -> names the question asks about that no passage contains (retrieval.NameCheck)
+    # (question, passages) -> names the question asks about that no passage contains
+    # (retrieval.NameCheck)
     missing_names: Callable[[str, list[str]], list[str]] | None = None
 
-    def invoke(self, question: str, history: list[dict] | None = None, instructions: str | None = None) -> Answer:
+    def invoke(
+        self, question: str, history: list[dict] | None = None, instructions: str | None = None
+    ) -> Answer:
         for event in self.stream(question, history, instructions):
             if isinstance(event, Done):
                 return event.answer
-        raise RuntimeError("the answer stream ended without an answer")  # stream always ends with Done
+        # stream always ends with Done
+        raise RuntimeError("the answer stream ended without an answer")
 
-    def stream(self, question: str, history: list[dict] | None = None,
-               instructions: str | None = None) -> Iterator[AnswerEvent]:
+    def stream(
+        self, question: str, history: list[dict] | None = None, instructions: str | None = None
+    ) -> Iterator[AnswerEvent]:
         """``instructions``: a caller's own system message, given to the model after the rules."""
         start = time.perf_counter()
         usage = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
@@ -65,9 +69,11 @@ class AnswerChain:
         query = self._condense(question, history or [], lang, usage)
         t_retrieve = time.perf_counter()
         found = self.search(query, self.options.k)
-        signals: dict[str, Any] = {"best_dense_score": _best_dense(found)}
-        hits = relevant_hits(found, self._dense_bar(lang), self.options.min_cross_lingual_score, lang)
-        blocks = _context_blocks(hits, self.options.context_tokens)
+        signals: dict[str, Any] = {"best_dense_score": best_dense(found)}
+        hits = relevant_hits(
+            found, self._dense_bar(lang), self.options.min_cross_lingual_score, lang
+        )
+        blocks = context_blocks(hits, self.options.context_tokens)
         refused_by = None if blocks else "relevance"
         if blocks and self.missing_names:
             signals["missing_names"] = self.missing_names(query, [b["text"] for b in blocks])
@@ -78,10 +84,25 @@ class AnswerChain:
             text = prompts.NO_ANSWER[lang]
             yield Token(text)
             yield Sources([])
-            timings = {"retrieve_ms": retrieve_ms, "first_token_ms": _ms(start), "generate_ms": 0.0,
-                       "total_ms": _ms(start)}
-            yield Done(Answer(text, [], timings, self.model_name, query, found=False, usage=usage,
-                              refused_by=refused_by, signals=signals))
+            timings = {
+                "retrieve_ms": retrieve_ms,
+                "first_token_ms": _ms(start),
+                "generate_ms": 0.0,
+                "total_ms": _ms(start),
+            }
+            yield Done(
+                Answer(
+                    text,
+                    [],
+                    timings,
+                    self.model_name,
+                    query,
+                    found=False,
+                    usage=usage,
+                    refused_by=refused_by,
+                    signals=signals,
+                )
+            )
             return
         yield Reading(len(blocks))
         t_generate = time.perf_counter()
@@ -89,11 +110,23 @@ class AnswerChain:
         parts: list[str] = []
         tidier = StreamTidier({b["n"] for b in blocks})
         guards: list[RepetitionGuard] = []
-        # A fragment ("[1]", a name's first character) is asked again with the sources in reverse order;
+        # A fragment ("[1]", a name's first character) is asked again with the sources in reverse
+        # order;
         # the refusal gate reads the first attempt only.
-        retry = FragmentRetry(query, again=lambda fragment: self._attempt(
-            retry_question(query, fragment, lang), blocks[::-1], lang, instructions, usage, guards))
-        first = self._attempt(query, blocks, lang, instructions, usage, guards, signals, self._gate_request(lang))
+        retry = FragmentRetry(
+            query,
+            again=lambda fragment: self._attempt(
+                retry_question(query, fragment, lang),
+                blocks[::-1],
+                lang,
+                instructions,
+                usage,
+                guards,
+            ),
+        )
+        first = self._attempt(
+            query, blocks, lang, instructions, usage, guards, signals, self._gate_request(lang)
+        )
         pieces: Iterator[str | None] = itertools.chain(retry.stream(first), [None])  # None: the end
         for piece in pieces:
             shown = tidier.feed(piece) if piece is not None else tidier.finish()
@@ -103,22 +136,55 @@ class AnswerChain:
                 yield Token(shown)
         answer = "".join(parts)
         refused = is_refusal(answer)
-        citations = [] if refused else _citations(answer, blocks)
+        citations = [] if refused else citations_of(answer, blocks)
         yield Sources(citations)
-        timings = {"retrieve_ms": retrieve_ms, "first_token_ms": first_token_ms or _ms(start),
-                   "generate_ms": _ms(t_generate), "total_ms": _ms(start)}
+        timings = {
+            "retrieve_ms": retrieve_ms,
+            "first_token_ms": first_token_ms or _ms(start),
+            "generate_ms": _ms(t_generate),
+            "total_ms": _ms(start),
+        }
         probability = signals.get("refusal_probability")
-        refused_by = ("gate" if signals.pop("refused_by_gate", False) else "model") if refused else None
-        yield Done(Answer(answer, citations, timings, self.model_name, query, found=not refused, usage=usage,
-                          fragments=retry.fragments, repetition_cut=any(g.stopped for g in guards),
-                          confidence=None if probability is None else round(1 - probability, 4),
-                          refused_by=refused_by, signals=signals))
+        refused_by = (
+            ("gate" if signals.pop("refused_by_gate", False) else "model") if refused else None
+        )
+        yield Done(
+            Answer(
+                answer,
+                citations,
+                timings,
+                self.model_name,
+                query,
+                found=not refused,
+                usage=usage,
+                fragments=retry.fragments,
+                repetition_cut=any(g.stopped for g in guards),
+                confidence=None if probability is None else round(1 - probability, 4),
+                refused_by=refused_by,
+                signals=signals,
+            )
+        )
 
-    def _attempt(self, query: str, blocks: list[dict], lang: str, instructions: str | None, usage: dict,
-                 guards: list, signals: dict | None = None, extra: dict | None = None) -> Iterator[str]:
-        """One answer from the model, cut where it starts repeating itself (its guard added to ``guards``)."""
-        messages = prompts.answer_messages(query, _for_prompt(blocks), lang, override_dir=self.options.prompts_dir,
-                                           instructions=instructions)
+    def _attempt(
+        self,
+        query: str,
+        blocks: list[dict],
+        lang: str,
+        instructions: str | None,
+        usage: dict,
+        guards: list,
+        signals: dict | None = None,
+        extra: dict | None = None,
+    ) -> Iterator[str]:
+        """One answer from the model, cut where it starts repeating itself (its guard added to
+        ``guards``)."""
+        messages = prompts.answer_messages(
+            query,
+            for_prompt(blocks),
+            lang,
+            override_dir=self.options.prompts_dir,
+            instructions=instructions,
+        )
         guards.append(RepetitionGuard())
         return guards[-1].stream(self._generate(messages, usage, signals, extra))
 
@@ -132,20 +198,29 @@ class AnswerChain:
         threshold and the ban), for chat models that offer it (llm_backends.LocalChatModel)."""
         if not getattr(self.chat_model, "reads_refusal_probability", False):
             return {}
-        return {"refusal_gate": {"text": prompts.NO_ANSWER[lang], "threshold": self.options.refusal_threshold,
-                                 "ban": self.options.ban_refusal_start}}
+        return {
+            "refusal_gate": {
+                "text": prompts.NO_ANSWER[lang],
+                "threshold": self.options.refusal_threshold,
+                "ban": self.options.ban_refusal_start,
+            }
+        }
 
     def _condense(self, question: str, history: list[dict], lang: str, usage: dict) -> str:
         if not history or not self.options.condense_history:
             return question
-        turns = history[-self.options.history_turns:]
-        messages = prompts.condense_messages(turns, question, lang, override_dir=self.options.prompts_dir)
+        turns = history[-self.options.history_turns :]
+        messages = prompts.condense_messages(
+            turns, question, lang, override_dir=self.options.prompts_dir
+        )
         rewritten = "".join(self._generate(messages, usage)).strip().split("\n")[0].strip()
         return rewritten or question
 
-    def _generate(self, messages, usage: dict, signals: dict | None = None, extra: dict | None = None
-                  ) -> Iterator[str]:
-        """The model's text pieces; adds up ``usage`` and puts the refusal gate's reading in ``signals``."""
+    def _generate(
+        self, messages, usage: dict, signals: dict | None = None, extra: dict | None = None
+    ) -> Iterator[str]:
+        """The model's text pieces; adds up ``usage`` and puts the refusal gate's reading in
+        ``signals``."""
         written, told = 0, False  # pieces streamed; whether the model reported its usage
         try:
             for chunk in self.chat_model.stream(messages, **(extra or {})):
@@ -155,7 +230,9 @@ class AnswerChain:
                         usage[key] += value
                 metadata = getattr(chunk, "response_metadata", None) or {}
                 if signals is not None and "refusal_probability" in metadata:
-                    signals.update({k: metadata[k] for k in ("refusal_probability", "refused_by_gate")})
+                    signals.update(
+                        {k: metadata[k] for k in ("refusal_probability", "refused_by_gate")}
+                    )
                 if chunk.content:
                     written += 1
                     yield chunk.content if isinstance(chunk.content, str) else str(chunk.content)
@@ -164,67 +241,10 @@ class AnswerChain:
                 raise
             raise self.explain_error(exc) from exc
         finally:
-            if not told:  # stopped at a repeat before the usage, which comes last: a piece is about a token
+            # stopped at a repeat before the usage, which comes last: a piece is about a token
+            if not told:
                 usage["output_tokens"] += written
                 usage["total_tokens"] += written
-
-
-def relevant_hits(hits: list[Hit], min_dense_score: float, min_cross_lingual_score: float | None = None,
-                  question_lang: str | None = None) -> list[Hit]:
-    """Nothing is relevant when no dense match clears the bar (keyword-only results count when dense is off).
-
-    Similarities between a question and a passage in the other language run lower (e5: answerable ones
-    around 0.8), so a passage not in the question's language is held to ``min_cross_lingual_score``.
-    """
-    dense = [h for h in hits if h.dense_score is not None]
-    if dense:
-        best = max(dense, key=lambda h: h.dense_score or 0.0)
-        bar = min_dense_score
-        if min_cross_lingual_score is not None and question_lang and prompts.detect_language(best.text) != question_lang:
-            bar = min_cross_lingual_score
-        if (best.dense_score or 0.0) < bar:
-            return []
-    if not dense and not any(h.keyword_score for h in hits):
-        return []
-    return hits
-
-
-def _best_dense(hits: list[Hit]) -> float | None:
-    scores = [h.dense_score for h in hits if h.dense_score is not None]
-    return round(float(max(scores)), 4) if scores else None
-
-
-def _context_blocks(hits: list[Hit], budget: int) -> list[dict]:
-    """Hits, best first, while their estimated tokens fit the budget (the best one always, cut if need be)."""
-    blocks: list[dict] = []
-    used = 0
-    for hit in hits:
-        text, cost = hit.text, prompts.estimate_tokens(hit.text)
-        if blocks and used + cost > budget:
-            break
-        while cost > budget:  # the best hit alone is over budget: keep its head
-            text = text[: int(len(text) * 0.8)]
-            cost = prompts.estimate_tokens(text)
-        used += cost
-        blocks.append({"n": len(blocks) + 1, "source": hit.source, "page": hit.page, "text": text,
-                       "score": hit.score, "doc_id": hit.doc_id, "chunk_id": hit.chunk_id})
-    return blocks
-
-
-_HEADING_MARKS = re.compile(r"^#{1,6}\s+", re.MULTILINE)
-
-
-def _for_prompt(blocks: list[dict]) -> list[dict]:
-    """Markdown heading marks make small models echo headings in a loop; the words stay."""
-    return [{**b, "text": _HEADING_MARKS.sub("", b["text"])} for b in blocks]
-
-
-def _citations(answer: str, blocks: list[dict]) -> list[Citation]:
-    """The sources given to the model; when the answer cites [n], only those it cited."""
-    cited = {int(m) for m in _MARKER.findall(answer)} & {b["n"] for b in blocks}
-    chosen = [b for b in blocks if b["n"] in cited] if cited else blocks
-    return [Citation(b["n"], b["source"], b["page"], b["text"], round(float(b["score"]), 6), b["doc_id"],
-                     b["chunk_id"]) for b in chosen]
 
 
 def _ms(since: float) -> float:

@@ -11,7 +11,8 @@ class Citation:
     text: str
     score: float
     doc_id: str = ""
-    chunk_id: str = ""  # with doc_id: what the source preview needs (REST /kbs/{kb}/documents/{doc_id}/...)
+    # with doc_id: what the source preview needs (REST /kbs/{kb}/documents/{doc_id}/...)
+    chunk_id: str = ""
 
     def as_dict(self) -> dict:
         """The one public form of a citation (REST, SSE, the OpenAI route and the CLI's JSON)."""
@@ -25,12 +26,19 @@ class Answer:
     timings: dict
     model: str
     query: str = ""
-    found: bool = True  # False: nothing relevant was found, or the model said the sources lack the answer
-    usage: dict = field(default_factory=lambda: {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0})
-    fragments: int = 0  # fragment answers the model gave ("[1]", a name's first character): 2 = still one
-    repetition_cut: bool = False  # the model started saying its answer again; the answer ends before that
+    # False: nothing relevant was found, or the model said the sources lack the answer
+    found: bool = True
+    usage: dict = field(
+        default_factory=lambda: {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
+    )
+    fragments: int = (
+        0  # fragment answers the model gave ("[1]", a name's first character): 2 = still one
+    )
+    # the model started saying its answer again; the answer ends before that
+    repetition_cut: bool = False
     # 1 - the model's probability of starting the refusal sentence, read where its answer starts
-    # (None: the model was not asked, e.g. nothing relevant was found, or a provider that cannot say)
+    # (None: the model was not asked, e.g. nothing relevant was found, or a provider that cannot
+    # say)
     confidence: float | None = None
     # who refused: "relevance" (no passage cleared the bar), "names" (the passages miss a name the
     # question asks about), "gate" (the model's refusal probability cleared the threshold), "model"

@@ -1,10 +1,13 @@
 """Fragment answers, and one more try when the model gives one.
 
-Fragments seen from the local model: an answer that is nothing but a citation ("[1]"); one that says the
+Fragments seen from the local model: an answer that is nothing but a citation ("[1]"); one that says
+the
 question back and cites ("对数几率回归的似然函数对 β 的二阶导数为 [3]。": 3 of 10 explanatory book
 questions); and, for a question about a name written with a rare character (CJK Extension A), the
-name's first character and then the end of the turn (one output token). The same question was answered
-in full over different sources, so the retry gives the sources in the reverse order, with a note after
+name's first character and then the end of the turn (one output token). The same question was
+answered
+in full over different sources, so the retry gives the sources in the reverse order, with a note
+after
 the question that asks for the answer itself (without the name, for a name's first character).
 """
 
@@ -15,7 +18,8 @@ MOST_PREFIX_CHARS = 2  # a longer answer that starts a name of the question is t
 # [1], [1, 2], 【1】, and at the end one still being written ("[1" of a streamed "[1]")
 _MARKERS = re.compile(r"\[\d{1,2}(?:\s*[,，、]\s*\d{1,2})*\]|【\d{1,2}】|[\[【][\d\s,，、]*$")
 _NOT_WORDS = re.compile(r"[\W_]+")
-# A source line's "[1] (book.pdf, p.23)" copied before the answer (answering.tidy moves it), or its start.
+# A source line's "[1] (book.pdf, p.23)" copied before the answer (answering.tidy moves it), or its
+# start.
 _COPIED_PREFIX = re.compile(r"^\s*[\[【]\d{1,2}[\]】]\s*\([^)]*\)?")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0003134f]+")
 # Han characters outside the common block (Extension A, B and on): rare in text, so a small model
@@ -25,27 +29,42 @@ _RARE_HAN = re.compile(r"[\u3400-\u4dbf\U00020000-\U0003134f]")
 _LINKS = frozenset("是为和与及的了即见如下所示分别")
 # A choice or yes/no question holds its answer ("…还是…？" -> "李䶮"; "是不是…？" -> "是").
 _CHOICE = re.compile(r"还是|是不是|是否|有没有|能不能|吗\W*$|\bor\b", re.IGNORECASE)
-_RETRY_NOTE = {"zh": "（请直接写出答案本身，不要只写出处编号或重复问题。）",
-               "en": " (Write the answer itself, not only a source number.)"}
-# The model stops before a rare character it would have to write: ask for the answer without the name.
-# (Measured on 4 such fragments: this note recovered 2; naming "this person" in the question instead, the same 2.)
-_SPELL_NOTE = {"zh": "（直接写出答案，不要重复“{}”这个名字。）", "en": ' (Give the answer without repeating "{}".)'}
+_RETRY_NOTE = {
+    "zh": "（请直接写出答案本身，不要只写出处编号或重复问题。）",
+    "en": " (Write the answer itself, not only a source number.)",
+}
+# The model stops before a rare character it would have to write: ask for the answer without the
+# name.
+# (Measured on 4 such fragments: this note recovered 2; naming "this person" in the question
+# instead, the same 2.)
+_SPELL_NOTE = {
+    "zh": "（直接写出答案，不要重复“{}”这个名字。）",
+    "en": ' (Give the answer without repeating "{}".)',
+}
 
 
 def is_fragment(answer: str, question: str, final: bool = True) -> bool:
-    """No words beyond citation markers and the question's own words (Chinese questions), or only the
-    character or two of a name in the question that come before a rare character there ("李" of "李䶮").
-    ``final=False``: the answer is still being written (its last character may begin a run of the question)."""
+    """No words beyond citation markers and the question's own words (Chinese questions), or only
+    the
+    character or two of a name in the question that come before a rare character there ("李" of
+    "李䶮").
+    ``final=False``: the answer is still being written (its last character may begin a run of the
+    question)."""
     words = _words(_COPIED_PREFIX.sub("", answer))
     if not words:
         return True
-    if _HAN.search(question) and not _CHOICE.search(question) and _says_back(words, _words(question), final):
+    if (
+        _HAN.search(question)
+        and not _CHOICE.search(question)
+        and _says_back(words, _words(question), final)
+    ):
         return True
     return bool(_name_before_rare(words, question))
 
 
 def retry_question(question: str, fragment: str, lang: str) -> str:
-    """The question asked again after ``fragment``, with a note: give the answer without the name the
+    """The question asked again after ``fragment``, with a note: give the answer without the name
+    the
     fragment began, or give the answer itself."""
     name = _name_before_rare(_words(fragment), question)
     if name:
@@ -58,11 +77,12 @@ def _words(text: str) -> str:
 
 
 def _says_back(words: str, question: str, final: bool) -> bool:
-    """``words`` are runs of the question (two characters or more) joined by linking characters only;
+    """``words`` are runs of the question (two characters or more) joined by linking characters
+    only;
     unless ``final``, the last character alone may be the start of a run still being written."""
     at = 0
     while at < len(words):
-        size = next((n for n in range(len(words) - at, 1, -1) if words[at:at + n] in question), 0)
+        size = next((n for n in range(len(words) - at, 1, -1) if words[at : at + n] in question), 0)
         last = not final and at == len(words) - 1 and words[at] in question
         if not size and not last and words[at] not in _LINKS:
             return False
@@ -71,19 +91,22 @@ def _says_back(words: str, question: str, final: bool) -> bool:
 
 
 def _name_before_rare(words: str, question: str) -> str:
-    """``words`` with the rare characters that follow them in the question ("李䶮" for "李"), or ""."""
+    """``words`` with the rare characters that follow them in the question ("李䶮" for "李"), or
+    ""."""
     if not words or len(words) > MOST_PREFIX_CHARS or not _HAN.fullmatch(words):
         return ""
     for match in re.finditer(re.escape(words), question):
-        rare = re.match(f"{_RARE_HAN.pattern}+", question[match.end():])
+        rare = re.match(f"{_RARE_HAN.pattern}+", question[match.end() :])
         if rare:
             return words + rare.group()
     return ""
 
 
 class FragmentRetry:
-    """Streams an answer, holding it back while it is still a fragment; a whole answer that stays one is
-    asked again once (``again(fragment)``). ``fragments``: how many fragment answers the model gave (0, 1, or 2
+    """Streams an answer, holding it back while it is still a fragment; a whole answer that stays
+    one is
+    asked again once (``again(fragment)``). ``fragments``: how many fragment answers the model gave
+    (0, 1, or 2
     when the retry was a fragment too; then the one with more words is kept)."""
 
     def __init__(self, question: str, again: Callable[[str], Iterator[str]]):
@@ -101,7 +124,8 @@ class FragmentRetry:
         yield max(second, first, key=lambda text: len(_NOT_WORDS.sub("", _MARKERS.sub("", text))))
 
     def _unless_fragment(self, pieces: Iterator[str]):
-        """Yields the answer once it is no fragment; returns the whole text when it stayed one (else None)."""
+        """Yields the answer once it is no fragment; returns the whole text when it stayed one (else
+        None)."""
         held = ""
         pieces = iter(pieces)
         for piece in pieces:

@@ -14,7 +14,9 @@ _MAYBE_MARKER = re.compile(r"[\[【][\d\s,，、]{0,12}")
 def is_refusal(answer: str) -> bool:
     """The model answered with (a form of) the refusal sentence the prompt asks for."""
     text = answer.casefold()
-    return any(sentence.rstrip("。.").casefold()[:36] in text for sentence in prompts.NO_ANSWER.values())
+    return any(
+        sentence.rstrip("。.").casefold()[:36] in text for sentence in prompts.NO_ANSWER.values()
+    )
 
 
 class StreamTidier:
@@ -49,7 +51,7 @@ class StreamTidier:
             if copied and (final or copied.end() < len(self.pending)):
                 if int(copied.group(1)) in self.valid:
                     self.moved = int(copied.group(1))
-                self.pending = self.pending[copied.end():]
+                self.pending = self.pending[copied.end() :]
             elif not final and (not self.pending or _MAYBE_PREFIX.fullmatch(self.pending)):
                 return ""
             self.started = True
@@ -59,7 +61,7 @@ class StreamTidier:
             text, hold = text[:cut], text[cut:]
         if not final:
             stripped = text.rstrip()
-            text, hold = stripped, text[len(stripped):] + hold
+            text, hold = stripped, text[len(stripped) :] + hold
         self.pending = hold
         return _ANY_MARKER.sub(self._marker, text)
 

@@ -12,9 +12,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import cast
 
-from llm_backends.config import Provider
-
 from app.settings import Settings
+from llm_backends.config import Provider
 
 log = logging.getLogger("kb.llm")
 
@@ -30,13 +29,20 @@ class Services:
         self._remote_models: dict = {}  # LLMConfig -> chat model
 
     def with_chunk_size(self, chunk_size: int) -> "Services":
-        """Services whose parser splits into ``chunk_size`` chunks (pages too), sharing this one's store and
+        """Services whose parser splits into ``chunk_size`` chunks (pages too), sharing this one's
+        store and
         embeddings."""
         if chunk_size < 50:
             raise ValueError(f"chunk size must be at least 50, got {chunk_size}")
         overlap = min(self.settings.chunk_overlap, chunk_size // 4)
-        sized = self.settings.model_copy(update={"chunk_size": chunk_size, "chunk_overlap": overlap,
-                                                "page_chunk_size": chunk_size, "page_chunk_overlap": overlap})
+        sized = self.settings.model_copy(
+            update={
+                "chunk_size": chunk_size,
+                "chunk_overlap": overlap,
+                "page_chunk_size": chunk_size,
+                "page_chunk_overlap": overlap,
+            }
+        )
         return Services(sized, embeddings=self.embeddings, store=self.store)
 
     # --- storage -------------------------------------------------------------------------------
@@ -48,8 +54,9 @@ class Services:
             if self._embeddings is None:
                 s = self.settings
                 key = s.embedding_api_key.get_secret_value() if s.embedding_api_key else None
-                self._embeddings = TimedEmbeddings(build_embeddings(s.embedding, s.embedding_model, key,
-                                                                   s.embedding_base_url))
+                self._embeddings = TimedEmbeddings(
+                    build_embeddings(s.embedding, s.embedding_model, key, s.embedding_base_url)
+                )
             return self._embeddings
 
     @property
@@ -65,11 +72,17 @@ class Services:
                 data, url = Path(self.settings.data_dir), self.settings.chroma_url
                 client = open_chroma_client(path=data / "chroma", url=url)
                 # one keyword index per Chroma server this data dir has talked to
-                index_name = f"keyword-{hashlib.sha1(url.encode()).hexdigest()[:12]}.sqlite" if url else "keyword.sqlite"
-                # On a shared server another process may be writing a document right now: only roll back
+                index_name = (
+                    f"keyword-{hashlib.sha1(url.encode()).hexdigest()[:12]}.sqlite"
+                    if url
+                    else "keyword.sqlite"
+                )
+                # On a shared server another process may be writing a document right now: only roll
+                # back
                 # a half-written one whose writer has been silent for minutes.
-                self._store = KnowledgeBaseStore(client, self.embeddings, data / index_name,
-                                                 stale_after_s=300.0 if url else 0.0)
+                self._store = KnowledgeBaseStore(
+                    client, self.embeddings, data / index_name, stale_after_s=300.0 if url else 0.0
+                )
             return self._store
 
     @property
@@ -80,9 +93,14 @@ class Services:
             if self._parser is None:
                 s = self.settings
                 limits = LoadLimits(max_file_bytes=s.max_file_mb * 2**20, ocr=s.ocr)
-                splitter = ChineseTextSplitter(s.chunk_size, s.chunk_overlap, s.page_chunk_size, s.page_chunk_overlap)
-                self._parser = IsolatedParser(limits, splitter,
-                                              ParseLimits(timeout_s=s.parse_timeout_s, memory_mb=s.parse_memory_mb))
+                splitter = ChineseTextSplitter(
+                    s.chunk_size, s.chunk_overlap, s.page_chunk_size, s.page_chunk_overlap
+                )
+                self._parser = IsolatedParser(
+                    limits,
+                    splitter,
+                    ParseLimits(timeout_s=s.parse_timeout_s, memory_mb=s.parse_memory_mb),
+                )
             return self._parser
 
     @property
@@ -123,8 +141,13 @@ class Services:
             return self._name_check
 
     # --- generation ----------------------------------------------------------------------------
-    def llm_config(self, provider: str | None = None, model: str | None = None, temperature: float | None = None,
-                   max_tokens: int | None = None):
+    def llm_config(
+        self,
+        provider: str | None = None,
+        model: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ):
         from llm_backends import LLMConfig, model_profile
 
         s = self.settings
@@ -136,7 +159,11 @@ class Services:
         config = LLMConfig(
             provider=provider,
             model=model or (s.llm_model if same_provider else None),
-            api_key=(s.llm_api_key.get_secret_value() if s.llm_api_key else None) if same_provider else None,
+            api_key=(
+                (s.llm_api_key.get_secret_value() if s.llm_api_key else None)
+                if same_provider
+                else None
+            ),
             base_url=s.llm_base_url if same_provider else None,
             temperature=s.llm_temperature if temperature is None else temperature,
             timeout_s=s.llm_timeout_s,
@@ -147,7 +174,9 @@ class Services:
             n_ctx=s.llm_context_window,
             prompt_lookup_tokens=s.llm_prompt_lookup_tokens,
         )
-        default_cap = s.local_max_tokens if provider == "local" else model_profile(config).max_tokens
+        default_cap = (
+            s.local_max_tokens if provider == "local" else model_profile(config).max_tokens
+        )
         cap = max_tokens or s.llm_max_tokens or default_cap
         return replace(config, max_tokens=cap)
 
@@ -155,10 +184,18 @@ class Services:
         """One loaded copy per local model file, shared by every chat model over it."""
         from llm_backends import build_local_engine
 
-        key = (config.model_path, config.model, config.n_ctx, config.n_threads, config.prompt_lookup_tokens)
+        key = (
+            config.model_path,
+            config.model,
+            config.n_ctx,
+            config.n_threads,
+            config.prompt_lookup_tokens,
+        )
         with self._lock:
             if key not in self._engines:
-                self._engines[key] = build_local_engine(config, progress=_assembly_log(config.model))
+                self._engines[key] = build_local_engine(
+                    config, progress=_assembly_log(config.model)
+                )
             return self._engines[key]
 
     def default_local_engine(self):
@@ -166,8 +203,13 @@ class Services:
         config = self.llm_config()
         return self.local_engine(config) if config.provider == "local" else None
 
-    def chat_model(self, provider: str | None = None, model: str | None = None, temperature: float | None = None,
-                   max_tokens: int | None = None):
+    def chat_model(
+        self,
+        provider: str | None = None,
+        model: str | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+    ):
         """A chat model and its config. Cheap: the local weights live in the shared engine, and
         remote clients are cached per configuration."""
         from llm_backends import build_chat_model
@@ -189,5 +231,12 @@ def _assembly_log(model_id: str | None):
         step = done * 10 // max(total, 1)
         if step not in shown:
             shown.add(step)
-            log.info("writing local model %s: %d%% (%d/%d MB)", model_id or "", step * 10, done >> 20, total >> 20)
+            log.info(
+                "writing local model %s: %d%% (%d/%d MB)",
+                model_id or "",
+                step * 10,
+                done >> 20,
+                total >> 20,
+            )
+
     return progress

@@ -1,4 +1,5 @@
-"""Typed settings: environment variables with the KB_ prefix, or a .env file. The only reader of either."""
+"""Typed settings: environment variables with the KB_ prefix, or a .env file. The only reader of
+either."""
 
 import os
 from pathlib import Path
@@ -7,7 +8,12 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ingest.splitter import DEFAULT_CHUNK_OVERLAP, DEFAULT_CHUNK_SIZE, DEFAULT_PAGE_CHUNK_OVERLAP, DEFAULT_PAGE_CHUNK_SIZE
+from ingest.splitter import (
+    DEFAULT_CHUNK_OVERLAP,
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_PAGE_CHUNK_OVERLAP,
+    DEFAULT_PAGE_CHUNK_SIZE,
+)
 from llm_backends.config import Provider
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -16,22 +22,46 @@ LLMProvider = Provider  # the provider names are defined once, in llm_backends
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="KB_", env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="KB_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
 
     # storage
-    data_dir: Path = Field(REPO_ROOT / "data", description="where stores, uploads and assembled models live")
-    models_dir: Path | None = Field(None, description="where packaged local models are written; unset = data_dir/models")
-    chroma_url: str | None = Field(None, description="Chroma server URL; unset = embedded Chroma under data_dir")
-    shared_dir: Path | None = Field(None, description="uploads and original files; with several replicas or "
-                                    "workers, a volume they all mount. Unset = data_dir")
-    default_kb: str = Field("guide", description="knowledge base built from knowledge_base/ on first run")
-    seed_dir: Path = Field(REPO_ROOT / "knowledge_base", description="documents of the first-run knowledge base")
+    data_dir: Path = Field(
+        REPO_ROOT / "data", description="where stores, uploads and assembled models live"
+    )
+    models_dir: Path | None = Field(
+        None, description="where packaged local models are written; unset = data_dir/models"
+    )
+    chroma_url: str | None = Field(
+        None, description="Chroma server URL; unset = embedded Chroma under data_dir"
+    )
+    shared_dir: Path | None = Field(
+        None,
+        description=(
+            "uploads and original files; with several replicas or "
+            "workers, a volume they all mount. Unset = data_dir"
+        ),
+    )
+    default_kb: str = Field(
+        "guide", description="knowledge base built from knowledge_base/ on first run"
+    )
+    seed_dir: Path = Field(
+        REPO_ROOT / "knowledge_base", description="documents of the first-run knowledge base"
+    )
 
     # ingestion
-    chunk_size: int = Field(DEFAULT_CHUNK_SIZE, description="characters per chunk of unpaged text (Markdown, text)")
+    chunk_size: int = Field(
+        DEFAULT_CHUNK_SIZE, description="characters per chunk of unpaged text (Markdown, text)"
+    )
     chunk_overlap: int = DEFAULT_CHUNK_OVERLAP
-    page_chunk_size: int = Field(DEFAULT_PAGE_CHUNK_SIZE, description="characters per chunk of a PDF page: "
-                                 "smaller, since hits are ranked and returned by page")
+    page_chunk_size: int = Field(
+        DEFAULT_PAGE_CHUNK_SIZE,
+        description=(
+            "characters per chunk of a PDF page: "
+            "smaller, since hits are ranked and returned by page"
+        ),
+    )
     page_chunk_overlap: int = DEFAULT_PAGE_CHUNK_OVERLAP
     ocr: bool = True
     max_file_mb: int = 200
@@ -46,22 +76,52 @@ class Settings(BaseSettings):
 
     # retrieval
     search_k: int = 5
-    search_mode: str = Field("hybrid", description="hybrid | dense | keyword (retrieval.SEARCH_MODES)")
+    search_mode: str = Field(
+        "hybrid", description="hybrid | dense | keyword (retrieval.SEARCH_MODES)"
+    )
     fetch_k: int = 30
     mmr: bool = False
-    # The refusal decision's settings were chosen by bench/fit_gate.py on the tuning half (README, "Refusals").
-    min_dense_score: float = Field(0.86, description="cosine similarity below which a dense-only hit is irrelevant")
-    min_cross_lingual_score: float = Field(0.76, description="the same bar when the best passage is in the other "
-                                           "language than the question (cross-language similarities run lower)")
-    min_dense_score_en: float | None = Field(0.84, description="the relevance bar for English questions over "
-                                             "English passages (unset: min_dense_score)")
-    check_names: bool = Field(True, description="refuse when the passages miss a name (part-of-speech tagged) the "
-                              "question asks about (same-language questions only)")
-    refusal_threshold: float | None = Field(0.2, ge=0.0, le=1.0, description="refuse when the model's probability "
-                                            "of starting the refusal sentence is at least this (local models; "
-                                            "unset: never on it alone)")
-    ban_refusal_start: bool = Field(False, description="below refusal_threshold, the model may not start the "
-                                    "refusal sentence (local models)")
+    # The refusal decision's settings were chosen by bench/fit_gate.py on the tuning half (README,
+    # "Refusals").
+    min_dense_score: float = Field(
+        0.86, description="cosine similarity below which a dense-only hit is irrelevant"
+    )
+    min_cross_lingual_score: float = Field(
+        0.76,
+        description=(
+            "the same bar when the best passage is in the other "
+            "language than the question (cross-language similarities run lower)"
+        ),
+    )
+    min_dense_score_en: float | None = Field(
+        0.84,
+        description=(
+            "the relevance bar for English questions over English passages (unset: min_dense_score)"
+        ),
+    )
+    check_names: bool = Field(
+        True,
+        description=(
+            "refuse when the passages miss a name (part-of-speech tagged) the "
+            "question asks about (same-language questions only)"
+        ),
+    )
+    refusal_threshold: float | None = Field(
+        0.2,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "refuse when the model's probability "
+            "of starting the refusal sentence is at least this (local models; "
+            "unset: never on it alone)"
+        ),
+    )
+    ban_refusal_start: bool = Field(
+        False,
+        description=(
+            "below refusal_threshold, the model may not start the refusal sentence (local models)"
+        ),
+    )
     reranker: Literal["none", "cross_encoder", "api"] = "none"
     reranker_model: str | None = None
     reranker_base_url: str | None = None
@@ -73,38 +133,90 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_base_url: str | None = None
     llm_temperature: float = 0.1
-    llm_max_tokens: int | None = Field(None, description="answer length cap for every provider; unset = "
-                                       "local_max_tokens for a local model, 512 for a remote one")
-    local_max_tokens: int = Field(192, ge=1, description="answer length cap of a local model (tokens): the "
-                                  "1.5B default writes ~14 tokens/s on 2 cores, so at most ~14 s of writing")
+    llm_max_tokens: int | None = Field(
+        None,
+        description=(
+            "answer length cap for every provider; unset = "
+            "local_max_tokens for a local model, 512 for a remote one"
+        ),
+    )
+    local_max_tokens: int = Field(
+        192,
+        ge=1,
+        description=(
+            "answer length cap of a local model (tokens): the "
+            "1.5B default writes ~14 tokens/s on 2 cores, so at most ~14 s of writing"
+        ),
+    )
     llm_timeout_s: float = 60.0
     llm_max_retries: int = 2
-    local_model: str = Field("qwen2.5-coder-1.5b", description="packaged local model: qwen2.5-coder-1.5b "
-                             "(default, instruct) or gemma-3-270m (small, fast, weak)")
-    llm_model_path: str | None = Field(None, description="your own GGUF file; overrides local_model")
+    local_model: str = Field(
+        "qwen2.5-coder-1.5b",
+        description=(
+            "packaged local model: qwen2.5-coder-1.5b "
+            "(default, instruct) or gemma-3-270m (small, fast, weak)"
+        ),
+    )
+    llm_model_path: str | None = Field(
+        None, description="your own GGUF file; overrides local_model"
+    )
     llm_threads: int = 2
     llm_context_window: int = Field(4096, description="local model context window (tokens)")
-    llm_prompt_lookup_tokens: int = Field(0, ge=0, description="local model: draft tokens per step guessed "
-                                          "from the prompt (prompt-lookup speculative decoding); 0 = off")
-    preload_model: bool = Field(True, description="load the local model in the background when the server starts")
-    answer_passage_chars: int = Field(400, description="a hit is given to the answer model with its neighbours "
-                                      "(on its page, for a PDF; in its document, otherwise) up to this many "
-                                      "characters, a sentence cut at either end finished (0: the matched chunk alone)")
-    context_tokens: int | None = Field(None, description="sources budget in tokens; unset = the model's profile "
-                                       "(700 for the local default, 3000 remote)")
-    prompts_dir: str | None = Field(None, description="folder whose template files override the built-in ones")
+    llm_prompt_lookup_tokens: int = Field(
+        0,
+        ge=0,
+        description=(
+            "local model: draft tokens per step guessed "
+            "from the prompt (prompt-lookup speculative decoding); 0 = off"
+        ),
+    )
+    preload_model: bool = Field(
+        True, description="load the local model in the background when the server starts"
+    )
+    answer_passage_chars: int = Field(
+        400,
+        description=(
+            "a hit is given to the answer model with its neighbours "
+            "(on its page, for a PDF; in its document, otherwise) up to this many "
+            "characters, a sentence cut at either end finished (0: the matched chunk alone)"
+        ),
+    )
+    context_tokens: int | None = Field(
+        None,
+        description=(
+            "sources budget in tokens; unset = the model's profile "
+            "(700 for the local default, 3000 remote)"
+        ),
+    )
+    prompts_dir: str | None = Field(
+        None, description="folder whose template files override the built-in ones"
+    )
 
     # server
     api_keys: str | None = Field(None, description="comma-separated bearer keys; unset = no auth")
     max_upload_mb: int = 50
     max_question_chars: int = 2000
-    queue_url: str | None = Field(None, description="PostgreSQL URL of the shared job queue: API replicas record "
-                                  "jobs there and `kb worker` processes run them. Unset = one machine, jobs in "
-                                  "data_dir/jobs.sqlite run by the server itself")
-    job_lease_s: float = Field(60, description="a worker renews its claim on a job every third of this; a job "
-                               "whose worker died is taken up by another after it")
-    job_retention_hours: float = Field(168, description="finished ingestion jobs (and their uploaded copies) "
-                                       "are kept this long, then pruned")
+    queue_url: str | None = Field(
+        None,
+        description=(
+            "PostgreSQL URL of the shared job queue: API replicas record "
+            "jobs there and `kb worker` processes run them. Unset = one machine, jobs in "
+            "data_dir/jobs.sqlite run by the server itself"
+        ),
+    )
+    job_lease_s: float = Field(
+        60,
+        description=(
+            "a worker renews its claim on a job every third of this; a job "
+            "whose worker died is taken up by another after it"
+        ),
+    )
+    job_retention_hours: float = Field(
+        168,
+        description=(
+            "finished ingestion jobs (and their uploaded copies) are kept this long, then pruned"
+        ),
+    )
 
     @field_validator("search_mode")
     @classmethod

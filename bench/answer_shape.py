@@ -1,18 +1,25 @@
-"""How answers end, and how long they take, through the product's answer path with the default local model.
+"""How answers end, and how long they take, through the product's answer path with the default local
+model.
 
-Two question sets, each over its own knowledge base built with the default settings (cached in --data):
+Two question sets, each over its own knowledge base built with the default settings (cached in
+--data):
 
-- ``book``: explanatory questions ("怎么推导", "为什么", ...) of bench/long_book_questions.jsonl over the
+- ``book``: explanatory questions ("怎么推导", "为什么", ...) of bench/long_book_questions.jsonl
+over the
   196-page pumpkin book. Prints total seconds p50/p95, output tokens, and how many answers hold a
-  sentence or list item said twice (``answering.repetition.find_repetition`` on the final text) or were
+  sentence or list item said twice (``answering.repetition.find_repetition`` on the final text) or
+  were
   cut where the model started repeating (``Answer.repetition_cut``).
-- ``cmrc``: the first questions of CMRC 2018 (one per passage) over a knowledge base of their passages.
+- ``cmrc``: the first questions of CMRC 2018 (one per passage) over a knowledge base of their
+passages.
   Prints first-token and total p50/p95, contains-gold, and fragment answers (``Answer.fragments``).
 
-Settings come from the environment as usual (``KB_LOCAL_MAX_TOKENS``, ``KB_LLM_PROMPT_LOOKUP_TOKENS``), so
+Settings come from the environment as usual (``KB_LOCAL_MAX_TOKENS``,
+``KB_LLM_PROMPT_LOOKUP_TOKENS``), so
 one configuration is compared with another by running this twice.
 
-    python bench/answer_shape.py book [--questions 10] [--data bench/.cache/answer_shape] [--out FILE]
+    python bench/answer_shape.py book [--questions 10] [--data bench/.cache/answer_shape] [--out
+    FILE]
     python bench/answer_shape.py cmrc [--questions 10] [--passages 25]
 """
 
@@ -23,7 +30,8 @@ import sys
 import time
 from pathlib import Path
 
-# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages they measure.
+# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages
+# they measure.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from app.settings import prepare_process_env  # noqa: E402
@@ -35,13 +43,17 @@ ISSUE_QUESTION = "支持向量机的对偶问题是怎么推导出来的？"  # 
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("set", choices=("book", "cmrc"))
     ap.add_argument("--questions", type=int, default=10)
     ap.add_argument("--passages", type=int, default=25, help="cmrc: passages in the knowledge base")
     ap.add_argument("--data", default=str(REPO / "bench/.cache/answer_shape"))
     ap.add_argument("--out", default=None, help="also write each answer as JSONL here")
-    ap.add_argument("--shared", default=str(REPO.parent / "shared"), help="the shared corpora and QA sets")
+    ap.add_argument(
+        "--shared", default=str(REPO.parent / "shared"), help="the shared corpora and QA sets"
+    )
     args = ap.parse_args()
     prepare_process_env()
     from app.operations import Operations
@@ -49,12 +61,17 @@ def main() -> int:
 
     ops = Operations.from_settings(Settings(data_dir=Path(args.data), llm_temperature=0.0))
     shared = Path(args.shared)
-    kb, rows = (_book(ops, shared, args.questions) if args.set == "book"
-                else _cmrc(ops, shared, args.questions, args.passages))
+    kb, rows = (
+        _book(ops, shared, args.questions)
+        if args.set == "book"
+        else _cmrc(ops, shared, args.questions, args.passages)
+    )
     ops.answers.warm_up()
     results = [_ask(ops, kb, row, n, len(rows)) for n, row in enumerate(rows, 1)]
     if args.out:
-        Path(args.out).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results), encoding="utf-8")
+        Path(args.out).write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results), encoding="utf-8"
+        )
     _print(args.set, ops.settings, results)
     return 0
 
@@ -98,15 +115,25 @@ def _ask(ops, kb: str, row: dict, n: int, total: int) -> dict:
 
     answer = ops.answers.ask(row["question"], [], AskOptions(kb=kb))
     text = answer.answer
-    result = {"question": row["question"], "answer": text, "found": answer.found,
-              "seconds": answer.timings["total_ms"] / 1000, "first_token_s": answer.timings["first_token_ms"] / 1000,
-              "output_tokens": answer.usage.get("output_tokens", 0),
-              "repeats": find_repetition(text, final=True) is not None,
-              "repetition_cut": getattr(answer, "repetition_cut", False), "fragments": getattr(answer, "fragments", 0),
-              "contains": any(a in text for a in row["answers"]) if row["answers"] else None}
-    print(f"[{n}/{total}] {result['seconds']:.1f} s, {result['output_tokens']} tokens, repeats "
-          f"{result['repeats']}, cut {result['repetition_cut']}, fragments {result['fragments']}: "
-          f"{text[:60]!r}", file=sys.stderr, flush=True)
+    result = {
+        "question": row["question"],
+        "answer": text,
+        "found": answer.found,
+        "seconds": answer.timings["total_ms"] / 1000,
+        "first_token_s": answer.timings["first_token_ms"] / 1000,
+        "output_tokens": answer.usage.get("output_tokens", 0),
+        "repeats": find_repetition(text, final=True) is not None,
+        "repetition_cut": getattr(answer, "repetition_cut", False),
+        "fragments": getattr(answer, "fragments", 0),
+        "contains": any(a in text for a in row["answers"]) if row["answers"] else None,
+    }
+    print(
+        f"[{n}/{total}] {result['seconds']:.1f} s, {result['output_tokens']} tokens, repeats "
+        f"{result['repeats']}, cut {result['repetition_cut']}, fragments {result['fragments']}: "
+        f"{text[:60]!r}",
+        file=sys.stderr,
+        flush=True,
+    )
     return result
 
 
@@ -120,15 +147,22 @@ def _print(name: str, settings, results: list[dict]) -> None:
     first = [r["first_token_s"] for r in results]
     tokens = [r["output_tokens"] for r in results]
     contains = [r["contains"] for r in results if r["contains"] is not None]
-    print(f"\n## {name}: local_max_tokens={getattr(settings, 'local_max_tokens', None)}, "
-          f"prompt_lookup_tokens={getattr(settings, 'llm_prompt_lookup_tokens', None)}\n")
-    print("| n | total p50 | total p95 | first token p50 | output tokens mean | with a repeat | cut at a repeat "
-          "| fragments | contains |")
+    print(
+        f"\n## {name}: local_max_tokens={getattr(settings, 'local_max_tokens', None)}, "
+        f"prompt_lookup_tokens={getattr(settings, 'llm_prompt_lookup_tokens', None)}\n"
+    )
+    print(
+        "| n | total p50 | total p95 | first token p50 | output tokens mean | with a repeat | cut"
+        " at a repeat | fragments | contains |"
+    )
     print("|---|---|---|---|---|---|---|---|---|")
-    print(f"| {len(results)} | {_pct(total, 0.5):.1f} s | {_pct(total, 0.95):.1f} s | {_pct(first, 0.5):.1f} s | "
-          f"{sum(tokens) / max(len(tokens), 1):.0f} | {sum(r['repeats'] for r in results)} | "
-          f"{sum(bool(r['repetition_cut']) for r in results)} | {sum(r['fragments'] > 0 for r in results)} | "
-          f"{(sum(contains) / len(contains)) if contains else float('nan'):.2f} |")
+    print(
+        f"| {len(results)} | {_pct(total, 0.5):.1f} s | {_pct(total, 0.95):.1f} s |"
+        f" {_pct(first, 0.5):.1f} s | {sum(tokens) / max(len(tokens), 1):.0f} |"
+        f" {sum(r['repeats'] for r in results)} | {sum(bool(r['repetition_cut']) for r in results)}"
+        f" | {sum(r['fragments'] > 0 for r in results)} |"
+        f" {(sum(contains) / len(contains)) if contains else float('nan'):.2f} |"
+    )
 
 
 if __name__ == "__main__":

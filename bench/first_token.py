@@ -1,12 +1,16 @@
 """First token against the sources budget, for a local model: the measurement behind the default
 `KB_CONTEXT_TOKENS` of the local profile.
 
-For each budget, CMRC 2018 (zh) and SQuAD (en) questions are asked with their own paragraphs (and the
-next ones, to fill the budget) as the sources, cut to the budget with the chain's own token estimate,
-through the real answer prompt and the shared engine (the system prompt stays in llama.cpp's cache, as
+For each budget, CMRC 2018 (zh) and SQuAD (en) questions are asked with their own paragraphs (and
+the
+next ones, to fill the budget) as the sources, cut to the budget with the chain's own token
+estimate,
+through the real answer prompt and the shared engine (the system prompt stays in llama.cpp's cache,
+as
 in the server). Printed: prompt tokens and first-token time, p50 and p95.
 
-    python bench/first_token.py [--model qwen2.5-coder-1.5b] [--budgets 300,500,700,900,1200] [--questions 6]
+    python bench/first_token.py [--model qwen2.5-coder-1.5b] [--budgets 300,500,700,900,1200]
+    [--questions 6]
 """
 
 import argparse
@@ -15,7 +19,8 @@ import sys
 import time
 from pathlib import Path
 
-# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages they measure.
+# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages
+# they measure.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from app.settings import prepare_process_env  # noqa: E402
@@ -25,7 +30,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 def main() -> int:
     prepare_process_env()
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--qa-dir", default=str(REPO.parent / "shared/qa"))
     ap.add_argument("--model", default="qwen2.5-coder-1.5b")
     ap.add_argument("--models-dir", default=str(REPO / "data/models"))
@@ -43,11 +50,15 @@ def main() -> int:
     t0 = time.perf_counter()
     engine.load()
     print(f"model {args.model}: loaded in {time.perf_counter() - t0:.1f} s")
-    print("\n| lang | sources budget (tokens) | prompt tokens p50 | first token p50 | first token p95 |")
+    print(
+        "\n| lang | sources budget (tokens) | prompt tokens p50 | first token p50 | first token"
+        " p95 |"
+    )
     print("|---|---|---|---|---|")
     for lang, qa_file in (("zh", "cmrc2018_dev_part1.jsonl"), ("en", "squad1.1_dev_part1.jsonl")):
         cases = load_cases(Path(args.qa_dir) / qa_file, args.questions)
-        model.invoke(messages_for(cases[0], 300))  # warm the shared system prefix, as a running server has
+        # warm the shared system prefix, as a running server has
+        model.invoke(messages_for(cases[0], 300))
         for budget in [int(b) for b in args.budgets.split(",")]:
             firsts, prompts_n = [], []
             for case in cases:
@@ -59,13 +70,17 @@ def main() -> int:
                 prompts_n.append(usage[0]["input_tokens"] if usage else 0)
             firsts.sort()
             p95 = firsts[min(len(firsts) - 1, round(0.95 * (len(firsts) - 1)))]
-            print(f"| {lang} | {budget} | {statistics.median(prompts_n):.0f} | {statistics.median(firsts):.1f} s "
-                  f"| {p95:.1f} s |", flush=True)
+            print(
+                f"| {lang} | {budget} | {statistics.median(prompts_n):.0f} |"
+                f" {statistics.median(firsts):.1f} s | {p95:.1f} s |",
+                flush=True,
+            )
     return 0
 
 
 def load_cases(path: Path, n: int) -> list[tuple[str, list[str]]]:
-    """(question, the paragraphs that follow it in the file, its own first), one question per paragraph."""
+    """(question, the paragraphs that follow it in the file, its own first), one question per
+    paragraph."""
     from eval import load_qa_set
 
     items, contexts = load_qa_set(path), []
@@ -78,7 +93,7 @@ def load_cases(path: Path, n: int) -> list[tuple[str, list[str]]]:
             continue
         seen.add(item.context)
         at = contexts.index(item.context)
-        cases.append((item.question, contexts[at:at + 6]))
+        cases.append((item.question, contexts[at : at + 6]))
         if len(cases) >= n:
             break
     return cases

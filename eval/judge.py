@@ -11,9 +11,10 @@ import hashlib
 import json
 import re
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Literal, Sequence
+from typing import Any, Literal
 
 JudgeKind = Literal["faithfulness", "relevance"]
 JUDGE_KINDS: tuple[JudgeKind, ...] = ("faithfulness", "relevance")
@@ -35,11 +36,17 @@ def parse_judge_score(reply: str) -> int | None:
         except json.JSONDecodeError:
             continue
         score = data.get("score") if isinstance(data, dict) else None
-        if isinstance(score, (int, float)) and not isinstance(score, bool) and score in (1, 2, 3, 4, 5):
+        if (
+            isinstance(score, (int, float))
+            and not isinstance(score, bool)
+            and score in (1, 2, 3, 4, 5)
+        ):
             return int(score)
         if isinstance(score, str) and score.strip() in {"1", "2", "3", "4", "5"}:
             return int(score.strip())
-    digit = _SCORE_DIGIT.search(_PLACEHOLDER.sub("", reply))  # a template echo ("<integer 1-5>") is no score
+    digit = _SCORE_DIGIT.search(
+        _PLACEHOLDER.sub("", reply)
+    )  # a template echo ("<integer 1-5>") is no score
     return int(digit.group(1)) if digit else None
 
 
@@ -82,7 +89,9 @@ class JudgeCache:
         tmp.replace(path)
 
 
-def default_message_builder(kind: str, question: str, answer: str, context: str, lang: str | None) -> list:
+def default_message_builder(
+    kind: str, question: str, answer: str, context: str, lang: str | None
+) -> list:
     """Judge messages from the ``prompts`` package (imported when first needed)."""
     from prompts import judge_messages  # the prompts package owns the judge prompt text
 
@@ -114,15 +123,20 @@ def judge_answer(
         calls += 1
         reply_text = reply if isinstance(reply, str) else str(getattr(reply, "content", reply))
         scores[kind] = parse_judge_score(reply_text)
-        if cache is not None and scores[kind] is not None:  # unparsable replies are retried next run
-            cache.put(key, {"score": scores[kind], "kind": kind, "model": model, "reply": reply_text[:2000]})
+        # unparsable replies are retried next run
+        if cache is not None and scores[kind] is not None:
+            cache.put(
+                key,
+                {"score": scores[kind], "kind": kind, "model": model, "reply": reply_text[:2000]},
+            )
     return scores, calls
 
 
 @dataclass
 class ChatJudge:
     """A judge callable over a LangChain chat model. A failing call scores nothing (``""`` reply, so
-    no score) instead of ending a long run; ``errors`` counts them and ``last_error`` keeps the latest."""
+    no score) instead of ending a long run; ``errors`` counts them and ``last_error`` keeps the
+    latest."""
 
     chat_model: Any
     name: str

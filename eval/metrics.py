@@ -14,8 +14,8 @@ import re
 import string
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import PurePosixPath
-from typing import Iterable, Mapping, Sequence
 
 DEFAULT_REFUSAL_PHRASES: tuple[str, ...] = (
     "知识库中没有找到",
@@ -113,7 +113,9 @@ def _exact_match_one(prediction: str, gold: str) -> float:
     return float(answer_tokens(prediction, cjk) == answer_tokens(gold, cjk))
 
 
-def f1(prediction: str, golds: Sequence[str], refusal_phrases: Iterable[str] = DEFAULT_REFUSAL_PHRASES) -> float:
+def f1(
+    prediction: str, golds: Sequence[str], refusal_phrases: Iterable[str] = DEFAULT_REFUSAL_PHRASES
+) -> float:
     """Token-overlap F1, the best over the golds."""
     if not golds:
         return _unanswerable_score(prediction, refusal_phrases)
@@ -160,7 +162,10 @@ def same_source(a: str | None, b: str | None) -> bool:
     """Sources match on their file name (directories and case ignored)."""
     if not a or not b:
         return False
-    return PurePosixPath(a.replace("\\", "/")).name.casefold() == PurePosixPath(b.replace("\\", "/")).name.casefold()
+    return (
+        PurePosixPath(a.replace("\\", "/")).name.casefold()
+        == PurePosixPath(b.replace("\\", "/")).name.casefold()
+    )
 
 
 def _as_page(value: object) -> int | None:
@@ -170,7 +175,9 @@ def _as_page(value: object) -> int | None:
         return None
 
 
-def is_gold_hit(hit: Mapping, answers: Sequence[str], source: str | None = None, page: int | None = None) -> bool:
+def is_gold_hit(
+    hit: Mapping, answers: Sequence[str], source: str | None = None, page: int | None = None
+) -> bool:
     """A hit counts when its text contains a gold answer, or when it comes from
     the gold location: ``source`` (if given) and ``page`` (if given) both match."""
     text = hit.get("text") or ""
@@ -184,7 +191,10 @@ def is_gold_hit(hit: Mapping, answers: Sequence[str], source: str | None = None,
 
 
 def first_hit_rank(
-    hits: Sequence[Mapping], answers: Sequence[str], source: str | None = None, page: int | None = None
+    hits: Sequence[Mapping],
+    answers: Sequence[str],
+    source: str | None = None,
+    page: int | None = None,
 ) -> int | None:
     """1-based rank of the first gold hit, or None when no hit qualifies."""
     for rank, hit in enumerate(hits, start=1):
@@ -196,7 +206,9 @@ def first_hit_rank(
 def first_page_rank(hits: Sequence[Mapping], page: int, source: str | None = None) -> int | None:
     """1-based rank of the first hit on the gold page (and source, if given)."""
     for rank, hit in enumerate(hits, start=1):
-        if _as_page(hit.get("page")) == page and (source is None or same_source(hit.get("source"), source)):
+        if _as_page(hit.get("page")) == page and (
+            source is None or same_source(hit.get("source"), source)
+        ):
             return rank
     return None
 
@@ -218,7 +230,9 @@ def mrr(ranks: Sequence[int | None]) -> float | None:
 # ---------------------------------------------------------------- refusals
 
 
-def refusal_scores(refused: Sequence[bool], unanswerable: Sequence[bool]) -> dict[str, float | int | None]:
+def refusal_scores(
+    refused: Sequence[bool], unanswerable: Sequence[bool]
+) -> dict[str, float | int | None]:
     """Precision/recall of refusing, with the unanswerable questions as positives."""
     if len(refused) != len(unanswerable):
         raise ValueError("refused and unanswerable must have the same length")

@@ -20,9 +20,10 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 
 @dataclass
@@ -79,7 +80,9 @@ def _read_jsonl(text: str, path: Path) -> list[QAItem]:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise ValueError(f"{path}:{lineno}: invalid JSON ({exc.msg})") from None
-        items.append(_item_from_record(record, f"{path}:{lineno}", default_id=f"{path.stem}-{lineno}"))
+        items.append(
+            _item_from_record(record, f"{path}:{lineno}", default_id=f"{path.stem}-{lineno}")
+        )
     return items
 
 
@@ -89,7 +92,9 @@ def _read_json_list(text: str, path: Path) -> list[QAItem]:
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path}:{exc.lineno}: invalid JSON ({exc.msg})") from None
     if not isinstance(records, list):
-        raise ValueError(f"{path}:1: expected a JSON list of question objects, got {type(records).__name__}")
+        raise ValueError(
+            f"{path}:1: expected a JSON list of question objects, got {type(records).__name__}"
+        )
     return [
         _item_from_record(record, f"{path}: item {n}", default_id=f"{path.stem}-{n}")
         for n, record in enumerate(records, start=1)
@@ -98,7 +103,7 @@ def _read_json_list(text: str, path: Path) -> list[QAItem]:
 
 def _read_csv(text: str, path: Path) -> list[QAItem]:
     reader = csv.DictReader(io.StringIO(text))
-    header = [h.strip().lower() for h in (reader.fieldnames or [])]
+    header = [h.strip().lower() for h in reader.fieldnames or []]
     if "question" not in header or "answer" not in header:
         raise ValueError(f"{path}:1: CSV header must contain 'question' and 'answer', got {header}")
     reader.fieldnames = header

@@ -7,10 +7,12 @@ global state or display is touched.
 from __future__ import annotations
 
 import json
-from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
+from .plots import format_value as _fmt
+from .plots import plot_hit_at_k, plot_latency, plot_scores
 from .runner import EvalReport
 
 _LOWER_IS_BETTER_SUFFIXES = ("_ms", "_ms_p50", "_ms_p95", "wall_s")
@@ -26,27 +28,19 @@ def write_report(report: EvalReport, out_dir: str | Path) -> dict[str, Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "report.json", "markdown": out / "report.md"}
-    paths["json"].write_text(json.dumps(report.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8")
+    paths["json"].write_text(
+        json.dumps(report.to_dict(), ensure_ascii=False, indent=2), encoding="utf-8"
+    )
     paths["markdown"].write_text(report_markdown(report), encoding="utf-8")
-    paths["hit_at_k"] = _plot_hit_at_k(report, out / "hit_at_k.png")
-    latency = _plot_latency(report, out / "latency.png")
+    paths["hit_at_k"] = plot_hit_at_k(report, out / "hit_at_k.png")
+    latency = plot_latency(report, out / "latency.png")
     if latency is not None:
         paths["latency"] = latency
-    paths["scores"] = _plot_scores(report, out / "scores.png")
+    paths["scores"] = plot_scores(report, out / "scores.png")
     return paths
 
 
 # ---------------------------------------------------------------- markdown
-
-
-def _fmt(value: Any) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.3f}" if abs(value) < 1000 else f"{value:.0f}"
-    return str(value)
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:
@@ -58,32 +52,48 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
 def report_markdown(report: EvalReport) -> str:
     """The whole report: settings, results and the first retrieval misses."""
     parts = ["# Evaluation report", ""]
-    config_rows = [[key, json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value]
-                   for key, value in report.config.items()]
+    config_rows = [
+        [key, json.dumps(value, ensure_ascii=False) if isinstance(value, (list, dict)) else value]
+        for key, value in report.config.items()
+    ]
     config_rows.append(["wall time (s)", report.wall_s])
     parts += [_table(["setting", "value"], config_rows), "", _questions_line(report) + ".", ""]
     parts += _result_sections(report)
     misses = [r for r in report.per_question if r.get("retrieval_scored") and r.get("rank") is None]
     if misses:
         parts += [f"## Retrieval misses ({len(misses)})", ""]
-        parts += [_table(["id", "question", "gold"], [[r["id"], _cell(r["question"]), _cell(" / ".join(r["answers"]))]
-                                                   for r in misses[:20]]), ""]
+        parts += [
+            _table(
+                ["id", "question", "gold"],
+                [
+                    [r["id"], _cell(r["question"]), _cell(" / ".join(r["answers"]))]
+                    for r in misses[:20]
+                ],
+            ),
+            "",
+        ]
     return "\n".join(parts)
 
 
 def summary_markdown(report: EvalReport) -> str:
-    """The results only (what ``kb eval`` prints): counts, wall and search time, then the result tables."""
+    """The results only (what ``kb eval`` prints): counts, wall and search time, then the result
+    tables."""
     head = f"{_questions_line(report)}; wall time {report.wall_s:.1f} s."
     r = report.summary.get("retrieval", {})
     if r.get("search_ms_p50") is not None:
-        head += f"\nSearch time per question: p50 {r['search_ms_p50']:.0f} ms, p95 {r['search_ms_p95']:.0f} ms."
+        head += (
+            f"\nSearch time per question: p50 {r['search_ms_p50']:.0f} ms, p95"
+            f" {r['search_ms_p95']:.0f} ms."
+        )
     return "\n".join([head, "", *_result_sections(report)])
 
 
 def _questions_line(report: EvalReport) -> str:
     s = report.summary
-    return (f"Questions: {s.get('n_questions', 0)} ({s.get('n_answerable', 0)} answerable, "
-            f"{s.get('n_unanswerable', 0)} unanswerable); errors: {s.get('n_errors', 0)}")
+    return (
+        f"Questions: {s.get('n_questions', 0)} ({s.get('n_answerable', 0)} answerable, "
+        f"{s.get('n_unanswerable', 0)} unanswerable); errors: {s.get('n_errors', 0)}"
+    )
 
 
 def _result_sections(report: EvalReport) -> list[str]:
@@ -94,27 +104,66 @@ def _result_sections(report: EvalReport) -> list[str]:
     parts += [_table(keys, [[retrieval.get(k) for k in keys]]), ""]
     if "answers" in s:
         a = s["answers"]
-        keys = ["em", "f1", "contains", "em_answerable", "f1_answerable", "citation_hit",
-                "refusal_precision", "refusal_recall", "n_refused", "n_unanswerable"]
+        keys = [
+            "em",
+            "f1",
+            "contains",
+            "em_answerable",
+            "f1_answerable",
+            "citation_hit",
+            "refusal_precision",
+            "refusal_recall",
+            "n_refused",
+            "n_unanswerable",
+        ]
         parts += ["## Answers", "", _table(keys, [[a.get(k) for k in keys]]), ""]
         # the same figures bench/answers.py prints (answerable questions; refusals on both kinds)
-        keys = ["contains_answerable", "em_answerable", "f1_answerable", "refused_answerable", "refusal_recall"]
+        keys = [
+            "contains_answerable",
+            "em_answerable",
+            "f1_answerable",
+            "refused_answerable",
+            "refusal_recall",
+        ]
         if all(k in a for k in keys):
-            parts += [_table(["contains", "em", "f1", "refused answerable", "refused out-of-KB"],
-                             [[a.get(k) for k in keys]]), ""]
+            parts += [
+                _table(
+                    ["contains", "em", "f1", "refused answerable", "refused out-of-KB"],
+                    [[a.get(k) for k in keys]],
+                ),
+                "",
+            ]
     if "judge" in s:
         j = s["judge"]
         kinds = [k for k in j if k not in ("n", "calls")]
-        parts += ["## Judge (mean score, 1–5)", "",
-                  _table(kinds + ["judged", "judge calls"], [[j.get(k) for k in kinds] + [j.get("n"), j.get("calls")]]),
-                  ""]
+        parts += [
+            "## Judge (mean score, 1–5)",
+            "",
+            _table(
+                kinds + ["judged", "judge calls"],
+                [[j.get(k) for k in kinds] + [j.get("n"), j.get("calls")]],
+            ),
+            "",
+        ]
     if "latency" in s:
-        rows = [[stage, v.get("n"), v.get("p50"), v.get("p95")] for stage, v in s["latency"].items() if v.get("n")]
+        rows = [
+            [stage, v.get("n"), v.get("p50"), v.get("p95")]
+            for stage, v in s["latency"].items()
+            if v.get("n")
+        ]
         parts += ["## Latency (ms)", "", _table(["stage", "n", "p50", "p95"], rows), ""]
     if s.get("latency_answerable"):
-        rows = [[stage, v.get("n"), v.get("p50"), v.get("p95")]
-                for stage, v in s["latency_answerable"].items() if v.get("n")]
-        parts += ["## Latency of answerable questions (ms)", "", _table(["stage", "n", "p50", "p95"], rows), ""]
+        rows = [
+            [stage, v.get("n"), v.get("p50"), v.get("p95")]
+            for stage, v in s["latency_answerable"].items()
+            if v.get("n")
+        ]
+        parts += [
+            "## Latency of answerable questions (ms)",
+            "",
+            _table(["stage", "n", "p50", "p95"], rows),
+            "",
+        ]
     return parts
 
 
@@ -151,8 +200,13 @@ def compare_table(reports: Mapping[str, EvalReport]) -> str:
     for column in columns:
         values = [f[column] for f in flats.values() if isinstance(f.get(column), (int, float))]
         if len(values) > 1 and len(set(values)) > 1:
-            best[column] = min(values) if column.endswith(_LOWER_IS_BETTER_SUFFIXES) else max(values)
-    lines = ["| config | " + " | ".join(columns) + " |", "|---|" + "|".join("---" for _ in columns) + "|"]
+            best[column] = (
+                min(values) if column.endswith(_LOWER_IS_BETTER_SUFFIXES) else max(values)
+            )
+    lines = [
+        "| config | " + " | ".join(columns) + " |",
+        "|---|" + "|".join("---" for _ in columns) + "|",
+    ]
     for name, flat in flats.items():
         cells = []
         for column in columns:
@@ -161,85 +215,3 @@ def compare_table(reports: Mapping[str, EvalReport]) -> str:
             cells.append(f"**{cell}**" if column in best and value == best[column] else cell)
         lines.append(f"| {_cell(name, 40)} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
-
-
-# ---------------------------------------------------------------- plots
-
-
-def _new_figure(width: float = 6.0, height: float = 4.0):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(width, height), dpi=100)
-    FigureCanvasAgg(figure)
-    return figure
-
-
-def _integer_ticks():
-    from matplotlib.ticker import MaxNLocator
-
-    return MaxNLocator(integer=True)
-
-
-def _save(figure, path: Path) -> Path:
-    figure.tight_layout()
-    figure.savefig(path, format="png")
-    return path
-
-
-def _plot_hit_at_k(report: EvalReport, path: Path) -> Path:
-    retrieval = report.summary.get("retrieval", {})
-    figure = _new_figure()
-    axes = figure.add_subplot()
-    for prefix, label in (("hit@", "hit@k"), ("page_recall@", "page recall@k")):
-        points = sorted((int(k[len(prefix):]), v) for k, v in retrieval.items()
-                        if k.startswith(prefix) and v is not None)
-        if points:
-            axes.plot([k for k, _ in points], [v for _, v in points], marker="o", label=label)
-            axes.set_xticks([k for k, _ in points])
-    axes.set_xlabel("k")
-    axes.set_ylabel("share of questions")
-    axes.set_ylim(0, 1.05)
-    axes.set_title(f"Retrieval hit@k (MRR {_fmt(retrieval.get('mrr'))})")
-    axes.grid(True, alpha=0.3)
-    if axes.get_legend_handles_labels()[0]:
-        axes.legend()
-    return _save(figure, path)
-
-
-def _plot_latency(report: EvalReport, path: Path) -> Path | None:
-    totals = [r["timings"]["total_ms"] for r in report.per_question
-              if (r.get("timings") or {}).get("total_ms") is not None]
-    if not totals:
-        return None
-    figure = _new_figure()
-    axes = figure.add_subplot()
-    axes.hist(totals, bins=min(30, max(5, len(totals) // 2)))
-    axes.yaxis.set_major_locator(_integer_ticks())
-    axes.set_xlabel("total time per answer (ms)")
-    axes.set_ylabel("questions")
-    axes.set_title(f"Answer latency (n={len(totals)})")
-    return _save(figure, path)
-
-
-def _plot_scores(report: EvalReport, path: Path) -> Path:
-    rows = report.per_question
-    f1_scores = [r["f1"] for r in rows if r.get("f1") is not None]
-    figure = _new_figure(10.0 if f1_scores else 6.0, 4.0)
-    axes = figure.add_subplot(1, 2 if f1_scores else 1, 1)
-    k_max = max(report.config.get("ks") or [10])
-    counts = Counter(r.get("rank") for r in rows if r.get("retrieval_scored"))
-    labels = [str(k) for k in range(1, k_max + 1)] + ["miss"]
-    axes.bar(labels, [counts.get(k, 0) for k in range(1, k_max + 1)] + [counts.get(None, 0)])
-    axes.yaxis.set_major_locator(_integer_ticks())
-    axes.set_xlabel("rank of first gold hit")
-    axes.set_ylabel("questions")
-    axes.set_title("Retrieval rank distribution")
-    if f1_scores:
-        axes = figure.add_subplot(1, 2, 2)
-        axes.hist(f1_scores, bins=10, range=(0, 1))
-        axes.yaxis.set_major_locator(_integer_ticks())
-        axes.set_xlabel("F1 per question")
-        axes.set_ylabel("questions")
-        axes.set_title("Answer F1 distribution")
-    return _save(figure, path)

@@ -9,8 +9,9 @@ the judge model's text.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 
 from . import metrics
 from .judge import JUDGE_KINDS, JudgeCache, MessageBuilder, default_message_builder, judge_answer
@@ -35,7 +36,7 @@ class EvalReport:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "EvalReport":
+    def from_dict(cls, data: Mapping[str, Any]) -> EvalReport:
         return cls(
             summary=dict(data.get("summary", {})),
             per_question=list(data.get("per_question", [])),
@@ -80,8 +81,15 @@ def run_eval(
             if judge is not None and row.get("prediction"):
                 context = row.pop("_judge_context") or _hits_context(row.get("_hits", []))
                 row["judge"], calls = judge_answer(
-                    judge, item.question, row["prediction"], context, kinds=judge_kinds,
-                    model=judge_model, lang=lang, cache=cache, build_messages=build_messages,
+                    judge,
+                    item.question,
+                    row["prediction"],
+                    context,
+                    kinds=judge_kinds,
+                    model=judge_model,
+                    lang=lang,
+                    cache=cache,
+                    build_messages=build_messages,
                 )
                 judge_calls += calls
         row.pop("_judge_context", None)
@@ -89,7 +97,9 @@ def run_eval(
         rows.append(row)
         if progress is not None:
             progress(index, len(items))
-    summary = summarize(rows, ks, answers_run=answer is not None, judge_kinds=judge_kinds if judge else ())
+    summary = summarize(
+        rows, ks, answers_run=answer is not None, judge_kinds=judge_kinds if judge else ()
+    )
     if judge is not None:
         summary["judge"]["calls"] = judge_calls
     mode = "retrieval" if answer is None else ("answer+judge" if judge is not None else "answer")
@@ -116,11 +126,15 @@ def _retrieval_row(item: QAItem, search: SearchFn, k_max: int) -> dict[str, Any]
         hits, row["search_error"] = [], f"{type(exc).__name__}: {exc}"
     row["search_ms"] = round((time.perf_counter() - t0) * 1000, 3)
     scored = item.answerable  # unanswerable questions have no gold passage to find
-    row["rank"] = metrics.first_hit_rank(hits, item.answers, item.source, item.page) if scored else None
+    row["rank"] = (
+        metrics.first_hit_rank(hits, item.answers, item.source, item.page) if scored else None
+    )
     row["retrieval_scored"] = scored
     if item.page is not None:
         row["page_rank"] = metrics.first_page_rank(hits, item.page, item.source)
-    row["retrieved"] = [{"source": h.get("source"), "page": h.get("page"), "score": h.get("score")} for h in hits]
+    row["retrieved"] = [
+        {"source": h.get("source"), "page": h.get("page"), "score": h.get("score")} for h in hits
+    ]
     row["_hits"] = hits
     return row
 
@@ -145,8 +159,10 @@ def _answer_row(item: QAItem, answer: AnswerFn, refusal_phrases: Sequence[str]) 
             else None
         ),
         "n_citations": len(citations),
-        "fragments": int(result.get("fragments") or 0),  # fragment answers the model gave (answering.fragments)
-        "repetition_cut": bool(result.get("repetition_cut")),  # cut where it started repeating itself
+        # fragment answers the model gave (answering.fragments)
+        "fragments": int(result.get("fragments") or 0),
+        # cut where it started repeating itself
+        "repetition_cut": bool(result.get("repetition_cut")),
         "timings": dict(result.get("timings") or {}),
         "model": result.get("model"),
         # what decided a refusal, when the answer function says (answering.Answer)
@@ -161,7 +177,9 @@ def _answer_row(item: QAItem, answer: AnswerFn, refusal_phrases: Sequence[str]) 
 
 
 def _citations_context(citations: Iterable[Mapping]) -> str:
-    parts = [f"[{c.get('n', i)}] {c.get('text') or ''}".strip() for i, c in enumerate(citations, start=1)]
+    parts = [
+        f"[{c.get('n', i)}] {c.get('text') or ''}".strip() for i, c in enumerate(citations, start=1)
+    ]
     return "\n\n".join(p for p in parts if p)
 
 
@@ -201,7 +219,8 @@ def summarize(
         summary["latency"] = metrics.latency_summary(r.get("timings") or {} for r in rows)
         # refusals of out-of-KB questions often skip the model: latency of the answered ones alone
         summary["latency_answerable"] = metrics.latency_summary(
-            r.get("timings") or {} for r in rows if r.get("answerable"))
+            r.get("timings") or {} for r in rows if r.get("answerable")
+        )
     if judge_kinds:
         judged = [r for r in rows if r.get("judge")]
         judge: dict[str, Any] = {"n": len(judged)}
@@ -225,13 +244,16 @@ def _answer_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         # answerable questions the system refused: the cost of a cautious refusal rule
         "refused_answerable": metrics.mean(float(bool(r.get("refused"))) for r in answerable),
         "citation_hit": metrics.mean(float(r["citation_hit"]) for r in answerable),
-        # answers the model first gave as a fragment ("[1]", a name's first character), and those that
+        # answers the model first gave as a fragment ("[1]", a name's first character), and those
+        # that
         # stayed one after the retry; answers cut where the model started saying them again
         "fragment_answers": sum(1 for r in answered if r.get("fragments")),
         "fragments_left": sum(1 for r in answered if (r.get("fragments") or 0) > 1),
         "repetition_cut": sum(1 for r in answered if r.get("repetition_cut")),
     }
     result.update(
-        metrics.refusal_scores([bool(r.get("refused")) for r in answered], [not r.get("answerable") for r in answered])
+        metrics.refusal_scores(
+            [bool(r.get("refused")) for r in answered], [not r.get("answerable") for r in answered]
+        )
     )
     return result

@@ -1,8 +1,11 @@
-"""Question sets that cannot be overfitted: a tuning half and a report half split by passage, and the
-three kinds of question a knowledge base is asked (answerable, out of the knowledge base, near miss).
+"""Question sets that cannot be overfitted: a tuning half and a report half split by passage, and
+the
+three kinds of question a knowledge base is asked (answerable, out of the knowledge base, near
+miss).
 
 Everything here is a pure function of the QA items: the same files give the same halves on every
-machine, and a passage (with every question about it) lands in exactly one half, so nothing chosen on
+machine, and a passage (with every question about it) lands in exactly one half, so nothing chosen
+on
 the tuning half has seen a report-half passage.
 """
 
@@ -10,25 +13,32 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Callable, Iterable, Sequence
 
 from .qa_sets import QAItem
 
 HALVES = ("tune", "report")
-_SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=[.;])(?=\s+[A-Z0-9\"'(])")  # the space stays with the next one
+# the space stays with the next one
+_SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=[.;])(?=\s+[A-Z0-9\"'(])")
 
 
 def half_of(passage: str, salt: str = "kb-eval-v1") -> str:
-    """``tune`` or ``report``: a hash of the passage text decides, so it never depends on file order."""
-    digest = hashlib.sha256(f"{salt}\n{passage}".encode("utf-8")).digest()
+    """``tune`` or ``report``: a hash of the passage text decides, so it never depends on file
+    order."""
+    digest = hashlib.sha256(f"{salt}\n{passage}".encode()).digest()
     return HALVES[digest[0] & 1]
 
 
-def split_by_passage(items: Iterable[QAItem], key: Callable[[QAItem], str | None] | None = None,
-                     salt: str = "kb-eval-v1") -> dict[str, list[QAItem]]:
-    """Items grouped by the half of their passage (``key``: the passage that decides; default the item's
-    own context, e.g. the English twin's for a translated set). Items without a passage are left out."""
+def split_by_passage(
+    items: Iterable[QAItem],
+    key: Callable[[QAItem], str | None] | None = None,
+    salt: str = "kb-eval-v1",
+) -> dict[str, list[QAItem]]:
+    """Items grouped by the half of their passage (``key``: the passage that decides; default the
+    item's
+    own context, e.g. the English twin's for a translated set). Items without a passage are left
+    out."""
     key = key or (lambda item: item.context)
     halves: dict[str, list[QAItem]] = {h: [] for h in HALVES}
     for item in items:
@@ -39,7 +49,8 @@ def split_by_passage(items: Iterable[QAItem], key: Callable[[QAItem], str | None
 
 
 def sentences(text: str) -> list[str]:
-    """Sentences of a Chinese or English passage, each keeping its end mark (joined, they are the text)."""
+    """Sentences of a Chinese or English passage, each keeping its end mark (joined, they are the
+    text)."""
     return [s for s in _SENTENCE_END.split(text) if s and s.strip()]
 
 
@@ -56,7 +67,8 @@ def without_answer(context: str, answers: Sequence[str]) -> str | None:
 
 @dataclass
 class KBQuestions:
-    """A knowledge base (its passages, as items carrying a context) and the questions asked over it."""
+    """A knowledge base (its passages, as items carrying a context) and the questions asked over
+    it."""
 
     passages: list[QAItem] = field(default_factory=list)
     answerable: list[QAItem] = field(default_factory=list)
@@ -67,30 +79,48 @@ class KBQuestions:
         return [*self.answerable, *self.out_of_kb, *self.near_miss]
 
 
-def build_kb_questions(half_items: Sequence[QAItem], kb_size: int, n_answerable: int, n_out_of_kb: int,
-                       n_near_miss: int, fillers: Sequence[QAItem] = ()) -> KBQuestions:
+def build_kb_questions(
+    half_items: Sequence[QAItem],
+    kb_size: int,
+    n_answerable: int,
+    n_out_of_kb: int,
+    n_near_miss: int,
+    fillers: Sequence[QAItem] = (),
+) -> KBQuestions:
     """One knowledge base of ``kb_size`` passages from one half, and its questions.
 
-    Out-of-KB questions come from titles kept wholly out of the knowledge base (a sibling passage of the
+    Out-of-KB questions come from titles kept wholly out of the knowledge base (a sibling passage of
+    the
     same article could hold the answer); near-miss passages go in with the answer's sentence removed
-    (same subject, same words, no answer), and their questions want the refusal; answerable questions
-    are one per passage. ``fillers`` (passages of the same half from another set in the same language)
+    (same subject, same words, no answer), and their questions want the refusal; answerable
+    questions
+    are one per passage. ``fillers`` (passages of the same half from another set in the same
+    language)
     make up the size when the half is smaller.
     """
     by_passage = _first_question_per_passage(half_items)
     titles = list(dict.fromkeys(item.title or item.context for item in by_passage))
     out_titles, result = set(), KBQuestions()
-    for title in reversed(titles):  # the titles at the end are the ones a small knowledge base never reaches
+    # the titles at the end are the ones a small knowledge base never reaches
+    for title in reversed(titles):
         if len(result.out_of_kb) >= n_out_of_kb:
             break
         out_titles.add(title)
-        result.out_of_kb += [replace(i, answers=[], context=None) for i in by_passage if (i.title or i.context) == title]
+        result.out_of_kb += [
+            replace(i, answers=[], context=None)
+            for i in by_passage
+            if (i.title or i.context) == title
+        ]
     result.out_of_kb = result.out_of_kb[:n_out_of_kb]
     inside = [i for i in by_passage if (i.title or i.context) not in out_titles]
     for item in inside:
         if len(result.passages) >= kb_size:
             break
-        cut = without_answer(item.context or "", item.answers) if len(result.near_miss) < n_near_miss else None
+        cut = (
+            without_answer(item.context or "", item.answers)
+            if len(result.near_miss) < n_near_miss
+            else None
+        )
         if len(result.answerable) >= n_answerable and cut is not None:
             result.near_miss.append(replace(item, answers=[], context=cut))
             result.passages.append(replace(item, context=cut))

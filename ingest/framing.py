@@ -1,4 +1,5 @@
-"""Length-prefixed frames over a pipe: how the parent and the parse worker exchange pickled messages."""
+"""Length-prefixed frames over a pipe: how the parent and the parse worker exchange pickled
+messages."""
 
 import struct
 

@@ -32,7 +32,12 @@ class ParseLimits:
 
 
 class IsolatedParser:
-    def __init__(self, load_limits: LoadLimits, splitter: ChineseTextSplitter, limits: ParseLimits | None = None):
+    def __init__(
+        self,
+        load_limits: LoadLimits,
+        splitter: ChineseTextSplitter,
+        limits: ParseLimits | None = None,
+    ):
         self.load_limits = load_limits
         self.splitter = splitter
         self.limits = limits or ParseLimits()
@@ -40,8 +45,15 @@ class IsolatedParser:
         self._lock = threading.Lock()
 
     def parse(self, path: Path, source: str, on_page: PageProgress | None = None) -> ParsedFile:
-        """The file's chunks, parsed in the worker; ``on_page(done, total, ocr)`` hears each page read."""
-        request = (Path(path), source, self.load_limits, self.splitter.config(), self.limits.memory_mb)
+        """The file's chunks, parsed in the worker; ``on_page(done, total, ocr)`` hears each page
+        read."""
+        request = (
+            Path(path),
+            source,
+            self.load_limits,
+            self.splitter.config(),
+            self.limits.memory_mb,
+        )
         with self._lock:
             proc = self._worker()
             deadline = time.monotonic() + self.limits.timeout_s
@@ -54,11 +66,14 @@ class IsolatedParser:
                     status, payload = pickle.loads(self._read_reply(proc, deadline))
             except TimeoutError:
                 self._kill()
-                raise IngestError(f"reading the file took longer than {self.limits.timeout_s:.0f} s; skipped") from None
+                raise IngestError(
+                    f"reading the file took longer than {self.limits.timeout_s:.0f} s; skipped"
+                ) from None
             except (EOFError, BrokenPipeError, pickle.UnpicklingError):
                 self._kill()
                 raise IngestError(
-                    f"the file crashed the reader (it may need more than {self.limits.memory_mb} MB); skipped"
+                    f"the file crashed the reader (it may need more than {self.limits.memory_mb}"
+                    " MB); skipped"
                 ) from None
             if status == "fatal":
                 self._kill()
@@ -68,10 +83,18 @@ class IsolatedParser:
 
     def _worker(self) -> subprocess.Popen:
         if self._proc is None or self._proc.poll() is not None:
-            env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [_PACKAGE_ROOT, os.environ.get("PYTHONPATH")]))}
+            env = {
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(
+                    filter(None, [_PACKAGE_ROOT, os.environ.get("PYTHONPATH")])
+                ),
+            }
             self._proc = subprocess.Popen(
                 [sys.executable, "-m", "ingest.worker", str(self.limits.memory_mb)],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                env=env,
             )
         return self._proc
 
@@ -104,7 +127,11 @@ class IsolatedParser:
 
     def close(self) -> None:
         with self._lock:
-            if self._proc is not None and self._proc.poll() is None and self._proc.stdin is not None:
+            if (
+                self._proc is not None
+                and self._proc.poll() is None
+                and self._proc.stdin is not None
+            ):
                 self._proc.stdin.close()  # the worker exits on EOF
                 try:
                     self._proc.wait(5)

@@ -1,4 +1,5 @@
-"""Parse one file into page-tagged chunks, in this process (the isolated worker runs exactly this)."""
+"""Parse one file into page-tagged chunks, in this process (the isolated worker runs exactly
+this)."""
 
 import time
 from dataclasses import dataclass
@@ -19,8 +20,13 @@ class ParsedFile:
     split_s: float = 0.0
 
 
-def parse_and_split(path: Path, source: str, load_limits: LoadLimits, splitter: ChineseTextSplitter,
-                    on_page: PageProgress | None = None) -> ParsedFile:
+def parse_and_split(
+    path: Path,
+    source: str,
+    load_limits: LoadLimits,
+    splitter: ChineseTextSplitter,
+    on_page: PageProgress | None = None,
+) -> ParsedFile:
     """In-process parse + split (what the worker runs; tests may call it directly)."""
     start = time.perf_counter()
     docs = load_file(path, load_limits, source=source, on_page=on_page)

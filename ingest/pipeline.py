@@ -47,15 +47,19 @@ class IngestStats:
     def summary(self) -> str:
         """One line of counts, then the first few failures with their reasons."""
         counts = self.counts()
-        line = (f"{counts.get('indexed', 0)} indexed, {counts.get('duplicate', 0)} duplicate, "
-                f"{counts.get('failed', 0)} failed; {self.chunks} new chunks in {self.wall_s:.1f} s")
+        line = (
+            f"{counts.get('indexed', 0)} indexed, {counts.get('duplicate', 0)} duplicate, "
+            f"{counts.get('failed', 0)} failed; {self.chunks} new chunks in {self.wall_s:.1f} s"
+        )
         failures = [o for o in self.outcomes if o.status == "failed"][:3]
         return line + "".join(f"\n  failed {o.source}: {o.error}" for o in failures)
 
 
 class Progress(Protocol):
-    """What ingest_files reports. Optional too: ``pages_read(source, index, done, total, ocr)`` while a
-    paged file is read (it may come for the next file while this one is embedded: parsing runs ahead)."""
+    """What ingest_files reports. Optional too: ``pages_read(source, index, done, total, ocr)``
+    while a
+    paged file is read (it may come for the next file while this one is embedded: parsing runs
+    ahead)."""
 
     def file_started(self, source: str, index: int, total: int) -> None: ...
     def chunks_planned(self, source: str, count: int) -> None: ...
@@ -66,11 +70,20 @@ class Progress(Protocol):
 class SilentProgress:
     """Does nothing; subclass it and override only the steps you show."""
 
-    def file_started(self, source, index, total): pass
-    def pages_read(self, source, index, done, total, ocr): pass
-    def chunks_planned(self, source, count): pass
-    def chunks_done(self, count): pass
-    def file_done(self, outcome): pass
+    def file_started(self, source, index, total):
+        pass
+
+    def pages_read(self, source, index, done, total, ocr):
+        pass
+
+    def chunks_planned(self, source, count):
+        pass
+
+    def chunks_done(self, count):
+        pass
+
+    def file_done(self, outcome):
+        pass
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
@@ -79,7 +92,11 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            out.extend(sorted(p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path))))
+            out.extend(
+                sorted(
+                    p for p in path.rglob("*") if p.is_file() and not _hidden(p.relative_to(path))
+                )
+            )
         else:
             out.append(path)
     return out
@@ -89,8 +106,13 @@ def _hidden(rel: Path) -> bool:
     return any(part.startswith(".") for part in rel.parts)
 
 
-def ingest_files(kb, files: list[tuple[Path, str]], parser: IsolatedParser,
-                 progress: Progress | None = None, should_stop: Callable[[], bool] | None = None) -> IngestStats:
+def ingest_files(
+    kb,
+    files: list[tuple[Path, str]],
+    parser: IsolatedParser,
+    progress: Progress | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> IngestStats:
     """``files``: (path on disk, source name shown to users). Never raises for a bad file.
 
     ``should_stop()`` is asked before each file: once it says yes, the files left are ``cancelled``
@@ -105,11 +127,15 @@ def ingest_files(kb, files: list[tuple[Path, str]], parser: IsolatedParser,
         for index in range(len(files)):
             while len(pending) < 2 and queue:
                 at, (path, source) = queue.pop(0)
-                pending.append(_submit(kb, pool, parser, path, source, _page_reporter(progress, source, at)))
+                pending.append(
+                    _submit(kb, pool, parser, path, source, _page_reporter(progress, source, at))
+                )
             path, source, doc_id, future, early = pending.pop(0)
             progress.file_started(source, index, len(files))
             if should_stop is not None and should_stop():
-                outcome = FileOutcome(source, "cancelled", doc_id, error="cancelled before it was read")
+                outcome = FileOutcome(
+                    source, "cancelled", doc_id, error="cancelled before it was read"
+                )
                 if future is not None:
                     future.cancel()
                 stats.outcomes.append(outcome)
@@ -127,7 +153,9 @@ def ingest_files(kb, files: list[tuple[Path, str]], parser: IsolatedParser,
 def _page_reporter(progress, source: str, index: int):
     """Pages read, passed on to progress objects that show them (``pages_read`` is optional)."""
     report = getattr(progress, "pages_read", None)
-    return None if report is None else lambda done, total, ocr: report(source, index, done, total, ocr)
+    return (
+        None if report is None else lambda done, total, ocr: report(source, index, done, total, ocr)
+    )
 
 
 def _submit(kb, pool, parser, path: Path, source: str, on_page=None):
@@ -145,10 +173,18 @@ def _submit(kb, pool, parser, path: Path, source: str, on_page=None):
     return path, source, doc_id, pool.submit(parser.parse, path, source, on_page), None
 
 
-def _finish(kb, source, doc_id, future, early, stats: IngestStats, progress: Progress) -> FileOutcome:
+def _finish(
+    kb, source, doc_id, future, early, stats: IngestStats, progress: Progress
+) -> FileOutcome:
     if early == "duplicate":
         record = kb.document(doc_id)
-        return FileOutcome(source, "duplicate", doc_id, record.chunks if record else 0, record.pages if record else 0)
+        return FileOutcome(
+            source,
+            "duplicate",
+            doc_id,
+            record.chunks if record else 0,
+            record.pages if record else 0,
+        )
     if early is not None:
         if doc_id:
             kb.record_failure(doc_id, source, early)
@@ -164,7 +200,9 @@ def _finish(kb, source, doc_id, future, early, stats: IngestStats, progress: Pro
     embed_before = kb.embedding_seconds()
     t0 = time.perf_counter()
     try:
-        kb.add_document(doc_id, source, parsed.chunks, parsed.pages, on_progress=progress.chunks_done)
+        kb.add_document(
+            doc_id, source, parsed.chunks, parsed.pages, on_progress=progress.chunks_done
+        )
     except Exception as exc:  # a broken store must not look like success
         return FileOutcome(source, "failed", doc_id, error=f"could not store the document: {exc}")
     embed = kb.embedding_seconds() - embed_before
@@ -175,4 +213,12 @@ def _finish(kb, source, doc_id, future, early, stats: IngestStats, progress: Pro
     return FileOutcome(source, "indexed", doc_id, len(parsed.chunks), parsed.pages)
 
 
-__all__ = ["FileOutcome", "IngestStats", "LoadLimits", "Progress", "SilentProgress", "expand_paths", "ingest_files"]
+__all__ = [
+    "FileOutcome",
+    "IngestStats",
+    "LoadLimits",
+    "Progress",
+    "SilentProgress",
+    "expand_paths",
+    "ingest_files",
+]

@@ -1,7 +1,8 @@
 """One PDF page as a PNG with a passage highlighted: what a person checks a citation against.
 
 The passage is found on the page by its own text (PyMuPDF's ``search_for``, line by line, so a chunk
-that spans lines, table cells or a page's reading order is still found). An OCR'd page has no text layer
+that spans lines, table cells or a page's reading order is still found). An OCR'd page has no text
+layer
 to search: there the boxes of the recognised lines, recorded at ingest, place the passage.
 """
 
@@ -24,19 +25,30 @@ class PagePreview:
     height: int
     page: int
     pages: int
-    boxes: list[tuple[float, float, float, float]] = field(default_factory=list)  # highlight, image pixels
+    # highlight, image pixels
+    boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
 
 
-def render_page(path: str | Path, page: int, passage: str = "", max_side: int = 1400,
-                max_image_pixels: int = 40_000_000, ocr_lines: list | None = None) -> PagePreview:
-    """``page`` is 1-based; ``ocr_lines`` (``[x0, y0, x1, y1, text]`` in points, recorded when the page was
-    OCR'd) place a passage on a page without a text layer. IngestError (one sentence) for a page out of
+def render_page(
+    path: str | Path,
+    page: int,
+    passage: str = "",
+    max_side: int = 1400,
+    max_image_pixels: int = 40_000_000,
+    ocr_lines: list | None = None,
+) -> PagePreview:
+    """``page`` is 1-based; ``ocr_lines`` (``[x0, y0, x1, y1, text]`` in points, recorded when the
+    page was
+    OCR'd) place a passage on a page without a text layer. IngestError (one sentence) for a page out
+    of
     range or one too costly to draw."""
     import pymupdf
 
     with pymupdf.open(str(path), filetype="pdf") as pdf:
         if not 1 <= page <= pdf.page_count:
-            raise IngestError(f"page {page} is out of range (the document has {pdf.page_count} pages)")
+            raise IngestError(
+                f"page {page} is out of range (the document has {pdf.page_count} pages)"
+            )
         sheet = pdf[page - 1]
         if any(info[2] * info[3] > max_image_pixels for info in sheet.get_images(full=True)):
             raise IngestError("this page holds an image too large to draw safely")
@@ -48,22 +60,32 @@ def render_page(path: str | Path, page: int, passage: str = "", max_side: int = 
         zoom = min(2.0, max_side / max(sheet.rect.width, sheet.rect.height, 1))
         pixmap = sheet.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
         boxes = [(r.x0 * zoom, r.y0 * zoom, r.x1 * zoom, r.y1 * zoom) for r in rects]
-        return PagePreview(pixmap.tobytes("png"), pixmap.width, pixmap.height, page, pdf.page_count, boxes)
+        return PagePreview(
+            pixmap.tobytes("png"), pixmap.width, pixmap.height, page, pdf.page_count, boxes
+        )
 
 
 def locate(sheet, passage: str) -> list:
     """Rectangles (page points) of the passage's text on the page; empty when it is not on it.
 
     A chunk is one contiguous stretch of the page, while a phrase it shares with other parts of the
-    page (a repeated heading, a common sentence) is found there too: of the groups of nearby lines found,
-    the one that holds the most of the passage's text is kept, and so is any other holding text that is
+    page (a repeated heading, a common sentence) is found there too: of the groups of nearby lines
+    found,
+    the one that holds the most of the passage's text is kept, and so is any other holding text that
+    is
     found nowhere else."""
     found: list[tuple[object, int]] = []  # (rect, fragment number)
     for number, fragment in enumerate(fragments(passage)[:_MAX_FRAGMENTS]):
         rects = sheet.search_for(fragment)
-        if not rects and len(fragment) > _PIECE:  # e.g. a line break on the page inside the fragment
-            pieces = [fragment[i:i + _PIECE] for i in range(0, len(fragment), _PIECE)]
-            rects = [r for piece in pieces if len(piece) >= _MIN_FRAGMENT for r in sheet.search_for(piece)]
+        # e.g. a line break on the page inside the fragment
+        if not rects and len(fragment) > _PIECE:
+            pieces = [fragment[i : i + _PIECE] for i in range(0, len(fragment), _PIECE)]
+            rects = [
+                r
+                for piece in pieces
+                if len(piece) >= _MIN_FRAGMENT
+                for r in sheet.search_for(piece)
+            ]
         found.extend((rect, number) for rect in rects)
     if not found:
         return []
@@ -80,7 +102,8 @@ def locate(sheet, passage: str) -> list:
 
 
 def _nearby_groups(found: list) -> list[list]:
-    """Rectangles grouped by vertical nearness: a gap of more than two line heights starts a new group."""
+    """Rectangles grouped by vertical nearness: a gap of more than two line heights starts a new
+    group."""
     ordered = sorted(found, key=lambda item: (item[0].y0, item[0].x0))
     line = sorted(r.height for r, _ in ordered)[len(ordered) // 2] or 12.0
     groups: list[list] = []
@@ -94,12 +117,16 @@ def _nearby_groups(found: list) -> list[list]:
 
 
 def locate_ocr_lines(ocr_lines: list, passage: str) -> list:
-    """Rectangles of the recognised lines whose text is in the passage (an OCR'd page has no text to search)."""
+    """Rectangles of the recognised lines whose text is in the passage (an OCR'd page has no text to
+    search)."""
     import pymupdf
 
     wanted = _squeezed(passage)
-    return [pymupdf.Rect(*line[:4]) for line in ocr_lines if len(_squeezed(line[4])) >= 2
-            and _squeezed(line[4]) in wanted]
+    return [
+        pymupdf.Rect(*line[:4])
+        for line in ocr_lines
+        if len(_squeezed(line[4])) >= 2 and _squeezed(line[4]) in wanted
+    ]
 
 
 def _squeezed(text: str) -> str:
@@ -110,7 +137,8 @@ _TABLE_RULE = re.compile(r"^\|?\s*:?-{3,}")
 
 
 def fragments(passage: str) -> list[str]:
-    """Searchable pieces of a chunk: its lines, without Markdown marks; a table row gives its cells."""
+    """Searchable pieces of a chunk: its lines, without Markdown marks; a table row gives its
+    cells."""
     out: list[str] = []
     for line in passage.splitlines():
         line = line.strip().lstrip("#").strip()

@@ -1,4 +1,5 @@
-"""A Chinese-aware splitter: sentence boundaries of both languages, Markdown tables kept row-whole."""
+"""A Chinese-aware splitter: sentence boundaries of both languages, Markdown tables kept
+row-whole."""
 
 import re
 from collections.abc import Iterable
@@ -11,7 +12,8 @@ DEFAULT_CHUNK_SIZE = 400
 DEFAULT_CHUNK_OVERLAP = 50
 # Pages (PDFs) are split finer: a paged document's hits are grouped and ranked by page (one hit per
 # page, the page rescored on its whole text), so a chunk only has to match; a small one matches the
-# one sentence a question is about. Measured on the long-document benchmark (README, "Long documents").
+# one sentence a question is about. Measured on the long-document benchmark (README, "Long
+# documents").
 DEFAULT_PAGE_CHUNK_SIZE = 250
 DEFAULT_PAGE_CHUNK_OVERLAP = 30
 
@@ -37,17 +39,26 @@ def _check(size: int, overlap: int, what: str) -> None:
 
 
 class ChineseTextSplitter:
-    """Splits Documents into chunks of at most ``chunk_size`` characters (tables may keep one long row);
-    a Document with a ``page`` (a PDF page) into chunks of ``page_chunk_size`` (default: ``chunk_size``)."""
+    """Splits Documents into chunks of at most ``chunk_size`` characters (tables may keep one long
+    row);
+    a Document with a ``page`` (a PDF page) into chunks of ``page_chunk_size`` (default:
+    ``chunk_size``)."""
 
-    def __init__(self, chunk_size: int = DEFAULT_CHUNK_SIZE, chunk_overlap: int = DEFAULT_CHUNK_OVERLAP,
-                 page_chunk_size: int | None = None, page_chunk_overlap: int | None = None):
+    def __init__(
+        self,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        chunk_overlap: int = DEFAULT_CHUNK_OVERLAP,
+        page_chunk_size: int | None = None,
+        page_chunk_overlap: int | None = None,
+    ):
         _check(chunk_size, chunk_overlap, "")
         self.chunk_size = chunk_size
         self.chunk_overlap = chunk_overlap
         self.page_chunk_size = page_chunk_size or chunk_size
         if page_chunk_overlap is None:
-            page_chunk_overlap = min(chunk_overlap, self.page_chunk_size // 8) if page_chunk_size else chunk_overlap
+            page_chunk_overlap = (
+                min(chunk_overlap, self.page_chunk_size // 8) if page_chunk_size else chunk_overlap
+            )
         self.page_chunk_overlap = page_chunk_overlap
         _check(self.page_chunk_size, self.page_chunk_overlap, "page_")
         self._prose = _prose_splitter(chunk_size, chunk_overlap)
@@ -55,11 +66,17 @@ class ChineseTextSplitter:
 
     def config(self) -> dict:
         """The arguments that make this splitter again (the parsing worker builds its own)."""
-        return {"chunk_size": self.chunk_size, "chunk_overlap": self.chunk_overlap,
-                "page_chunk_size": self.page_chunk_size, "page_chunk_overlap": self.page_chunk_overlap}
+        return {
+            "chunk_size": self.chunk_size,
+            "chunk_overlap": self.chunk_overlap,
+            "page_chunk_size": self.page_chunk_size,
+            "page_chunk_overlap": self.page_chunk_overlap,
+        }
 
     def split_text(self, text: str, paged: bool = False) -> list[str]:
-        prose, size = (self._page_prose, self.page_chunk_size) if paged else (self._prose, self.chunk_size)
+        prose, size = (
+            (self._page_prose, self.page_chunk_size) if paged else (self._prose, self.chunk_size)
+        )
         chunks: list[str] = []
         for is_table, block in _blocks(text):
             if is_table:
@@ -71,7 +88,8 @@ class ChineseTextSplitter:
     def split_documents(self, documents: Iterable[Document]) -> list[Document]:
         """Each Document (a page, a section) is split on its own: a chunk never spans two pages.
 
-        Every chunk keeps its page's metadata and ``headings``, the heading path it sits under. A page
+        Every chunk keeps its page's metadata and ``headings``, the heading path it sits under. A
+        page
         whose outline says headings start on it (``heading_starts``, one path a line, from the PDF
         loader) gives each chunk the path of the last of them that starts before the chunk's middle.
         """
@@ -80,7 +98,9 @@ class ChineseTextSplitter:
             base = {k: v for k, v in doc.metadata.items() if k != "heading_starts"}
             starts = _heading_positions(doc.page_content, doc.metadata.get("heading_starts", ""))
             cursor = 0
-            for piece in self.split_text(doc.page_content, paged=doc.metadata.get("page") is not None):
+            for piece in self.split_text(
+                doc.page_content, paged=doc.metadata.get("page") is not None
+            ):
                 meta = dict(base)
                 meta["headings"] = base.get("headings", "")
                 if starts:
@@ -88,23 +108,33 @@ class ChineseTextSplitter:
                     if found >= 0:
                         cursor = found
                     middle = cursor + len(piece) // 2
-                    meta["headings"] = next((path for pos, path in reversed(starts) if pos <= middle),
-                                            meta["headings"])
+                    meta["headings"] = next(
+                        (path for pos, path in reversed(starts) if pos <= middle), meta["headings"]
+                    )
                 out.append(Document(page_content=piece, metadata=meta))
         return out
 
 
-
 def _prose_splitter(size: int, overlap: int) -> RecursiveCharacterTextSplitter:
-    return RecursiveCharacterTextSplitter(separators=_SEPARATORS, is_separator_regex=True, keep_separator="end",
-                                          chunk_size=size, chunk_overlap=overlap, strip_whitespace=True)
+    return RecursiveCharacterTextSplitter(
+        separators=_SEPARATORS,
+        is_separator_regex=True,
+        keep_separator="end",
+        chunk_size=size,
+        chunk_overlap=overlap,
+        strip_whitespace=True,
+    )
 
 
 def _split_table(block: str, chunk_size: int) -> list[str]:
     """Rows are never cut; each chunk repeats the header so it reads as a table on its own."""
     rows = block.split("\n")
-    header = rows[:2] if len(rows) > 1 and set(rows[1].replace("|", "").strip()) <= set("-: ") else rows[:1]
-    body = rows[len(header):]
+    header = (
+        rows[:2]
+        if len(rows) > 1 and set(rows[1].replace("|", "").strip()) <= set("-: ")
+        else rows[:1]
+    )
+    body = rows[len(header) :]
     head_text = "\n".join(header)
     chunks: list[str] = []
     current: list[str] = []
@@ -121,8 +151,10 @@ def _split_table(block: str, chunk_size: int) -> list[str]:
 
 
 def _heading_positions(text: str, heading_starts: str) -> list[tuple[int, str]]:
-    """(offset in ``text``, path) of each heading starting on this page, found by its last part's words
-    (extraction may add spaces, as in "式(6.5) 的解释"); a heading not found counts from the page top."""
+    """(offset in ``text``, path) of each heading starting on this page, found by its last part's
+    words
+    (extraction may add spaces, as in "式(6.5) 的解释"); a heading not found counts from the page
+    top."""
     out: list[tuple[int, str]] = []
     cursor = 0
     for path in filter(None, heading_starts.split("\n")):

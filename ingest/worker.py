@@ -20,7 +20,11 @@ def _handle(request, replies) -> tuple:
     path, source, load_limits, splitter_config, memory_mb = request
 
     def on_page(done: int, total: int, ocr: bool) -> None:  # interim frames before the reply
-        write_frame(replies, pickle.dumps(("progress", (done, total, ocr)), protocol=pickle.HIGHEST_PROTOCOL))
+        write_frame(
+            replies,
+            pickle.dumps(("progress", (done, total, ocr)), protocol=pickle.HIGHEST_PROTOCOL),
+        )
+
     try:
         splitter = ChineseTextSplitter(**splitter_config)
         return "ok", parse_and_split(path, source, load_limits, splitter, on_page)
@@ -29,7 +33,8 @@ def _handle(request, replies) -> tuple:
     except MemoryError:
         return "fatal", f"the file needs more than {memory_mb} MB of memory to read; skipped"
     except (ImportError, OSError) as exc:
-        if "map segment" in str(exc) or "memory" in str(exc).lower():  # a library could not load under the cap
+        # a library could not load under the cap
+        if "map segment" in str(exc) or "memory" in str(exc).lower():
             return "fatal", f"the file needs more than {memory_mb} MB of memory to read; skipped"
         return "error", f"could not read the file ({type(exc).__name__}: {str(exc)[:160]})"
     except RecursionError:

@@ -14,7 +14,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .config import PROVIDERS, LLMConfig, ModelProfile, model_profile, resolved_base_url, resolved_model, safe_url
+from .config import (
+    PROVIDERS,
+    LLMConfig,
+    ModelProfile,
+    model_profile,
+    resolved_base_url,
+    resolved_model,
+    safe_url,
+)
 from .errors import LLMBackendError, SparkAPIError, explain_error
 from .local_models import DEFAULT_LOCAL_MODEL, LOCAL_MODELS, Progress, ensure_model_file
 
@@ -46,14 +54,23 @@ def build_local_engine(config: LLMConfig, progress: Progress | None = None) -> L
     from .local_engine import LocalEngine
 
     if config.model_path and not Path(config.model_path).is_file():
-        raise LLMBackendError(f"Local model file {config.model_path} was not found", provider="local")
-    return LocalEngine(model_path=config.model_path, model_id=config.model, models_dir=config.models_dir,
-                       n_ctx=config.n_ctx, n_threads=config.n_threads, prompt_lookup_tokens=config.prompt_lookup_tokens,
-                       progress=progress)
+        raise LLMBackendError(
+            f"Local model file {config.model_path} was not found", provider="local"
+        )
+    return LocalEngine(
+        model_path=config.model_path,
+        model_id=config.model,
+        models_dir=config.models_dir,
+        n_ctx=config.n_ctx,
+        n_threads=config.n_threads,
+        prompt_lookup_tokens=config.prompt_lookup_tokens,
+        progress=progress,
+    )
 
 
 def build_chat_model(config: LLMConfig, engine: LocalEngine | None = None) -> BaseChatModel:
-    """A chat model for ``config.provider``; cheap (no network; the local model loads on first use)."""
+    """A chat model for ``config.provider``; cheap (no network; the local model loads on first
+    use)."""
     if config.provider not in PROVIDERS:
         raise LLMBackendError(
             f"Unknown LLM provider {config.provider!r}; expected one of: {', '.join(PROVIDERS)}",
@@ -63,15 +80,20 @@ def build_chat_model(config: LLMConfig, engine: LocalEngine | None = None) -> Ba
         from .local import LocalChatModel
 
         engine = engine or build_local_engine(config)
-        return LocalChatModel(engine=engine, model_name=resolved_model(config), temperature=config.temperature,
-                              max_tokens=config.max_tokens)
+        return LocalChatModel(
+            engine=engine,
+            model_name=resolved_model(config),
+            temperature=config.temperature,
+            max_tokens=config.max_tokens,
+        )
     from .remote import build_remote_chat_model
 
     return build_remote_chat_model(config)
 
 
 def warm_up(chat_model: BaseChatModel, config: LLMConfig) -> None:
-    """Load a model's weights now, with a few generated tokens, where its profile says loading is slow
+    """Load a model's weights now, with a few generated tokens, where its profile says loading is
+    slow
     (local models); remote models need nothing."""
     if model_profile(config).preload:
         chat_model.invoke("1 + 1 =", stop=[" ", ".", "。", "，", ","])

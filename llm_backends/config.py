@@ -15,7 +15,8 @@ Provider = Literal["local", "openai", "zhipu", "qianfan", "spark", "openai_compa
 @dataclass(frozen=True)
 class LLMConfig:
     provider: Provider = "local"
-    model: str | None = None  # None -> the provider's default (see PROVIDERS); local: a packaged model id
+    # None -> the provider's default (see PROVIDERS); local: a packaged model id
+    model: str | None = None
     api_key: str | None = None  # qianfan: the v2 API key (bce-v3/...); spark: the APIPassword
     base_url: str | None = None  # overrides the provider's endpoint
     temperature: float = 0.1
@@ -23,20 +24,23 @@ class LLMConfig:
     timeout_s: float = 60.0
     max_retries: int = 2
     # local model
-    model_path: str | None = None  # a GGUF file; None -> the packaged model `model` assembled into models_dir
+    # a GGUF file; None -> the packaged model `model` assembled into models_dir
+    model_path: str | None = None
     models_dir: str | None = None  # where the packaged GGUF is written
     n_threads: int = 2
     n_ctx: int = 4096
-    prompt_lookup_tokens: int = 0  # draft tokens guessed from the prompt per step (speculative decoding); 0 = off
+    # draft tokens guessed from the prompt per step (speculative decoding); 0 = off
+    prompt_lookup_tokens: int = 0
 
     def __repr__(self) -> str:  # keep the key out of logs and tracebacks
         key = "'***'" if self.api_key else "None"
         return (
-            f"LLMConfig(provider={self.provider!r}, model={self.model!r}, api_key={key}, "
-            f"base_url={safe_url(self.base_url)!r}, temperature={self.temperature}, "
-            f"max_tokens={self.max_tokens}, timeout_s={self.timeout_s}, max_retries={self.max_retries}, "
-            f"model_path={self.model_path!r}, models_dir={self.models_dir!r}, "
-            f"n_threads={self.n_threads}, n_ctx={self.n_ctx}, prompt_lookup_tokens={self.prompt_lookup_tokens})"
+            f"LLMConfig(provider={self.provider!r}, model={self.model!r}, api_key={key},"
+            f" base_url={safe_url(self.base_url)!r}, temperature={self.temperature},"
+            f" max_tokens={self.max_tokens}, timeout_s={self.timeout_s},"
+            f" max_retries={self.max_retries}, model_path={self.model_path!r},"
+            f" models_dir={self.models_dir!r}, n_threads={self.n_threads}, n_ctx={self.n_ctx},"
+            f" prompt_lookup_tokens={self.prompt_lookup_tokens})"
         )
 
     __str__ = __repr__
@@ -57,11 +61,19 @@ PROVIDERS: MappingProxyType[str, ProviderSpec] = MappingProxyType(
         "openai": ProviderSpec("OpenAI", "https://api.openai.com/v1", "gpt-4o-mini"),
         "zhipu": ProviderSpec("Zhipu", "https://open.bigmodel.cn/api/paas/v4/", "glm-4-flash"),
         # Qianfan ModelBuilder v2 (OpenAI-compatible); temperature must be in (0, 1].
-        "qianfan": ProviderSpec("Qianfan", "https://qianfan.baidubce.com/v2", "ernie-4.0-turbo-8k", min_temperature=0.01),
+        "qianfan": ProviderSpec(
+            "Qianfan", "https://qianfan.baidubce.com/v2", "ernie-4.0-turbo-8k", min_temperature=0.01
+        ),
         # Spark HTTP (OpenAI-compatible) API; temperature must be in (0, 1].
-        "spark": ProviderSpec("Spark", "https://spark-api-open.xf-yun.com/v1", "lite", min_temperature=0.01),
-        "openai_compatible": ProviderSpec("OpenAI-compatible server", None, None, placeholder_key="not-needed"),
-        "vllm": ProviderSpec("vLLM server", "http://127.0.0.1:8000/v1", None, placeholder_key="EMPTY"),
+        "spark": ProviderSpec(
+            "Spark", "https://spark-api-open.xf-yun.com/v1", "lite", min_temperature=0.01
+        ),
+        "openai_compatible": ProviderSpec(
+            "OpenAI-compatible server", None, None, placeholder_key="not-needed"
+        ),
+        "vllm": ProviderSpec(
+            "vLLM server", "http://127.0.0.1:8000/v1", None, placeholder_key="EMPTY"
+        ),
     }
 )
 
@@ -91,20 +103,26 @@ def resolved_model(config: LLMConfig) -> str | None:
 
 @dataclass(frozen=True)
 class ModelProfile:
-    """How the answer chain should use a model: one place per provider, not scattered through the app."""
+    """How the answer chain should use a model: one place per provider, not scattered through the
+    app."""
 
     max_tokens: int  # answer length cap
     context_tokens: int  # sources budget (estimated tokens, see prompts.estimate_tokens)
     condense_history: bool  # can it rewrite a follow-up into a standalone question?
-    preload: bool = False  # load the weights when the server starts (a local model), not on the first question
+    # load the weights when the server starts (a local model), not on the first question
+    preload: bool = False
 
 
 # Local figures come from the first-token curve in the README (2 cores, ~75 prompt tokens/s):
 # 700 tokens of sources keep the first token near 8 s with the 1.5B model.
 _LOCAL_PROFILES = {
-    "qwen2.5-coder-1.5b": ModelProfile(max_tokens=256, context_tokens=700, condense_history=True, preload=True),
+    "qwen2.5-coder-1.5b": ModelProfile(
+        max_tokens=256, context_tokens=700, condense_history=True, preload=True
+    ),
     # a 270M base model: short answers, short context, and it cannot rewrite questions
-    "gemma-3-270m": ModelProfile(max_tokens=160, context_tokens=600, condense_history=False, preload=True),
+    "gemma-3-270m": ModelProfile(
+        max_tokens=160, context_tokens=600, condense_history=False, preload=True
+    ),
 }
 _REMOTE_PROFILE = ModelProfile(max_tokens=512, context_tokens=3000, condense_history=True)
 
@@ -114,4 +132,6 @@ def model_profile(config: LLMConfig) -> ModelProfile:
         return _REMOTE_PROFILE
     if config.model_path:  # a user's own GGUF: assume an instruct model of the default's size
         return _LOCAL_PROFILES[DEFAULT_LOCAL_MODEL]
-    return _LOCAL_PROFILES.get(config.model or DEFAULT_LOCAL_MODEL, _LOCAL_PROFILES[DEFAULT_LOCAL_MODEL])
+    return _LOCAL_PROFILES.get(
+        config.model or DEFAULT_LOCAL_MODEL, _LOCAL_PROFILES[DEFAULT_LOCAL_MODEL]
+    )

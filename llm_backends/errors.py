@@ -117,28 +117,57 @@ def _classify(exc: BaseException, config: LLMConfig) -> tuple[str, int | None, s
         if isinstance(err, LLMBackendError):
             return err.message, err.status_code, err.detail
         if isinstance(err, SparkAPIError):
-            text = _SPARK_CODES.get(err.code, f"Spark returned error code {err.code}: {err.server_message[:160]}")
+            text = _SPARK_CODES.get(
+                err.code, f"Spark returned error code {err.code}: {err.server_message[:160]}"
+            )
             return text, None, err.server_message
         if isinstance(err, openai.APIStatusError):
             status, detail = err.status_code, _server_detail(err)
             if status == 401:
                 return f"{label} rejected the API key (HTTP 401)", status, detail
             if status == 403:
-                return f"{label} denied access with this API key (HTTP 403): the account or key is not allowed to use model '{model}'", status, detail
+                return (
+                    (
+                        f"{label} denied access with this API key (HTTP 403): the account or key is"
+                        f" not allowed to use model '{model}'"
+                    ),
+                    status,
+                    detail,
+                )
             if status == 404:
-                return f"{label} does not know model '{model}' or has no chat endpoint at {where} (HTTP 404)", status, detail
+                return (
+                    (
+                        f"{label} does not know model '{model}' or has no chat endpoint at {where}"
+                        " (HTTP 404)"
+                    ),
+                    status,
+                    detail,
+                )
             if status == 429:
-                return f"{label} rate limit hit (HTTP 429) {_retries(config.max_retries)}", status, detail
+                return (
+                    f"{label} rate limit hit (HTTP 429) {_retries(config.max_retries)}",
+                    status,
+                    detail,
+                )
             if status >= 500:
-                return f"{label} server error (HTTP {status}) {_retries(config.max_retries)}", status, detail
+                return (
+                    f"{label} server error (HTTP {status}) {_retries(config.max_retries)}",
+                    status,
+                    detail,
+                )
             short = scrub(detail, config.api_key)[:200]
             return f"{label} rejected the request (HTTP {status}): {short}", status, detail
         if isinstance(err, openai.APITimeoutError):
             return f"{label} at {where} did not answer within {config.timeout_s:g} s", None, ""
         if isinstance(err, openai.APIConnectionError):
             causes = {type(c).__name__ for c in _chain(err)}
-            if causes & {"RemoteProtocolError", "ReadError", "EndOfStream"}:  # connected, then cut off
-                return f"{label} at {where} closed the connection mid-response", None, "connection closed early"
+            # connected, then cut off
+            if causes & {"RemoteProtocolError", "ReadError", "EndOfStream"}:
+                return (
+                    f"{label} at {where} closed the connection mid-response",
+                    None,
+                    "connection closed early",
+                )
             return f"{label} at {where} is not reachable", None, str(err)
         if isinstance(err, openai.APIError):  # an error object sent inside a 200 response or stream
             detail = _server_detail(err)

@@ -42,12 +42,14 @@ class LocalChatModel(BaseChatModel):
     repeat_penalty: float = 1.0
     # A base model's answer is one line: it goes on to invent more "context" after it.
     single_line: bool | None = None  # None -> True for base models, False for chat models
-    timeout: float | None = None  # accepted for interface parity; local generation has no network wait
+    # accepted for interface parity; local generation has no network wait
+    timeout: float | None = None
     max_retries: int = Field(default=0, description="unused: nothing to retry locally")
 
     _own_engine: Any = PrivateAttr(default=None)
 
-    # The answer chain passes a refusal-gate request (``refusal_gate``, see llm_backends.refusal_gate)
+    # The answer chain passes a refusal-gate request (``refusal_gate``, see
+    # llm_backends.refusal_gate)
     # to chat models that say they read the refusal's probability.
     reads_refusal_probability: bool = True
 
@@ -57,16 +59,25 @@ class LocalChatModel(BaseChatModel):
 
     @property
     def _identifying_params(self) -> dict[str, Any]:
-        return {"model_name": self._model_name, "temperature": self.temperature, "max_tokens": self.max_tokens}
+        return {
+            "model_name": self._model_name,
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+        }
 
     @property
     def _model_name(self) -> str:
-        return self.model_name or (self.engine.name if self.engine else Path(self.model_path or "local").name)
+        return self.model_name or (
+            self.engine.name if self.engine else Path(self.model_path or "local").name
+        )
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
-        params = LangSmithParams(ls_provider="llamacpp", ls_model_name=kwargs.get("model") or self._model_name,
-                                 ls_model_type="chat",
-                                 ls_temperature=kwargs.get("temperature", self.temperature))
+        params = LangSmithParams(
+            ls_provider="llamacpp",
+            ls_model_name=kwargs.get("model") or self._model_name,
+            ls_model_type="chat",
+            ls_temperature=kwargs.get("temperature", self.temperature),
+        )
         max_tokens = kwargs.get("max_tokens", self.max_tokens)
         if max_tokens:
             params["ls_max_tokens"] = max_tokens
@@ -79,34 +90,48 @@ class LocalChatModel(BaseChatModel):
             return self.engine
         if self._own_engine is None:
             if not self.model_path:
-                raise LLMBackendError("LocalChatModel needs an engine or a model_path", provider="local")
+                raise LLMBackendError(
+                    "LocalChatModel needs an engine or a model_path", provider="local"
+                )
             self._own_engine = LocalEngine(model_path=self.model_path)
         return self._own_engine
 
     # --- generation ----------------------------------------------------------------------------
-    def _answer_parts(self, messages: list[BaseMessage], stop: list[str] | None,
-                      options: dict[str, Any]) -> Iterator[tuple[str, str | None, UsageMetadata | None, dict]]:
+    def _answer_parts(
+        self, messages: list[BaseMessage], stop: list[str] | None, options: dict[str, Any]
+    ) -> Iterator[tuple[str, str | None, UsageMetadata | None, dict]]:
         """(text, finish_reason, usage, metadata) pieces; usage only on the last, the refusal gate's
         reading on the first. Call with the lock held."""
         engine = self._engine()
         llama = engine.load()
         max_tokens = int(options.get("max_tokens") or self.max_tokens)
-        tokens, template_stop, criteria = self._fit(engine, [_as_dict(m) for m in messages], max_tokens)
+        tokens, template_stop, criteria = self._fit(
+            engine, [_as_dict(m) for m in messages], max_tokens
+        )
         chat = engine.uses_chat_template
         single_line = (not chat) if self.single_line is None else self.single_line
         user_stop = [*(self.stop or []), *(stop or [])]
-        base_stop = [] if chat else [s for s in BASE_MODEL_STOP if not (single_line and s.startswith("\n"))]
+        base_stop = (
+            [] if chat else [s for s in BASE_MODEL_STOP if not (single_line and s.startswith("\n"))]
+        )
         gate = options.get("refusal_gate")
         reading, ban = self._read_refusal(llama, tokens, gate) if gate else ({}, None)
         if gate and reading.get("refused_by_gate"):
-            usage = UsageMetadata(input_tokens=len(tokens), output_tokens=0, total_tokens=len(tokens))
+            usage = UsageMetadata(
+                input_tokens=len(tokens), output_tokens=0, total_tokens=len(tokens)
+            )
             yield gate["text"], "refusal_gate", usage, reading
             return
         stream = llama.create_completion(
-            prompt=tokens, max_tokens=max(1, min(max_tokens, self._n_ctx(engine) - len(tokens) - 1)),
-            temperature=float(options.get("temperature", self.temperature)), repeat_penalty=self.repeat_penalty,
-            seed=self.seed, stop=[*template_stop, *base_stop, *user_stop] or None, stopping_criteria=criteria,
-            logits_processor=ban, stream=True,
+            prompt=tokens,
+            max_tokens=max(1, min(max_tokens, self._n_ctx(engine) - len(tokens) - 1)),
+            temperature=float(options.get("temperature", self.temperature)),
+            repeat_penalty=self.repeat_penalty,
+            seed=self.seed,
+            stop=[*template_stop, *base_stop, *user_stop] or None,
+            stopping_criteria=criteria,
+            logits_processor=ban,
+            stream=True,
         )
         if reading:
             yield "", None, None, reading
@@ -130,23 +155,30 @@ class LocalChatModel(BaseChatModel):
                     yield text, None, None, {}
         finally:
             stream.close()  # stops llama.cpp generating when we end early
-        usage = UsageMetadata(input_tokens=len(tokens), output_tokens=n_out, total_tokens=len(tokens) + n_out)
+        usage = UsageMetadata(
+            input_tokens=len(tokens), output_tokens=n_out, total_tokens=len(tokens) + n_out
+        )
         yield text if finish else "", finish or "length", usage, {}
 
     @staticmethod
     def _read_refusal(llama: Any, tokens: list[int], gate: dict) -> tuple[dict, Any]:
-        """({"refusal_probability", "refused_by_gate"}, the logits processor that bans the refusal's start)."""
+        """({"refusal_probability", "refused_by_gate"}, the logits processor that bans the refusal's
+        start)."""
         from llama_cpp import LogitsProcessorList
 
         prefix = refusal_prefix(llama, gate["text"])
         probability = refusal_probability(llama, tokens, prefix)
         threshold = gate.get("threshold")
-        reading = {"refusal_probability": round(probability, 4),
-                   "refused_by_gate": threshold is not None and probability >= threshold}
+        reading = {
+            "refusal_probability": round(probability, 4),
+            "refused_by_gate": threshold is not None and probability >= threshold,
+        }
         ban = LogitsProcessorList([BanPrefix(len(tokens), prefix)]) if gate.get("ban") else None
         return reading, ban
 
-    def _fit(self, engine: LocalEngine, messages: list[dict], max_tokens: int) -> tuple[list[int], list[str], Any]:
+    def _fit(
+        self, engine: LocalEngine, messages: list[dict], max_tokens: int
+    ) -> tuple[list[int], list[str], Any]:
         """Render; when the prompt would not leave room to answer, cut the sources of the last user
         message from the end (they come best-first), keeping its question line whole."""
         budget = max(self._n_ctx(engine) - max_tokens, self._n_ctx(engine) // 2)
@@ -156,8 +188,11 @@ class LocalChatModel(BaseChatModel):
             if excess <= 0:
                 break
             last = max(i for i, m in enumerate(messages) if m["role"] != "assistant")
-            messages = [*messages[:last], {**messages[last], "content": _cut(engine, messages[last]["content"],
-                                                                              excess + 8)}, *messages[last + 1:]]
+            messages = [
+                *messages[:last],
+                {**messages[last], "content": _cut(engine, messages[last]["content"], excess + 8)},
+                *messages[last + 1 :],
+            ]
             tokens, stop, criteria = engine.render(messages)
         if len(tokens) > budget:  # the question alone is too long: keep the prompt's end
             tokens = tokens[-budget:]
@@ -167,29 +202,51 @@ class LocalChatModel(BaseChatModel):
     def _n_ctx(engine: LocalEngine) -> int:
         return engine.load().n_ctx()
 
-    def _generate(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                  run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> ChatResult:
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
         engine = self._engine()
         with engine.lock:
             parts = list(self._answer_parts(messages, stop, kwargs))
         text = "".join(t for t, _, _, _ in parts).strip()
         finish, usage = parts[-1][1], parts[-1][2]
         reading = {k: v for part in parts for k, v in part[3].items()}
-        message = AIMessage(content=text, usage_metadata=usage,
-                            response_metadata={"finish_reason": finish, "model_name": self._model_name,
-                                               "model_provider": "llamacpp", **reading})
+        message = AIMessage(
+            content=text,
+            usage_metadata=usage,
+            response_metadata={
+                "finish_reason": finish,
+                "model_name": self._model_name,
+                "model_provider": "llamacpp",
+                **reading,
+            },
+        )
         return ChatResult(generations=[ChatGeneration(message=message)])
 
-    def _stream(self, messages: list[BaseMessage], stop: list[str] | None = None,
-                run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any) -> Iterator[ChatGenerationChunk]:
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
         engine = self._engine()
         # The lock is held while the caller iterates and released when the stream ends or is closed.
         with engine.lock:
             for text, finish, usage, reading in self._answer_parts(messages, stop, kwargs):
-                metadata = {"finish_reason": finish, "model_name": self._model_name} if finish else {}
+                metadata = (
+                    {"finish_reason": finish, "model_name": self._model_name} if finish else {}
+                )
                 metadata.update(reading)
-                chunk = ChatGenerationChunk(message=AIMessageChunk(content=text, usage_metadata=usage,
-                                                                   response_metadata=metadata))
+                chunk = ChatGenerationChunk(
+                    message=AIMessageChunk(
+                        content=text, usage_metadata=usage, response_metadata=metadata
+                    )
+                )
                 if run_manager and text:
                     run_manager.on_llm_new_token(text, chunk=chunk)
                 yield chunk
@@ -200,14 +257,15 @@ def _as_dict(message: BaseMessage) -> dict:
 
 
 def _cut(engine: LocalEngine, content: str, n_tokens: int) -> str:
-    """``content`` shortened by about ``n_tokens`` tokens from the end of its part before the question."""
+    """``content`` shortened by about ``n_tokens`` tokens from the end of its part before the
+    question."""
     cut = max(content.rfind(m) for m in _QUESTION_MARKERS)
     head, tail = (content[:cut], content[cut:]) if cut > 0 else (content, "")
     llama = engine.load()
     head_tokens = llama.tokenize(head.encode("utf-8"), add_bos=False)
     keep = len(head_tokens) - n_tokens
     if keep <= 0:
-        return tail.lstrip("\n") if tail else content[-max(1, len(content) // 2):]
+        return tail.lstrip("\n") if tail else content[-max(1, len(content) // 2) :]
     kept = llama.detokenize(head_tokens[:keep]).decode("utf-8", errors="ignore")
     if "\n" in kept:  # end on a whole source line rather than mid-sentence
         kept = kept[: kept.rfind("\n")]

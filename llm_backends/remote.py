@@ -59,7 +59,9 @@ class SparkChatModel(OpenAICompatibleChatModel):
         self, chunk: dict, default_chunk_class: type, base_generation_info: dict | None
     ) -> ChatGenerationChunk | None:
         _raise_on_spark_code(chunk)
-        return super()._convert_chunk_to_generation_chunk(chunk, default_chunk_class, base_generation_info)
+        return super()._convert_chunk_to_generation_chunk(
+            chunk, default_chunk_class, base_generation_info
+        )
 
 
 def build_remote_chat_model(config: LLMConfig) -> BaseChatModel:
@@ -67,14 +69,15 @@ def build_remote_chat_model(config: LLMConfig) -> BaseChatModel:
     base_url = resolved_base_url(config)
     if not base_url:
         raise LLMBackendError(
-            f"The {config.provider} provider needs base_url (e.g. https://api.deepseek.com/v1 or http://127.0.0.1:11434/v1)",
+            f"The {config.provider} provider needs base_url (e.g. https://api.deepseek.com/v1 or"
+            " http://127.0.0.1:11434/v1)",
             provider=config.provider,
         )
     model = resolved_model(config)
     if not model:
         raise LLMBackendError(
-            f"The {config.provider} provider needs a model name: the one the server at {safe_url(base_url)} serves "
-            "(listed by GET /models)",
+            f"The {config.provider} provider needs a model name: the one the server at"
+            f" {safe_url(base_url)} serves (listed by GET /models)",
             provider=config.provider,
         )
     api_key = config.api_key or spec.placeholder_key
@@ -89,7 +92,8 @@ def build_remote_chat_model(config: LLMConfig) -> BaseChatModel:
         "temperature": max(config.temperature, spec.min_temperature),
         "max_tokens": config.max_tokens,
         "timeout": config.timeout_s,
-        "max_retries": config.max_retries,  # the openai client retries 429/5xx/connection errors with backoff
+        # the openai client retries 429/5xx/connection errors with backoff
+        "max_retries": config.max_retries,
     }
     if config.provider == "openai":
         return ChatOpenAI(**common)

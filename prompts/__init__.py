@@ -40,7 +40,10 @@ NO_ANSWER = {
 TEMPLATE_NAMES = ("answer", "condense", "judge_faithfulness", "judge_relevance")
 _LANGS = ("zh", "en")
 _NO_CONTEXT = {"zh": "（无）", "en": "(none)"}
-_ROLE_LABELS = {"zh": {"user": "用户", "assistant": "助手"}, "en": {"user": "User", "assistant": "Assistant"}}
+_ROLE_LABELS = {
+    "zh": {"user": "用户", "assistant": "助手"},
+    "en": {"user": "User", "assistant": "Assistant"},
+}
 
 # Han ideographs, CJK punctuation and full-width forms count as Chinese.
 _CJK_RE = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
@@ -124,15 +127,21 @@ def format_context(blocks: list[dict]) -> str:
     for i, block in enumerate(blocks, start=1):
         n = block.get("n") or i
         source, page = block.get("source"), block.get("page")
-        where = ", ".join(x for x in (str(source) if source else "", f"p.{page}" if page not in (None, "") else "") if x)
+        where = ", ".join(
+            x
+            for x in (str(source) if source else "", f"p.{page}" if page not in (None, "") else "")
+            if x
+        )
         lines = [" ".join(line.split()) for line in str(block.get("text", "")).splitlines()]
         text = "\n".join(line for line in lines if line)
         parts.append(f"[{n}] ({where})\n{text}" if where else f"[{n}]\n{text}")
     return "\n\n".join(parts)
 
 
-_INSTRUCTIONS = {"zh": "\n\n使用者的附加要求（以上规则仍然优先）：\n",
-                 "en": "\n\nAdditional instructions from the user (the rules above still come first):\n"}
+_INSTRUCTIONS = {
+    "zh": "\n\n使用者的附加要求（以上规则仍然优先）：\n",
+    "en": "\n\nAdditional instructions from the user (the rules above still come first):\n",
+}
 
 
 def answer_messages(
@@ -142,12 +151,15 @@ def answer_messages(
     override_dir: str | None = None,
     instructions: str | None = None,
 ) -> list[BaseMessage]:
-    """Messages asking for a cited answer from the numbered context only. ``instructions`` (a caller's
+    """Messages asking for a cited answer from the numbered context only. ``instructions`` (a
+    caller's
     own system message) go after the knowledge-base rules, which keep precedence."""
     lang = lang or detect_language(question)
     context = format_context(context_blocks) or _NO_CONTEXT[lang]
     template = load_template("answer", lang, override_dir)
-    messages = _messages(template, context=context, question=" ".join(question.split()), no_answer=NO_ANSWER[lang])
+    messages = _messages(
+        template, context=context, question=" ".join(question.split()), no_answer=NO_ANSWER[lang]
+    )
     if instructions and instructions.strip():
         extra = _INSTRUCTIONS[lang] + instructions.strip()
         if isinstance(messages[0], SystemMessage):
@@ -176,7 +188,9 @@ def condense_messages(
     """Messages rewriting a follow-up question into a standalone one."""
     lang = lang or detect_language(question)
     template = load_template("condense", lang, override_dir)
-    return _messages(template, history=_format_history(history, lang), question=" ".join(question.split()))
+    return _messages(
+        template, history=_format_history(history, lang), question=" ".join(question.split())
+    )
 
 
 def judge_messages(
@@ -193,4 +207,6 @@ def judge_messages(
     lang = lang or detect_language(question)
     context_text = format_context(context) if isinstance(context, list) else str(context)
     template = load_template(f"judge_{kind}", lang, override_dir)
-    return _messages(template, question=question, answer=answer, context=context_text or _NO_CONTEXT[lang])
+    return _messages(
+        template, question=question, answer=answer, context=context_text or _NO_CONTEXT[lang]
+    )

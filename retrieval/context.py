@@ -3,7 +3,8 @@
 A page of a long book rarely names its subject: page 120 of a machine-learning book says "the dual
 problem" without "support vector machine", which only its chapter heading says. Giving the embedder
 and the keyword index ``title > chapter > section`` with each chunk lets a question find the page by
-the subject it is about. The stored text (what users and the answer model read) stays the chunk alone.
+the subject it is about. The stored text (what users and the answer model read) stays the chunk
+alone.
 """
 
 import re
@@ -20,7 +21,8 @@ def _key(part: str) -> str:
 def chunk_context(metadata: Mapping) -> str:
     """``title > heading > sub-heading`` from a chunk's metadata ("" when there is none).
 
-    The title is the document's own (a PDF's title, a file name's stem); a heading equal to the title
+    The title is the document's own (a PDF's title, a file name's stem); a heading equal to the
+    title
     or to the heading before it is said once.
     """
     parts: list[str] = []

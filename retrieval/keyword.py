@@ -4,135 +4,22 @@ FTS5 gives a persistent, incremental BM25 index: documents are added and removed
 transactions, and a restart reads nothing but the index file.
 """
 
-import functools
 import logging
 import re
 import sqlite3
 import threading
-from collections.abc import Callable
 from pathlib import Path
 
 from retrieval.normalize import fold
-from retrieval.references import find_references, join_dotted_numbers, reference_tokens
-from retrieval.stopwords import BASE as _STOPWORDS
+from retrieval.references import find_references
+from retrieval.tokenizer import Tokenizer
 
-_WORD = re.compile(r"[\w\u3400-\u9fff\uf900-\ufaff]+", re.UNICODE)
-_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
-# A numbered reference as written (式(13.6), eq. 4.2, 图3.2): kept whole in a focused query.
-_REFERENCE_TEXT = re.compile(r"(?:公式|式|图|表|定理|引理|算法|定义|例|eq\.?|fig\.?|figure|table|section|sec\.?|theorem)"
-                             r"\s*\(?\s*\d+(?:\.\d+)*\s*\)?|\(\s*\d+\.\d+\s*\)")
-
-def _light_stem(word: str) -> str:
-    """The first English stem (plural -s/-es/-ies, -ing, -ed), kept for before/after benchmarks only."""
-    if len(word) < 4 or not (word.isascii() and word.isalpha()):
-        return word
-    for suffix, repl, keep in (("ies", "y", 2), ("sses", "ss", 2), ("ing", "", 3), ("ed", "", 3)):
-        if word.endswith(suffix) and len(word) - len(suffix) >= keep:
-            return word[: -len(suffix)] + repl
-    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
-        return word[:-1]
-    return word
-
-
-def _english_stemmer(kind: str) -> Callable[[str], str]:
-    """English words meet through their stem on both sides ("represented" ~ "represents"): Snowball's
-    English stemmer (PyStemmer), or the earlier light one, or none."""
-    if kind == "snowball":
-        import Stemmer
-
-        snowball = Stemmer.Stemmer("english")
-        return lambda word: snowball.stemWord(word) if word.isascii() and word.isalpha() else word
-    if kind == "light":
-        return _light_stem
-    if kind == "off":
-        return lambda word: word
-    raise ValueError(f"unknown English stemmer {kind!r} (snowball, light or off)")
-
-
-class Tokenizer:
-    """jieba for Chinese (search mode: words and their sub-words), lowercase words for the rest; text is
-    folded first (retrieval/normalize.py), so Traditional and Simplified, full- and half-width meet."""
-
-    def __init__(self, numbered_references: bool = True, english_stems: str = "snowball"):
-        import jieba
-
-        jieba.setLogLevel(logging.WARNING)
-        self._jieba = jieba.Tokenizer()
-        # The earlier choices (no numbered references, light stems) are kept for before/after benchmarks.
-        self.numbered_references = numbered_references
-        self.english_stems = english_stems
-        self._stem = _english_stemmer(english_stems)
-        self._stemmed_stopwords = frozenset(self._stem(w) for w in _STOPWORDS)
-        # Page rescoring tokenizes the same pages for question after question (about half of a search's
-        # time on a book): the last pages' tokens are kept, per tokenizer, bounded.
-        self._tokens_cached = functools.lru_cache(maxsize=1024)(self._tokens)
-
-    @property
-    def signature(self) -> str:
-        """What an index built by this tokenizer holds; an index with another signature is rebuilt."""
-        refs = str(TOKENIZER_VERSION) if self.numbered_references else "1"
-        return refs if self.english_stems == "light" else f"{refs}-{self.english_stems}"
-
-    def tokens(self, text: str) -> list[str]:
-        """Words, dotted numbers whole (13.6 -> n13p6), then the text's numbered references (式(13.6) ->
-        eq13p6; retrieval/references.py)."""
-        return list(self._tokens_cached(text))
-
-    def _tokens(self, text: str) -> tuple[str, ...]:
-        return tuple(self._tokenize(text))
-
-    def _tokenize(self, text: str) -> list[str]:
-        folded = fold(text)
-        if not self.numbered_references:
-            return self._words(folded)
-        return self._words(join_dotted_numbers(folded)) + reference_tokens(folded)
-
-    def subject_terms(self, text: str, max_general_freq: int) -> list[str]:
-        """The words of ``text`` that carry its subject: Chinese words jieba's general-language dictionary
-        rates rarer than ``max_general_freq`` (or does not know), Latin words that are no stop words,
-        and numbered references as written. Instruction and role-play words ("根据所提供的上下文信息，
-        假设你是老师，请你设置一个问题") are common Chinese and drop out. In question order, each once."""
-        folded = fold(text)
-        refs = [m.group(0) for m in _REFERENCE_TEXT.finditer(folded)]
-        rest = _REFERENCE_TEXT.sub(" ", folded)
-        kept: list[str] = []
-        for word in self._jieba.cut(rest):
-            word = word.strip()
-            if len(word) < 2 or not _WORD.fullmatch(word) or word in _STOPWORDS:
-                continue
-            if _CJK.search(word) and self._jieba.FREQ.get(word, 0) >= max_general_freq:
-                continue
-            kept.append(word)
-        return list(dict.fromkeys(refs + kept))
-
-    def _words(self, folded: str) -> list[str]:
-        out: list[str] = []
-        for run in _WORD.findall(folded):
-            if _CJK.search(run):
-                out.extend(t for t in self._jieba.cut_for_search(run) if t.strip())
-            else:
-                out.append(self._stem(run))
-        return out
-
-    def query_terms(self, text: str) -> list[str]:
-        seen: dict[str, None] = {}
-        for tok in self.tokens(text):
-            if tok in _STOPWORDS or tok in self._stemmed_stopwords:
-                continue
-            seen.setdefault(tok)
-        return list(seen)
-
-
-# What the index's rows were tokenized by. Raised whenever Tokenizer.tokens changes what it emits:
-# an index written by another version is emptied on open, and each knowledge base refills it from its
-# stored chunks (KnowledgeBase.sync_keyword). 2: dotted numbers whole, numbered references; the
-# signature adds the English stemmer unless it is the first, light one.
-TOKENIZER_VERSION = 2
 log = logging.getLogger(__name__)
 
 
 class KeywordIndex:
-    """One FTS5 table per knowledge base (so BM25's document frequencies are that base's own), in one
+    """One FTS5 table per knowledge base (so BM25's document frequencies are that base's own), in
+    one
     SQLite file per data dir."""
 
     def __init__(self, path: str | Path, tokenizer: Tokenizer | None = None):
@@ -146,22 +33,37 @@ class KeywordIndex:
     def _drop_outdated(self) -> None:
         """Empty an index that an older tokenizer wrote; its knowledge bases re-index on open."""
         with self._lock:
-            self._db.execute("CREATE TABLE IF NOT EXISTS kw_meta (key TEXT PRIMARY KEY, value TEXT)")
-            row = self._db.execute("SELECT value FROM kw_meta WHERE key = 'tokenizer_version'").fetchone()
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS kw_meta (key TEXT PRIMARY KEY, value TEXT)"
+            )
+            row = self._db.execute(
+                "SELECT value FROM kw_meta WHERE key = 'tokenizer_version'"
+            ).fetchone()
             if row is not None and row[0] == self._tok.signature:
                 return
-            tables = [r[0] for r in self._db.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'kw\\_%' ESCAPE '\\' "
-                "AND name != 'kw_meta' AND sql LIKE 'CREATE VIRTUAL TABLE%'")]
+            tables = [
+                r[0]
+                for r in self._db.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'kw\\_%'"
+                    " ESCAPE '\\' AND name != 'kw_meta' AND sql LIKE 'CREATE VIRTUAL TABLE%'"
+                )
+            ]
             if tables:
-                log.warning("keyword index %s was built by an older tokenizer (version %s, now %s): "
-                            "re-indexing its %d knowledge base(s) from their stored chunks as they open",
-                            self._path_name(), row[0] if row else 1, self._tok.signature, len(tables))
+                log.warning(
+                    "keyword index %s was built by an older tokenizer (version %s, now %s): "
+                    "re-indexing its %d knowledge base(s) from their stored chunks as they open",
+                    self._path_name(),
+                    row[0] if row else 1,
+                    self._tok.signature,
+                    len(tables),
+                )
             self._db.execute("BEGIN")
             for table in tables:
                 self._db.execute(f'DROP TABLE "{table}"')
-            self._db.execute("INSERT OR REPLACE INTO kw_meta VALUES ('tokenizer_version', ?)",
-                             (self._tok.signature,))
+            self._db.execute(
+                "INSERT OR REPLACE INTO kw_meta VALUES ('tokenizer_version', ?)",
+                (self._tok.signature,),
+            )
             self._db.execute("COMMIT")
 
     def _path_name(self) -> str:
@@ -180,7 +82,9 @@ class KeywordIndex:
         return f'"kw_{kb}"'
 
     def _exists(self, kb: str) -> bool:
-        row = self._db.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (f"kw_{kb}",)).fetchone()
+        row = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE name = ?", (f"kw_{kb}",)
+        ).fetchone()
         return row is not None
 
     def add(self, kb: str, doc_id: str, chunks: list[tuple[str, str]]) -> None:
@@ -190,8 +94,10 @@ class KeywordIndex:
         with self._lock:
             self._db.execute("BEGIN")
             try:
-                self._db.execute(f"CREATE VIRTUAL TABLE IF NOT EXISTS {table} USING fts5("
-                                 "tokens, doc_id UNINDEXED, chunk_id UNINDEXED, tokenize='unicode61')")
+                self._db.execute(
+                    f"CREATE VIRTUAL TABLE IF NOT EXISTS {table} USING fts5("
+                    "tokens, doc_id UNINDEXED, chunk_id UNINDEXED, tokenize='unicode61')"
+                )
                 self._db.execute(f"DELETE FROM {table} WHERE doc_id = ?", (doc_id,))
                 self._db.executemany(f"INSERT INTO {table} VALUES (?, ?, ?)", rows)
                 self._db.execute("COMMIT")
@@ -216,7 +122,9 @@ class KeywordIndex:
                 return set()
             return {r[0] for r in self._db.execute(f"SELECT DISTINCT doc_id FROM {table}")}
 
-    def search(self, kb: str, query: str, k: int, doc_ids: list[str] | None = None) -> list[tuple[str, float]]:
+    def search(
+        self, kb: str, query: str, k: int, doc_ids: list[str] | None = None
+    ) -> list[tuple[str, float]]:
         """(chunk_id, bm25 score: higher is better), best first."""
         terms = self._tok.query_terms(query)
         if not terms:
@@ -235,8 +143,11 @@ class KeywordIndex:
                 return []
             return [(cid, float(score)) for cid, score in self._db.execute(sql, params)]
 
-    def reference_matches(self, kb: str, query: str, limit: int, doc_ids: list[str] | None = None) -> dict[str, int]:
-        """chunk id -> 2 per numbered reference of ``query`` the chunk holds with its kind (eq13p6), 1 per
+    def reference_matches(
+        self, kb: str, query: str, limit: int, doc_ids: list[str] | None = None
+    ) -> dict[str, int]:
+        """chunk id -> 2 per numbered reference of ``query`` the chunk holds with its kind (eq13p6),
+        1 per
         one it holds only as the dotted number (n13p6); at most ``limit`` chunks per reference."""
         if not self._tok.numbered_references:
             return {}
@@ -250,8 +161,11 @@ class KeywordIndex:
                 out[cid] = out.get(cid, 0) + weight
         return out
 
-    def chunks_with(self, kb: str, term: str, limit: int, doc_ids: list[str] | None = None) -> list[str]:
-        """Ids of chunks whose tokens include ``term`` (an index token, e.g. ``eq13p6``), at most ``limit``."""
+    def chunks_with(
+        self, kb: str, term: str, limit: int, doc_ids: list[str] | None = None
+    ) -> list[str]:
+        """Ids of chunks whose tokens include ``term`` (an index token, e.g. ``eq13p6``), at most
+        ``limit``."""
         table = self._table(kb)
         sql = f"SELECT chunk_id FROM {table} WHERE {table} MATCH ?"
         params: list = ['"' + term.replace('"', '""') + '"']
@@ -264,7 +178,8 @@ class KeywordIndex:
             return [r[0] for r in self._db.execute(sql + " LIMIT ?", params + [limit])]
 
     def coverage(self, kb: str, query: str) -> float:
-        """Share of the query's terms that occur anywhere in this knowledge base (0 when none or no terms).
+        """Share of the query's terms that occur anywhere in this knowledge base (0 when none or no
+        terms).
 
         Low for a question asked in another language than the documents' (an English question over a
         Chinese book matches only its names and numbers): the keyword list is then mostly noise."""
@@ -276,7 +191,11 @@ class KeywordIndex:
         with self._lock:
             if not self._exists(kb):
                 return 0.0
-            found = sum(1 for t in terms if self._db.execute(sql, ('"' + t.replace('"', '""') + '"',)).fetchone())
+            found = sum(
+                1
+                for t in terms
+                if self._db.execute(sql, ('"' + t.replace('"', '""') + '"',)).fetchone()
+            )
         return found / len(terms)
 
     def close(self) -> None:

@@ -3,9 +3,12 @@
 A small model handed passages about a neighbouring subject (another station on the same railway,
 another church in the same city) answers from them instead of saying the documents do not hold the
 answer. The names a question asks about are the ones a tagger calls names: jieba's part-of-speech
-tags for person, place, organisation and other proper nouns (``nr*``, ``ns``, ``nt``, ``nz``), and in
-English runs of two or more capitalised words ("Denver Broncos"). No word lists: what counts as a name
-is the tagger's and the spelling's, so it carries to documents nobody here has read. When the passages
+tags for person, place, organisation and other proper nouns (``nr*``, ``ns``, ``nt``, ``nz``), and
+in
+English runs of two or more capitalised words ("Denver Broncos"). No word lists: what counts as a
+name
+is the tagger's and the spelling's, so it carries to documents nobody here has read. When the
+passages
 are in the question's language and miss one of those names, the question is not about them, unless
 the knowledge base mentions the name elsewhere (``known``). Measured in bench/answers.py (README,
 "Answer quality").
@@ -37,30 +40,44 @@ class NameCheck:
     def names(self, question: str) -> list[str]:
         if _is_chinese(question):
             words = _join_transliterations([(w.word, w.flag) for w in self._tagger.cut(question)])
-            return list(dict.fromkeys(word for word, flag in words
-                                      if len(word) >= 2 and _CJK_CHAR.search(word) and flag.startswith(_NAME_TAGS)))
+            return list(
+                dict.fromkeys(
+                    word
+                    for word, flag in words
+                    if len(word) >= 2 and _CJK_CHAR.search(word) and flag.startswith(_NAME_TAGS)
+                )
+            )
         return list(dict.fromkeys(m.group(0) for m in _ENGLISH_NAME.finditer(question.strip())))
 
-    def missing(self, question: str, passages: list[str], known: Callable[[str], bool] | None = None) -> list[str]:
-        """The question's names that no passage mentions; with ``known`` (does the knowledge base hold this
+    def missing(
+        self, question: str, passages: list[str], known: Callable[[str], bool] | None = None
+    ) -> list[str]:
+        """The question's names that no passage mentions; with ``known`` (does the knowledge base
+        hold this
         text anywhere?), only those the knowledge base does not hold either."""
         text = "\n".join(passages)
         if _is_chinese(question) != _is_chinese(text):
-            return []  # a cross-language question: names are written differently, nothing to compare
+            # a cross-language question: names are written differently, nothing to compare
+            return []
         folded = text.casefold()
         missing = [name for name in self.names(question) if not _mentioned(name.casefold(), folded)]
         if known is not None:
-            missing = [name for name in missing if not any(known(form) for form in _written_forms(name))]
+            missing = [
+                name for name in missing if not any(known(form) for form in _written_forms(name))
+            ]
         return missing
 
 
 def _join_transliterations(words: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """A transliterated name is written with middle dots (吉格梅·多吉·旺楚克): its pieces make one name."""
+    """A transliterated name is written with middle dots (吉格梅·多吉·旺楚克): its pieces make one
+    name."""
     joined: list[tuple[str, str]] = []
     for word, flag in words:
         if joined and (word in _NAME_DOTS or joined[-1][0][-1:] in _NAME_DOTS):
             previous, previous_flag = joined.pop()
-            joined.append((previous + word, previous_flag if previous_flag.startswith(_NAME_TAGS) else flag))
+            joined.append(
+                (previous + word, previous_flag if previous_flag.startswith(_NAME_TAGS) else flag)
+            )
         else:
             joined.append((word, flag))
     return [(word.strip(_NAME_DOTS), flag) for word, flag in joined]
@@ -82,7 +99,7 @@ def _mentioned(name: str, text: str) -> bool:
         return any(_stem(word) in text for word in name.split() if len(word) > 2)
     if len(name) <= 2:
         return name in text
-    return any(name[i:i + 2] in text for i in range(len(name) - 1))
+    return any(name[i : i + 2] in text for i in range(len(name) - 1))
 
 
 def _stem(word: str) -> str:

@@ -2,8 +2,10 @@
 
 A document's registry record is its commit point: chunks are written while the record says
 ``pending`` and become visible only when one single-record write flips it to ``indexed``.
-Anything left ``pending``/``deleting`` by a killed process is rolled back on the next open (on a shared
-server, once its writer has been silent long enough: a pending record's time is refreshed per batch).
+Anything left ``pending``/``deleting`` by a killed process is rolled back on the next open (on a
+shared
+server, once its writer has been silent long enough: a pending record's time is refreshed per
+batch).
 """
 
 import json
@@ -35,8 +37,12 @@ class DocumentRegistry:
         meta = {k: v for k, v in record.as_dict().items() if v is not None and k != "doc_id"}
         meta["added_at"] = record.added_at or time.time()
         # Chroma requires an embedding per record; the registry never searches by vector.
-        self._col.upsert(ids=[record.doc_id], embeddings=[[1.0]], metadatas=[meta],
-                         documents=[json.dumps({"source": record.source}, ensure_ascii=False)])
+        self._col.upsert(
+            ids=[record.doc_id],
+            embeddings=[[1.0]],
+            metadatas=[meta],
+            documents=[json.dumps({"source": record.source}, ensure_ascii=False)],
+        )
 
     def get(self, doc_id: str) -> DocumentRecord | None:
         found = self._col.get(ids=[doc_id], include=["metadatas"])
@@ -53,13 +59,19 @@ class DocumentRegistry:
         return sorted(records, key=lambda r: (r.added_at, r.source))
 
     def ids_with_status(self, *statuses: str) -> list[str]:
-        where = {"status": statuses[0]} if len(statuses) == 1 else {"status": {"$in": list(statuses)}}
+        where = (
+            {"status": statuses[0]} if len(statuses) == 1 else {"status": {"$in": list(statuses)}}
+        )
         return self._col.get(where=where, include=[])["ids"]
 
     def stale_hidden_ids(self, before: float) -> list[str]:
         """Pending or deleting records last written before ``before`` (their writer is gone)."""
         found = self._col.get(where={"status": {"$in": list(HIDDEN_STATES)}}, include=["metadatas"])
-        return [i for i, m in zip(found["ids"], found["metadatas"]) if float(m.get("added_at", 0.0)) < before]
+        return [
+            i
+            for i, m in zip(found["ids"], found["metadatas"])
+            if float(m.get("added_at", 0.0)) < before
+        ]
 
     def by_source(self, source: str) -> list[DocumentRecord]:
         found = self._col.get(where={"source": source}, include=["metadatas"])

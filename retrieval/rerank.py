@@ -1,4 +1,5 @@
-"""Optional rerankers: a local cross-encoder, or a rerank API (Jina/Cohere/vLLM/Xinference format)."""
+"""Optional rerankers: a local cross-encoder, or a rerank API (Jina/Cohere/vLLM/Xinference
+format)."""
 
 import httpx
 
@@ -18,9 +19,12 @@ class CrossEncoderReranker:
 
 
 class APIReranker:
-    """``POST {base_url}/rerank`` with ``{model, query, documents}`` -> ``{results: [{index, relevance_score}]}``."""
+    """``POST {base_url}/rerank`` with ``{model, query, documents}`` -> ``{results: [{index,
+    relevance_score}]}``."""
 
-    def __init__(self, base_url: str, model: str, api_key: str | None = None, timeout_s: float = 30.0):
+    def __init__(
+        self, base_url: str, model: str, api_key: str | None = None, timeout_s: float = 30.0
+    ):
         self._url = base_url.rstrip("/") + "/rerank"
         self._model = model
         self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}

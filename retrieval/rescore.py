@@ -1,7 +1,10 @@
-"""Second stage for paged documents: the top pages rescored by the keyword match of their whole text.
+"""Second stage for paged documents: the top pages rescored by the keyword match of their whole
+text.
 
-The first stage matches chunks, and a page ranks by its best chunk. A question's words are often spread
-over a page (its subject in one chunk, the detail asked about in the next), and a neighbouring page on
+The first stage matches chunks, and a page ranks by its best chunk. A question's words are often
+spread
+over a page (its subject in one chunk, the detail asked about in the next), and a neighbouring page
+on
 the same subject can hold a better single chunk. This stage takes the top ``top`` hits, reads every
 chunk of each hit's page, and scores the whole page texts by BM25 among themselves (the question's
 keyword terms, the keyword index's tokenizer). The new score is the first-stage score and the page
@@ -11,7 +14,8 @@ whole), read from the stored vectors, scaled the same way. Measured on the
 long-document benchmark (README, "Long documents"); it costs one Chroma read and the tokenizing of
 about ten pages per question.
 
-It runs only when at least one of the top hits has a page: knowledge bases of unpaged files (Markdown,
+It runs only when at least one of the top hits has a page: knowledge bases of unpaged files
+(Markdown,
 text) keep the first-stage order.
 """
 
@@ -19,9 +23,12 @@ import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 
+from retrieval.chunk_ids import chunk_index
+
 
 def page_texts(collection, hits: Sequence) -> dict[tuple[str, int], str]:
-    """(doc_id, page) -> the page's text (its chunks in order), for the paged ``hits``; one Chroma read."""
+    """(doc_id, page) -> the page's text (its chunks in order), for the paged ``hits``; one Chroma
+    read."""
     keys = {(h.doc_id, h.page) for h in hits if h.page is not None}
     if not keys:
         return {}
@@ -34,21 +41,27 @@ def page_texts(collection, hits: Sequence) -> dict[tuple[str, int], str]:
         page = meta.get("page")
         key = (meta.get("doc_id", ""), int(page) if page is not None else -1)
         if key in keys:
-            index = cid.rpartition("-")[2]
-            parts.setdefault(key, []).append((int(index) if index.isdigit() else 0, text or ""))
+            parts.setdefault(key, []).append((chunk_index(cid) or 0, text or ""))
     return {key: "\n".join(t for _, t in sorted(chunks)) for key, chunks in parts.items()}
 
 
-def page_similarity(collection, hits: Sequence, query_vector: Sequence[float]) -> dict[tuple[str, int], tuple[float, float]]:
-    """(doc_id, page) -> (the best cosine of any of the page's chunks, the cosine of their mean vector)
+def page_similarity(
+    collection, hits: Sequence, query_vector: Sequence[float]
+) -> dict[tuple[str, int], tuple[float, float]]:
+    """(doc_id, page) -> (the best cosine of any of the page's chunks, the cosine of their mean
+    vector)
     with the question's vector, for the paged ``hits``; one Chroma read of the stored vectors."""
     import numpy as np
 
     keys = {(h.doc_id, h.page) for h in hits if h.page is not None}
     if not keys:
         return {}
-    where = {"$and": [{"doc_id": {"$in": sorted({d for d, _ in keys})}},
-                      {"page": {"$in": sorted({p for _, p in keys})}}]}
+    where = {
+        "$and": [
+            {"doc_id": {"$in": sorted({d for d, _ in keys})}},
+            {"page": {"$in": sorted({p for _, p in keys})}},
+        ]
+    }
     found = collection.get(where=where, include=["metadatas", "embeddings"])
     vectors: dict[tuple[str, int], list] = {}
     for meta, vector in zip(found["metadatas"], found["embeddings"]):
@@ -65,8 +78,11 @@ def page_similarity(collection, hits: Sequence, query_vector: Sequence[float]) -
     return out
 
 
-def bm25(terms: Sequence[str], docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> list[float]:
-    """Okapi BM25 of each token list in ``docs`` for ``terms``, with document frequencies among ``docs``."""
+def bm25(
+    terms: Sequence[str], docs: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75
+) -> list[float]:
+    """Okapi BM25 of each token list in ``docs`` for ``terms``, with document frequencies among
+    ``docs``."""
     counts = [Counter(d) for d in docs]
     n = len(docs)
     avg = sum(len(d) for d in docs) / n if n else 0.0
@@ -77,7 +93,9 @@ def bm25(terms: Sequence[str], docs: Sequence[Sequence[str]], k1: float = 1.2, b
     scores = []
     for doc, tf in zip(docs, counts):
         norm = k1 * (1 - b + b * len(doc) / avg) if avg else k1
-        scores.append(sum(idf[t] * tf[t] * (k1 + 1) / (tf[t] + norm) for t in set(terms) if t in tf))
+        scores.append(
+            sum(idf[t] * tf[t] * (k1 + 1) / (tf[t] + norm) for t in set(terms) if t in tf)
+        )
     return scores
 
 
@@ -86,18 +104,30 @@ def _scaled(values: Sequence[float]) -> list[float]:
     return [(v - low) / (high - low) if high > low else 0.0 for v in values]
 
 
-def rescore_pages(hits: list, texts: dict[tuple[str, int], str], terms: Sequence[str],
-                  tokenize: Callable[[str], list[str]], weight: float, top: int,
-                  similarity: dict[tuple[str, int], tuple[float, float]] | None = None,
-                  similarity_weights: tuple[float, float] = (0.0, 0.0)) -> list:
+def rescore_pages(
+    hits: list,
+    texts: dict[tuple[str, int], str],
+    terms: Sequence[str],
+    tokenize: Callable[[str], list[str]],
+    weight: float,
+    top: int,
+    similarity: dict[tuple[str, int], tuple[float, float]] | None = None,
+    similarity_weights: tuple[float, float] = (0.0, 0.0),
+) -> list:
     """``hits`` (best first) with the first ``top`` reordered by score + weight * page BM25 (+ the
-    weighted page similarities: best chunk cosine, mean-vector cosine), each scaled over those hits; a
+    weighted page similarities: best chunk cosine, mean-vector cosine), each scaled over those hits;
+    a
     hit without a page counts its own text and its own cosine. Scores are left as they were."""
     head, tail = hits[:top], hits[top:]
     if weight <= 0 or len(head) < 2 or not terms or all(h.page is None for h in head):
         return hits
-    docs = [tokenize(texts.get((h.doc_id, h.page), h.text) if h.page is not None else h.text) for h in head]
-    combined = [s + weight * p for s, p in zip(_scaled([h.score for h in head]), _scaled(bm25(terms, docs)))]
+    docs = [
+        tokenize(texts.get((h.doc_id, h.page), h.text) if h.page is not None else h.text)
+        for h in head
+    ]
+    combined = [
+        s + weight * p for s, p in zip(_scaled([h.score for h in head]), _scaled(bm25(terms, docs)))
+    ]
     for part, part_weight in enumerate(similarity_weights):
         if similarity and part_weight > 0:
             own = [(h.dense_score or 0.0, h.dense_score or 0.0) for h in head]

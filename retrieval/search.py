@@ -1,107 +1,53 @@
 """Hybrid retrieval: dense (Chroma) + keyword (BM25), fused by reciprocal rank fusion."""
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
-from typing import Protocol
 
-from retrieval.modes import SearchMode
 from retrieval.normalize import to_simplified
+from retrieval.options import Hit, Reranker, SearchOptions
 from retrieval.rescore import page_similarity, page_texts, rescore_pages
 from retrieval.store import KnowledgeBase
 
 
-
-@dataclass
-class Hit:
-    text: str
-    score: float
-    source: str
-    page: int | None
-    doc_id: str
-    chunk_id: str
-    headings: str = ""
-    dense_score: float | None = None   # cosine similarity, when the dense side found it
-    keyword_score: float | None = None  # BM25, when the keyword side found it
-    extra: dict = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
-class Reranker(Protocol):
-    def rerank(self, query: str, texts: list[str]) -> list[float]: ...
-
-
-@dataclass(frozen=True)
-class SearchOptions:
-    """How one search runs; every tuning value lives here (``as_dict`` goes into eval and bench reports).
-    Values measured with bench/retrieval.py (docs/benchmarks.md says on which set each was chosen)."""
-
-    k: int = 5
-    mode: SearchMode = "hybrid"
-    fetch_k: int = 30          # candidates taken from each side before fusion
-    mmr: bool = False
-    mmr_lambda: float = 0.7    # 1 = pure relevance, 0 = pure diversity
-    doc_ids: tuple[str, ...] | None = None
-    # One hit per page of a paged document (its best chunk): a long book's neighbouring chunks of one
-    # page no longer crowd the other pages out of the top k.
-    per_page: bool = True
-    # Weighted reciprocal rank fusion (CMRC 2018 + SQuAD 1.1): a smaller k than the usual 60 lets top ranks
-    # weigh more, and the keyword list counts a little less than the dense one.
-    rrf_k: int = 10
-    keyword_weight: float = 0.7
-    # The keyword list's weight shrinks when fewer than this share of the question's terms occur in the
-    # knowledge base at all (a question in another language than the documents): weight * coverage / this.
-    # 0 turns it off.
-    full_coverage: float = 0.5
-    # With per_page: the top page_rescore_top pages reordered by first-stage score plus page_rescore_weight
-    # times the BM25 of their whole page text plus page_similarity_weights times the page's best chunk
-    # cosine and its mean-vector cosine (retrieval/rescore.py; weights fitted on 2372 SQuAD long questions,
-    # checked on the other sets). It runs only when the keyword index knows at least full_coverage of the
-    # question's terms: over pages in another language a page's BM25 rests on a name or a number.
-    page_rescore: bool = True
-    page_rescore_top: int = 10
-    page_rescore_weight: float = 1.5
-    page_similarity_weights: tuple[float, float] = (1.0, 0.5)
-    # A question naming 式(13.6), 图3.2, Eq. (4.2) ...: the pages (chunks) holding it come first
-    # (retrieval/references.py).
-    references_first: bool = True
-    # Long questions (at least this many characters; 0: off): their subject words (Chinese words rarer
-    # than focus_max_general_freq in jieba's general dictionary, Latin words, references) make a focused
-    # query, embedded beside the whole question (its dense list weighs focus_dense_weight) and, with
-    # focus_keyword, given to the keyword side instead of the whole question (Tokenizer.subject_terms).
-    focus_min_chars: int = 0
-    focus_max_general_freq: int = 1000
-    focus_dense_weight: float = 1.0
-    focus_keyword: bool = False
-
-    def as_dict(self) -> dict:
-        """Every field, JSON-ready: what a report says the results were made with."""
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
-
-
-def search(kb: KnowledgeBase, query: str, options: SearchOptions = SearchOptions(),
-           reranker: Reranker | None = None) -> list[Hit]:
+def search(
+    kb: KnowledgeBase,
+    query: str,
+    options: SearchOptions = SearchOptions(),
+    reranker: Reranker | None = None,
+) -> list[Hit]:
     if not query.strip():
         return []
     focused = _focused_query(kb, query, options)
     # A Traditional-Chinese question is embedded in Simplified: the script most pages are in. Each
     # question is embedded once: the dense search and the page rescoring share the vector.
     vectors = _QueryVectors(kb, query, focused)
-    dense = kb.nearest(vectors.full, options.fetch_k, list(options.doc_ids or [])) \
-        if options.mode in ("hybrid", "dense") else []
-    dense_focused = kb.nearest(vectors.focused, options.fetch_k, list(options.doc_ids or [])) \
-        if focused and options.mode in ("hybrid", "dense") else []
+    dense = (
+        kb.nearest(vectors.full, options.fetch_k, list(options.doc_ids or []))
+        if options.mode in ("hybrid", "dense")
+        else []
+    )
+    dense_focused = (
+        kb.nearest(vectors.focused, options.fetch_k, list(options.doc_ids or []))
+        if focused and options.mode in ("hybrid", "dense")
+        else []
+    )
     keyword_query = focused if focused and options.focus_keyword else query
-    keyword = kb.keyword_search(keyword_query, options.fetch_k, list(options.doc_ids or [])) \
-        if options.mode in ("hybrid", "keyword") else []
+    keyword = (
+        kb.keyword_search(keyword_query, options.fetch_k, list(options.doc_ids or []))
+        if options.mode in ("hybrid", "keyword")
+        else []
+    )
     weight, coverage = options.keyword_weight, None
     if keyword and dense and options.full_coverage > 0:
         coverage = kb.keyword_coverage(keyword_query)
         weight *= min(1.0, coverage / options.full_coverage)
-    fused = _fuse(options.rrf_k, (dense, 1.0), (dense_focused, options.focus_dense_weight), (keyword, weight))
-    references = _reference_matches(kb, query, options) \
-        if options.references_first and options.mode in ("hybrid", "keyword") else {}
+    fused = _fuse(
+        options.rrf_k, (dense, 1.0), (dense_focused, options.focus_dense_weight), (keyword, weight)
+    )
+    references = (
+        _reference_matches(kb, query, options)
+        if options.references_first and options.mode in ("hybrid", "keyword")
+        else {}
+    )
     for cid, strength in references.items():  # a chunk holding the named 式(13.6) leads its page
         fused[cid] = fused.get(cid, 0.0) + strength
     if not fused:
@@ -112,12 +58,17 @@ def search(kb: KnowledgeBase, query: str, options: SearchOptions = SearchOptions
         ranked = ranked[:want]
     chunks = kb.get_chunks([cid for cid, _ in ranked], with_embeddings=options.mmr)
     dense_scores, keyword_scores = dict(dense), dict(keyword)
-    hits = [_hit(cid, score, chunks[cid], dense_scores.get(cid), keyword_scores.get(cid))
-            for cid, score in ranked if cid in chunks]
+    hits = [
+        _hit(cid, score, chunks[cid], dense_scores.get(cid), keyword_scores.get(cid))
+        for cid, score in ranked
+        if cid in chunks
+    ]
     if options.per_page:
         hits = _best_per_page(hits)
         if options.page_rescore:
-            hits = _rescore_pages(kb, keyword_query, hits, coverage, options, vectors.blend(options))
+            hits = _rescore_pages(
+                kb, keyword_query, hits, coverage, options, vectors.blend(options)
+            )
     if references:
         hits = _references_first(hits, references)
     if options.per_page:
@@ -133,8 +84,13 @@ def search(kb: KnowledgeBase, query: str, options: SearchOptions = SearchOptions
 
 
 def _focused_query(kb: KnowledgeBase, query: str, options: SearchOptions) -> str | None:
-    """The subject words of a long Chinese question, or None (short question, focusing off, nothing dropped)."""
-    if not options.focus_min_chars or len(query) < options.focus_min_chars or not _mostly_chinese(query):
+    """The subject words of a long Chinese question, or None (short question, focusing off, nothing
+    dropped)."""
+    if (
+        not options.focus_min_chars
+        or len(query) < options.focus_min_chars
+        or not _mostly_chinese(query)
+    ):
         return None
     terms = kb.subject_terms(query, options.focus_max_general_freq)
     focused = " ".join(terms)
@@ -167,8 +123,10 @@ class _QueryVectors:
         return self._get(self._focused or self._query)
 
     def blend(self, options: "SearchOptions") -> Callable[[], list[float]]:
-        """What page rescoring compares pages with: the question's vector, plus the focused one weighted
+        """What page rescoring compares pages with: the question's vector, plus the focused one
+        weighted
         by focus_dense_weight when there is one (computed only if rescoring asks)."""
+
         def vector() -> list[float]:
             if not self._focused:
                 return self.full
@@ -176,12 +134,19 @@ class _QueryVectors:
 
             mixed = np.asarray(self.full) + options.focus_dense_weight * np.asarray(self.focused)
             return (mixed / (np.linalg.norm(mixed) or 1.0)).tolist()
+
         return vector
 
 
-def _rescore_pages(kb: KnowledgeBase, query: str, hits: list[Hit], coverage: float | None,
-                   options: SearchOptions, query_vector: Callable[[], list[float]]) -> list[Hit]:
-    head = hits[:options.page_rescore_top]
+def _rescore_pages(
+    kb: KnowledgeBase,
+    query: str,
+    hits: list[Hit],
+    coverage: float | None,
+    options: SearchOptions,
+    query_vector: Callable[[], list[float]],
+) -> list[Hit]:
+    head = hits[: options.page_rescore_top]
     if options.page_rescore_weight <= 0 or len(head) < 2 or all(h.page is None for h in head):
         return hits
     if (kb.keyword_coverage(query) if coverage is None else coverage) < options.full_coverage:
@@ -190,27 +155,42 @@ def _rescore_pages(kb: KnowledgeBase, query: str, hits: list[Hit], coverage: flo
     similarity = None
     if any(w > 0 for w in options.page_similarity_weights):
         similarity = page_similarity(kb.collection, head, query_vector())
-    return rescore_pages(hits, page_texts(kb.collection, head), tokenizer.query_terms(query), tokenizer.tokens,
-                         options.page_rescore_weight, options.page_rescore_top, similarity,
-                         options.page_similarity_weights)
+    return rescore_pages(
+        hits,
+        page_texts(kb.collection, head),
+        tokenizer.query_terms(query),
+        tokenizer.tokens,
+        options.page_rescore_weight,
+        options.page_rescore_top,
+        similarity,
+        options.page_similarity_weights,
+    )
 
 
 def _reference_matches(kb: KnowledgeBase, query: str, options: SearchOptions) -> dict[str, int]:
-    """kb.reference_matches without chunks of contents pages: they list every 式(x.y) of the book."""
+    """kb.reference_matches without chunks of contents pages: they list every 式(x.y) of the
+    book."""
     found = kb.reference_matches(query, options.fetch_k, list(options.doc_ids or []))
     if not found:
         return found
     chunks = kb.get_chunks(list(found))
-    return {cid: n for cid, n in found.items() if cid in chunks and not chunks[cid]["metadata"].get("contents")}
+    return {
+        cid: n
+        for cid, n in found.items()
+        if cid in chunks and not chunks[cid]["metadata"].get("contents")
+    }
 
 
 def _references_first(hits: list[Hit], references: dict[str, int]) -> list[Hit]:
-    """Hits whose page holds more of the question's numbered references first; order kept otherwise."""
+    """Hits whose page holds more of the question's numbered references first; order kept
+    otherwise."""
     held: dict[tuple[str, object], int] = {}
     for hit in hits:
         key = (hit.doc_id, hit.page if hit.page is not None else hit.chunk_id)
         held[key] = max(held.get(key, 0), references.get(hit.chunk_id, 0))
-    return sorted(hits, key=lambda h: -held[(h.doc_id, h.page if h.page is not None else h.chunk_id)])
+    return sorted(
+        hits, key=lambda h: -held[(h.doc_id, h.page if h.page is not None else h.chunk_id)]
+    )
 
 
 def _fuse(rrf_k: int, *weighted_lists: tuple[list[tuple[str, float]], float]) -> dict[str, float]:
@@ -223,7 +203,8 @@ def _fuse(rrf_k: int, *weighted_lists: tuple[list[tuple[str, float]], float]) ->
 
 
 def _best_per_page(hits: list[Hit]) -> list[Hit]:
-    """Keep the first (best) hit of each (document, page); hits without a page are kept as they are."""
+    """Keep the first (best) hit of each (document, page); hits without a page are kept as they
+    are."""
     best: dict[tuple[str, int], Hit] = {}
     out = []
     for hit in hits:
@@ -239,16 +220,28 @@ def _best_per_page(hits: list[Hit]) -> list[Hit]:
 def _hit(cid: str, score: float, chunk: dict, dense: float | None, keyword: float | None) -> Hit:
     meta = chunk["metadata"]
     page = meta.get("page")
-    return Hit(text=chunk["text"], score=score, source=meta.get("source", ""),
-               page=int(page) if page is not None else None, doc_id=meta.get("doc_id", ""),
-               chunk_id=cid, headings=meta.get("headings", ""), dense_score=dense, keyword_score=keyword)
+    return Hit(
+        text=chunk["text"],
+        score=score,
+        source=meta.get("source", ""),
+        page=int(page) if page is not None else None,
+        doc_id=meta.get("doc_id", ""),
+        chunk_id=cid,
+        headings=meta.get("headings", ""),
+        dense_score=dense,
+        keyword_score=keyword,
+    )
 
 
-def _mmr(kb: KnowledgeBase, query: str, hits: list[Hit], chunks: dict, options: SearchOptions) -> list[Hit]:
+def _mmr(
+    kb: KnowledgeBase, query: str, hits: list[Hit], chunks: dict, options: SearchOptions
+) -> list[Hit]:
     import numpy as np
     from langchain_core.vectorstores.utils import maximal_marginal_relevance
 
     query_vec = np.array(kb.embed_query(query))
     vectors = [chunks[h.chunk_id]["embedding"] for h in hits]
-    order = maximal_marginal_relevance(query_vec, vectors, lambda_mult=options.mmr_lambda, k=options.k)
+    order = maximal_marginal_relevance(
+        query_vec, vectors, lambda_mult=options.mmr_lambda, k=options.k
+    )
     return [hits[i] for i in order]

@@ -3,11 +3,11 @@
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
+from retrieval.chunk_ids import chunk_id, neighbour_id
 from retrieval.context import index_text
 from retrieval.kb_names import store_id
 from retrieval.keyword import KeywordIndex
@@ -20,15 +20,19 @@ DOCS_SUFFIX = "__docs"
 _WRITE_BATCH = 16
 
 
-def chunk_id(doc_id: str, index: int) -> str:
-    return f"{doc_id[:24]}-{index}"
-
-
 class KnowledgeBase:
     """Operations on one knowledge base. Writes are serialised by a per-KB lock."""
 
-    def __init__(self, name: str, client, embeddings: Embeddings, keyword: KeywordIndex, chunk_context: bool = True,
-                 keyword_sync_s: float | None = KEYWORD_SYNC_S, stale_after_s: float = 0.0):
+    def __init__(
+        self,
+        name: str,
+        client,
+        embeddings: Embeddings,
+        keyword: KeywordIndex,
+        chunk_context: bool = True,
+        keyword_sync_s: float | None = KEYWORD_SYNC_S,
+        stale_after_s: float = 0.0,
+    ):
         from langchain_chroma import Chroma
 
         self.name = name
@@ -42,28 +46,35 @@ class KnowledgeBase:
         self.vectors = Chroma(client=client, collection_name=self.id, embedding_function=embeddings)
         self._embeddings = embeddings
         self.registry = DocumentRegistry(
-            client.get_or_create_collection(self.id + DOCS_SUFFIX, metadata={"kb_name": name}, embedding_function=None)
+            client.get_or_create_collection(
+                self.id + DOCS_SUFFIX, metadata={"kb_name": name}, embedding_function=None
+            )
         )
         self.keyword = keyword
         self.keyword_sync_s = keyword_sync_s
         self._synced_at = 0.0
-        self._keyword_docs: set[str] | None = None  # what the keyword index holds, read once, then kept here
+        # what the keyword index holds, read once, then kept here
+        self._keyword_docs: set[str] | None = None
         self._write_lock = threading.RLock()
-        # A half-written document is rolled back on open only once its writer has been silent this long
-        # (0: this process is the only writer; a shared server: another process may be writing it now).
+        # A half-written document is rolled back on open only once its writer has been silent this
+        # long
+        # (0: this process is the only writer; a shared server: another process may be writing it
+        # now).
         self.stale_after_s = stale_after_s
         self._recovered = False
 
     # --- consistency ---------------------------------------------------------------------------
     def open_for_writing(self) -> "KnowledgeBase":
-        """Recovery, once per process, before the first write: opening a knowledge base to read (listing,
+        """Recovery, once per process, before the first write: opening a knowledge base to read
+        (listing,
         searching, answering a 404) never changes it."""
         if not self._recovered:
             self.recover()
         return self
 
     def recover(self) -> None:
-        """Roll back documents a killed process left half-written; bring the keyword index in step."""
+        """Roll back documents a killed process left half-written; bring the keyword index in
+        step."""
         with self._write_lock:
             for doc_id in self.registry.stale_hidden_ids(time.time() - self.stale_after_s):
                 self._purge(doc_id)
@@ -71,8 +82,10 @@ class KnowledgeBase:
             self._recovered = True
 
     def sync_keyword(self) -> tuple[int, int]:
-        """Make the keyword index follow the registry (the commit point): documents indexed elsewhere
-        (another replica on the same Chroma server) are added, deleted ones removed. (added, removed)."""
+        """Make the keyword index follow the registry (the commit point): documents indexed
+        elsewhere
+        (another replica on the same Chroma server) are added, deleted ones removed. (added,
+        removed)."""
         with self._write_lock:
             indexed = set(self.registry.ids_with_status("indexed"))
             if self._keyword_docs is None:  # a full scan of the index: once, not on every sync
@@ -81,9 +94,18 @@ class KnowledgeBase:
             for doc_id in in_keyword - indexed:
                 self._keyword_remove(doc_id)
             for doc_id in indexed - in_keyword:
-                found = self.collection.get(where={"doc_id": doc_id}, include=["documents", "metadatas"])
-                self._keyword_add(doc_id, [(cid, self._index_text(text, meta or {})) for cid, text, meta
-                                           in zip(found["ids"], found["documents"], found["metadatas"])])
+                found = self.collection.get(
+                    where={"doc_id": doc_id}, include=["documents", "metadatas"]
+                )
+                self._keyword_add(
+                    doc_id,
+                    [
+                        (cid, self._index_text(text, meta or {}))
+                        for cid, text, meta in zip(
+                            found["ids"], found["documents"], found["metadatas"]
+                        )
+                    ],
+                )
             self._synced_at = time.monotonic()
             return len(indexed - in_keyword), len(in_keyword - indexed)
 
@@ -99,8 +121,12 @@ class KnowledgeBase:
 
     def _keep_keyword_in_step(self) -> None:
         """Before a keyword search: at most every ``keyword_sync_s`` seconds, one registry read."""
-        stale = self.keyword_sync_s is not None and time.monotonic() - self._synced_at >= self.keyword_sync_s
-        if not self._synced_at or stale:  # the first read fills an index emptied for a new tokenizer
+        stale = (
+            self.keyword_sync_s is not None
+            and time.monotonic() - self._synced_at >= self.keyword_sync_s
+        )
+        # the first read fills an index emptied for a new tokenizer
+        if not self._synced_at or stale:
             self.sync_keyword()
 
     def _purge(self, doc_id: str) -> None:
@@ -128,11 +154,13 @@ class KnowledgeBase:
         pages: int = 0,
         on_progress: Callable[[int], None] | None = None,
     ) -> DocumentRecord:
-        """Embed and store ``chunks``; visible all at once when done. Replaces an older version of ``source``."""
+        """Embed and store ``chunks``; visible all at once when done. Replaces an older version of
+        ``source``."""
         with self._write_lock:
             self.open_for_writing()
             earlier = self.registry.get(doc_id)
-            if earlier is not None and earlier.status in HIDDEN_STATES:  # a killed writer's leftovers
+            # a killed writer's leftovers
+            if earlier is not None and earlier.status in HIDDEN_STATES:
                 self.collection.delete(where={"doc_id": doc_id})
             pending = DocumentRecord(doc_id, source, "pending", len(chunks), pages)
             ids = [chunk_id(doc_id, i) for i in range(len(chunks))]
@@ -141,14 +169,24 @@ class KnowledgeBase:
                 self.registry.put(pending)  # also the writer's heartbeat (see stale_after_s)
                 batch = [_clean(c, doc_id) for c in chunks[start : start + _WRITE_BATCH]]
                 vectors = self._embeddings.embed_documents(
-                    [self._index_text(c.page_content, c.metadata) for c in batch])
-                self.collection.add(ids=ids[start : start + _WRITE_BATCH], embeddings=vectors,
-                                    documents=[c.page_content for c in batch], metadatas=[c.metadata for c in batch])
+                    [self._index_text(c.page_content, c.metadata) for c in batch]
+                )
+                self.collection.add(
+                    ids=ids[start : start + _WRITE_BATCH],
+                    embeddings=vectors,
+                    documents=[c.page_content for c in batch],
+                    metadatas=[c.metadata for c in batch],
+                )
                 if on_progress:
                     on_progress(len(batch))
-            record = DocumentRecord(doc_id, source, "indexed", len(chunks), pages, added_at=time.time())
+            record = DocumentRecord(
+                doc_id, source, "indexed", len(chunks), pages, added_at=time.time()
+            )
             self.registry.put(record)  # the commit point
-            self._keyword_add(doc_id, [(i, self._index_text(c.page_content, c.metadata)) for i, c in zip(ids, chunks)])
+            self._keyword_add(
+                doc_id,
+                [(i, self._index_text(c.page_content, c.metadata)) for i, c in zip(ids, chunks)],
+            )
             for old in self.registry.by_source(source):
                 if old.doc_id != doc_id:
                     self.delete_document(old.doc_id)
@@ -162,7 +200,9 @@ class KnowledgeBase:
             self.open_for_writing()
             existing = self.registry.get(doc_id)
             if existing is None or existing.status == "failed":
-                self.registry.put(DocumentRecord(doc_id, source, "failed", error=reason, added_at=time.time()))
+                self.registry.put(
+                    DocumentRecord(doc_id, source, "failed", error=reason, added_at=time.time())
+                )
 
     def delete_document(self, doc_id: str) -> bool:
         with self._write_lock:
@@ -182,11 +222,16 @@ class KnowledgeBase:
     def chunk_count(self) -> int:
         return sum(r.chunks for r in self.registry.all() if r.status == "indexed")
 
-    def dense_search(self, query: str, n: int, doc_ids: list[str] | None = None) -> list[tuple[str, float]]:
-        """(chunk id, cosine similarity) of the ``n`` nearest chunks of visible documents, best first."""
+    def dense_search(
+        self, query: str, n: int, doc_ids: list[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) of the ``n`` nearest chunks of visible documents, best
+        first."""
         return self.nearest(self.embed_query(query), n, doc_ids)
 
-    def nearest(self, vector: list[float], n: int, doc_ids: list[str] | None = None) -> list[tuple[str, float]]:
+    def nearest(
+        self, vector: list[float], n: int, doc_ids: list[str] | None = None
+    ) -> list[tuple[str, float]]:
         """``dense_search`` for a query already embedded."""
         clauses: list[dict] = []
         hidden = self.hidden_doc_ids()
@@ -195,18 +240,26 @@ class KnowledgeBase:
         if doc_ids:
             clauses.append({"doc_id": {"$in": list(doc_ids)}})
         where = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
-        found = self.collection.query(query_embeddings=[vector], n_results=n, where=where, include=["distances"])
+        found = self.collection.query(
+            query_embeddings=[vector], n_results=n, where=where, include=["distances"]
+        )
         # cosine space: distance = 1 - similarity
         return [(cid, 1.0 - float(d)) for cid, d in zip(found["ids"][0], found["distances"][0])]
 
-    def keyword_search(self, query: str, n: int, doc_ids: list[str] | None = None) -> list[tuple[str, float]]:
+    def keyword_search(
+        self, query: str, n: int, doc_ids: list[str] | None = None
+    ) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) of the ``n`` best keyword matches, best first."""
         self._keep_keyword_in_step()
         return self.keyword.search(self.id, query, n, list(doc_ids or []))
 
-    def reference_matches(self, query: str, limit: int, doc_ids: list[str] | None = None) -> dict[str, int]:
-        """chunk id -> how strongly it holds the numbered references ``query`` names (式(13.6), Fig. 2):
-        2 per reference held with its kind (eq13p6), 1 per one held only as its dotted number (n13p6)."""
+    def reference_matches(
+        self, query: str, limit: int, doc_ids: list[str] | None = None
+    ) -> dict[str, int]:
+        """chunk id -> how strongly it holds the numbered references ``query`` names (式(13.6), Fig.
+        2):
+        2 per reference held with its kind (eq13p6), 1 per one held only as its dotted number
+        (n13p6)."""
         self._keep_keyword_in_step()
         return self.keyword.reference_matches(self.id, query, limit, doc_ids)
 
@@ -215,36 +268,42 @@ class KnowledgeBase:
         return self.keyword.tokenizer.subject_terms(query, max_general_freq)
 
     def keyword_coverage(self, query: str) -> float:
-        """How much of the query's terms the keyword index knows (0..1; see KeywordIndex.coverage)."""
+        """How much of the query's terms the keyword index knows (0..1; see
+        KeywordIndex.coverage)."""
         return self.keyword.coverage(self.id, query)
 
     def mentions(self, text: str) -> bool:
         """Does any chunk of this knowledge base contain ``text`` (exactly, case included)?"""
-        return bool(self.collection.get(where_document={"$contains": text}, limit=1, include=[])["ids"])
+        return bool(
+            self.collection.get(where_document={"$contains": text}, limit=1, include=[])["ids"]
+        )
 
     def embed_query(self, query: str) -> list[float]:
         return self._embeddings.embed_query(query)
 
     def embedding_seconds(self) -> float:
-        """Seconds the embedding model has spent so far (when it keeps count: ``TimedEmbeddings``)."""
+        """Seconds the embedding model has spent so far (when it keeps count:
+        ``TimedEmbeddings``)."""
         return float(getattr(self._embeddings, "seconds", 0.0))
 
     def passage(self, chunk: str, around: int = 1) -> list[dict] | None:
-        """The chunk with up to ``around`` neighbours of its document on each side, in document order
-        (each ``{"id", "text", "metadata"}``); None when there is no such chunk."""
+        """The chunk with up to ``around`` neighbours of its document on each side, in document
+        order (each ``{"id", "text", "metadata"}``); None when there is no such chunk."""
         found = self.get_chunks([chunk]).get(chunk)
         if found is None:
             return None
-        prefix, _, index = chunk.rpartition("-")  # chunk_id(): "<doc id head>-<index>"
-        ids = [f"{prefix}-{i}" for i in range(max(0, int(index) - around), int(index) + around + 1)]
+        steps = range(-around, around + 1)
+        ids = [cid for cid in (neighbour_id(chunk, step) for step in steps) if cid is not None]
         chunks = self.get_chunks(ids)
         return [{"id": i, **chunks[i]} for i in ids if i in chunks]
 
     def get_chunks(self, ids: list[str], with_embeddings: bool = False) -> dict[str, dict]:
         include = ["documents", "metadatas"] + (["embeddings"] if with_embeddings else [])
         found = self.collection.get(ids=ids, include=include)
-        out = {cid: {"text": found["documents"][n], "metadata": found["metadatas"][n] or {}}
-               for n, cid in enumerate(found["ids"])}
+        out = {
+            cid: {"text": found["documents"][n], "metadata": found["metadatas"][n] or {}}
+            for n, cid in enumerate(found["ids"])
+        }
         for n, cid in enumerate(found["ids"] if with_embeddings else []):
             out[cid]["embedding"] = found["embeddings"][n]
         return out
@@ -252,5 +311,7 @@ class KnowledgeBase:
 
 def _clean(chunk: Document, doc_id: str) -> Document:
     """Chroma metadata values must be str/int/float/bool: drop the rest."""
-    meta = {k: v for k, v in chunk.metadata.items() if isinstance(v, (str, int, float, bool))} | {"doc_id": doc_id}
+    meta = {k: v for k, v in chunk.metadata.items() if isinstance(v, (str, int, float, bool))} | {
+        "doc_id": doc_id
+    }
     return Document(page_content=chunk.page_content, metadata=meta)

@@ -1,4 +1,5 @@
-"""Shared fixtures: every test builds its own small files; ../shared only feeds the `shared` tier."""
+"""Shared fixtures: every test builds its own small files; ../shared only feeds the `shared`
+tier."""
 
 import os
 from pathlib import Path
@@ -45,7 +46,9 @@ def store(tmp_path, embeddings):
 def parser():
     from ingest import ChineseTextSplitter, IsolatedParser, LoadLimits, ParseLimits
 
-    return IsolatedParser(LoadLimits(), ChineseTextSplitter(), ParseLimits(timeout_s=120, memory_mb=2048))
+    return IsolatedParser(
+        LoadLimits(), ChineseTextSplitter(), ParseLimits(timeout_s=120, memory_mb=2048)
+    )
 
 
 @pytest.fixture()

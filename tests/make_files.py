@@ -27,7 +27,9 @@ class FileFactory:
         doc = pymupdf.open()
         for text in pages:
             page = doc.new_page(width=595, height=842)
-            page.insert_textbox(pymupdf.Rect(50, 50, 545, 800), text, fontsize=11, fontname=fontname)
+            page.insert_textbox(
+                pymupdf.Rect(50, 50, 545, 800), text, fontsize=11, fontname=fontname
+            )
         p = self.path(name)
         doc.save(str(p), **save_kw)
         doc.close()
@@ -41,14 +43,18 @@ class FileFactory:
         page = doc.new_page(width=595, height=842)
         page.insert_textbox(pymupdf.Rect(50, 40, 545, 100), intro, fontsize=11, fontname="china-s")
         x0, y0, cw, rh = 60, 120, 150, 24
-        ncols = len(rows[0])
+        len(rows[0])
         for r, row in enumerate(rows):
             for c, cell in enumerate(row):
                 rect = pymupdf.Rect(x0 + c * cw, y0 + r * rh, x0 + (c + 1) * cw, y0 + (r + 1) * rh)
                 page.draw_rect(rect, color=(0, 0, 0), width=0.8)
                 page.insert_textbox(rect + (4, 5, -2, 0), cell, fontsize=10, fontname="china-s")
-        page.insert_textbox(pymupdf.Rect(50, y0 + len(rows) * rh + 30, 545, 800), "表格之后的正文。", fontsize=11,
-                            fontname="china-s")
+        page.insert_textbox(
+            pymupdf.Rect(50, y0 + len(rows) * rh + 30, 545, 800),
+            "表格之后的正文。",
+            fontsize=11,
+            fontname="china-s",
+        )
         p = self.path(name)
         doc.save(str(p))
         doc.close()
@@ -62,7 +68,9 @@ class FileFactory:
         for n in range(1, pages + 1):
             src = pymupdf.open()
             page = src.new_page(width=400, height=120)
-            page.insert_text((20, 70), text if pages == 1 else f"{text} {n}", fontsize=28, fontname="china-s")
+            page.insert_text(
+                (20, 70), text if pages == 1 else f"{text} {n}", fontsize=28, fontname="china-s"
+            )
             png = page.get_pixmap(dpi=150).tobytes("png")
             src.close()
             page = doc.new_page(width=400, height=120)
@@ -75,9 +83,13 @@ class FileFactory:
     def encrypted_pdf(self, name: str, text: str, user_pw: str = "secret") -> Path:
         import pymupdf
 
-        return self.pdf(name, [text], encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw=user_pw, owner_pw="owner")
+        return self.pdf(
+            name, [text], encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw=user_pw, owner_pw="owner"
+        )
 
-    def docx(self, name: str, heading: str, paragraphs: list[str], table: list[list[str]] | None = None) -> Path:
+    def docx(
+        self, name: str, heading: str, paragraphs: list[str], table: list[list[str]] | None = None
+    ) -> Path:
         import docx
 
         document = docx.Document()

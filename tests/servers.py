@@ -1,4 +1,5 @@
-"""Real servers on 127.0.0.1 for tests and benchmarks: an ASGI app under uvicorn, `chroma run`, PostgreSQL."""
+"""Real servers on 127.0.0.1 for tests and benchmarks: an ASGI app under uvicorn, `chroma run`,
+PostgreSQL."""
 
 import contextlib
 import os
@@ -22,11 +23,15 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def running_server(app, ready_path: str = "/health", headers: dict | None = None, timeout_s: float = 60):
+def running_server(
+    app, ready_path: str = "/health", headers: dict | None = None, timeout_s: float = 60
+):
     import uvicorn
 
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{port}"
@@ -108,11 +113,27 @@ class ChromaServer:
 
     def start(self) -> "ChromaServer":
         env = {"ANONYMIZED_TELEMETRY": "False", "PATH": "/usr/bin:/bin"}
-        self.proc = subprocess.Popen([self.exe, "run", "--path", str(self.path), "--host", "127.0.0.1",
-                                      "--port", str(self.port)], stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL, env=env, start_new_session=True)
-        _wait_until(lambda: httpx.get(self.url + "/api/v2/heartbeat", timeout=1).status_code == 200,
-                    "chroma server", self.proc)
+        self.proc = subprocess.Popen(
+            [
+                self.exe,
+                "run",
+                "--path",
+                str(self.path),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
+        _wait_until(
+            lambda: httpx.get(self.url + "/api/v2/heartbeat", timeout=1).status_code == 200,
+            "chroma server",
+            self.proc,
+        )
         return self
 
     def stop(self) -> None:
@@ -137,7 +158,8 @@ def postgres_bin_dir() -> Path | None:
 
 
 class PostgresServer:
-    """A throwaway PostgreSQL cluster in a temporary folder (run as the ``postgres`` user when we are root:
+    """A throwaway PostgreSQL cluster in a temporary folder (run as the ``postgres`` user when we
+    are root:
     the server refuses to run as root). ``kill()`` / ``start()`` simulate a crash and a restart."""
 
     def __init__(self):
@@ -145,13 +167,33 @@ class PostgresServer:
         if self.bin is None:
             raise ServerUnavailable("PostgreSQL is not installed (apt-get install postgresql)")
         self.root = Path(tempfile.mkdtemp(prefix="kb-pg-"))
-        # run as the postgres user itself (no runuser in between: the pid we kill is the postmaster's)
-        self.as_user = {"user": "postgres", "group": "postgres", "extra_groups": []} if os.geteuid() == 0 else {}
+        # run as the postgres user itself (no runuser in between: the pid we kill is the
+        # postmaster's)
+        self.as_user = (
+            {"user": "postgres", "group": "postgres", "extra_groups": []}
+            if os.geteuid() == 0
+            else {}
+        )
         if self.as_user:
             shutil.chown(self.root, "postgres", "postgres")
         self.port, self.proc = free_port(), None
-        subprocess.run([str(self.bin / "initdb"), "-D", str(self.root / "data"), "-U", "kb", "--auth=trust",
-                        "-E", "UTF8", "--no-sync"], check=True, capture_output=True, cwd=self.root, **self.as_user)
+        subprocess.run(
+            [
+                str(self.bin / "initdb"),
+                "-D",
+                str(self.root / "data"),
+                "-U",
+                "kb",
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+            cwd=self.root,
+            **self.as_user,
+        )
 
     @property
     def url(self) -> str:
@@ -161,11 +203,28 @@ class PostgresServer:
         import psycopg
 
         self.proc = subprocess.Popen(
-            [str(self.bin / "postgres"), "-D", str(self.root / "data"), "-p", str(self.port),
-             "-k", str(self.root), "-c", "listen_addresses=127.0.0.1"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True, cwd=self.root,
-            **self.as_user)
-        _wait_until(lambda: psycopg.connect(self.url, connect_timeout=2).close() is None, "postgres", self.proc)
+            [
+                str(self.bin / "postgres"),
+                "-D",
+                str(self.root / "data"),
+                "-p",
+                str(self.port),
+                "-k",
+                str(self.root),
+                "-c",
+                "listen_addresses=127.0.0.1",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=self.root,
+            **self.as_user,
+        )
+        _wait_until(
+            lambda: psycopg.connect(self.url, connect_timeout=2).close() is None,
+            "postgres",
+            self.proc,
+        )
         return self
 
     def kill(self) -> None:
@@ -190,7 +249,8 @@ class PostgresServer:
 
 
 class KbProcess:
-    """A `kb` command (``serve --no-ui`` or ``worker``) in its own process group, so it can be killed
+    """A `kb` command (``serve --no-ui`` or ``worker``) in its own process group, so it can be
+    killed
     outright. ``env``: KB_* settings on top of this process's environment."""
 
     def __init__(self, *args: str, env: dict[str, str], log: Path | None = None):
@@ -204,12 +264,22 @@ class KbProcess:
     def start(self, timeout_s: float = 120) -> "KbProcess":
         kb = Path(sys.executable).parent / "kb"
         args = [*self.args, "--port", str(self.port)] if self.port else self.args
-        out = open(self.log, "ab") if self.log else subprocess.DEVNULL  # noqa: SIM115  closed with the process
-        self.proc = subprocess.Popen([str(kb), *args], env={**os.environ, **self.env}, stdout=out,
-                                     stderr=subprocess.STDOUT, start_new_session=True)
+        # noqa: SIM115  closed with the process
+        out = open(self.log, "ab") if self.log else subprocess.DEVNULL
+        self.proc = subprocess.Popen(
+            [str(kb), *args],
+            env={**os.environ, **self.env},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         if self.port:
-            _wait_until(lambda: httpx.get(self.base + "/health", timeout=2).status_code == 200,
-                        f"kb {' '.join(self.args)}", self.proc, timeout_s)
+            _wait_until(
+                lambda: httpx.get(self.base + "/health", timeout=2).status_code == 200,
+                f"kb {' '.join(self.args)}",
+                self.proc,
+                timeout_s,
+            )
         return self
 
     def kill(self) -> None:

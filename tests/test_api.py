@@ -1,4 +1,5 @@
-"""The REST API against a real uvicorn server on 127.0.0.1, with the real store, embeddings and local LLM."""
+"""The REST API against a real uvicorn server on 127.0.0.1, with the real store, embeddings and
+local LLM."""
 
 import json
 import threading
@@ -10,7 +11,10 @@ import pytest
 from app.settings import Settings
 from tests.servers import parse_sse, running_server, wait_job
 
-GUIDE = "# 星河手册\n\n星河科技的正式员工每年有十五天带薪年假。\n\n## 报销\n\n差旅报销需要在出差结束后三十天内提交。\n"
+GUIDE = (
+    "# 星河手册\n\n星河科技的正式员工每年有十五天带薪年假。\n\n##"
+    " 报销\n\n差旅报销需要在出差结束后三十天内提交。\n"
+)
 
 
 @pytest.fixture(scope="module")
@@ -21,8 +25,9 @@ def api(tmp_path_factory):
     seed = root / "seed"
     seed.mkdir()
     (seed / "handbook.md").write_text(GUIDE, encoding="utf-8")
-    settings = Settings(data_dir=root / "data", seed_dir=seed, default_kb="guide", max_upload_mb=1,
-                        _env_file=None)
+    settings = Settings(
+        data_dir=root / "data", seed_dir=seed, default_kb="guide", max_upload_mb=1, _env_file=None
+    )
     with running_server(create_app(settings, with_ui=False)) as base:
         with httpx.Client(base_url=base, timeout=120) as client:
             _wait_seeded(client)
@@ -74,9 +79,14 @@ def test_kb_lifecycle_and_names(api):
 
 def test_upload_job_documents_and_delete(api, tmp_path):
     api.post("/kbs", json={"name": "uploads"})
-    files = [("files", ("notes.txt", "量子比特是量子计算的基本单位。".encode(), "text/plain")),
-             ("files", ("../../evil.md", "# 标题\n\n路径穿越的文件名会被清理。".encode(), "text/markdown")),
-             ("files", ("empty.txt", b"", "text/plain"))]
+    files = [
+        ("files", ("notes.txt", "量子比特是量子计算的基本单位。".encode(), "text/plain")),
+        (
+            "files",
+            ("../../evil.md", "# 标题\n\n路径穿越的文件名会被清理。".encode(), "text/markdown"),
+        ),
+        ("files", ("empty.txt", b"", "text/plain")),
+    ]
     accepted = api.post("/kbs/uploads/documents", files=files)
     assert accepted.status_code == 202
     job = wait_job(api, accepted.json()["job_id"])
@@ -104,7 +114,8 @@ def test_upload_rejections(api):
     exe = ("files", ("tool.exe", b"MZ", "application/octet-stream"))
     r = api.post("/kbs/rejects/documents", files=[exe])
     assert r.status_code == 415 and "tool.exe" in r.json()["detail"]
-    # a mixed batch: each file judged alone, the refused ones listed with their reason, the rest indexed
+    # a mixed batch: each file judged alone, the refused ones listed with their reason, the rest
+    # indexed
     ok = ("files", ("ok.txt", "年假有十五天。".encode(), "text/plain"))
     r = api.post("/kbs/rejects/documents", files=[exe, big, ok])
     assert r.status_code == 202, r.text
@@ -112,7 +123,12 @@ def test_upload_rejections(api):
     assert "unsupported file type" in refused["tool.exe"] and "upload limit" in refused["big.txt"]
     wait_job(api, r.json()["job_id"])
     assert [d["source"] for d in api.get("/kbs/rejects/documents").json()] == ["ok.txt"]
-    assert api.post("/kbs/nope/documents", files=[("files", ("a.txt", b"x", "text/plain"))]).status_code == 404
+    assert (
+        api.post(
+            "/kbs/nope/documents", files=[("files", ("a.txt", b"x", "text/plain"))]
+        ).status_code
+        == 404
+    )
     assert api.post("/kbs/rejects/documents").status_code == 422
     assert api.get("/jobs/does-not-exist").status_code == 404
 
@@ -124,12 +140,19 @@ def test_search(api):
     assert api.post("/search", json={"kb": "nope", "query": "x"}).status_code == 404
     assert api.post("/search", json={"kb": "guide", "query": "x", "k": 0}).status_code == 422
     assert api.post("/search", json={"kb": "guide"}).status_code == 422
-    assert api.post("/search", content=b"{not json", headers={"content-type": "application/json"}).status_code == 422
+    assert (
+        api.post(
+            "/search", content=b"{not json", headers={"content-type": "application/json"}
+        ).status_code
+        == 422
+    )
     assert api.post("/search", json={"kb": "guide", "query": "长" * 5000}).status_code == 422
 
 
 def test_ask_answers_with_citations(api):
-    r = api.post("/ask", json={"kb": "guide", "question": "星河科技的正式员工每年有多少天带薪年假？"})
+    r = api.post(
+        "/ask", json={"kb": "guide", "question": "星河科技的正式员工每年有多少天带薪年假？"}
+    )
     assert r.status_code == 200
     body = r.json()
     assert body["answer"].strip()
@@ -140,14 +163,20 @@ def test_ask_answers_with_citations(api):
 
 
 def test_ask_outside_the_knowledge_base_says_so(api):
-    body = api.post("/ask", json={"kb": "guide", "question": "What is the capital of France?"}).json()
+    body = api.post(
+        "/ask", json={"kb": "guide", "question": "What is the capital of France?"}
+    ).json()
     assert body["citations"] == []
     assert "does not contain" in body["answer"]
     assert body["timings"]["generate_ms"] == 0
 
 
 def test_ask_stream_sse(api):
-    with api.stream("POST", "/ask", json={"kb": "guide", "question": "差旅报销要在多少天内提交？", "stream": True}) as r:
+    with api.stream(
+        "POST",
+        "/ask",
+        json={"kb": "guide", "question": "差旅报销要在多少天内提交？", "stream": True},
+    ) as r:
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
         events = parse_sse(r.read().decode())
     kinds = [e for e, _ in events]
@@ -162,8 +191,13 @@ def test_ask_validation(api):
     assert api.post("/ask", json={"kb": "nope", "question": "x"}).status_code == 404
     assert api.post("/ask", json={"kb": "guide", "question": ""}).status_code == 422
     assert api.post("/ask", json={"kb": "guide", "question": "q" * 2001}).status_code == 422
-    assert api.post("/ask", json={"kb": "guide", "question": "q", "history": [{"role": "system", "content": "x"}]}
-                    ).status_code == 422
+    assert (
+        api.post(
+            "/ask",
+            json={"kb": "guide", "question": "q", "history": [{"role": "system", "content": "x"}]},
+        ).status_code
+        == 422
+    )
     assert api.post("/ask", json={"kb": "guide", "question": "q", "unknown": 1}).status_code == 422
 
 
@@ -172,7 +206,9 @@ def test_event_loop_not_blocked_by_generation(api):
     done = threading.Event()
 
     def slow_ask():
-        api.post("/ask", json={"kb": "guide", "question": "年假和报销的规定分别是什么？请详细说明。"})
+        api.post(
+            "/ask", json={"kb": "guide", "question": "年假和报销的规定分别是什么？请详细说明。"}
+        )
         done.set()
 
     worker = threading.Thread(target=slow_ask)
@@ -189,17 +225,24 @@ def test_openai_compatible_route_with_official_client(api):
 
     client = OpenAI(base_url=str(api.base_url) + "/v1", api_key="unused", max_retries=0)
     assert "guide" in [m.id for m in client.models.list().data]
-    reply = client.chat.completions.create(model="guide", messages=[
-        {"role": "user", "content": "星河科技的正式员工每年有多少天带薪年假？"}])
+    reply = client.chat.completions.create(
+        model="guide",
+        messages=[{"role": "user", "content": "星河科技的正式员工每年有多少天带薪年假？"}],
+    )
     assert reply.choices[0].message.content.strip()
     assert reply.model_extra["citations"][0]["source"] == "handbook.md"
     assert reply.usage.prompt_tokens > 0 and reply.usage.total_tokens > reply.usage.prompt_tokens
-    stream = client.chat.completions.create(model="guide", stream=True, stream_options={"include_usage": True},
-                                            messages=[{"role": "user", "content": "差旅报销要在多少天内提交？"}])
+    stream = client.chat.completions.create(
+        model="guide",
+        stream=True,
+        stream_options={"include_usage": True},
+        messages=[{"role": "user", "content": "差旅报销要在多少天内提交？"}],
+    )
     chunks = list(stream)
     pieces = [c.choices[0].delta.content or "" for c in chunks if c.choices]
     assert len(pieces) >= 2 and "".join(pieces).strip()
-    assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens > 0  # the usage chunk comes last
+    # the usage chunk comes last
+    assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens > 0
 
 
 def test_openai_route_errors_in_openai_shape(api):
@@ -209,18 +252,31 @@ def test_openai_route_errors_in_openai_shape(api):
     question = [{"role": "user", "content": "年假几天？"}]
     with pytest.raises(openai.NotFoundError) as missing:
         client.chat.completions.create(model="no-such-kb", messages=question)
-    assert "no-such-kb" in missing.value.message and "guide" in missing.value.message  # names what there is
+    # names what there is
+    assert "no-such-kb" in missing.value.message and "guide" in missing.value.message
     assert missing.value.body["code"] == "model_not_found"
     with pytest.raises(openai.BadRequestError, match="n > 1"):
         client.chat.completions.create(model="guide", messages=question, n=2)
     with pytest.raises(openai.BadRequestError, match="tools"):
-        client.chat.completions.create(model="guide", messages=question, tools=[
-            {"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}])
+        client.chat.completions.create(
+            model="guide",
+            messages=question,
+            tools=[
+                {
+                    "type": "function",
+                    "function": {"name": "f", "parameters": {"type": "object", "properties": {}}},
+                }
+            ],
+        )
     with pytest.raises(openai.BadRequestError, match="last message"):
-        client.chat.completions.create(model="guide", messages=[{"role": "assistant", "content": "hi"}])
+        client.chat.completions.create(
+            model="guide", messages=[{"role": "assistant", "content": "hi"}]
+        )
     with pytest.raises(openai.BadRequestError, match="temperature"):
         client.chat.completions.create(model="guide", messages=question, temperature=5)
-    assert api.get("/kbs/nope/documents").json() == {"detail": "knowledge base 'nope' does not exist"}  # REST shape
+    assert api.get("/kbs/nope/documents").json() == {
+        "detail": "knowledge base 'nope' does not exist"
+    }  # REST shape
 
 
 def test_api_keys_and_dead_backend(tmp_path):
@@ -230,21 +286,42 @@ def test_api_keys_and_dead_backend(tmp_path):
     seed = tmp_path / "seed"
     seed.mkdir()
     (seed / "a.md").write_text(GUIDE, encoding="utf-8")
-    settings = Settings(data_dir=tmp_path / "data", seed_dir=seed, api_keys="k1,k2", llm_provider="openai_compatible",
-                        llm_base_url="http://127.0.0.1:9/v1", llm_model="m", llm_max_retries=0, llm_timeout_s=5,
-                        _env_file=None)
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        seed_dir=seed,
+        api_keys="k1,k2",
+        llm_provider="openai_compatible",
+        llm_base_url="http://127.0.0.1:9/v1",
+        llm_model="m",
+        llm_max_retries=0,
+        llm_timeout_s=5,
+        _env_file=None,
+    )
     auth = {"Authorization": "Bearer k2"}
     with running_server(create_app(settings, with_ui=False), headers=auth) as base:
         assert httpx.get(base + "/kbs").status_code == 401
-        probe = httpx.get(base + "/health")  # a load balancer has no key: it gets up/ready/store, nothing more
-        assert probe.status_code == 200 and probe.json() == {"status": "ok", "ready": True, "store": "ok", "queue": "ok"}
-        assert httpx.get(base + "/health", headers=auth).json()["llm"]["provider"] == "openai_compatible"
+        # a load balancer has no key: it gets up/ready/store, nothing more
+        probe = httpx.get(base + "/health")
+        assert probe.status_code == 200 and probe.json() == {
+            "status": "ok",
+            "ready": True,
+            "store": "ok",
+            "queue": "ok",
+        }
+        assert (
+            httpx.get(base + "/health", headers=auth).json()["llm"]["provider"]
+            == "openai_compatible"
+        )
         assert httpx.get(base + "/kbs", headers={"Authorization": "Bearer nope"}).status_code == 401
         with httpx.Client(base_url=base, headers=auth, timeout=120) as client:
             _wait_seeded(client)
             r = client.post("/ask", json={"kb": "guide", "question": "年假有多少天？"})
             assert r.status_code == 503
             assert "not reachable" in r.json()["detail"] and "k2" not in r.json()["detail"]
-            with client.stream("POST", "/ask", json={"kb": "guide", "question": "年假有多少天？", "stream": True}) as s:
+            with client.stream(
+                "POST", "/ask", json={"kb": "guide", "question": "年假有多少天？", "stream": True}
+            ) as s:
                 events = parse_sse(s.read().decode())
-            assert events[-1][0] == "error" and "not reachable" in json.loads(events[-1][1])["detail"]
+            assert (
+                events[-1][0] == "error" and "not reachable" in json.loads(events[-1][1])["detail"]
+            )

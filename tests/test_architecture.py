@@ -1,4 +1,5 @@
-"""The shape of the code, checked: no import cycles, small modules, libraries that never reach into the app,
+"""The shape of the code, checked: no import cycles, small modules, libraries that never reach into
+the app,
 and front doors that go through the operations instead of the parts behind them."""
 
 import ast
@@ -27,10 +28,15 @@ def _is_type_checking(node: ast.If) -> bool:
 
 
 def _imports(path: Path, module: str, known: dict[str, Path]) -> set[str]:
-    """Repository modules ``module`` imports, at the top or inside functions (not under TYPE_CHECKING)."""
+    """Repository modules ``module`` imports, at the top or inside functions (not under
+    TYPE_CHECKING)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    skipped = {id(n) for node in ast.walk(tree) if isinstance(node, ast.If) and _is_type_checking(node)
-               for n in ast.walk(node)}
+    skipped = {
+        id(n)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.If) and _is_type_checking(node)
+        for n in ast.walk(node)
+    }
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found = set()
     for node in ast.walk(tree):
@@ -41,7 +47,10 @@ def _imports(path: Path, module: str, known: dict[str, Path]) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             base = node.module or ""
             if node.level:
-                base = ".".join(package.split(".")[: len(package.split(".")) - node.level + 1] + ([base] if base else []))
+                base = ".".join(
+                    package.split(".")[: len(package.split(".")) - node.level + 1]
+                    + ([base] if base else [])
+                )
             for alias in node.names:
                 found.add(f"{base}.{alias.name}" if f"{base}.{alias.name}" in known else base)
     return {name for name in found if name in known and name != module}
@@ -61,7 +70,7 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(graph[node]):
             if state.get(nxt) == 1:
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if nxt not in state and (found := visit(nxt)):
                 return found
         state[node] = 2
@@ -86,27 +95,42 @@ def test_no_import_cycle_anywhere():
 
 
 def test_no_module_over_300_lines():
-    long = {str(p.relative_to(REPO)): n for p in _modules().values()
-            if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    long = {
+        str(p.relative_to(REPO)): n
+        for p in _modules().values()
+        if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES
+    }
     assert not long, long
 
 
 def test_libraries_never_import_the_app():
     graph = _graph()
-    bad = {m: sorted(d for d in deps if d == "app" or d.startswith("app."))
-           for m, deps in graph.items() if m.split(".")[0] in LIBRARIES}
+    bad = {
+        m: sorted(d for d in deps if d == "app" or d.startswith("app."))
+        for m, deps in graph.items()
+        if m.split(".")[0] in LIBRARIES
+    }
     assert not {m: d for m, d in bad.items() if d}
 
 
 def test_the_answer_chain_depends_only_on_prompts_and_retrieval():
     graph = _graph()
-    outside = {d.split(".")[0] for m, deps in graph.items() if m.split(".")[0] == "answering" for d in deps}
+    outside = {
+        d.split(".")[0] for m, deps in graph.items() if m.split(".")[0] == "answering" for d in deps
+    }
     assert outside <= {"answering", "prompts", "retrieval"}, outside
 
 
 def test_front_doors_go_through_the_operations():
     """REST, UI and CLI never call the store, the ingest pipeline or the chain themselves."""
-    reaching = ("ingest_files(", ".store.", "AnswerChain(", "services.search(", "store.get(", "uploads_dir")
+    reaching = (
+        "ingest_files(",
+        ".store.",
+        "AnswerChain(",
+        "services.search(",
+        "store.get(",
+        "uploads_dir",
+    )
     found = {}
     for door in FRONT_DOORS:
         for path in (REPO / door).rglob("*.py"):
@@ -118,22 +142,38 @@ def test_front_doors_go_through_the_operations():
 
 
 def _module_attribute_assignments(path: Path) -> list[str]:
-    """``x.y = ...`` / ``sys.modules[...].y = ...`` / ``setattr(x, ...)`` whose target is an imported module."""
+    """``x.y = ...`` / ``sys.modules[...].y = ...`` / ``setattr(x, ...)`` whose target is an
+    imported module."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    modules = {alias.asname or alias.name.split(".")[0] for node in ast.walk(tree)
-               if isinstance(node, ast.Import) for alias in node.names}
+    modules = {
+        alias.asname or alias.name.split(".")[0]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
     found = []
     for node in ast.walk(tree):
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
-            node, ast.AugAssign | ast.AnnAssign) else []
+        targets = (
+            node.targets
+            if isinstance(node, ast.Assign)
+            else [node.target]
+            if isinstance(node, ast.AugAssign | ast.AnnAssign)
+            else []
+        )
         for target in targets:
             if isinstance(target, ast.Attribute):
                 root = target.value
                 while isinstance(root, ast.Attribute):
                     root = root.value
-                if isinstance(root, ast.Subscript) or (isinstance(root, ast.Name) and root.id in modules):
+                if isinstance(root, ast.Subscript) or (
+                    isinstance(root, ast.Name) and root.id in modules
+                ):
                     found.append(f"{path.name}:{node.lineno}")
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr":
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "setattr"
+        ):
             found.append(f"{path.name}:{node.lineno}")
     return found
 
@@ -141,11 +181,18 @@ def _module_attribute_assignments(path: Path) -> list[str]:
 def test_benchmarks_pass_configs_and_never_patch_library_modules():
     """Tuning values travel as typed options (retrieval.SearchOptions, the store's and tokenizer's
     arguments): a benchmark that set a module global would measure what no user runs."""
-    patched = [hit for path in sorted((REPO / "bench").glob("*.py")) for hit in _module_attribute_assignments(path)]
+    patched = [
+        hit
+        for path in sorted((REPO / "bench").glob("*.py"))
+        for hit in _module_attribute_assignments(path)
+    ]
     assert patched == []
     probe = REPO / "tests" / "_probe_patch.py"
-    probe.write_text("import sys\nimport retrieval.search\nretrieval.search.RRF_K = 3\n"
-                     "sys.modules['retrieval.keyword'].STEM = False\n", encoding="utf-8")
+    probe.write_text(
+        "import sys\nimport retrieval.search\nretrieval.search.RRF_K = 3\n"
+        "sys.modules['retrieval.keyword'].STEM = False\n",
+        encoding="utf-8",
+    )
     try:
         assert len(_module_attribute_assignments(probe)) == 2  # the check sees both forms
     finally:

@@ -5,13 +5,30 @@ import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from answering import AnswerChain, ChainOptions, Done, Reading, Sources, Token, relevant_hits, tidy_answer
+from answering import (
+    AnswerChain,
+    ChainOptions,
+    Done,
+    Reading,
+    Sources,
+    Token,
+    relevant_hits,
+    tidy_answer,
+)
 from retrieval import Hit
 
 
 def hit(n, dense=0.9, keyword=None, text=None, source="a.md", page=None):
-    return Hit(text=text or f"第{n}段内容。", score=1.0 / n, source=source, page=page, doc_id=f"d{n}",
-               chunk_id=f"c{n}", dense_score=dense, keyword_score=keyword)
+    return Hit(
+        text=text or f"第{n}段内容。",
+        score=1.0 / n,
+        source=source,
+        page=page,
+        doc_id=f"d{n}",
+        chunk_id=f"c{n}",
+        dense_score=dense,
+        keyword_score=keyword,
+    )
 
 
 class CountingModel(GenericFakeChatModel):
@@ -24,8 +41,15 @@ class CountingModel(GenericFakeChatModel):
 
 def chain(hits, reply="答案见 [2]。", **options):
     model = CountingModel(messages=iter([AIMessage(content=reply)]))
-    return AnswerChain(search=lambda q, k: hits, chat_model=model, model_name="fake:m",
-                       options=ChainOptions(**options)), model
+    return (
+        AnswerChain(
+            search=lambda q, k: hits,
+            chat_model=model,
+            model_name="fake:m",
+            options=ChainOptions(**options),
+        ),
+        model,
+    )
 
 
 def test_nothing_relevant_answers_without_calling_the_model():
@@ -58,7 +82,8 @@ def test_relevance_gate():
     assert relevant_hits([hit(1, dense=None, keyword=2.0)], 0.84)  # keyword-only mode
     assert not relevant_hits([], 0.84)
     english = hit(1, dense=0.80, text="The Panthers defense gave up 308 points.")
-    assert relevant_hits([english], 0.84, 0.76, "zh")  # a Chinese question, an English passage: the lower bar
+    # a Chinese question, an English passage: the lower bar
+    assert relevant_hits([english], 0.84, 0.76, "zh")
     assert not relevant_hits([english], 0.84, 0.76, "en")
     assert not relevant_hits([hit(1, dense=0.80)], 0.84, 0.76, "zh")  # same language: the usual bar
 
@@ -72,7 +97,8 @@ def test_tidy_answer_moves_copied_prefix_and_drops_unknown_markers():
 
 
 class ScriptedStream(GenericFakeChatModel):
-    """Streams the reply in the given pieces (markers split across chunks, as real tokenizers do)."""
+    """Streams the reply in the given pieces (markers split across chunks, as real tokenizers
+    do)."""
 
     pieces: list[str]
 
@@ -91,18 +117,32 @@ def stream_chain(hits, pieces):
 
 def test_streamed_tokens_are_exactly_the_final_answer():
     hits = [hit(1), hit(2, page=7, source="b.pdf")]
-    pieces = ["  [2] (b.pdf, p", ".7) 年假", "是十五天", "[", "1", "][", "7]", "，见【2】", "和 [1, 9]。", "  \n"]
+    pieces = [
+        "  [2] (b.pdf, p",
+        ".7) 年假",
+        "是十五天",
+        "[",
+        "1",
+        "][",
+        "7]",
+        "，见【2】",
+        "和 [1, 9]。",
+        "  \n",
+    ]
     events = list(stream_chain(hits, pieces).stream("年假几天？"))
     tokens = [e.text for e in events if isinstance(e, Token)]
     answer = events[-1].answer
     assert "".join(tokens) == answer.answer == "年假是十五天[1]，见[2]和 [1]。"
-    assert not any("7]" in t or "9" in t or "(b.pdf" in t for t in tokens)  # never shown, then taken back
+    # never shown, then taken back
+    assert not any("7]" in t or "9" in t or "(b.pdf" in t for t in tokens)
     assert events[0] == Reading(2)
 
 
 def test_refusal_answer_carries_no_citations():
     hits = [hit(1), hit(2)]
-    events = list(stream_chain(hits, ["知识库中没有找到", "与该问题相关的内容。"]).stream("火星上有几个人？"))
+    events = list(
+        stream_chain(hits, ["知识库中没有找到", "与该问题相关的内容。"]).stream("火星上有几个人？")
+    )
     answer = events[-1].answer
     assert answer.answer == "知识库中没有找到与该问题相关的内容。"
     assert answer.citations == [] and not answer.found
@@ -115,26 +155,39 @@ def test_condensed_question_is_what_gets_retrieved():
         seen.append(query)
         return [hit(1)]
 
-    model = GenericFakeChatModel(messages=iter([AIMessage(content="第一段讲了什么内容？\n多余的行"),
-                                                AIMessage(content="讲了年假的天数 [1]。")]))
+    model = GenericFakeChatModel(
+        messages=iter(
+            [
+                AIMessage(content="第一段讲了什么内容？\n多余的行"),
+                AIMessage(content="讲了年假的天数 [1]。"),
+            ]
+        )
+    )
     c = AnswerChain(search=search, chat_model=model, model_name="fake:m", options=ChainOptions())
-    answer = c.invoke("它讲了什么？", history=[{"role": "user", "content": "第一段"},
-                                             {"role": "assistant", "content": "好的"}])
+    answer = c.invoke(
+        "它讲了什么？",
+        history=[{"role": "user", "content": "第一段"}, {"role": "assistant", "content": "好的"}],
+    )
     assert seen == ["第一段讲了什么内容？"] and answer.query == "第一段讲了什么内容？"
     assert answer.answer == "讲了年假的天数 [1]。"
 
 
 def test_passages_missing_a_name_of_the_question_are_refused_without_the_model():
     model = CountingModel(messages=iter([AIMessage(content="瞎猜 [1]。")]))
-    c = AnswerChain(search=lambda q, k: [hit(1, text="广茂铁路设有茂名南站。")], chat_model=model, model_name="fake:m",
-                    missing_names=lambda q, passages: [] if "茂名" in q else ["嘉善"])
+    c = AnswerChain(
+        search=lambda q, k: [hit(1, text="广茂铁路设有茂名南站。")],
+        chat_model=model,
+        model_name="fake:m",
+        missing_names=lambda q, passages: [] if "茂名" in q else ["嘉善"],
+    )
     answer = c.invoke("嘉善南站由哪个公司管辖？")
     assert not answer.found and answer.citations == [] and model.calls == 0
     assert c.invoke("茂名南站在哪里？").found and model.calls == 1
 
 
 class GatedModel(GenericFakeChatModel):
-    """Says how likely it was to start the refusal, and refuses at the threshold, as LocalChatModel does."""
+    """Says how likely it was to start the refusal, and refuses at the threshold, as LocalChatModel
+    does."""
 
     reads_refusal_probability: bool = True
     probability: float = 0.1
@@ -155,7 +208,12 @@ class GatedModel(GenericFakeChatModel):
 def gated(probability, threshold):
     model = GatedModel(messages=iter([]), probability=probability, requests=[])
     options = ChainOptions(refusal_threshold=threshold, ban_refusal_start=True)
-    return AnswerChain(search=lambda q, k: [hit(1)], chat_model=model, model_name="fake:m", options=options), model
+    return (
+        AnswerChain(
+            search=lambda q, k: [hit(1)], chat_model=model, model_name="fake:m", options=options
+        ),
+        model,
+    )
 
 
 def test_refusal_probability_at_the_threshold_refuses_and_below_it_answers():
@@ -163,7 +221,9 @@ def test_refusal_probability_at_the_threshold_refuses_and_below_it_answers():
     answer = c.invoke("原蹄兽哪一个脚趾最大？")
     assert not answer.found and answer.refused_by == "gate" and answer.citations == []
     assert answer.confidence == pytest.approx(0.4)
-    assert model.requests == [{"text": "知识库中没有找到与该问题相关的内容。", "threshold": 0.5, "ban": True}]
+    assert model.requests == [
+        {"text": "知识库中没有找到与该问题相关的内容。", "threshold": 0.5, "ban": True}
+    ]
     c, _ = gated(0.2, threshold=0.5)
     answer = c.invoke("原蹄兽哪一个脚趾最大？")
     assert answer.found and answer.refused_by is None and answer.confidence == pytest.approx(0.8)
@@ -175,7 +235,8 @@ def test_who_refused_is_told_apart():
     assert c.invoke("问题？").refused_by == "relevance"
     c, _ = chain([hit(1)], reply="知识库中没有找到与该问题相关的内容。")
     answer = c.invoke("问题？")
-    assert answer.refused_by == "model" and answer.confidence is None  # a model that cannot say how sure
+    # a model that cannot say how sure
+    assert answer.refused_by == "model" and answer.confidence is None
 
 
 def test_english_relevance_bar_is_its_own():

@@ -22,29 +22,43 @@ def chroma_server(tmp_path):
 
 
 def test_store_in_server_mode(chroma_server, tmp_path, embeddings, parser, files):
-    store = KnowledgeBaseStore(open_chroma_client(url=chroma_server), embeddings, tmp_path / "kw.sqlite")
+    store = KnowledgeBaseStore(
+        open_chroma_client(url=chroma_server), embeddings, tmp_path / "kw.sqlite"
+    )
     kb = store.create("服务器")
-    doc = files.text("server.md", "# 服务器模式\n\nChroma 服务器模式可以让多台机器共享同一个知识库。")
+    doc = files.text(
+        "server.md", "# 服务器模式\n\nChroma 服务器模式可以让多台机器共享同一个知识库。"
+    )
     assert ingest_files(kb, [(doc, doc.name)], parser).outcomes[0].status == "indexed"
     hits = search(kb, "多台机器共享知识库", SearchOptions(k=2))
     assert hits[0].source == "server.md"
 
-    # A second app instance on another machine: its own keyword file, rebuilt from the server's chunks.
-    other = KnowledgeBaseStore(open_chroma_client(url=chroma_server), embeddings, tmp_path / "other-kw.sqlite")
+    # A second app instance on another machine: its own keyword file, rebuilt from the server's
+    # chunks.
+    other = KnowledgeBaseStore(
+        open_chroma_client(url=chroma_server), embeddings, tmp_path / "other-kw.sqlite"
+    )
     assert [i.name for i in other.list()] == ["服务器"]
     kb2 = other.get("服务器")
     assert search(kb2, "多台机器", SearchOptions(k=1, mode="keyword"))[0].source == "server.md"
     assert [d.source for d in kb2.documents()] == ["server.md"]
 
 
-def test_two_replicas_keyword_indexes_follow_the_registry(chroma_server, tmp_path, embeddings, parser, files):
+def test_two_replicas_keyword_indexes_follow_the_registry(
+    chroma_server, tmp_path, embeddings, parser, files
+):
     """Replica B opened the knowledge base before A indexed a document: B's keyword search finds it
-    within the stated bound (retrieval.store.KEYWORD_SYNC_S), without a restart; a deletion through B
+    within the stated bound (retrieval.store.KEYWORD_SYNC_S), without a restart; a deletion through
+    B
     is gone from A's keyword search the same way."""
     from retrieval.store import KEYWORD_SYNC_S
 
-    a = KnowledgeBaseStore(open_chroma_client(url=chroma_server), embeddings, tmp_path / "a-kw.sqlite")
-    b = KnowledgeBaseStore(open_chroma_client(url=chroma_server), embeddings, tmp_path / "b-kw.sqlite")
+    a = KnowledgeBaseStore(
+        open_chroma_client(url=chroma_server), embeddings, tmp_path / "a-kw.sqlite"
+    )
+    b = KnowledgeBaseStore(
+        open_chroma_client(url=chroma_server), embeddings, tmp_path / "b-kw.sqlite"
+    )
     kb_a = a.create("共享")
     kb_b = b.get("共享")
     assert search(kb_b, "灯塔", SearchOptions(k=1, mode="keyword")) == []

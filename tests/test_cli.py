@@ -21,8 +21,12 @@ def ingested(tmp_path_factory):
     root = tmp_path_factory.mktemp("cli")
     docs = root / "docs"
     (docs / "sub").mkdir(parents=True)
-    (docs / "南瓜书.md").write_text("# 南瓜书\n\n南瓜书是对周志华《机器学习》（西瓜书）中公式的推导和解析。", encoding="utf-8")
-    (docs / "sub" / "notes.txt").write_text("Reinforcement learning trains an agent with rewards.", encoding="utf-8")
+    (docs / "南瓜书.md").write_text(
+        "# 南瓜书\n\n南瓜书是对周志华《机器学习》（西瓜书）中公式的推导和解析。", encoding="utf-8"
+    )
+    (docs / "sub" / "notes.txt").write_text(
+        "Reinforcement learning trains an agent with rewards.", encoding="utf-8"
+    )
     (docs / "sub" / "broken.pdf").write_bytes(b"%PDF-1.4 broken")
     (docs / ".hidden.txt").write_text("skipped", encoding="utf-8")
     data = root / "data"
@@ -50,7 +54,9 @@ def test_kbs_docs_search_rm(ingested):
     docs = json.loads(run(["docs", "--kb", "demo", "--json"], data).stdout)
     by_source = {d["source"]: d for d in docs}
     assert by_source["broken.pdf"]["status"] == "failed" and by_source["broken.pdf"]["error"]
-    hits = json.loads(run(["search", "南瓜书是什么", "--kb", "demo", "-k", "2", "--json"], data).stdout)["hits"]
+    hits = json.loads(
+        run(["search", "南瓜书是什么", "--kb", "demo", "-k", "2", "--json"], data).stdout
+    )["hits"]
     assert hits[0]["source"] == "南瓜书.md"
     removed = run(["rm", by_source["notes.txt"]["doc_id"][:10], "--kb", "demo"], data)
     assert removed.returncode == 0 and "notes.txt" in removed.stdout
@@ -65,7 +71,11 @@ def test_ask_with_local_model_cites_file(ingested):
     assert answer["answer"].strip() and answer["model"].startswith("local:")
     assert answer["citations"][0]["source"] == "南瓜书.md"
     streamed = run(["ask", "南瓜书是什么？", "--kb", "demo", "--stream"], data)
-    assert streamed.returncode == 0 and "[1] 南瓜书.md" in streamed.stdout and "retrieve" in streamed.stdout
+    assert (
+        streamed.returncode == 0
+        and "[1] 南瓜书.md" in streamed.stdout
+        and "retrieve" in streamed.stdout
+    )
 
 
 def test_unusable_arguments_exit_2_with_one_line(ingested, tmp_path):
@@ -79,8 +89,14 @@ def test_unusable_arguments_exit_2_with_one_line(ingested, tmp_path):
 
 def test_unreachable_provider_exits_nonzero_with_one_clear_line(ingested):
     data, _ = ingested
-    result = run(["ask", "南瓜书是什么？", "--kb", "demo"], data, KB_LLM_PROVIDER="vllm",
-                 KB_LLM_BASE_URL="http://127.0.0.1:9/v1", KB_LLM_MODEL="m", KB_LLM_MAX_RETRIES="0")
+    result = run(
+        ["ask", "南瓜书是什么？", "--kb", "demo"],
+        data,
+        KB_LLM_PROVIDER="vllm",
+        KB_LLM_BASE_URL="http://127.0.0.1:9/v1",
+        KB_LLM_MODEL="m",
+        KB_LLM_MAX_RETRIES="0",
+    )
     assert result.returncode == 4
     lines = [ln for ln in result.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "not reachable" in lines[0] and "Traceback" not in result.stderr

@@ -22,7 +22,9 @@ def _compose_available() -> str | None:
     if shutil.which("docker") is None:
         return "the docker CLI is not installed"
     try:
-        done = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True, timeout=30)
+        done = subprocess.run(
+            ["docker", "compose", "version"], capture_output=True, text=True, timeout=30
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"`docker compose version` failed: {exc}"
     if done.returncode != 0:
@@ -38,9 +40,24 @@ def compose_config(tmp_path, *args: str, env: dict | None = None) -> dict:
     env_file = tmp_path / "empty.env"  # a developer's .env must not change what the test sees
     env_file.write_text("".join(f"{k}={v}\n" for k, v in (env or {}).items()), encoding="utf-8")
     done = subprocess.run(
-        ["docker", "compose", "-f", str(COMPOSE), "--project-directory", str(REPO), "--env-file", str(env_file),
-         *args, "config", "--format", "json"],
-        capture_output=True, text=True, timeout=120, cwd=REPO,
+        [
+            "docker",
+            "compose",
+            "-f",
+            str(COMPOSE),
+            "--project-directory",
+            str(REPO),
+            "--env-file",
+            str(env_file),
+            *args,
+            "config",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
         env={"PATH": subprocess.os.environ.get("PATH", ""), "HOME": str(tmp_path)},
     )
     assert done.returncode == 0, f"docker compose config failed:\n{done.stderr}"
@@ -59,7 +76,9 @@ def test_compose_config_default_profile(tmp_path):
     assert any(v["target"] == "/data" for v in app["volumes"])
     assert services["chroma"]["image"].startswith("chromadb/chroma:")
     assert services["chroma"]["environment"]["ANONYMIZED_TELEMETRY"] == "False"
-    assert any(v["target"] == "/data" and v["type"] == "volume" for v in services["chroma"]["volumes"])
+    assert any(
+        v["target"] == "/data" and v["type"] == "volume" for v in services["chroma"]["volumes"]
+    )
 
 
 def test_compose_config_gpu_profile(tmp_path):
@@ -79,9 +98,13 @@ def test_compose_config_gpu_profile(tmp_path):
 
 
 def test_compose_config_vllm_model_override(tmp_path):
-    config = compose_config(tmp_path, "--profile", "gpu", env={"VLLM_MODEL": "Qwen/Qwen2.5-7B-Instruct"})
+    config = compose_config(
+        tmp_path, "--profile", "gpu", env={"VLLM_MODEL": "Qwen/Qwen2.5-7B-Instruct"}
+    )
     assert "Qwen/Qwen2.5-7B-Instruct" in config["services"]["vllm"]["command"]
-    assert config["services"]["app-gpu"]["environment"]["KB_LLM_MODEL"] == "Qwen/Qwen2.5-7B-Instruct"
+    assert (
+        config["services"]["app-gpu"]["environment"]["KB_LLM_MODEL"] == "Qwen/Qwen2.5-7B-Instruct"
+    )
 
 
 # --- the files themselves (no docker needed) ----------------------------------------------------
@@ -92,7 +115,10 @@ def test_compose_file_structure():
     assert services["vllm"]["profiles"] == ["gpu"] and services["app-gpu"]["profiles"] == ["gpu"]
     assert services["app"]["build"] == "." and services["app-gpu"]["build"] == "."
     assert services["app"]["environment"]["KB_CHROMA_URL"] == "http://chroma:8000"
-    assert services["app-gpu"]["environment"]["KB_LLM_MODEL"] == "${VLLM_MODEL:-%s}" % DEFAULT_VLLM_MODEL
+    assert (
+        services["app-gpu"]["environment"]["KB_LLM_MODEL"]
+        == f"${{VLLM_MODEL:-{DEFAULT_VLLM_MODEL}}}"
+    )
     assert services["chroma"]["environment"]["ANONYMIZED_TELEMETRY"] == "False"
     assert {"kb-data", "chroma-data"} <= set(doc["volumes"])
 
@@ -112,12 +138,15 @@ def _packages() -> list[str]:
     """The top-level packages pyproject.toml installs (its setuptools include patterns)."""
     import tomllib
 
-    include = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]["include"]
+    include = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"][
+        "packages"
+    ]["find"]["include"]
     return [pattern.rstrip("*") for pattern in include]
 
 
 def test_compose_scale_profile_structure():
-    """Two API replicas behind one port, a worker, the queue and Chroma; replicas and workers see the
+    """Two API replicas behind one port, a worker, the queue and Chroma; replicas and workers see
+    the
     same uploads (one shared volume at one path) and the same queue and Chroma."""
     services = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]
     scale = {name for name, svc in services.items() if "scale" in svc.get("profiles", [])}
@@ -128,10 +157,14 @@ def test_compose_scale_profile_structure():
     assert len(services["lb"]["ports"]) == 1 and "ports" not in api  # one way in
     for key in ("KB_CHROMA_URL", "KB_QUEUE_URL", "KB_SHARED_DIR"):
         assert api["environment"][key] == worker["environment"][key], key
-    assert api["environment"]["KB_QUEUE_URL"].startswith("postgresql://") and "@queue:" in api["environment"]["KB_QUEUE_URL"]
+    assert (
+        api["environment"]["KB_QUEUE_URL"].startswith("postgresql://")
+        and "@queue:" in api["environment"]["KB_QUEUE_URL"]
+    )
     shared = api["environment"]["KB_SHARED_DIR"]
     assert f"kb-shared:{shared}" in api["volumes"] and f"kb-shared:{shared}" in worker["volumes"]
-    assert not any(v.endswith(":/data") for v in api["volumes"])  # each replica keeps its own keyword index
+    # each replica keeps its own keyword index
+    assert not any(v.endswith(":/data") for v in api["volumes"])
     assert services["queue"]["image"].startswith("postgres:")
 
 

@@ -1,5 +1,7 @@
-"""Nothing accepted is lost: a server killed with SIGKILL in the middle of an ingestion job, restarted on
-the same data dir, finishes the job under the same id; a cancelled job leaves nothing half-written."""
+"""Nothing accepted is lost: a server killed with SIGKILL in the middle of an ingestion job,
+restarted on
+the same data dir, finishes the job under the same id; a cancelled job leaves nothing
+half-written."""
 
 import time
 from pathlib import Path
@@ -11,7 +13,9 @@ from tests.servers import KbProcess
 
 pytestmark = pytest.mark.slow  # `make check` leaves it out; `make test` runs it
 
-PARAGRAPH = "第{n}号文件第{i}段：知识库会把每个文件切成小块，再逐块向量化，最后写入向量库和关键词索引。"
+PARAGRAPH = (
+    "第{n}号文件第{i}段：知识库会把每个文件切成小块，再逐块向量化，最后写入向量库和关键词索引。"
+)
 
 
 def make_files(folder: Path, count: int, paragraphs: int) -> list[Path]:
@@ -19,15 +23,20 @@ def make_files(folder: Path, count: int, paragraphs: int) -> list[Path]:
     paths = []
     for n in range(count):
         path = folder / f"doc-{n:02d}.txt"
-        path.write_text("\n\n".join(PARAGRAPH.format(n=n, i=i) * 3 for i in range(paragraphs)), encoding="utf-8")
+        path.write_text(
+            "\n\n".join(PARAGRAPH.format(n=n, i=i) * 3 for i in range(paragraphs)), encoding="utf-8"
+        )
         paths.append(path)
     return paths
 
 
 def kb_serve(data: Path, seed: Path) -> KbProcess:
     """`kb serve --no-ui` on ``data``, killable with SIGKILL."""
-    return KbProcess("serve", "--no-ui", env={"KB_DATA_DIR": str(data), "KB_SEED_DIR": str(seed),
-                                               "KB_PRELOAD_MODEL": "false"})
+    return KbProcess(
+        "serve",
+        "--no-ui",
+        env={"KB_DATA_DIR": str(data), "KB_SEED_DIR": str(seed), "KB_PRELOAD_MODEL": "false"},
+    )
 
 
 @pytest.fixture()
@@ -38,7 +47,9 @@ def dirs(tmp_path):
 
 def upload(client: httpx.Client, kb: str, paths: list[Path]) -> str:
     assert client.post("/kbs", json={"name": kb}).status_code == 201
-    reply = client.post(f"/kbs/{kb}/documents", files=[("files", (p.name, p.read_bytes())) for p in paths])
+    reply = client.post(
+        f"/kbs/{kb}/documents", files=[("files", (p.name, p.read_bytes())) for p in paths]
+    )
     assert reply.status_code == 202, reply.text
     return reply.json()["job_id"]
 
@@ -77,7 +88,9 @@ def test_killed_mid_job_resumes_after_restart(dirs, tmp_path):
             assert sorted(d["source"] for d in documents) == sorted(p.name for p in paths)
             assert {d["status"] for d in documents} == {"indexed"}  # no partial document
             assert job_id in [j["job_id"] for j in client.get("/jobs").json()]
-            hits = client.post("/search", json={"kb": "durable", "query": "第9号文件第3段", "k": 3}).json()["hits"]
+            hits = client.post(
+                "/search", json={"kb": "durable", "query": "第9号文件第3段", "k": 3}
+            ).json()["hits"]
             assert hits and hits[0]["source"] == "doc-09.txt"
     finally:
         server.stop()

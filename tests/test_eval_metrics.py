@@ -21,7 +21,6 @@ from eval.metrics import (
     text_contains_answer,
 )
 
-
 # ---------------------------------------------------------------- normalisation
 
 

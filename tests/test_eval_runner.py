@@ -21,7 +21,14 @@ def overlap_search(documents):
         body = text.split("\n\n", 1)[1]
         for sentence in re.split(r"(?<=[。.;；])\s*", body):
             if sentence.strip():
-                chunks.append({"text": sentence, "source": name, "page": None, "doc_id": f"{name}#{len(chunks)}"})
+                chunks.append(
+                    {
+                        "text": sentence,
+                        "source": name,
+                        "page": None,
+                        "doc_id": f"{name}#{len(chunks)}",
+                    }
+                )
 
     def search(question, k):
         query = set(answer_tokens(question, cjk=None))
@@ -57,8 +64,13 @@ HITS = {
 
 def test_retrieval_only_summary_is_hand_checked():
     calls = []
-    report = run_eval(_items(), scripted_search(HITS), ks=(5, 1, 3), progress=lambda i, n: calls.append((i, n)),
-                      config={"kb": "demo", "mode": "hybrid"})
+    report = run_eval(
+        _items(),
+        scripted_search(HITS),
+        ks=(5, 1, 3),
+        progress=lambda i, n: calls.append((i, n)),
+        config={"kb": "demo", "mode": "hybrid"},
+    )
     retrieval = report.summary["retrieval"]
     # ranks 1, 3, 2, miss over 4 answerable questions; the unanswerable one is not scored
     assert retrieval["n"] == 4
@@ -101,8 +113,14 @@ def test_chinese_sample_retrieval_with_page_and_errors():
 
 
 def test_page_recall_when_pages_are_given():
-    items = [QAItem(id="1", question="q1", answers=["zzz"], page=2), QAItem(id="2", question="q2", answers=["yyy"], page=5)]
-    hits = {"q1": [{"text": "a", "page": 1}, {"text": "b", "page": 2}], "q2": [{"text": "c", "page": 4}]}
+    items = [
+        QAItem(id="1", question="q1", answers=["zzz"], page=2),
+        QAItem(id="2", question="q2", answers=["yyy"], page=5),
+    ]
+    hits = {
+        "q1": [{"text": "a", "page": 1}, {"text": "b", "page": 2}],
+        "q2": [{"text": "c", "page": 4}],
+    }
     summary = run_eval(items, scripted_search(hits), ks=(1, 2)).summary["retrieval"]
     assert summary["page_recall@1"] == 0.0 and summary["page_recall@2"] == 0.5
     assert summary["hit@2"] == 0.5  # page match counts as a gold hit when no source is given
@@ -110,14 +128,23 @@ def test_page_recall_when_pages_are_given():
 
 def fake_answer(question):
     answers = {
-        "qa": ("The Denver Broncos [1].", [{"n": 1, "source": "x.md", "text": "The Denver Broncos won."}], 100),
+        "qa": (
+            "The Denver Broncos [1].",
+            [{"n": 1, "source": "x.md", "text": "The Denver Broncos won."}],
+            100,
+        ),
         "qb": ("It was built in 1894.", [], 300),
         "qc": ("知识库中没有找到与该问题相关的内容。", [], 200),
         "qd": ("missing", [{"n": 1, "text": "missing link"}], 400),
         "qe": ("The knowledge base does not contain information about this question.", [], 500),
     }
     text, citations, total = answers[question]
-    return {"answer": text, "citations": citations, "timings": {"retrieve_ms": 10, "total_ms": total}, "model": "fake"}
+    return {
+        "answer": text,
+        "citations": citations,
+        "timings": {"retrieve_ms": 10, "total_ms": total},
+        "model": "fake",
+    }
 
 
 def test_answer_mode_em_f1_refusals_latency():
@@ -133,7 +160,11 @@ def test_answer_mode_em_f1_refusals_latency():
     assert answers["contains"] == pytest.approx(4 / 5)
     assert answers["citation_hit"] == pytest.approx(2 / 4)
     assert (answers["refusal_precision"], answers["refusal_recall"]) == (0.5, 1.0)
-    assert report.summary["latency"]["total_ms"] == {"n": 5, "p50": 300.0, "p95": pytest.approx(480.0)}
+    assert report.summary["latency"]["total_ms"] == {
+        "n": 5,
+        "p50": 300.0,
+        "p95": pytest.approx(480.0),
+    }
     assert report.config["eval_mode"] == "answer"
 
 
@@ -145,8 +176,18 @@ def test_fragment_answers_and_repetition_cuts_are_counted():
 
     report = run_eval(_items(), scripted_search(HITS), answer=shaped)
     answers = report.summary["answers"]
-    assert (answers["fragment_answers"], answers["fragments_left"], answers["repetition_cut"]) == (2, 1, 1)
-    assert {r["id"]: r["fragments"] for r in report.per_question} == {"a": 1, "b": 2, "c": 0, "d": 0, "e": 0}
+    assert (answers["fragment_answers"], answers["fragments_left"], answers["repetition_cut"]) == (
+        2,
+        1,
+        1,
+    )
+    assert {r["id"]: r["fragments"] for r in report.per_question} == {
+        "a": 1,
+        "b": 2,
+        "c": 0,
+        "d": 0,
+        "e": 0,
+    }
 
 
 def test_answer_errors_count_as_wrong_answers():
@@ -167,13 +208,24 @@ def test_judge_scores_are_cached_on_disk(tmp_path):
 
     def judge(messages):
         seen.append(messages)
-        return "Score: 4/5" if "faithfulness" in messages[0][1] else '{"score": 2, "reason": "partial"}'
+        return (
+            "Score: 4/5"
+            if "faithfulness" in messages[0][1]
+            else '{"score": 2, "reason": "partial"}'
+        )
 
-    kwargs = dict(answer=fake_answer, judge=judge, cache_dir=str(tmp_path / "cache"), judge_model="judge-a",
-                  judge_messages=build_messages)
+    kwargs = dict(
+        answer=fake_answer,
+        judge=judge,
+        cache_dir=str(tmp_path / "cache"),
+        judge_model="judge-a",
+        judge_messages=build_messages,
+    )
     first = run_eval(_items(), scripted_search(HITS), **kwargs)
     assert len(seen) == 10 and first.summary["judge"]["calls"] == 10
-    assert first.summary["judge"]["faithfulness"] == 4.0 and first.summary["judge"]["relevance"] == 2.0
+    assert (
+        first.summary["judge"]["faithfulness"] == 4.0 and first.summary["judge"]["relevance"] == 2.0
+    )
     assert "C: [1] The Denver Broncos won." in seen[0][1][1]  # citations are the judge's context
     assert "C: [1] no" in seen[2][1][1]  # no citations: the retrieved hits are
 
@@ -187,7 +239,12 @@ def test_judge_scores_are_cached_on_disk(tmp_path):
 
 def test_unparsable_judge_reply_is_none_and_not_cached(tmp_path):
     replies = iter(["no idea", "still none", "5", "5"])
-    kwargs = dict(answer=fake_answer, judge=lambda m: next(replies), cache_dir=str(tmp_path), judge_messages=build_messages)
+    kwargs = dict(
+        answer=fake_answer,
+        judge=lambda m: next(replies),
+        cache_dir=str(tmp_path),
+        judge_messages=build_messages,
+    )
     first = run_eval(_items()[:1], scripted_search(HITS), **kwargs)
     assert first.per_question[0]["judge"] == {"faithfulness": None, "relevance": None}
     assert first.summary["judge"]["faithfulness"] is None
@@ -197,10 +254,21 @@ def test_unparsable_judge_reply_is_none_and_not_cached(tmp_path):
 
 @pytest.mark.parametrize(
     "reply, score",
-    [("4", 4), ("Score: 3/5", 3), ('{"score": 5, "reason": "ok"}', 5), ('```json\n{"score": "2"}\n```', 2),
-     ("评分：1分", 1), ("10 out of 10", None), ("3.5", None), ("", None), ('{"score": 9} but 2', 2),
-     ('{"score": <integer 1-5>, "reason": "<one sentence>"}', None), ("15 out of 10", None), ("no idea", None),
-     ("Score: 3. Partly supported.", 3)],
+    [
+        ("4", 4),
+        ("Score: 3/5", 3),
+        ('{"score": 5, "reason": "ok"}', 5),
+        ('```json\n{"score": "2"}\n```', 2),
+        ("评分：1分", 1),
+        ("10 out of 10", None),
+        ("3.5", None),
+        ("", None),
+        ('{"score": 9} but 2', 2),
+        ('{"score": <integer 1-5>, "reason": "<one sentence>"}', None),
+        ("15 out of 10", None),
+        ("no idea", None),
+        ("Score: 3. Partly supported.", 3),
+    ],
 )
 def test_parse_judge_score(reply, score):
     assert parse_judge_score(reply) == score
@@ -212,8 +280,12 @@ def test_default_judge_prompts_come_from_prompts_package():
         pytest.skip("prompts.judge_messages not available")
     pytest.importorskip("langchain_core")
     seen = []
-    run_eval(_items()[:1], scripted_search(HITS), answer=fake_answer,
-             judge=lambda messages: seen.append(messages) or "4")
+    run_eval(
+        _items()[:1],
+        scripted_search(HITS),
+        answer=fake_answer,
+        judge=lambda messages: seen.append(messages) or "4",
+    )
     assert len(seen) == 2 and all(hasattr(m, "content") for m in seen[0])
     assert any("Denver Broncos" in m.content for m in seen[0])
 
@@ -234,7 +306,9 @@ def test_write_report_files_and_markdown(tmp_path):
     assert "## Answers" in markdown and "## Latency (ms)" in markdown
     assert "| total_ms | 5 | 300.000 | 480.000 |" in markdown
     assert "Retrieval misses (1)" in markdown
-    assert json.loads(paths["json"].read_text(encoding="utf-8"))["summary"]["answers"]["em"] == pytest.approx(0.6)
+    assert json.loads(paths["json"].read_text(encoding="utf-8"))["summary"]["answers"][
+        "em"
+    ] == pytest.approx(0.6)
     assert load_report(paths["json"]) == report
 
 
@@ -247,7 +321,10 @@ def test_retrieval_only_report_has_no_latency_plot(tmp_path):
 
 def test_compare_table_marks_the_best_configuration():
     def report(hit1, mrr, p50):
-        return EvalReport(summary={"retrieval": {"hit@1": hit1, "mrr": mrr, "search_ms_p50": p50}}, per_question=[])
+        return EvalReport(
+            summary={"retrieval": {"hit@1": hit1, "mrr": mrr, "search_ms_p50": p50}},
+            per_question=[],
+        )
 
     table = compare_table({"dense": report(0.5, 0.6, 30.0), "hybrid": report(0.7, 0.6, 45.0)})
     lines = table.strip().splitlines()

@@ -1,4 +1,5 @@
-"""Fuzz the REST API from its own OpenAPI schema (schemathesis) against a real server: no 5xx, ever."""
+"""Fuzz the REST API from its own OpenAPI schema (schemathesis) against a real server: no 5xx,
+ever."""
 
 import re
 import shutil
@@ -30,12 +31,32 @@ def test_schemathesis_finds_no_server_errors(tmp_path):
     settings = Settings(data_dir=tmp_path / "data", seed_dir=seed, max_upload_mb=1, _env_file=None)
     with running_server(create_app(settings, with_ui=False)) as base:
         deadline = time.monotonic() + 120
-        while not any(k["documents"] for k in httpx.get(base + "/kbs").json()) and time.monotonic() < deadline:
+        while (
+            not any(k["documents"] for k in httpx.get(base + "/kbs").json())
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.3)
         result = subprocess.run(
-            [exe, "run", f"{base}/openapi.json", "--checks", "not_a_server_error", "--max-examples", "15",
-             "--seed", "7", "--request-timeout", "120", "--phases", "examples,coverage,fuzzing"],
-            capture_output=True, text=True, timeout=900, env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"}, cwd=tmp_path,
+            [
+                exe,
+                "run",
+                f"{base}/openapi.json",
+                "--checks",
+                "not_a_server_error",
+                "--max-examples",
+                "15",
+                "--seed",
+                "7",
+                "--request-timeout",
+                "120",
+                "--phases",
+                "examples,coverage,fuzzing",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=900,
+            env={"PATH": "/usr/bin:/bin", "NO_COLOR": "1"},
+            cwd=tmp_path,
         )
     ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "schemathesis.txt").write_text(result.stdout + result.stderr, encoding="utf-8")

@@ -1,4 +1,5 @@
-"""The parsing worker: deadlines and crashes become per-file reasons, and the next file still works."""
+"""The parsing worker: deadlines and crashes become per-file reasons, and the next file still
+works."""
 
 import pytest
 
@@ -18,7 +19,9 @@ def test_deadline_kills_the_worker_and_the_next_file_still_parses(files):
 
 def test_memory_cap_turns_a_crash_into_a_reason(files):
     doc = files.pdf("a.pdf", ["一页文字。"])
-    parser = IsolatedParser(LoadLimits(), ChineseTextSplitter(), ParseLimits(timeout_s=60, memory_mb=64))
+    parser = IsolatedParser(
+        LoadLimits(), ChineseTextSplitter(), ParseLimits(timeout_s=60, memory_mb=64)
+    )
     with pytest.raises(IngestError, match="crashed the reader|more than 64 MB"):
         parser.parse(doc, "a.pdf")
     parser.close()

@@ -1,5 +1,7 @@
-"""The job store is also the queue: claims are exclusive and leased, a dead worker's job is taken up by
-another, outcomes are written only by the lease holder. Run on SQLite and on a real PostgreSQL server
+"""The job store is also the queue: claims are exclusive and leased, a dead worker's job is taken up
+by
+another, outcomes are written only by the lease holder. Run on SQLite and on a real PostgreSQL
+server
 (skipped where PostgreSQL is not installed; `.ci/run` installs it)."""
 
 import sqlite3
@@ -10,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from app.operations.job_store import PostgresJobStore, SqliteJobStore
+from app.operations.job_store import SqliteJobStore
+from app.operations.job_store_pg import PostgresJobStore
 from app.operations.jobs import JobManager
 from ingest import FileOutcome
 from tests.servers import PostgresServer, ServerUnavailable
@@ -58,6 +61,7 @@ def test_each_job_is_claimed_by_one_worker(store):
         barrier.wait()
         while (record := store.claim(name, lease_s=60)) is not None:
             claimed.setdefault(name, []).append(record["id"])
+
     threads = [threading.Thread(target=worker, args=(f"w{i}",)) for i in range(3)]
     for t in threads:
         t.start()
@@ -103,18 +107,26 @@ def test_release_hands_back_at_once_and_cancel_reaches_the_holder(store):
 
 def test_progress_is_readable_by_any_process(store):
     store.create("j", "kb", files(1), created=1.0)
-    store.progress("j", 0, {"stage": "embedding", "chunks_done": 4, "chunks_total": 10, "started": 5.0})
+    store.progress(
+        "j", 0, {"stage": "embedding", "chunks_done": 4, "chunks_total": 10, "started": 5.0}
+    )
     row = store.get("j")["files"][0]
-    assert (row["stage"], row["chunks_done"], row["chunks_total"], row["started"]) == ("embedding", 4, 10, 5.0)
+    assert (row["stage"], row["chunks_done"], row["chunks_total"], row["started"]) == (
+        "embedding",
+        4,
+        10,
+        5.0,
+    )
 
 
 def test_an_old_sqlite_store_gains_the_new_columns(tmp_path):
     db = sqlite3.connect(tmp_path / "jobs.sqlite")
     db.executescript("""
-        CREATE TABLE jobs (id TEXT PRIMARY KEY, kb TEXT NOT NULL, status TEXT NOT NULL, created REAL NOT NULL,
-                           finished REAL);
-        CREATE TABLE job_files (job_id TEXT NOT NULL, idx INTEGER NOT NULL, source TEXT NOT NULL, path TEXT NOT NULL,
-            status TEXT NOT NULL, doc_id TEXT, error TEXT, chunks INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (job_id, idx));
+        CREATE TABLE jobs (id TEXT PRIMARY KEY, kb TEXT NOT NULL, status TEXT NOT NULL,
+                           created REAL NOT NULL, finished REAL);
+        CREATE TABLE job_files (job_id TEXT NOT NULL, idx INTEGER NOT NULL, source TEXT NOT NULL,
+            path TEXT NOT NULL, status TEXT NOT NULL, doc_id TEXT, error TEXT,
+            chunks INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (job_id, idx));
         INSERT INTO jobs VALUES ('j', 'kb', 'running', 1.0, NULL);
         INSERT INTO job_files VALUES ('j', 0, 'a.txt', '/x/a.txt', 'pending', NULL, NULL, 0);""")
     db.commit()
@@ -124,22 +136,29 @@ def test_an_old_sqlite_store_gains_the_new_columns(tmp_path):
 
 
 def test_two_managers_share_the_queue_and_every_file_is_ingested_once(store, tmp_path):
-    """Two worker loops (as two `kb worker` processes would) drain jobs recorded by a third, API-only one."""
+    """Two worker loops (as two `kb worker` processes would) drain jobs recorded by a third,
+    API-only one."""
     seen: list[str] = []
     lock = threading.Lock()
 
     def ingest(kb, batch, progress, should_stop):
-        for i, (path, source) in enumerate(batch):
+        for i, (_path, source) in enumerate(batch):
             progress.file_started(source, i, len(batch))
             time.sleep(0.02)
             with lock:
                 seen.append(source)
             progress.file_done(FileOutcome(source, "indexed", doc_id=source, chunks=1))
+
     api = JobManager(ingest, store, tmp_path, run_here=False)
-    workers = [JobManager(ingest, store, tmp_path, run_here=True, worker_id=f"w{i}", poll_s=0.05) for i in range(2)]
+    workers = [
+        JobManager(ingest, store, tmp_path, run_here=True, worker_id=f"w{i}", poll_s=0.05)
+        for i in range(2)
+    ]
     for w in workers:
         w.start()
-    jobs = [api.submit("kb", [(Path(f"/x/{j}-{k}"), f"{j}-{k}") for k in range(3)]) for j in range(5)]
+    jobs = [
+        api.submit("kb", [(Path(f"/x/{j}-{k}"), f"{j}-{k}") for k in range(3)]) for j in range(5)
+    ]
     deadline = time.monotonic() + 30
     while any(api.get(j.id).status == "running" for j in jobs) and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -158,6 +177,8 @@ def test_a_store_whose_server_is_down_opens_and_says_so_on_use():
     from app.operations.job_store import STORE_ERRORS
     from tests.servers import free_port
 
-    store = PostgresJobStore(f"postgresql://kb@127.0.0.1:{free_port()}/postgres", connect_timeout_s=1)
+    store = PostgresJobStore(
+        f"postgresql://kb@127.0.0.1:{free_port()}/postgres", connect_timeout_s=1
+    )
     with pytest.raises(STORE_ERRORS):
         store.ping()

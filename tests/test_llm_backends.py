@@ -10,7 +10,13 @@ import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from llm_backends import LLMBackendError, LLMConfig, build_chat_model, describe, explain_error
-from tests.wire.fake_chat_server import FakeChatServer, Reply, chat_responder, error_responder, stream_lines
+from tests.wire.fake_chat_server import (
+    FakeChatServer,
+    Reply,
+    chat_responder,
+    error_responder,
+    stream_lines,
+)
 
 KEY = "sk-test-SECRET-4f9a8b7c6d5e"
 # (provider, path prefix the real endpoint has, so URL joining is exercised like in production)
@@ -22,14 +28,30 @@ REMOTE = [
     ("openai_compatible", "/compat/v1"),
     ("vllm", "/v1"),
 ]
-LABELS = {"openai": "OpenAI", "zhipu": "Zhipu", "qianfan": "Qianfan", "spark": "Spark",
-          "openai_compatible": "OpenAI-compatible server", "vllm": "vLLM server"}
-MESSAGES = [SystemMessage("Answer from the context."), HumanMessage("资料：\n[1] 天空是蓝色的。\n问：天空是什么颜色？\n答：")]
+LABELS = {
+    "openai": "OpenAI",
+    "zhipu": "Zhipu",
+    "qianfan": "Qianfan",
+    "spark": "Spark",
+    "openai_compatible": "OpenAI-compatible server",
+    "vllm": "vLLM server",
+}
+MESSAGES = [
+    SystemMessage("Answer from the context."),
+    HumanMessage("资料：\n[1] 天空是蓝色的。\n问：天空是什么颜色？\n答："),
+]
 
 
 def _config(provider: str, server: FakeChatServer, prefix: str, **kw) -> LLMConfig:
     model = None if provider not in ("vllm", "openai_compatible") else "served-model"
-    defaults = dict(provider=provider, model=model, api_key=KEY, base_url=server.url + prefix, max_tokens=64, max_retries=2)
+    defaults = dict(
+        provider=provider,
+        model=model,
+        api_key=KEY,
+        base_url=server.url + prefix,
+        max_tokens=64,
+        max_retries=2,
+    )
     return LLMConfig(**(defaults | kw))
 
 
@@ -74,7 +96,9 @@ def test_stream_yields_token_by_token(provider, prefix):
     pieces = ["The ", "sky ", "is ", "blue", " [1]."]
     with FakeChatServer(provider) as srv:
         srv.respond = chat_responder(provider, pieces)
-        chunks = [c.content for c in build_chat_model(_config(provider, srv, prefix)).stream(MESSAGES)]
+        chunks = [
+            c.content for c in build_chat_model(_config(provider, srv, prefix)).stream(MESSAGES)
+        ]
     assert [c for c in chunks if c] == pieces
     [req] = srv.requests
     assert req.body["stream"] is True
@@ -135,7 +159,9 @@ def test_500_is_retried_then_explained(provider, prefix):
 
 def test_400_carries_the_server_reason():
     with FakeChatServer("vllm") as srv:
-        srv.respond = error_responder("vllm", 400, "This model's maximum context length is 4096 tokens")
+        srv.respond = error_responder(
+            "vllm", 400, "This model's maximum context length is 4096 tokens"
+        )
         config = _config("vllm", srv, "/v1")
         err = _fail(build_chat_model(config), config)
     assert err.message.startswith("vLLM server rejected the request (HTTP 400): ")
@@ -153,7 +179,9 @@ def test_404_names_the_model():
 @pytest.mark.parametrize(("provider", "prefix"), [("openai", "/v1"), ("zhipu", "/api/paas/v4/")])
 def test_malformed_stream_is_explained(provider, prefix):
     with FakeChatServer(provider) as srv:
-        srv.respond = lambda req: Reply(sse=['data: {"id": "x", "choices": [{"delta": {"content": "Hi"', "data: [DONE]"])
+        srv.respond = lambda req: Reply(
+            sse=['data: {"id": "x", "choices": [{"delta": {"content": "Hi"', "data: [DONE]"]
+        )
         config = _config(provider, srv, prefix)
         err = _fail(build_chat_model(config), config, stream=True)
     assert err.message == f"{LABELS[provider]} sent a malformed response (not valid JSON)"
@@ -162,20 +190,29 @@ def test_malformed_stream_is_explained(provider, prefix):
 def test_stream_cut_off_midway_is_explained():
     with FakeChatServer("openai_compatible") as srv:
         lines = stream_lines("openai_compatible", "m", ["partial ", "answer"])[:1]
-        srv.respond = lambda req: Reply(sse=lines, headers={"Content-Length": "100000"})  # body ends early
+        # body ends early
+        srv.respond = lambda req: Reply(sse=lines, headers={"Content-Length": "100000"})
         config = _config("openai_compatible", srv, "/v1", max_retries=0)
         err = _fail(build_chat_model(config), config, stream=True)
-    assert err.message == f"OpenAI-compatible server at {srv.url}/v1 closed the connection mid-response"
+    assert (
+        err.message
+        == f"OpenAI-compatible server at {srv.url}/v1 closed the connection mid-response"
+    )
 
 
 def test_unreachable_server_is_named():
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    config = LLMConfig(provider="vllm", model="m", base_url=f"http://127.0.0.1:{port}/v1", max_retries=0)
+    config = LLMConfig(
+        provider="vllm", model="m", base_url=f"http://127.0.0.1:{port}/v1", max_retries=0
+    )
     with pytest.raises(Exception) as info:
         build_chat_model(config).invoke(MESSAGES)
-    assert explain_error(info.value, config).message == f"vLLM server at http://127.0.0.1:{port}/v1 is not reachable"
+    assert (
+        explain_error(info.value, config).message
+        == f"vLLM server at http://127.0.0.1:{port}/v1 is not reachable"
+    )
 
 
 def test_timeout_is_explained():
@@ -190,16 +227,27 @@ def test_timeout_is_explained():
 
 def test_spark_http_200_error_code_is_explained():
     with FakeChatServer("spark") as srv:
-        srv.respond = lambda req: Reply(body={"code": 11200, "message": "AppIdNoAuthError:(11200)auth check failed", "sid": "cha0001"})
+        srv.respond = lambda req: Reply(
+            body={
+                "code": 11200,
+                "message": "AppIdNoAuthError:(11200)auth check failed",
+                "sid": "cha0001",
+            }
+        )
         config = _config("spark", srv, "/v1")
         err = _fail(build_chat_model(config), config)
-    assert err.message == "Spark rejected the API password, or the model is not enabled for it (code 11200)"
+    assert (
+        err.message
+        == "Spark rejected the API password, or the model is not enabled for it (code 11200)"
+    )
     assert "auth check failed" in err.detail
 
 
 def test_spark_error_code_inside_stream_is_explained():
     with FakeChatServer("spark") as srv:
-        srv.respond = lambda req: Reply(sse=['data:{"code":10013,"message":"input content is risky","sid":"cha0002"}'])
+        srv.respond = lambda req: Reply(
+            sse=['data:{"code":10013,"message":"input content is risky","sid":"cha0002"}']
+        )
         config = _config("spark", srv, "/v1")
         err = _fail(build_chat_model(config), config, stream=True)
     assert err.message == "Spark refused the question: it failed content review (code 10013)"
@@ -207,7 +255,9 @@ def test_spark_error_code_inside_stream_is_explained():
 
 def test_spark_unknown_code_keeps_server_text():
     with FakeChatServer("spark") as srv:
-        srv.respond = lambda req: Reply(body={"code": 12345, "message": "something odd", "sid": "c"})
+        srv.respond = lambda req: Reply(
+            body={"code": 12345, "message": "something odd", "sid": "c"}
+        )
         config = _config("spark", srv, "/v1")
         err = _fail(build_chat_model(config), config)
     assert err.message == "Spark returned error code 12345: something odd"
@@ -215,7 +265,9 @@ def test_spark_unknown_code_keeps_server_text():
 
 def test_config_errors_are_clear():
     with pytest.raises(LLMBackendError, match="needs base_url"):
-        build_chat_model(LLMConfig(provider="openai_compatible", model="deepseek-chat", api_key=KEY))
+        build_chat_model(
+            LLMConfig(provider="openai_compatible", model="deepseek-chat", api_key=KEY)
+        )
     with pytest.raises(LLMBackendError, match="needs a model name"):
         build_chat_model(LLMConfig(provider="vllm"))
     with pytest.raises(LLMBackendError, match="Zhipu needs an API key"):
@@ -224,17 +276,28 @@ def test_config_errors_are_clear():
         build_chat_model(LLMConfig(provider="nope"))  # type: ignore[arg-type]
     with pytest.raises(LLMBackendError, match="needs models_dir"):
         build_chat_model(LLMConfig(provider="local"))
-    with pytest.raises(LLMBackendError, match="Unknown local model 'nope'; expected one of: qwen2.5-coder-1.5b"):
+    with pytest.raises(
+        LLMBackendError, match="Unknown local model 'nope'; expected one of: qwen2.5-coder-1.5b"
+    ):
         build_chat_model(LLMConfig(provider="local", model="nope", models_dir="/tmp"))
 
 
 def test_describe_resolves_defaults_without_secrets():
     assert describe(LLMConfig(provider="zhipu", api_key=KEY)) == {
-        "provider": "zhipu", "model": "glm-4-flash", "base_url": "https://open.bigmodel.cn/api/paas/v4/"}
-    assert describe(LLMConfig(provider="qianfan", api_key=KEY))["base_url"] == "https://qianfan.baidubce.com/v2"
+        "provider": "zhipu",
+        "model": "glm-4-flash",
+        "base_url": "https://open.bigmodel.cn/api/paas/v4/",
+    }
+    assert (
+        describe(LLMConfig(provider="qianfan", api_key=KEY))["base_url"]
+        == "https://qianfan.baidubce.com/v2"
+    )
     assert describe(LLMConfig(provider="spark", api_key=KEY))["model"] == "lite"
     assert describe(LLMConfig(provider="openai", api_key=KEY))["model"] == "gpt-4o-mini"
-    assert describe(LLMConfig(provider="vllm", base_url="http://u:pw@h:8000/v1?k=1"))["base_url"] == "http://h:8000/v1"
+    assert (
+        describe(LLMConfig(provider="vllm", base_url="http://u:pw@h:8000/v1?k=1"))["base_url"]
+        == "http://h:8000/v1"
+    )
     assert describe(LLMConfig())["model"] == "qwen2.5-coder-1.5b"
     assert describe(LLMConfig(model="gemma-3-270m"))["model"] == "gemma-3-270m"
     assert describe(LLMConfig(model_path="/m/own.gguf"))["model"] == "own.gguf"
@@ -244,7 +307,9 @@ def test_describe_resolves_defaults_without_secrets():
 def test_placeholder_key_for_keyless_servers():
     with FakeChatServer("vllm") as srv:
         srv.respond = chat_responder("vllm", ["x"])
-        build_chat_model(LLMConfig(provider="vllm", model="m", base_url=srv.url + "/v1")).invoke(MESSAGES)
+        build_chat_model(LLMConfig(provider="vllm", model="m", base_url=srv.url + "/v1")).invoke(
+            MESSAGES
+        )
     assert srv.requests[0].headers["authorization"] == "Bearer EMPTY"
 
 
@@ -252,6 +317,11 @@ def test_import_is_light():
     import subprocess
     import sys
 
-    code = "import sys, llm_backends; print('llama_cpp' in sys.modules, 'langchain_openai' in sys.modules)"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    code = (
+        "import sys, llm_backends; print('llama_cpp' in sys.modules, 'langchain_openai' in"
+        " sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.split() == ["False", "False"]

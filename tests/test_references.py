@@ -1,4 +1,5 @@
-"""Numbered references (式(13.6), Eq. (4.2)) as whole tokens that rank the page holding them first, an
+"""Numbered references (式(13.6), Eq. (4.2)) as whole tokens that rank the page holding them first,
+an
 older keyword index brought up to date on open. Real PDFs written by PyMuPDF, the real embedder."""
 
 import pymupdf
@@ -9,9 +10,12 @@ from retrieval.keyword import Tokenizer
 from retrieval.normalize import fold
 from retrieval.references import find_references, reference_tokens
 
-# Chapter 13 of a textbook: every page says 13 and 6 many times, one page prints the equation (13.6).
-_FILLER = ("第13章讨论半监督学习。本节用6个样本说明未标记样本的作用，第13章的推导都基于生成式模型，"
-           "高斯混合模型有6个参数需要估计，13个样本里有6个带标记。")
+# Chapter 13 of a textbook: every page says 13 and 6 many times, one page prints the equation
+# (13.6).
+_FILLER = (
+    "第13章讨论半监督学习。本节用6个样本说明未标记样本的作用，第13章的推导都基于生成式模型，"
+    "高斯混合模型有6个参数需要估计，13个样本里有6个带标记。"
+)
 
 
 def _pdf(path, pages: list[str], font: str = "china-s"):
@@ -59,8 +63,12 @@ def test_dotted_numbers_are_one_token():
 
 def test_question_naming_an_equation_finds_its_page_first(tmp_path, store):
     pages = [_FILLER * 3 + f"\n由此可得式(13.{n})的结论。" for n in range(1, 5)]
-    pages.insert(2, _FILLER * 2 + "\n对均值求偏导并令其为零，移项整理得\nμi = Σ γji xj / Σ γji        (13.6)\n"
-                 + _FILLER)
+    pages.insert(
+        2,
+        _FILLER * 2
+        + "\n对均值求偏导并令其为零，移项整理得\nμi = Σ γji xj / Σ γji        (13.6)\n"
+        + _FILLER,
+    )
     pdf = _pdf(tmp_path / "chapter13.pdf", pages)
     _ingest(store, "book", pdf)
     kb = store.get("book")
@@ -70,11 +78,16 @@ def test_question_naming_an_equation_finds_its_page_first(tmp_path, store):
 
 
 def test_english_equation_reference(tmp_path, store):
-    body = ("Section 4 studies the learning rate. The model has 4 layers and 2 heads; "
-            "table 4 and figure 2 report the training loss of 4 runs. ") * 4
+    body = (
+        "Section 4 studies the learning rate. The model has 4 layers and 2 heads; "
+        "table 4 and figure 2 report the training loss of 4 runs. " * 4
+    )
     pages = [body + f"\nThe update rule follows from equation (4.{n})." for n in (1, 3, 4)]
-    pages.insert(1, body + "\nThe gradient of the loss with respect to the weights is\n"
-                 "g = X^T (Xw - y) / n        (4.2)\n" + body)
+    pages.insert(
+        1,
+        body + "\nThe gradient of the loss with respect to the weights is\n"
+        "g = X^T (Xw - y) / n        (4.2)\n" + body,
+    )
     pdf = _pdf(tmp_path / "paper.pdf", pages, font="helv")
     _ingest(store, "paper", pdf)
     hits = search(store.get("paper"), "What does Eq. (4.2) compute?", SearchOptions(k=5))
@@ -85,8 +98,12 @@ def test_keyword_index_built_by_the_older_tokenizer_is_rebuilt_on_open(tmp_path,
     pdf = _pdf(tmp_path / "c.pdf", [_FILLER * 2 + "\n整理得 (13.6)", _FILLER * 3])
 
     def open_store(numbered_references: bool):
-        return KnowledgeBaseStore(open_chroma_client(path=tmp_path / "chroma"), embeddings,
-                                  tmp_path / "keyword.sqlite", numbered_references=numbered_references)
+        return KnowledgeBaseStore(
+            open_chroma_client(path=tmp_path / "chroma"),
+            embeddings,
+            tmp_path / "keyword.sqlite",
+            numbered_references=numbered_references,
+        )
 
     old = open_store(False)
     _ingest(old, "kb", pdf)
@@ -96,7 +113,8 @@ def test_keyword_index_built_by_the_older_tokenizer_is_rebuilt_on_open(tmp_path,
     kb = open_store(True).get("kb")  # the index is emptied on open, the knowledge base refills it
     held = kb.reference_matches("式(13.6)", 10)
     assert len(held) == 1 and kb.get_chunks(list(held))[next(iter(held))]["metadata"]["page"] == 1
-    assert kb.keyword_search("半监督学习", 5)  # every document came back, not only the matching chunk
+    # every document came back, not only the matching chunk
+    assert kb.keyword_search("半监督学习", 5)
 
 
 def test_load_file_keeps_dotted_numbers_in_text(tmp_path):

@@ -1,4 +1,5 @@
-"""LangChain's own standard tests for retrievers, run on a real knowledge base (real embeddings, Chroma and
+"""LangChain's own standard tests for retrievers, run on a real knowledge base (real embeddings,
+Chroma and
 keyword index): ``KnowledgeBaseRetriever`` behaves as any LangChain retriever must."""
 
 import atexit
@@ -31,8 +32,14 @@ def _knowledge_base():
     atexit.register(shutil.rmtree, data, True)
     ops = Operations.from_settings(Settings(data_dir=data, _env_file=None))
     kb = ops.knowledge.open("retriever", create=True)
-    kb.add_document("doc-1", "notes.md", [Document(page_content=p, metadata={"source": "notes.md", "page": i + 1})
-                                          for i, p in enumerate(PASSAGES)])
+    kb.add_document(
+        "doc-1",
+        "notes.md",
+        [
+            Document(page_content=p, metadata={"source": "notes.md", "page": i + 1})
+            for i, p in enumerate(PASSAGES)
+        ],
+    )
     return kb
 
 
@@ -55,6 +62,10 @@ def test_documents_carry_source_page_and_filter():
     docs = retriever.invoke("What does the pumpkin book explain?")
     assert docs[0].page_content == PASSAGES[3]
     assert docs[0].metadata["source"] == "notes.md" and docs[0].metadata["page"] == 4
-    assert KnowledgeBaseRetriever(kb=_knowledge_base(), doc_ids=["no-such-doc"]).invoke("南瓜书") == []
-    keyword_only = KnowledgeBaseRetriever(kb=_knowledge_base(), mode="keyword", k=1).invoke("信息增益")
+    assert (
+        KnowledgeBaseRetriever(kb=_knowledge_base(), doc_ids=["no-such-doc"]).invoke("南瓜书") == []
+    )
+    keyword_only = KnowledgeBaseRetriever(kb=_knowledge_base(), mode="keyword", k=1).invoke(
+        "信息增益"
+    )
     assert [d.page_content for d in keyword_only] == [PASSAGES[5]]

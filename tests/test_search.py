@@ -13,9 +13,16 @@ from retrieval import APIReranker, SearchOptions, search
 @pytest.fixture()
 def kb(store, parser, files):
     kb = store.create("search")
-    paths = [files.text("cats.md", "# 猫\n\n猫是一种常见的宠物，喜欢睡觉。\n\n## 饮食\n\n猫主要吃肉，需要牛磺酸。"),
-             files.text("dogs.md", "# 狗\n\n狗是人类最早驯化的动物，忠诚友好。\n\n## 饮食\n\n狗是杂食动物。"),
-             files.text("rl.txt", "Reinforcement learning agents learn a policy from rewards.")]
+    paths = [
+        files.text(
+            "cats.md",
+            "# 猫\n\n猫是一种常见的宠物，喜欢睡觉。\n\n## 饮食\n\n猫主要吃肉，需要牛磺酸。",
+        ),
+        files.text(
+            "dogs.md", "# 狗\n\n狗是人类最早驯化的动物，忠诚友好。\n\n## 饮食\n\n狗是杂食动物。"
+        ),
+        files.text("rl.txt", "Reinforcement learning agents learn a policy from rewards."),
+    ]
     ingest_files(kb, [(p, p.name) for p in paths], parser)
     return kb
 
@@ -51,8 +58,12 @@ class _RerankHandler(BaseHTTPRequestHandler):
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).seen.append((self.path, self.headers.get("Authorization"), body))
-        # Prefers documents mentioning rewards: the opposite of what the query alone would rank first.
-        results = [{"index": i, "relevance_score": 1.0 if "reward" in d else 0.1} for i, d in enumerate(body["documents"])]
+        # Prefers documents mentioning rewards: the opposite of what the query alone would rank
+        # first.
+        results = [
+            {"index": i, "relevance_score": 1.0 if "reward" in d else 0.1}
+            for i, d in enumerate(body["documents"])
+        ]
         payload = json.dumps({"results": results}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -68,10 +79,17 @@ def test_rerank_api_reorders(kb):
     server = ThreadingHTTPServer(("127.0.0.1", 0), _RerankHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        reranker = APIReranker(f"http://127.0.0.1:{server.server_port}/v1", model="bge-reranker", api_key="rk")
+        reranker = APIReranker(
+            f"http://127.0.0.1:{server.server_port}/v1", model="bge-reranker", api_key="rk"
+        )
         hits = search(kb, "猫吃什么", SearchOptions(k=2), reranker=reranker)
     finally:
         server.shutdown()
     path, auth, body = _RerankHandler.seen[-1]
-    assert path == "/v1/rerank" and auth == "Bearer rk" and body["query"] == "猫吃什么" and body["model"] == "bge-reranker"
+    assert (
+        path == "/v1/rerank"
+        and auth == "Bearer rk"
+        and body["query"] == "猫吃什么"
+        and body["model"] == "bge-reranker"
+    )
     assert hits[0].source == "rl.txt" and hits[0].score == 1.0 and "fused_score" in hits[0].extra

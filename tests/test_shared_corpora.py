@@ -12,7 +12,11 @@ def test_pumpkin_book_chinese_text_and_1_based_pages():
     book = shared_path("corpora", "llm-universe-kb", "pumkin_book", "pumpkin_book.pdf")
     docs = load_file(book, LoadLimits(ocr=False))
     pages = [d.metadata["page"] for d in docs]
-    assert pages[0] == 1 and pages == sorted(pages) and max(pages) == docs[0].metadata["page_count"] == 196
+    assert (
+        pages[0] == 1
+        and pages == sorted(pages)
+        and max(pages) == docs[0].metadata["page_count"] == 196
+    )
     text = "".join(d.page_content for d in docs[:5])
     assert "南瓜书" in text and "西瓜书" in text
     assert "\ufffd" not in text  # no undecodable glyphs in the Chinese front matter

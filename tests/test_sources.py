@@ -1,5 +1,7 @@
-"""Source preview over real HTTP: the original file kept and served, a PDF page drawn with the cited chunk
-highlighted where the chunk really is on the page, the passage in its surrounding text, and bounds."""
+"""Source preview over real HTTP: the original file kept and served, a PDF page drawn with the cited
+chunk
+highlighted where the chunk really is on the page, the passage in its surrounding text, and
+bounds."""
 
 import io
 
@@ -10,16 +12,25 @@ from app.settings import Settings
 from tests.make_files import FileFactory
 from tests.servers import running_server, wait_job
 
-FILLER = ("星河科技成立于二〇〇八年，总部位于杭州，最初只有十二名员工。" "公司先后在上海、深圳和成都设立了研发中心。"
-          "二〇一五年公司完成了第一轮融资，随后推出了面向中小企业的云端办公套件。" "组织结构上，公司设有产品、研发、市场、"
-          "销售和行政五个部门，各部门负责人向首席执行官汇报。" "每个季度公司都会举办一次全员大会，回顾业绩并公布下一阶段的计划。"
-          "公司的核心价值观是诚信、协作和持续学习，这些价值观写入了每位新员工的入职培训材料。"
-          "行政部门负责办公场地、设备采购以及差旅安排等日常事务。" "二〇一八年公司搬入新的园区，园区内有健身房、图书室和员工餐厅。"
-          "为了支持员工成长，公司每年为每位员工提供一笔学习基金，可用于购买书籍或参加外部课程。"
-          "公司还与多所高校合作设立了联合实验室，研究方向包括自然语言处理、知识图谱和推荐系统。"
-          "在社会责任方面，公司每年组织志愿者活动，并向偏远地区的学校捐赠图书和电脑。"
-          "信息安全委员会每半年审查一次数据访问权限，确保客户数据只被授权人员访问。")
-TARGET = "星河科技规定：正式员工每年享有十五天带薪年假，年假可以分两次休完，未休完的年假可顺延至次年三月。"
+FILLER = (
+    "星河科技成立于二〇〇八年，总部位于杭州，最初只有十二名员工。"
+    "公司先后在上海、深圳和成都设立了研发中心。"
+    "二〇一五年公司完成了第一轮融资，随后推出了面向中小企业的云端办公套件。"
+    "组织结构上，公司设有产品、研发、市场、"
+    "销售和行政五个部门，各部门负责人向首席执行官汇报。"
+    "每个季度公司都会举办一次全员大会，回顾业绩并公布下一阶段的计划。"
+    "公司的核心价值观是诚信、协作和持续学习，这些价值观写入了每位新员工的入职培训材料。"
+    "行政部门负责办公场地、设备采购以及差旅安排等日常事务。"
+    "二〇一八年公司搬入新的园区，园区内有健身房、图书室和员工餐厅。"
+    "为了支持员工成长，公司每年为每位员工提供一笔学习基金，可用于购买书籍或参加外部课程。"
+    "公司还与多所高校合作设立了联合实验室，研究方向包括自然语言处理、知识图谱和推荐系统。"
+    "在社会责任方面，公司每年组织志愿者活动，并向偏远地区的学校捐赠图书和电脑。"
+    "信息安全委员会每半年审查一次数据访问权限，确保客户数据只被授权人员访问。"
+)
+TARGET = (
+    "星河科技规定：正式员工每年享有十五天带薪年假，"
+    "年假可以分两次休完，未休完的年假可顺延至次年三月。"
+)
 TARGET_RECT = (50, 520, 545, 640)  # where the target paragraph is drawn on page 2 (points)
 
 
@@ -28,8 +39,12 @@ def make_pdf(path):
 
     doc = pymupdf.open()
     first = doc.new_page(width=595, height=842)
-    first.insert_textbox(pymupdf.Rect(50, 50, 545, 800), "第一页：欢迎阅读员工手册。" * 5, fontsize=11,
-                         fontname="china-s")
+    first.insert_textbox(
+        pymupdf.Rect(50, 50, 545, 800),
+        "第一页：欢迎阅读员工手册。" * 5,
+        fontsize=11,
+        fontname="china-s",
+    )
     second = doc.new_page(width=595, height=842)
     second.insert_textbox(pymupdf.Rect(50, 50, 545, 480), FILLER, fontsize=11, fontname="china-s")
     second.insert_textbox(pymupdf.Rect(*TARGET_RECT), TARGET, fontsize=11, fontname="china-s")
@@ -44,23 +59,40 @@ def api(tmp_path_factory):
     root = tmp_path_factory.mktemp("sources")
     (root / "seed").mkdir()
     make_pdf(root / "handbook.pdf")
-    (root / "notes.md").write_text("# 笔记\n\n第一段讲南瓜书。\n\n第二段讲西瓜书的作者是周志华。\n", encoding="utf-8")
-    FileFactory(root).image_only_pdf("scan.pdf", "第七条年假规定")  # text only as pixels: OCR'd at ingest
-    # 400-character page chunks: TARGET_RECT and the "nothing from the top" check are drawn for a chunk
+    (root / "notes.md").write_text(
+        "# 笔记\n\n第一段讲南瓜书。\n\n第二段讲西瓜书的作者是周志华。\n", encoding="utf-8"
+    )
+    # text only as pixels: OCR'd at ingest
+    FileFactory(root).image_only_pdf("scan.pdf", "第七条年假规定")
+    # 400-character page chunks: TARGET_RECT and the "nothing from the top" check are drawn for a
+    # chunk
     # that starts below the filler paragraph (the default 250 would start it inside the filler).
-    settings = Settings(data_dir=root / "data", seed_dir=root / "seed", preload_model=False, _env_file=None,
-                        page_chunk_size=400, page_chunk_overlap=50)
-    with running_server(create_app(settings, with_ui=False)) as base, httpx.Client(base_url=base, timeout=120) as c:
+    settings = Settings(
+        data_dir=root / "data",
+        seed_dir=root / "seed",
+        preload_model=False,
+        _env_file=None,
+        page_chunk_size=400,
+        page_chunk_overlap=50,
+    )
+    with (
+        running_server(create_app(settings, with_ui=False)) as base,
+        httpx.Client(base_url=base, timeout=120) as c,
+    ):
         assert c.post("/kbs", json={"name": "手册"}).status_code == 201
-        files = [("files", (p.name, p.read_bytes())) for p in (root / "handbook.pdf", root / "notes.md",
-                                                                root / "scan.pdf")]
+        files = [
+            ("files", (p.name, p.read_bytes()))
+            for p in (root / "handbook.pdf", root / "notes.md", root / "scan.pdf")
+        ]
         job = wait_job(c, c.post("/kbs/手册/documents", files=files).json()["job_id"])
         assert [f["status"] for f in job["files"]] == ["indexed", "indexed", "indexed"], job
         yield c, root
 
 
 def target_hit(client):
-    hits = client.post("/search", json={"kb": "手册", "query": "年假可以分两次休完吗", "k": 5}).json()["hits"]
+    hits = client.post(
+        "/search", json={"kb": "手册", "query": "年假可以分两次休完吗", "k": 5}
+    ).json()["hits"]
     return next(h for h in hits if "分两次休完" in h["text"])
 
 
@@ -69,7 +101,10 @@ def test_original_file_is_kept_and_served(api):
     hit = target_hit(client)
     reply = client.get(f"/kbs/手册/documents/{hit['doc_id']}/file")
     assert reply.status_code == 200 and reply.content == (root / "handbook.pdf").read_bytes()
-    assert reply.headers["content-type"] == "application/pdf" and "handbook.pdf" in reply.headers["content-disposition"]
+    assert (
+        reply.headers["content-type"] == "application/pdf"
+        and "handbook.pdf" in reply.headers["content-disposition"]
+    )
 
 
 def test_highlight_lies_where_the_chunk_is_on_the_page(api):
@@ -83,8 +118,12 @@ def test_highlight_lies_where_the_chunk_is_on_the_page(api):
     zoom = info["height"] / 842
     x0, y0, x1, y1 = (v * zoom for v in TARGET_RECT)
     boxes = info["boxes"]
-    assert boxes and any(b[0] < x1 and b[2] > x0 and b[1] < y1 and b[3] > y0 for b in boxes), (boxes, TARGET_RECT)
-    assert all(b[1] > 150 * zoom for b in boxes), boxes  # nothing from the top of the page is painted
+    assert boxes and any(b[0] < x1 and b[2] > x0 and b[1] < y1 and b[3] > y0 for b in boxes), (
+        boxes,
+        TARGET_RECT,
+    )
+    # nothing from the top of the page is painted
+    assert all(b[1] > 150 * zoom for b in boxes), boxes
 
     png = client.get(base + ".png", params={"chunk": hit["chunk_id"]})
     assert png.status_code == 200 and png.headers["content-type"] == "image/png"
@@ -92,7 +131,8 @@ def test_highlight_lies_where_the_chunk_is_on_the_page(api):
     assert image.size == (info["width"], info["height"])
     bx = max(boxes, key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
     painted = _mean(image.crop((int(bx[0]), int(bx[1]), int(bx[2]), int(bx[3]))))
-    margin = _mean(image.crop((int(x0), int(780 * zoom), int(x1), int(820 * zoom))))  # blank, unpainted
+    # blank, unpainted
+    margin = _mean(image.crop((int(x0), int(780 * zoom), int(x1), int(820 * zoom))))
     assert painted[0] - painted[2] > 40 and abs(margin[0] - margin[2]) < 5, (painted, margin)
 
     plain = client.get(base + ".png")  # no chunk: the page without highlight
@@ -101,12 +141,20 @@ def test_highlight_lies_where_the_chunk_is_on_the_page(api):
 
 def test_ocr_page_highlighted_by_the_boxes_recorded_at_ingest(api):
     client, _ = api
-    hits = client.post("/search", json={"kb": "手册", "query": "第七条年假规定", "k": 5}).json()["hits"]
+    hits = client.post("/search", json={"kb": "手册", "query": "第七条年假规定", "k": 5}).json()[
+        "hits"
+    ]
     hit = next(h for h in hits if h["source"] == "scan.pdf")
-    info = client.get(f"/kbs/手册/documents/{hit['doc_id']}/pages/1/highlights", params={"chunk": hit["chunk_id"]}).json()
-    zoom = info["height"] / 120  # the scanned page is 400 x 120 points; its text sits at x 20-220, y 40-80
+    info = client.get(
+        f"/kbs/手册/documents/{hit['doc_id']}/pages/1/highlights", params={"chunk": hit["chunk_id"]}
+    ).json()
+    # the scanned page is 400 x 120 points; its text sits at x 20-220, y 40-80
+    zoom = info["height"] / 120
     assert info["boxes"], info
-    assert any(b[0] < 220 * zoom and b[2] > 20 * zoom and b[1] < 80 * zoom and b[3] > 40 * zoom for b in info["boxes"])
+    assert any(
+        b[0] < 220 * zoom and b[2] > 20 * zoom and b[1] < 80 * zoom and b[3] > 40 * zoom
+        for b in info["boxes"]
+    )
 
 
 def _mean(image) -> tuple[float, float, float]:
@@ -116,11 +164,16 @@ def _mean(image) -> tuple[float, float, float]:
 
 def test_passage_in_its_surrounding_text(api):
     client, _ = api
-    hits = client.post("/search", json={"kb": "手册", "query": "西瓜书的作者是谁", "k": 5}).json()["hits"]
+    hits = client.post("/search", json={"kb": "手册", "query": "西瓜书的作者是谁", "k": 5}).json()[
+        "hits"
+    ]
     hit = next(h for h in hits if h["source"] == "notes.md")
     body = client.get(f"/kbs/手册/documents/{hit['doc_id']}/passages/{hit['chunk_id']}").json()
-    assert body["source"] == "notes.md" and "周志华" in body["text"] + body["after"] + body["before"]
-    assert client.get(f"/kbs/手册/documents/{hit['doc_id']}/pages/1.png").status_code == 422  # no pages
+    assert (
+        body["source"] == "notes.md" and "周志华" in body["text"] + body["after"] + body["before"]
+    )
+    # no pages
+    assert client.get(f"/kbs/手册/documents/{hit['doc_id']}/pages/1.png").status_code == 422
 
 
 def test_bounds_and_bad_ids_are_4xx(api):

@@ -1,4 +1,5 @@
-"""The evaluation protocol's split: a passage and its questions land in one half only, and the near-miss
+"""The evaluation protocol's split: a passage and its questions land in one half only, and the
+near-miss
 passage keeps its subject but loses the answer."""
 
 import json
@@ -13,11 +14,14 @@ QA = Path(__file__).resolve().parents[2] / "shared/qa"
 
 
 def item(n, context, answers=("答案",), title=None):
-    return QAItem(id=f"q{n}", question=f"问题{n}？", answers=list(answers), context=context, title=title)
+    return QAItem(
+        id=f"q{n}", question=f"问题{n}？", answers=list(answers), context=context, title=title
+    )
 
 
 def test_every_passage_is_in_exactly_one_half():
-    items = [item(i, f"第{i // 3}段。答案在这里。") for i in range(300)]  # three questions per passage
+    # three questions per passage
+    items = [item(i, f"第{i // 3}段。答案在这里。") for i in range(300)]
     halves = split_by_passage(items)
     tune = {i.context for i in halves["tune"]}
     report = {i.context for i in halves["report"]}
@@ -40,23 +44,39 @@ def test_shared_sets_split_with_no_passage_in_both_halves():
 
 def test_near_miss_passage_loses_the_answer_sentence_only():
     context = "原蹄兽是一种古代哺乳动物。它的中趾最大。化石发现于北美洲。"
-    assert sentences(context) == ["原蹄兽是一种古代哺乳动物。", "它的中趾最大。", "化石发现于北美洲。"]
+    assert sentences(context) == [
+        "原蹄兽是一种古代哺乳动物。",
+        "它的中趾最大。",
+        "化石发现于北美洲。",
+    ]
     assert without_answer(context, ["中趾"]) == "原蹄兽是一种古代哺乳动物。化石发现于北美洲。"
-    english = "Clergy serve in many roles. They usually serve as pastors in local congregations. Some teach."
+    english = (
+        "Clergy serve in many roles. They usually serve as pastors in local congregations. Some"
+        " teach."
+    )
     assert without_answer(english, ["pastors"]) == "Clergy serve in many roles. Some teach."
     assert without_answer("答案。", ["答案"]) is None  # nothing would be left
 
 
 def test_knowledge_base_questions_never_share_a_passage_across_kinds():
-    items = [item(i, f"第{i}段讲第{i}件事。第{i}件事的答案是{i}号。其余的话。", answers=[f"{i}号"], title=f"t{i}")
-             for i in range(40)]
+    items = [
+        item(
+            i,
+            f"第{i}段讲第{i}件事。第{i}件事的答案是{i}号。其余的话。",
+            answers=[f"{i}号"],
+            title=f"t{i}",
+        )
+        for i in range(40)
+    ]
     kbq = build_kb_questions(items, kb_size=25, n_answerable=10, n_out_of_kb=5, n_near_miss=5)
     assert len(kbq.passages) == 25 and len(kbq.answerable) == 10 and len(kbq.near_miss) == 5
     assert len(kbq.out_of_kb) == 5
     in_kb = {p.title for p in kbq.passages}
     assert not in_kb & {q.title for q in kbq.out_of_kb}  # out-of-KB articles are wholly left out
     for q in kbq.near_miss:  # the knowledge base holds the cut passage, never the answer
-        assert not q.answers and all(f"{q.id[1:]}号" not in p.context for p in kbq.passages if p.title == q.title)
+        assert not q.answers and all(
+            f"{q.id[1:]}号" not in p.context for p in kbq.passages if p.title == q.title
+        )
     assert all(q.context in {p.context for p in kbq.passages} for q in kbq.answerable)
     json.dumps([q.question for q in kbq.questions()])  # plain data
 
@@ -64,7 +84,15 @@ def test_knowledge_base_questions_never_share_a_passage_across_kinds():
 def test_kb_eval_reads_one_half(tmp_path):
     from app.operations.evaluation import load_items
 
-    rows = [{"id": f"q{i}", "question": f"问题{i}？", "answers": ["答案"], "context": f"第{i}段。答案。"} for i in range(40)]
+    rows = [
+        {
+            "id": f"q{i}",
+            "question": f"问题{i}？",
+            "answers": ["答案"],
+            "context": f"第{i}段。答案。",
+        }
+        for i in range(40)
+    ]
     path = tmp_path / "set.jsonl"
     path.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
     tune, report = load_items(path, half="tune"), load_items(path, half="report")

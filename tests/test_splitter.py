@@ -33,7 +33,10 @@ def test_table_rows_never_split_and_header_repeated():
 
 
 def test_heading_path_on_every_chunk():
-    doc = Document(page_content="内容。" * 200, metadata={"headings": "指南 > 安装", "page": 3, "source": "a.md"})
+    doc = Document(
+        page_content="内容。" * 200,
+        metadata={"headings": "指南 > 安装", "page": 3, "source": "a.md"},
+    )
     chunks = ChineseTextSplitter(chunk_size=100, chunk_overlap=10).split_documents([doc])
     assert len(chunks) > 2
     assert all(c.metadata["headings"] == "指南 > 安装" and c.metadata["page"] == 3 for c in chunks)

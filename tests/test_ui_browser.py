@@ -1,6 +1,7 @@
 """End to end through a real browser: the real server (REST + Gradio UI), headless Debian chromium.
 
-Create a knowledge base, upload a small Chinese file, wait for it to be indexed, ask a question whose
+Create a knowledge base, upload a small Chinese file, wait for it to be indexed, ask a question
+whose
 answer is in it, and check the streamed answer and its cited source. Leaves a screenshot of the chat
 in test-artifacts/ui-chat.png.
 """
@@ -18,8 +19,16 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 DOC_NAME = "年假制度.md"
 # No Markdown heading: the packaged 270M model tends to echo a "# title" line instead of answering.
@@ -29,8 +38,12 @@ DOC_TEXT = """星河科技的正式员工每年享有十五天带薪年假。
 """
 QUESTION = "星河科技的正式员工每年有多少天带薪年假？"
 PDF_NAME = "差旅制度.pdf"
-PDF_FILLER = ("本制度适用于公司全体员工的国内和国际出差。" "出差前需要在系统中提交出差申请，写明目的地、时间和预算。"
-              "交通工具优先选择火车二等座或经济舱，住宿标准按城市等级执行。" "出差期间的餐费按天包干，无需提供发票。")
+PDF_FILLER = (
+    "本制度适用于公司全体员工的国内和国际出差。"
+    "出差前需要在系统中提交出差申请，写明目的地、时间和预算。"
+    "交通工具优先选择火车二等座或经济舱，住宿标准按城市等级执行。"
+    "出差期间的餐费按天包干，无需提供发票。"
+)
 PDF_TARGET = "差旅报销需要在出差结束后三十天内提交，超过期限的报销单需要部门总监特批。"
 PDF_QUESTION = "差旅报销需要在出差结束后多少天内提交？"
 KB_NAME = "人事制度"
@@ -48,25 +61,35 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory):
     if not CHROMIUM.exists():
-        pytest.skip("needs Debian chromium at /usr/bin/chromium (apt-get install chromium fonts-wqy-microhei, "
-                    "or bash .ci/system-deps.sh)")
+        pytest.skip(
+            "needs Debian chromium at /usr/bin/chromium (apt-get install chromium"
+            " fonts-wqy-microhei, or bash .ci/system-deps.sh)"
+        )
     pytest.importorskip("playwright.sync_api", reason="needs the playwright python package")
     import uvicorn
 
-    from app.web import create_app
     from app.settings import Settings
+    from app.web import create_app
 
     root = tmp_path_factory.mktemp("ui")
     seed = root / "seed"
     seed.mkdir()
     (seed / "guide.md").write_text("# 使用指南\n\n上传文档后即可提问。\n", encoding="utf-8")
     # the default model (not the tests' small Gemma): it cites the right source reliably
-    settings = Settings(data_dir=root / "data", seed_dir=seed, llm_provider="local", llm_temperature=0.0,
-                        local_model="qwen2.5-coder-1.5b",
-                        chroma_url=None,
-                        api_keys=None, _env_file=None)
+    settings = Settings(
+        data_dir=root / "data",
+        seed_dir=seed,
+        llm_provider="local",
+        llm_temperature=0.0,
+        local_model="qwen2.5-coder-1.5b",
+        chroma_url=None,
+        api_keys=None,
+        _env_file=None,
+    )
     port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{port}"
@@ -106,11 +129,16 @@ def make_pdf(path: Path) -> None:
     import pymupdf
 
     doc = pymupdf.open()
-    doc.new_page(width=595, height=842).insert_textbox(pymupdf.Rect(50, 50, 545, 800), PDF_FILLER, fontsize=11,
-                                                       fontname="china-s")
+    doc.new_page(width=595, height=842).insert_textbox(
+        pymupdf.Rect(50, 50, 545, 800), PDF_FILLER, fontsize=11, fontname="china-s"
+    )
     second = doc.new_page(width=595, height=842)
-    second.insert_textbox(pymupdf.Rect(50, 50, 545, 300), "第二页：报销流程说明。", fontsize=11, fontname="china-s")
-    second.insert_textbox(pymupdf.Rect(50, 560, 545, 640), PDF_TARGET, fontsize=11, fontname="china-s")
+    second.insert_textbox(
+        pymupdf.Rect(50, 50, 545, 300), "第二页：报销流程说明。", fontsize=11, fontname="china-s"
+    )
+    second.insert_textbox(
+        pymupdf.Rect(50, 560, 545, 640), PDF_TARGET, fontsize=11, fontname="china-s"
+    )
     doc.save(str(path))
     doc.close()
 
@@ -125,7 +153,8 @@ def test_upload_then_ask_shows_cited_answer(page, server_url, tmp_path):
 
     page.goto(server_url + "/")  # redirects to /ui/
     expect(page.get_by_text("知识库助手 Knowledge-base assistant")).to_be_visible()
-    # the page's load events fill the knowledge-base list (the seeded "guide" is selected); wait for them,
+    # the page's load events fill the knowledge-base list (the seeded "guide" is selected); wait for
+    # them,
     # or their late answer would re-select "guide" after we create ours
     expect(page.locator("#kb-summary")).to_contain_text("guide", timeout=60_000)
 
@@ -137,11 +166,14 @@ def test_upload_then_ask_shows_cited_answer(page, server_url, tmp_path):
     # upload, then watch the per-file result turn to indexed
     page.get_by_role("tab", name="文档 Documents").click()
     page.locator("#upload input[type=file]").set_input_files([str(doc), str(pdf)])
-    expect(page.locator("#upload")).to_contain_text(Path(PDF_NAME).stem, timeout=60_000)  # Gradio has the files
+    # Gradio has the files
+    expect(page.locator("#upload")).to_contain_text(Path(PDF_NAME).stem, timeout=60_000)
     page.locator("#upload-btn").click()
     expect(page.locator("#job-progress")).to_contain_text("完成 Done", timeout=INDEX_TIMEOUT_MS)
     expect(page.locator("#job-table")).to_contain_text(DOC_NAME)
-    assert page.locator("#job-table").inner_text().count("indexed") == 2, page.locator("#job-table").inner_text()
+    assert page.locator("#job-table").inner_text().count("indexed") == 2, page.locator(
+        "#job-table"
+    ).inner_text()
     expect(page.locator("#job-progress")).to_contain_text("完成 Done")
     expect(page.locator("#docs-table")).to_contain_text(DOC_NAME)
 
@@ -157,7 +189,8 @@ def test_upload_then_ask_shows_cited_answer(page, server_url, tmp_path):
     assert "思考中" not in chat_text and "⚠️" not in chat_text, chat_text
     assert len(chat_text.replace(QUESTION, "").strip()) > 0, "no answer text in the chatbot"
 
-    # the first source is shown at once: a Markdown file as its passage, marked, in its surrounding text
+    # the first source is shown at once: a Markdown file as its passage, marked, in its surrounding
+    # text
     expect(page.locator("#source-passage mark")).to_contain_text("十五天", timeout=60_000)
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / "ui-chat.png"), full_page=True)
@@ -183,7 +216,9 @@ def test_upload_then_ask_shows_cited_answer(page, server_url, tmp_path):
 
     # a reload brings back the conversation and its knowledge base (kept in the browser once the
     # conversation list names it)
-    expect(page.locator("#conversations input")).to_have_value(re.compile(QUESTION[:10]), timeout=30_000)
+    expect(page.locator("#conversations input")).to_have_value(
+        re.compile(QUESTION[:10]), timeout=30_000
+    )
     page.reload()
     expect(page.locator("#kb-summary")).to_contain_text(KB_NAME, timeout=60_000)
     expect(page.locator("#chatbot")).to_contain_text(PDF_QUESTION, timeout=30_000)
@@ -219,7 +254,8 @@ def test_upload_shows_stages_and_full_reasons_and_delete_asks_first(page, server
             break
         time.sleep(0.1)
     during = "\n".join(seen[:-1])
-    assert "文字识别中 OCR" in during or "读取中 reading" in during, seen  # a stage shown before the end
+    # a stage shown before the end
+    assert "文字识别中 OCR" in during or "读取中 reading" in during, seen
     assert "page " in during and "/5" in during, seen  # pages counted as they are read
     table = page.locator("#job-table")
     expect(table).to_contain_text("已索引 indexed")
@@ -233,7 +269,8 @@ def test_upload_shows_stages_and_full_reasons_and_delete_asks_first(page, server
     # delete asks first; Cancel keeps the document, Delete removes it
     docs = page.locator("#docs-table")
     expect(docs).to_contain_text("扫描件.pdf")
-    full_id = docs.locator("span[title]").first.get_attribute("title")  # the short id shows the full one on hover
+    # the short id shows the full one on hover
+    full_id = docs.locator("span[title]").first.get_attribute("title")
     assert re.fullmatch(r"[0-9a-f]{64}", full_id or ""), full_id
     docs.get_by_text("扫描件.pdf").first.click()  # a row click selects the document
     expect(page.locator("#doc-pick input")).to_have_value(re.compile("扫描件"), timeout=30_000)

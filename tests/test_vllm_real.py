@@ -33,16 +33,21 @@ CHAT_TEMPLATE = VENV / "models" / "plain_chat_template.jinja"
 SERVED_NAME = "gemma3-270m"
 STARTUP_TIMEOUT_S = float(os.environ.get("KB_TEST_VLLM_STARTUP_S", "400"))
 
-_missing = [str(p) for p in (VLLM_PYTHON, MODEL_DIR / "config.json", CHAT_TEMPLATE) if not p.exists()]
+_missing = [
+    str(p) for p in (VLLM_PYTHON, MODEL_DIR / "config.json", CHAT_TEMPLATE) if not p.exists()
+]
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.timeout(STARTUP_TIMEOUT_S + 300),  # the first test also waits for the server
     pytest.mark.skipif(
         bool(_missing),
-        reason="real vLLM tier not set up (run `bash scripts/setup_vllm_cpu.sh`); missing: " + ", ".join(_missing),
+        reason="real vLLM tier not set up (run `bash scripts/setup_vllm_cpu.sh`); missing: "
+        + ", ".join(_missing),
     ),
-    pytest.mark.skipif(os.environ.get("KB_TEST_VLLM") == "0", reason="real vLLM tier switched off (KB_TEST_VLLM=0)"),
+    pytest.mark.skipif(
+        os.environ.get("KB_TEST_VLLM") == "0", reason="real vLLM tier switched off (KB_TEST_VLLM=0)"
+    ),
 ]
 
 BLOCKS = [{"n": 1, "source": "a.md", "page": None, "text": "南瓜书是西瓜书的公式推导解析。"}]
@@ -64,20 +69,36 @@ class VLLMServer:
             VLLM_CPU_KVCACHE_SPACE="1",  # GiB of KV cache; plenty for 2048 tokens of a 270M model
         )
         cmd = [
-            str(VLLM_PYTHON), "-m", "vllm.entrypoints.openai.api_server",  # the `vllm` script fails under vllm-cpu
-            "--model", str(MODEL_DIR),
-            "--dtype", "float32",
-            "--max-model-len", "2048",
-            "--served-model-name", SERVED_NAME,
-            "--chat-template", str(CHAT_TEMPLATE),
-            "--host", "127.0.0.1",
-            "--port", str(self.port),
+            # the `vllm` script fails under vllm-cpu
+            str(VLLM_PYTHON),
+            "-m",
+            "vllm.entrypoints.openai.api_server",
+            "--model",
+            str(MODEL_DIR),
+            "--dtype",
+            "float32",
+            "--max-model-len",
+            "2048",
+            "--served-model-name",
+            SERVED_NAME,
+            "--chat-template",
+            str(CHAT_TEMPLATE),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
         ]
         self._log = log_path.open("wb")
         self._start = time.monotonic()
         # Own process group: vLLM forks an engine-core process; stop() ends the whole group.
-        self.proc = subprocess.Popen(cmd, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-                                     start_new_session=True, cwd=str(VENV))
+        self.proc = subprocess.Popen(
+            cmd,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=str(VENV),
+        )
 
     def log_tail(self, n: int = 40) -> str:
         try:
@@ -89,7 +110,9 @@ class VLLMServer:
         deadline = self._start + timeout_s
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"vLLM exited with code {self.proc.returncode}:\n{self.log_tail()}")
+                raise RuntimeError(
+                    f"vLLM exited with code {self.proc.returncode}:\n{self.log_tail()}"
+                )
             try:
                 if httpx.get(f"{self.base_url}/models", timeout=5).status_code == 200:
                     self.startup_s = time.monotonic() - self._start
@@ -129,8 +152,14 @@ def vllm_server(tmp_path_factory):
 
 
 def config_for(server: VLLMServer, **overrides) -> LLMConfig:
-    values = dict(provider="vllm", base_url=server.base_url, model=SERVED_NAME, max_tokens=32, temperature=0,
-                  timeout_s=120)
+    values = dict(
+        provider="vllm",
+        base_url=server.base_url,
+        model=SERVED_NAME,
+        max_tokens=32,
+        temperature=0,
+        timeout_s=120,
+    )
     values.update(overrides)
     return LLMConfig(**values)
 
@@ -151,7 +180,9 @@ def test_server_lists_the_served_model(vllm_server):
 
 def test_invoke_returns_text(vllm_server):
     start = time.monotonic()
-    reply = call(config_for(vllm_server), lambda m: m.invoke(answer_messages(QUESTION, BLOCKS, "zh")))
+    reply = call(
+        config_for(vllm_server), lambda m: m.invoke(answer_messages(QUESTION, BLOCKS, "zh"))
+    )
     print(f"\ninvoke ({time.monotonic() - start:.1f} s): {reply.content!r}")
     assert isinstance(reply.content, str) and reply.content.strip()
     assert reply.response_metadata.get("model_name") == SERVED_NAME
@@ -161,7 +192,10 @@ def test_invoke_returns_text(vllm_server):
 
 def test_stream_yields_chunks(vllm_server):
     start = time.monotonic()
-    chunks = call(config_for(vllm_server), lambda m: [c.content for c in m.stream(answer_messages(QUESTION, BLOCKS, "zh"))])
+    chunks = call(
+        config_for(vllm_server),
+        lambda m: [c.content for c in m.stream(answer_messages(QUESTION, BLOCKS, "zh"))],
+    )
     texts = [c for c in chunks if c]
     print(f"\nstream ({time.monotonic() - start:.1f} s): {len(texts)} chunks: {''.join(texts)!r}")
     assert len(texts) >= 2
@@ -170,7 +204,12 @@ def test_stream_yields_chunks(vllm_server):
 
 def test_async_invoke(vllm_server):
     config = config_for(vllm_server)
-    reply = call(config, lambda m: asyncio.run(m.ainvoke(answer_messages("What is the pumpkin book?", BLOCKS, "en"))))
+    reply = call(
+        config,
+        lambda m: asyncio.run(
+            m.ainvoke(answer_messages("What is the pumpkin book?", BLOCKS, "en"))
+        ),
+    )
     assert reply.content.strip()
 
 
@@ -181,8 +220,9 @@ def test_unknown_model_is_explained(vllm_server):
     err = info.value
     print(f"\nunknown model: {err.message} | detail: {err.detail}")
     assert err.status_code == 404
-    assert err.message == (
-        f"vLLM server does not know model 'no-such-model' or has no chat endpoint at {vllm_server.base_url} (HTTP 404)"
+    assert (
+        err.message == "vLLM server does not know model 'no-such-model' or has no chat endpoint at"
+        f" {vllm_server.base_url} (HTTP 404)"
     )
     assert "no-such-model" in err.detail  # vLLM's own text, kept for logs
 
@@ -193,15 +233,26 @@ def test_app_chain_cites_the_source(vllm_server, tmp_path):
     from app.operations import AskOptions, Operations
     from app.settings import Settings
 
-    settings = Settings(_env_file=None, data_dir=tmp_path / "data", llm_provider="vllm",
-                        llm_base_url=vllm_server.base_url, llm_model=SERVED_NAME, llm_max_tokens=32,
-                        llm_temperature=0)
+    settings = Settings(
+        _env_file=None,
+        data_dir=tmp_path / "data",
+        llm_provider="vllm",
+        llm_base_url=vllm_server.base_url,
+        llm_model=SERVED_NAME,
+        llm_max_tokens=32,
+        llm_temperature=0,
+    )
     ops = Operations.from_settings(settings)
     kb = ops.knowledge.open("books", create=True)
-    kb.add_document("doc-a", "a.md", [Document(page_content=BLOCKS[0]["text"], metadata={"source": "a.md"})])
+    kb.add_document(
+        "doc-a", "a.md", [Document(page_content=BLOCKS[0]["text"], metadata={"source": "a.md"})]
+    )
     chain = ops.answers.chain(AskOptions("books"))
     answer = chain.invoke(QUESTION)
-    print(f"\nchain: {answer.answer!r} citations={[c.source for c in answer.citations]} timings={answer.timings}")
+    print(
+        f"\nchain: {answer.answer!r} citations={[c.source for c in answer.citations]}"
+        f" timings={answer.timings}"
+    )
     assert answer.found and answer.answer.strip()
     assert answer.model == f"vllm:{SERVED_NAME}"
     assert [c.source for c in answer.citations] == ["a.md"]

@@ -1,4 +1,5 @@
-"""The `kb` command line: one Typer app; every command is a plain function in this package's modules.
+"""The `kb` command line: one Typer app; every command is a plain function in this package's
+modules.
 
 Command modules import nothing heavy at the top (models, Chroma, FastAPI and Gradio load inside the
 command that needs them), so `kb --help` starts in about a second.
@@ -15,8 +16,10 @@ from app.cli.serve_command import serve, worker
 from app.settings import prepare_process_env
 
 app = typer.Typer(
-    help="kb-assistant: ask questions over your own PDFs, Markdown and text, with cited answers. "
-    "Settings come from KB_* environment variables or a .env file (see README).",
+    help=(
+        "kb-assistant: ask questions over your own PDFs, Markdown and text, with cited answers. "
+        "Settings come from KB_* environment variables or a .env file (see README)."
+    ),
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,

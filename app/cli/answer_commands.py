@@ -2,7 +2,7 @@
 
 import json
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -12,10 +12,16 @@ from app.cli.common import JsonOpt, KBOpt, fail, open_kb, operations
 def search(
     query: Annotated[str, typer.Argument(help="what to look for")],
     kb: KBOpt = None,
-    k: Annotated[Optional[int], typer.Option("-k", help="number of results (default: KB_SEARCH_K, 5)",
-                                             show_default=False)] = None,
-    mode: Annotated[Optional[str], typer.Option(help="hybrid | dense | keyword (default: KB_SEARCH_MODE, hybrid)",
-                                                show_default=False)] = None,
+    k: Annotated[
+        int | None,
+        typer.Option("-k", help="number of results (default: KB_SEARCH_K, 5)", show_default=False),
+    ] = None,
+    mode: Annotated[
+        str | None,
+        typer.Option(
+            help="hybrid | dense | keyword (default: KB_SEARCH_MODE, hybrid)", show_default=False
+        ),
+    ] = None,
     as_json: JsonOpt = False,
 ):
     """Search a knowledge base (no LLM): the chunks an answer would be built from."""
@@ -35,17 +41,23 @@ def search(
 
     table = Table("#", "score", "source", "page", "text")
     for n, h in enumerate(hits, 1):
-        table.add_row(str(n), f"{h.score:.4f}", h.source, str(h.page or ""), h.text[:160].replace("\n", " "))
+        table.add_row(
+            str(n), f"{h.score:.4f}", h.source, str(h.page or ""), h.text[:160].replace("\n", " ")
+        )
     Console().print(table if hits else "no results")
 
 
 def ask(
     question: Annotated[str, typer.Argument(help="your question, in Chinese or English")],
     kb: KBOpt = None,
-    provider: Annotated[Optional[str], typer.Option(help="LLM provider (default from KB_LLM_PROVIDER: local)")] = None,
-    model: Annotated[Optional[str], typer.Option(help="model name for the provider")] = None,
-    k: Annotated[Optional[int], typer.Option("-k", help="chunks of context")] = None,
-    stream: Annotated[bool, typer.Option("--stream", help="print the answer as it is generated")] = False,
+    provider: Annotated[
+        str | None, typer.Option(help="LLM provider (default from KB_LLM_PROVIDER: local)")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="model name for the provider")] = None,
+    k: Annotated[int | None, typer.Option("-k", help="chunks of context")] = None,
+    stream: Annotated[
+        bool, typer.Option("--stream", help="print the answer as it is generated")
+    ] = False,
     as_json: JsonOpt = False,
 ):
     """Answer a question from a knowledge base, citing file and page."""
@@ -57,7 +69,9 @@ def ask(
     name = open_kb(ops, kb)
     show_stream = stream and not as_json
     try:
-        events = ops.answers.stream(question, [], AskOptions(name, provider=provider, model=model, k=k))
+        events = ops.answers.stream(
+            question, [], AskOptions(name, provider=provider, model=model, k=k)
+        )
     except LLMBackendError as exc:
         fail(exc.message, 4)
     except (OperationError, ValueError) as exc:  # too long a question, bad provider settings
@@ -83,7 +97,13 @@ def ask(
     typer.echo("")
     for c in answer.citations:
         where = f"{c.source}" + (f", p.{c.page}" if c.page else "")
-        typer.secho(f"[{c.n}] {where}: {c.text[:100].strip()}…".replace("\n", " "), fg=typer.colors.CYAN)
+        typer.secho(
+            f"[{c.n}] {where}: {c.text[:100].strip()}…".replace("\n", " "), fg=typer.colors.CYAN
+        )
     t = answer.timings
-    typer.secho(f"model {answer.model} | retrieve {t['retrieve_ms']:.0f} ms, first token {t['first_token_ms']:.0f} ms, "
-                f"generate {t['generate_ms']:.0f} ms, total {t['total_ms']:.0f} ms", fg=typer.colors.BRIGHT_BLACK)
+    typer.secho(
+        f"model {answer.model} | retrieve {t['retrieve_ms']:.0f} ms, first token"
+        f" {t['first_token_ms']:.0f} ms, generate {t['generate_ms']:.0f} ms, total"
+        f" {t['total_ms']:.0f} ms",
+        fg=typer.colors.BRIGHT_BLACK,
+    )

@@ -1,18 +1,24 @@
-"""What every `kb` command shares: its options, building the operations, failing with one clear line."""
+"""What every `kb` command shares: its options, building the operations, failing with one clear
+line."""
 
 import logging
 import sys
-from typing import Annotated, NoReturn, Optional
+from typing import Annotated, NoReturn
 
 import typer
 
-KBOpt = Annotated[Optional[str], typer.Option("--kb", help="knowledge-base name (default: KB_DEFAULT_KB, 'guide')",
-                                              show_default=False)]
+KBOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--kb", help="knowledge-base name (default: KB_DEFAULT_KB, 'guide')", show_default=False
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON output")]
 
 
 def operations():
-    """The operations over settings from the environment and .env (``app.operations.Operations``)."""
+    """The operations over settings from the environment and .env
+    (``app.operations.Operations``)."""
     from app.operations import Operations
 
     # First use writes the packaged model out (~1 GB): show its progress lines on stderr.
@@ -32,7 +38,8 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 def open_kb(ops, name: str | None, create: bool = False) -> str:
-    """The knowledge base's name (the default one when ``name`` is None), after checking it can be opened."""
+    """The knowledge base's name (the default one when ``name`` is None), after checking it can be
+    opened."""
     from app.operations import OperationError
     from retrieval import KBError
 

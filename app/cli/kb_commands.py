@@ -1,4 +1,5 @@
-"""`kb ingest`, `kb kbs`, `kb docs`, `kb rm`, `kb create`, `kb drop`: knowledge bases and their documents."""
+"""`kb ingest`, `kb kbs`, `kb docs`, `kb rm`, `kb create`, `kb drop`: knowledge bases and their
+documents."""
 
 import json
 from pathlib import Path
@@ -10,13 +11,18 @@ from app.cli.common import JsonOpt, KBOpt, fail, open_kb, operations
 
 
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="files or folders (folders are read recursively)")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="files or folders (folders are read recursively)")
+    ],
     kb: KBOpt = None,
     as_json: JsonOpt = False,
 ):
-    """Add files to a knowledge base (created if missing) and wait for them. Same file twice = reported as
-    duplicate; a file that cannot be read fails with its reason while the others are indexed. The files
-    go through the same durable ingestion job as an upload (Ctrl-C cancels it; indexed files stay)."""
+    """Add files to a knowledge base (created if missing) and wait for them. Same file twice =
+    reported as
+    duplicate; a file that cannot be read fails with its reason while the others are indexed. The
+    files
+    go through the same durable ingestion job as an upload (Ctrl-C cancels it; indexed files
+    stay)."""
     from app.cli.job_follow import follow_job, job_report, print_job_outcomes
     from ingest import expand_paths, unsupported_reason
 
@@ -26,19 +32,25 @@ def ingest(
     ops = operations()
     name = open_kb(ops, kb, create=True)
     found = expand_paths(paths)
-    # the rule of every door: each file judged alone, a type that cannot be read refused with its reason
+    # the rule of every door: each file judged alone, a type that cannot be read refused with its
+    # reason
     refused = [(p.name, unsupported_reason(p.name)) for p in found if unsupported_reason(p.name)]
     files = [(p.resolve(), p.name) for p in found if not unsupported_reason(p.name)]
     for source, reason in refused:
         typer.echo(f"refused {source}: {reason}", err=True)
     if not files:
-        fail("no files to ingest" + (" (every one refused)" if refused else f" in {', '.join(map(str, paths))}"))
+        fail(
+            "no files to ingest"
+            + (" (every one refused)" if refused else f" in {', '.join(map(str, paths))}")
+        )
     try:
         job = follow_job(ops, ops.knowledge.submit(name, files).id, stderr=as_json)
     finally:
         ops.knowledge.shutdown()
     if as_json:
-        report = job_report(name, job) | {"refused": [{"source": s, "reason": r} for s, r in refused]}
+        report = job_report(name, job) | {
+            "refused": [{"source": s, "reason": r} for s, r in refused]
+        }
         typer.echo(json.dumps(report, ensure_ascii=False))
     else:
         print_job_outcomes(name, job)
@@ -74,12 +86,17 @@ def docs(kb: KBOpt = None, as_json: JsonOpt = False):
 
     table = Table("doc_id", "source", "pages", "chunks", "status", "error")
     for r in records:
-        table.add_row(r.doc_id[:12], r.source, str(r.pages or ""), str(r.chunks), r.status, r.error or "")
+        table.add_row(
+            r.doc_id[:12], r.source, str(r.pages or ""), str(r.chunks), r.status, r.error or ""
+        )
     Console().print(table)
 
 
-def rm(doc_id: Annotated[str, typer.Argument(help="document id (or a unique prefix of it)")], kb: KBOpt = None,
-       as_json: JsonOpt = False):
+def rm(
+    doc_id: Annotated[str, typer.Argument(help="document id (or a unique prefix of it)")],
+    kb: KBOpt = None,
+    as_json: JsonOpt = False,
+):
     """Delete a document and its chunks from a knowledge base."""
     from app.operations import NotFound
 
@@ -91,12 +108,16 @@ def rm(doc_id: Annotated[str, typer.Argument(help="document id (or a unique pref
     except NotFound as exc:
         fail(exc.message)
     if as_json:
-        typer.echo(json.dumps({"deleted": record.doc_id, "source": record.source}, ensure_ascii=False))
+        typer.echo(
+            json.dumps({"deleted": record.doc_id, "source": record.source}, ensure_ascii=False)
+        )
     else:
         typer.echo(f"deleted {record.source} ({record.doc_id[:12]})")
 
 
-def create(name: Annotated[str, typer.Argument(help="knowledge-base name (any printable text, up to 64)")]):
+def create(
+    name: Annotated[str, typer.Argument(help="knowledge-base name (any printable text, up to 64)")],
+):
     """Create an empty knowledge base."""
     from retrieval import KBError
 
@@ -107,8 +128,10 @@ def create(name: Annotated[str, typer.Argument(help="knowledge-base name (any pr
     typer.echo(f"created {name}")
 
 
-def drop(name: Annotated[str, typer.Argument(help="knowledge-base name")],
-         yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False):
+def drop(
+    name: Annotated[str, typer.Argument(help="knowledge-base name")],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False,
+):
     """Delete a knowledge base and everything in it."""
     from retrieval import KBError
 

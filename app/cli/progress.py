@@ -1,7 +1,15 @@
-"""Ingest progress on the terminal: a bar over files and one over chunks (`kb eval --build-from-contexts`)."""
+"""Ingest progress on the terminal: a bar over files and one over chunks (`kb eval
+--build-from-contexts`)."""
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
 from ingest import FileOutcome, SilentProgress
 
@@ -46,12 +54,23 @@ class RichIngestProgress(SilentProgress):
         if outcome.status == "failed":
             self._p.console.print(f"[yellow]failed[/] {outcome.source}: {outcome.error}")
         elif self._plain and self._total <= _LINE_PER_FILE_UP_TO:
-            self._p.console.print(f"    {outcome.status} ({outcome.seconds:.1f} s)", highlight=False)
-        elif self._plain and (self._done % max(1, self._total // 10) == 0 or self._done == self._total):
+            self._p.console.print(
+                f"    {outcome.status} ({outcome.seconds:.1f} s)", highlight=False
+            )
+        elif self._plain and (
+            self._done % max(1, self._total // 10) == 0 or self._done == self._total
+        ):
             counts = ", ".join(f"{v} {k}" for k, v in sorted(self._counts.items()))
             self._p.console.print(f"files: {self._done}/{self._total} ({counts})", highlight=False)
 
 
 def progress_bar(console: Console, transient: bool = False) -> Progress:
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TimeRemainingColumn(), console=console, transient=transient)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=transient,
+    )

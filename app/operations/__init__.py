@@ -1,14 +1,23 @@
-"""The operations every front door calls: knowledge bases and documents, search, answers (and the eval glue).
+"""The operations every front door calls: knowledge bases and documents, search, answers (and the
+eval glue).
 
-``Operations.from_settings()`` wires them over one :class:`app.services.Services`; the REST API, the web
+``Operations.from_settings()`` wires them over one :class:`app.services.Services`; the REST API, the
+web
 UI and the CLI each hold one and never reach past it.
 """
 
 from dataclasses import dataclass
 
 from app.operations.answers import AnswerService, AskOptions
-from app.operations.errors import (FileTooLarge, InvalidRequest, NotFound, OperationError, Unavailable, UnsupportedFile,
-                                   user_message)
+from app.operations.errors import (
+    FileTooLarge,
+    InvalidRequest,
+    NotFound,
+    OperationError,
+    Unavailable,
+    UnsupportedFile,
+    user_message,
+)
 from app.operations.jobs import Job, JobManager
 from app.operations.knowledge import KnowledgeService
 from app.operations.search import SearchService
@@ -27,12 +36,17 @@ class Operations:
 
     @classmethod
     def over(cls, services: Services, run_jobs: bool | None = None) -> "Operations":
-        """``run_jobs``: run ingestion jobs in this process (default: only when no queue is configured)."""
+        """``run_jobs``: run ingestion jobs in this process (default: only when no queue is
+        configured)."""
         search, knowledge = SearchService(services), KnowledgeService(services, run_jobs)
-        return cls(services, knowledge, search, AnswerService(services, search), SourceService(knowledge))
+        return cls(
+            services, knowledge, search, AnswerService(services, search), SourceService(knowledge)
+        )
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None, run_jobs: bool | None = None) -> "Operations":
+    def from_settings(
+        cls, settings: Settings | None = None, run_jobs: bool | None = None
+    ) -> "Operations":
         return cls.over(Services(settings or Settings()), run_jobs)
 
     @property
@@ -40,12 +54,25 @@ class Operations:
         return self.services.settings
 
     def with_chunk_size(self, chunk_size: int) -> "Operations":
-        """Operations whose ingestion splits into ``chunk_size`` chunks, sharing the store and embeddings."""
+        """Operations whose ingestion splits into ``chunk_size`` chunks, sharing the store and
+        embeddings."""
         return Operations.over(self.services.with_chunk_size(chunk_size))
 
 
 __all__ = [
-    "AnswerService", "AskOptions", "FileTooLarge", "InvalidRequest", "Job", "JobManager", "KnowledgeService",
-    "NotFound", "OperationError", "Operations", "SearchService", "SourceService", "Unavailable", "UnsupportedFile",
+    "AnswerService",
+    "AskOptions",
+    "FileTooLarge",
+    "InvalidRequest",
+    "Job",
+    "JobManager",
+    "KnowledgeService",
+    "NotFound",
+    "OperationError",
+    "Operations",
+    "SearchService",
+    "SourceService",
+    "Unavailable",
+    "UnsupportedFile",
     "user_message",
 ]

@@ -1,4 +1,5 @@
-"""Answers: a question over a knowledge base -> typed events (Reading, Token, Sources, Done, Failed).
+"""Answers: a question over a knowledge base -> typed events (Reading, Token, Sources, Done,
+Failed).
 
 Every front door asks through here: the REST API (JSON and SSE), the OpenAI-compatible route, the
 web UI and `kb ask`. What a user sees on failure is ``Failed.message``: one sentence, never a trace.
@@ -25,7 +26,8 @@ class AskOptions:
     k: int | None = None
     max_tokens: int | None = None
     doc_ids: tuple[str, ...] | None = None
-    instructions: str | None = None  # the caller's own system message (after the knowledge-base rules)
+    # the caller's own system message (after the knowledge-base rules)
+    instructions: str | None = None
 
 
 class AnswerService:
@@ -37,8 +39,11 @@ class AnswerService:
         """The finished answer. Raises (``llm_backends.LLMBackendError`` when the model failed)."""
         return self.chain(options, question).invoke(question, history, options.instructions)
 
-    def stream(self, question: str, history: list[dict], options: AskOptions) -> Iterator[AnswerEvent]:
-        """Checks the request now (raising for a bad one: unknown knowledge base, too long a question),
+    def stream(
+        self, question: str, history: list[dict], options: AskOptions
+    ) -> Iterator[AnswerEvent]:
+        """Checks the request now (raising for a bad one: unknown knowledge base, too long a
+        question),
         then returns the events; a failure while answering ends them with ``Failed``."""
         chain = self.chain(options, question)
         return self._events(chain, question, history, options.instructions)
@@ -50,8 +55,9 @@ class AnswerService:
         check_length(question, s.max_question_chars)
         check_length(options.instructions or "", s.max_question_chars, "system message")
         kb = self.services.store.get(options.kb)  # KBNotFound before any model is loaded
-        chat_model, config = self.services.chat_model(options.provider, options.model, options.temperature,
-                                                      options.max_tokens)
+        chat_model, config = self.services.chat_model(
+            options.provider, options.model, options.temperature, options.max_tokens
+        )
         profile = model_profile(config)
         chain_options = ChainOptions(
             k=options.k or s.search_k,
@@ -76,21 +82,26 @@ class AnswerService:
         )
 
     def _missing_names(self, kb):
-        """The name check against this knowledge base: a name it holds nowhere, passages included."""
+        """The name check against this knowledge base: a name it holds nowhere, passages
+        included."""
         check = self.services.name_check
         return lambda question, passages: check.missing(question, passages, known=kb.mentions)
 
     def _passages(self, kb_name: str, query: str, k: int, doc_ids: list[str] | None) -> list:
-        """The hits, each widened with its neighbours (page neighbours for a PDF): small chunks match, the
+        """The hits, each widened with its neighbours (page neighbours for a PDF): small chunks
+        match, the
         model reads the sentences around them, none cut at a chunk boundary."""
         from retrieval import widen_hits
 
         hits = self.searcher.search(kb_name, query, k, doc_ids=doc_ids)
-        return widen_hits(self.services.store.get(kb_name), hits, self.services.settings.answer_passage_chars)
+        return widen_hits(
+            self.services.store.get(kb_name), hits, self.services.settings.answer_passage_chars
+        )
 
     @staticmethod
-    def _events(chain: AnswerChain, question: str, history: list[dict], instructions: str | None
-                ) -> Iterator[AnswerEvent]:
+    def _events(
+        chain: AnswerChain, question: str, history: list[dict], instructions: str | None
+    ) -> Iterator[AnswerEvent]:
         try:
             yield from chain.stream(question, history, instructions)
         except Exception as exc:  # noqa: BLE001  never a broken stream without a word
@@ -104,11 +115,16 @@ class AnswerService:
         info = describe(self.services.llm_config())
         engine = self.services.default_local_engine()
         state = engine.state if engine is not None else "remote"
-        return {"provider": info["provider"], "model": info["model"], "ready": state in ("ready", "remote"),
-                "state": state}
+        return {
+            "provider": info["provider"],
+            "model": info["model"],
+            "ready": state in ("ready", "remote"),
+            "state": state,
+        }
 
     def preload(self) -> None:
-        """Start loading the default model in the background where its profile says so (a local model),
+        """Start loading the default model in the background where its profile says so (a local
+        model),
         so the first question does not wait for it."""
         from llm_backends import model_profile
 

@@ -32,11 +32,13 @@ class FileTooLarge(OperationError):
 
 class Unavailable(OperationError):
     """A service the request needs (the job queue) cannot be reached; nothing was accepted."""
+
     status = 503
 
 
 def user_message(exc: BaseException) -> str:
-    """One readable sentence for the errors users can cause or fix; a generic line (and a logged trace)
+    """One readable sentence for the errors users can cause or fix; a generic line (and a logged
+    trace)
     otherwise."""
     from llm_backends import LLMBackendError
     from retrieval import KBError

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from app.operations import Operations
@@ -28,8 +29,10 @@ def ks_up_to(k: int) -> tuple[int, ...]:
 
 
 def load_items(qa_file: str | Path, limit: int | None = None, half: str | None = None):
-    """The QA set, first ``limit`` questions only when given; with ``half`` (``tune`` or ``report``) only
-    the questions whose passage falls in that half (eval.splits). ``ValueError`` with a one-line reason."""
+    """The QA set, first ``limit`` questions only when given; with ``half`` (``tune`` or ``report``)
+    only
+    the questions whose passage falls in that half (eval.splits). ``ValueError`` with a one-line
+    reason."""
     from eval import load_qa_set
     from eval.splits import HALVES, split_by_passage
 
@@ -47,14 +50,17 @@ def load_items(qa_file: str | Path, limit: int | None = None, half: str | None =
 
 
 def parse_model_spec(spec: str) -> tuple[str, str | None]:
-    """``PROVIDER:MODEL`` (the model may contain ``:``) or ``PROVIDER`` -> (provider, model or None)."""
+    """``PROVIDER:MODEL`` (the model may contain ``:``) or ``PROVIDER`` -> (provider, model or
+    None)."""
     from llm_backends import PROVIDERS
 
     provider, _, model = spec.strip().partition(":")
     if not provider.strip():
         raise ValueError(f"--judge must be PROVIDER:MODEL (e.g. openai:gpt-4o-mini), got {spec!r}")
     if provider.strip() not in PROVIDERS:
-        raise ValueError(f"unknown LLM provider {provider.strip()!r}; expected one of: {', '.join(PROVIDERS)}")
+        raise ValueError(
+            f"unknown LLM provider {provider.strip()!r}; expected one of: {', '.join(PROVIDERS)}"
+        )
     return provider.strip(), (model.strip() or None)
 
 
@@ -84,7 +90,8 @@ def write_contexts(items, directory: Path) -> list[tuple[Path, str]]:
 
 
 def build_kb_from_contexts(ops: Operations, kb_name: str, items, progress=None):
-    """Create ``kb_name`` if missing and ingest the items' contexts into it (already indexed files come
+    """Create ``kb_name`` if missing and ingest the items' contexts into it (already indexed files
+    come
     back as duplicates). Returns ``ingest.IngestStats``."""
     files = write_contexts(items, contexts_dir(ops, kb_name))
     if not files:
@@ -95,13 +102,26 @@ def build_kb_from_contexts(ops: Operations, kb_name: str, items, progress=None):
 # ------------------------------------------------------------------ running
 
 
-def evaluate(ops: Operations, kb_name: str, items: Sequence, *, mode: str | None = None, k: int = 10,
-             retrieval_only: bool = False, provider: str | None = None, model: str | None = None,
-             judge: str | None = None, out_dir: str | Path | None = None,
-             progress: Callable[[int, int], None] | None = None, config: dict[str, Any] | None = None,
-             warmup: bool = True):
-    """Run ``eval.run_eval`` over ``kb_name`` (which must exist) and, when ``out_dir`` is given, write the
-    report there. ``warmup`` first loads the embedding and chat models, untimed, so loading does not count
+def evaluate(
+    ops: Operations,
+    kb_name: str,
+    items: Sequence,
+    *,
+    mode: str | None = None,
+    k: int = 10,
+    retrieval_only: bool = False,
+    provider: str | None = None,
+    model: str | None = None,
+    judge: str | None = None,
+    out_dir: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    config: dict[str, Any] | None = None,
+    warmup: bool = True,
+):
+    """Run ``eval.run_eval`` over ``kb_name`` (which must exist) and, when ``out_dir`` is given,
+    write the
+    report there. ``warmup`` first loads the embedding and chat models, untimed, so loading does not
+    count
     as the first question's latency. Returns ``(report, paths, judge)``: ``paths`` is empty without
     ``out_dir``; ``judge`` is the ``eval.ChatJudge`` or None."""
     from app.operations.answers import AskOptions
@@ -115,6 +135,7 @@ def evaluate(ops: Operations, kb_name: str, items: Sequence, *, mode: str | None
 
     def search(question: str, kk: int) -> list[dict]:
         return [h.as_dict() for h in ops.search.search(kb_name, question, kk, mode)]
+
     answer = None
     if not retrieval_only:
         chain = ops.answers.chain(AskOptions(kb_name, provider=provider, model=model))
@@ -131,9 +152,17 @@ def evaluate(ops: Operations, kb_name: str, items: Sequence, *, mode: str | None
     if answer is not None:
         extra.setdefault("answer_k", ops.settings.search_k)
         extra.setdefault("min_dense_score", ops.settings.min_dense_score)
-    report = run_eval(items, search, answer=answer, judge=judge_fn, ks=ks_up_to(k), progress=progress,
-                      cache_dir=str(cache_dir) if cache_dir else None, judge_model=judge_fn.name if judge_fn else "",
-                      config=run_config(ops, kb_name, mode=mode, k=k, **extra))
+    report = run_eval(
+        items,
+        search,
+        answer=answer,
+        judge=judge_fn,
+        ks=ks_up_to(k),
+        progress=progress,
+        cache_dir=str(cache_dir) if cache_dir else None,
+        judge_model=judge_fn.name if judge_fn else "",
+        config=run_config(ops, kb_name, mode=mode, k=k, **extra),
+    )
     models = sorted({str(r["model"]) for r in report.per_question if r.get("model")})
     if models:
         report.config["model"] = ", ".join(models)
@@ -157,10 +186,14 @@ def run_config(ops: Operations, kb_name: str, **extra: Any) -> dict[str, Any]:
     """What the report records about the setup (no secrets)."""
     s = ops.settings
     config: dict[str, Any] = {
-        "kb": kb_name, "chunk_size": s.chunk_size, "chunk_overlap": s.chunk_overlap,
-        "page_chunk_size": s.page_chunk_size, "page_chunk_overlap": s.page_chunk_overlap,
+        "kb": kb_name,
+        "chunk_size": s.chunk_size,
+        "chunk_overlap": s.chunk_overlap,
+        "page_chunk_size": s.page_chunk_size,
+        "page_chunk_overlap": s.page_chunk_overlap,
         "embedding": s.embedding + (f":{s.embedding_model}" if s.embedding_model else ""),
-        "fetch_k": s.fetch_k, "reranker": s.reranker,
+        "fetch_k": s.fetch_k,
+        "reranker": s.reranker,
         # every retrieval tuning value the searches ran with, and what the keyword index holds
         "retrieval": ops.search.options(mode=extra.get("mode")).as_dict(),
         "keyword_tokenizer": ops.services.store.keyword.tokenizer.signature,
@@ -169,13 +202,19 @@ def run_config(ops: Operations, kb_name: str, **extra: Any) -> dict[str, Any]:
     return config
 
 
-def compare_retrieval(targets: dict[str, tuple[Operations, str]], items: Sequence, *,
-                      modes: Sequence[str] = ("dense", "keyword", "hybrid"), k: int = 10,
-                      out_dir: str | Path | None = None,
-                      progress_for: Callable[[str], Callable[[int, int], None] | None] | None = None,
-                      config: dict[str, Any] | None = None):
+def compare_retrieval(
+    targets: dict[str, tuple[Operations, str]],
+    items: Sequence,
+    *,
+    modes: Sequence[str] = ("dense", "keyword", "hybrid"),
+    k: int = 10,
+    out_dir: str | Path | None = None,
+    progress_for: Callable[[str], Callable[[int, int], None] | None] | None = None,
+    config: dict[str, Any] | None = None,
+):
     """Retrieval-only runs of every mode over every target (label -> (operations, kb name)). Returns
-    ``(reports, compare_markdown)``; each report goes to ``out_dir/<label>-<mode>/`` and the table to
+    ``(reports, compare_markdown)``; each report goes to ``out_dir/<label>-<mode>/`` and the table
+    to
     ``out_dir/compare.md`` when ``out_dir`` is given."""
     from eval import compare_table
 
@@ -184,13 +223,24 @@ def compare_retrieval(targets: dict[str, tuple[Operations, str]], items: Sequenc
         for mode in modes:
             name = f"{label} {mode}".strip()
             sub_out = Path(out_dir) / name.replace(" ", "-") if out_dir is not None else None
-            report, _, _ = evaluate(ops, kb_name, items, mode=mode, k=k, retrieval_only=True, out_dir=sub_out,
-                                    progress=progress_for(name) if progress_for else None, config=config)
+            report, _, _ = evaluate(
+                ops,
+                kb_name,
+                items,
+                mode=mode,
+                k=k,
+                retrieval_only=True,
+                out_dir=sub_out,
+                progress=progress_for(name) if progress_for else None,
+                config=config,
+            )
             reports[name] = report
     table = compare_table(reports)
     if out_dir is not None:
         Path(out_dir).mkdir(parents=True, exist_ok=True)
-        (Path(out_dir) / "compare.md").write_text("# Retrieval comparison\n\n" + table, encoding="utf-8")
+        (Path(out_dir) / "compare.md").write_text(
+            "# Retrieval comparison\n\n" + table, encoding="utf-8"
+        )
     return reports, table
 
 
@@ -201,7 +251,8 @@ def default_out_dir(kb_name: str, root: str | Path = "eval/out") -> Path:
 
 
 class TextProgress:
-    """Progress as a few plain lines (about every 10 %), for logs and notebooks: usable as the question
+    """Progress as a few plain lines (about every 10 %), for logs and notebooks: usable as the
+    question
     progress of ``run_eval`` (``progress(done, total)``) and as ``ingest`` progress."""
 
     def __init__(self, label: str, stream=None, every: float = 0.1):
@@ -214,7 +265,11 @@ class TextProgress:
         step = max(1, int(total * self.every))
         if done == total or done % step == 0:
             elapsed = time.perf_counter() - self.started
-            print(f"{self.label}: {done}/{total}{extra} ({elapsed:.0f} s)", file=self.stream, flush=True)
+            print(
+                f"{self.label}: {done}/{total}{extra} ({elapsed:.0f} s)",
+                file=self.stream,
+                flush=True,
+            )
 
     def __call__(self, done: int, total: int) -> None:
         self._line(done, total)

@@ -12,11 +12,15 @@ log = logging.getLogger("kb.jobs")
 
 
 class JobProgress(SilentProgress):
-    """Ingest progress callbacks written onto a ``jobs.Job``'s files (``order``: the job's file number of
-    each file handed to ingest, which on a resumed job is only the files left), and into the store: each
+    """Ingest progress callbacks written onto a ``jobs.Job``'s files (``order``: the job's file
+    number of
+    each file handed to ingest, which on a resumed job is only the files left), and into the store:
+    each
     outcome at once, the progress about once a second."""
 
-    def __init__(self, job, order: list[int], store: JobStore, worker: str | None, every_s: float = 1.0):
+    def __init__(
+        self, job, order: list[int], store: JobStore, worker: str | None, every_s: float = 1.0
+    ):
         self.job, self.order, self.store, self.worker, self.current = job, order, store, worker, 0
         self._every_s, self._pushed = every_s, 0.0
 
@@ -26,7 +30,9 @@ class JobProgress(SilentProgress):
             self._pushed = now
             entry = self.job.files[idx]
             try:
-                self.store.progress(self.job.id, idx, {k: getattr(entry, k) for k in PROGRESS_FIELDS})
+                self.store.progress(
+                    self.job.id, idx, {k: getattr(entry, k) for k in PROGRESS_FIELDS}
+                )
             except Exception as exc:  # noqa: BLE001  progress is best effort; outcomes are not
                 log.warning("job %s: progress not recorded: %s", self.job.id, exc)
 
@@ -49,7 +55,12 @@ class JobProgress(SilentProgress):
 
     def chunks_planned(self, source, count):
         entry = self.job.files[self.current]
-        entry.stage, entry.chunks_total, entry.chunks_done, entry.embed_started = "embedding", count, 0, time.time()
+        entry.stage, entry.chunks_total, entry.chunks_done, entry.embed_started = (
+            "embedding",
+            count,
+            0,
+            time.time(),
+        )
         self._push(self.current, force=True)
 
     def chunks_done(self, count):
@@ -62,16 +73,33 @@ class JobProgress(SilentProgress):
     def file_done(self, outcome):
         entry = self.job.files[self.current]
         if outcome.status == "cancelled" and not self.job.cancel_requested:
-            entry.stage = "queued"  # stopped by a shutdown, not by the user: left for the next worker
+            # stopped by a shutdown, not by the user: left for the next worker
+            entry.stage = "queued"
             return
-        entry.status, entry.doc_id, entry.error, entry.chunks = (outcome.status, outcome.doc_id, outcome.error,
-                                                                 outcome.chunks)
+        entry.status, entry.doc_id, entry.error, entry.chunks = (
+            outcome.status,
+            outcome.doc_id,
+            outcome.error,
+            outcome.chunks,
+        )
         entry.stage, entry.finished = "done", time.time()
         entry.started = entry.started or entry.finished
-        self.store.file_done(self.job.id, self.current, self.worker, outcome.status, outcome.doc_id, outcome.error,
-                             outcome.chunks)
-        log.info("kb=%s %s: %s%s", self.job.kb, outcome.source, outcome.status,
-                 f" ({outcome.error})" if outcome.error else "")
+        self.store.file_done(
+            self.job.id,
+            self.current,
+            self.worker,
+            outcome.status,
+            outcome.doc_id,
+            outcome.error,
+            outcome.chunks,
+        )
+        log.info(
+            "kb=%s %s: %s%s",
+            self.job.kb,
+            outcome.source,
+            outcome.status,
+            f" ({outcome.error})" if outcome.error else "",
+        )
 
 
 class Lease:
@@ -94,7 +122,9 @@ class Lease:
                 continue
             self.job.cancel_requested = self.job.cancel_requested or cancel
             if not ours:
-                log.warning("job %s: lease lost to another worker; stopping after this file", self.job.id)
+                log.warning(
+                    "job %s: lease lost to another worker; stopping after this file", self.job.id
+                )
                 self.lost = True
                 return
 

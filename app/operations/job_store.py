@@ -1,4 +1,5 @@
-"""Ingestion jobs in a durable store that is also their queue: a 202 is a promise that survives a crash.
+"""Ingestion jobs in a durable store that is also their queue: a 202 is a promise that survives a
+crash.
 
 A job and each of its files are committed before the upload is answered; each file's outcome is
 written the moment it is known, and its progress (stage, pages, chunks) about once a second, so any
@@ -7,9 +8,8 @@ lease (``worker``, ``lease_until``) that the worker renews while it works. A wor
 renewing; when the lease runs out another worker claims the job and ingests the files still pending
 (the documents already indexed stay).
 
-Two back ends share the SQL: :class:`SqliteJobStore` (one machine, the default: ``data/jobs.sqlite``)
-and :class:`PostgresJobStore` (``KB_QUEUE_URL``: API replicas and ``kb worker`` processes on several
-machines share it; claims use ``FOR UPDATE SKIP LOCKED`` so two workers never take the same job).
+Two back ends share the SQL: :class:`SqliteJobStore` (one machine, ``data/jobs.sqlite``) and the
+PostgreSQL one (``job_store_pg``; claims use ``FOR UPDATE SKIP LOCKED``: no job is taken twice).
 """
 
 import contextlib
@@ -20,8 +20,8 @@ from pathlib import Path
 
 _TABLES = [
     """CREATE TABLE IF NOT EXISTS jobs (
-        id TEXT PRIMARY KEY, kb TEXT NOT NULL, status TEXT NOT NULL, created DOUBLE PRECISION NOT NULL,
-        finished DOUBLE PRECISION)""",
+        id TEXT PRIMARY KEY, kb TEXT NOT NULL, status TEXT NOT NULL,
+        created DOUBLE PRECISION NOT NULL, finished DOUBLE PRECISION)""",
     """CREATE TABLE IF NOT EXISTS job_files (
         job_id TEXT NOT NULL, idx INTEGER NOT NULL, source TEXT NOT NULL, path TEXT NOT NULL,
         status TEXT NOT NULL, doc_id TEXT, error TEXT, chunks INTEGER NOT NULL DEFAULT 0,
@@ -33,28 +33,43 @@ _COLUMNS = [
     ("jobs", "cancel_requested", "INTEGER NOT NULL DEFAULT 0"),
     ("jobs", "worker", "TEXT"),
     ("jobs", "lease_until", "DOUBLE PRECISION NOT NULL DEFAULT 0"),
-    *[("job_files", name, "INTEGER NOT NULL DEFAULT 0")
-      for name in ("pages_done", "pages_total", "chunks_done", "chunks_total")],
+    *[
+        ("job_files", name, "INTEGER NOT NULL DEFAULT 0")
+        for name in ("pages_done", "pages_total", "chunks_done", "chunks_total")
+    ],
     ("job_files", "stage", "TEXT"),
     *[("job_files", name, "DOUBLE PRECISION") for name in ("started", "embed_started", "finished")],
 ]
-PROGRESS_FIELDS = ("stage", "pages_done", "pages_total", "chunks_done", "chunks_total", "started", "embed_started",
-                   "finished")
+PROGRESS_FIELDS = (
+    "stage",
+    "pages_done",
+    "pages_total",
+    "chunks_done",
+    "chunks_total",
+    "started",
+    "embed_started",
+    "finished",
+)
 _FILE_COLUMNS = ("idx", "source", "path", "status", "doc_id", "error", "chunks", *PROGRESS_FIELDS)
 
 
 class JobStore:
-    """The SQL both back ends run; a subclass supplies the connection, transactions and placeholders."""
+    """The SQL both back ends run; a subclass supplies the connection, transactions and
+    placeholders."""
 
-    _claim_select = "SELECT id FROM jobs WHERE status = 'running' AND lease_until < ? ORDER BY created LIMIT 1"
+    _claim_select = (
+        "SELECT id FROM jobs WHERE status = 'running' AND lease_until < ? ORDER BY created LIMIT 1"
+    )
 
     def __init__(self):
         self._lock = threading.Lock()
-        self._schema_ready = False  # made on first use: a server starts even while the queue is down
+        # made on first use: a server starts even while the queue is down
+        self._schema_ready = False
 
     @contextlib.contextmanager
     def _tx(self):
-        """``run(sql, args=()) -> rows``, all in one transaction; the tables made or extended first."""
+        """``run(sql, args=()) -> rows``, all in one transaction; the tables made or extended
+        first."""
         if not self._schema_ready:
             with self._begin() as run:
                 self._schema_lock(run)
@@ -89,36 +104,53 @@ class JobStore:
     # --- jobs ----------------------------------------------------------------------------------
     def create(self, job_id: str, kb: str, files: list[tuple[Path, str]], created: float) -> None:
         with self._tx() as run:
-            run("INSERT INTO jobs (id, kb, status, created) VALUES (?, ?, 'running', ?)", (job_id, kb, created))
+            run(
+                "INSERT INTO jobs (id, kb, status, created) VALUES (?, ?, 'running', ?)",
+                (job_id, kb, created),
+            )
             for i, (path, source) in enumerate(files):
-                run("INSERT INTO job_files (job_id, idx, source, path, status, stage) "
-                    "VALUES (?, ?, ?, ?, 'pending', 'queued')", (job_id, i, source, str(path)))
+                run(
+                    "INSERT INTO job_files (job_id, idx, source, path, status, stage) "
+                    "VALUES (?, ?, ?, ?, 'pending', 'queued')",
+                    (job_id, i, source, str(path)),
+                )
 
     def claim(self, worker: str, lease_s: float) -> dict | None:
-        """The oldest running job nobody holds a live lease on, now leased to ``worker``; None if none."""
+        """The oldest running job nobody holds a live lease on, now leased to ``worker``; None if
+        none."""
         now = time.time()
         with self._tx() as run:
             rows = run(self._claim_select, (now,))
             if not rows:
                 return None
-            run("UPDATE jobs SET worker = ?, lease_until = ? WHERE id = ?", (worker, now + lease_s, rows[0][0]))
+            run(
+                "UPDATE jobs SET worker = ?, lease_until = ? WHERE id = ?",
+                (worker, now + lease_s, rows[0][0]),
+            )
         return self.get(rows[0][0])
 
     def renew(self, job_id: str, worker: str, lease_s: float) -> tuple[bool, bool]:
         """Extend the lease: (still ours, cancel requested)."""
         with self._tx() as run:
-            run("UPDATE jobs SET lease_until = ? WHERE id = ? AND worker = ? AND status = 'running'",
-                (time.time() + lease_s, job_id, worker))
+            run(
+                "UPDATE jobs SET lease_until = ? WHERE id = ? AND worker = ? AND status ="
+                " 'running'",
+                (time.time() + lease_s, job_id, worker),
+            )
             row = run("SELECT worker, cancel_requested FROM jobs WHERE id = ?", (job_id,))
         return (bool(row) and row[0][0] == worker), bool(row and row[0][1])
 
     def release(self, job_id: str, worker: str) -> None:
         """Give a job back unfinished (a worker shutting down): the next claim takes it at once."""
         with self._tx() as run:
-            run("UPDATE jobs SET worker = NULL, lease_until = 0 WHERE id = ? AND worker = ?", (job_id, worker))
+            run(
+                "UPDATE jobs SET worker = NULL, lease_until = 0 WHERE id = ? AND worker = ?",
+                (job_id, worker),
+            )
 
     def release_all(self) -> int:
-        """Every lease dropped: on one machine, the only worker that held them was this server's, now dead."""
+        """Every lease dropped: on one machine, the only worker that held them was this server's,
+        now dead."""
         with self._tx() as run:
             count = len(run("SELECT id FROM jobs WHERE status = 'running' AND lease_until > 0"))
             run("UPDATE jobs SET worker = NULL, lease_until = 0 WHERE status = 'running'")
@@ -126,39 +158,64 @@ class JobStore:
 
     def request_cancel(self, job_id: str) -> None:
         with self._tx() as run:
-            run("UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND status = 'running'", (job_id,))
+            run(
+                "UPDATE jobs SET cancel_requested = 1 WHERE id = ? AND status = 'running'",
+                (job_id,),
+            )
 
-    def file_done(self, job_id: str, idx: int, worker: str | None, status: str, doc_id: str | None,
-                  error: str | None, chunks: int) -> None:
-        """A file's outcome, written only while ``worker`` holds the job (a worker that lost its lease
+    def file_done(
+        self,
+        job_id: str,
+        idx: int,
+        worker: str | None,
+        status: str,
+        doc_id: str | None,
+        error: str | None,
+        chunks: int,
+    ) -> None:
+        """A file's outcome, written only while ``worker`` holds the job (a worker that lost its
+        lease
         must not overwrite what the new holder writes)."""
         with self._tx() as run:
-            run("UPDATE job_files SET status = ?, doc_id = ?, error = ?, chunks = ?, stage = 'done', finished = ? "
-                "WHERE job_id = ? AND idx = ? AND status = 'pending' "
-                "AND EXISTS (SELECT 1 FROM jobs WHERE id = ? AND worker IS NOT DISTINCT FROM ?)",
-                (status, doc_id, error, chunks, time.time(), job_id, idx, job_id, worker))
+            run(
+                "UPDATE job_files SET status = ?, doc_id = ?, error = ?, chunks = ?, stage ="
+                " 'done', finished = ? WHERE job_id = ? AND idx = ? AND status = 'pending' AND"
+                " EXISTS (SELECT 1 FROM jobs WHERE id = ? AND worker IS NOT DISTINCT FROM ?)",
+                (status, doc_id, error, chunks, time.time(), job_id, idx, job_id, worker),
+            )
 
     def progress(self, job_id: str, idx: int, fields: dict) -> None:
         names = [name for name in PROGRESS_FIELDS if name in fields]
         if names:
             with self._tx() as run:
-                run(f"UPDATE job_files SET {', '.join(f'{n} = ?' for n in names)} "
+                run(
+                    f"UPDATE job_files SET {', '.join(f'{n} = ?' for n in names)} "
                     "WHERE job_id = ? AND idx = ? AND status = 'pending'",
-                    (*[fields[n] for n in names], job_id, idx))
+                    (*[fields[n] for n in names], job_id, idx),
+                )
 
     def finish(self, job_id: str, worker: str | None, status: str = "done") -> bool:
         with self._tx() as run:
-            rows = run("UPDATE jobs SET status = ?, finished = ?, worker = NULL, lease_until = 0 "
-                       "WHERE id = ? AND status = 'running' AND worker IS NOT DISTINCT FROM ? RETURNING id",
-                       (status, time.time(), job_id, worker))
+            rows = run(
+                "UPDATE jobs SET status = ?, finished = ?, worker = NULL, lease_until = 0 "
+                "WHERE id = ? AND status = 'running' AND worker IS NOT DISTINCT FROM ?"
+                " RETURNING id",
+                (status, time.time(), job_id, worker),
+            )
         return bool(rows)
 
     def get(self, job_id: str) -> dict | None:
         with self._tx() as run:
-            rows = run("SELECT id, kb, status, created, finished, cancel_requested FROM jobs WHERE id = ?", (job_id,))
+            rows = run(
+                "SELECT id, kb, status, created, finished, cancel_requested FROM jobs WHERE id = ?",
+                (job_id,),
+            )
             if not rows:
                 return None
-            files = run(f"SELECT {', '.join(_FILE_COLUMNS)} FROM job_files WHERE job_id = ? ORDER BY idx", (job_id,))
+            files = run(
+                f"SELECT {', '.join(_FILE_COLUMNS)} FROM job_files WHERE job_id = ? ORDER BY idx",
+                (job_id,),
+            )
         job = dict(zip(("id", "kb", "status", "created", "finished", "cancel_requested"), rows[0]))
         job["files"] = [dict(zip(_FILE_COLUMNS, f)) for f in files]
         return job
@@ -173,9 +230,15 @@ class JobStore:
             return [r[0] for r in run(sql + " ORDER BY created DESC LIMIT ?", (*args, limit))]
 
     def prune(self, older_than: float) -> list[dict]:
-        """Forget finished jobs that ended before ``older_than``; returns them (their files' paths included)."""
+        """Forget finished jobs that ended before ``older_than``; returns them (their files' paths
+        included)."""
         with self._tx() as run:
-            ids = [r[0] for r in run("SELECT id FROM jobs WHERE status != 'running' AND finished < ?", (older_than,))]
+            ids = [
+                r[0]
+                for r in run(
+                    "SELECT id FROM jobs WHERE status != 'running' AND finished < ?", (older_than,)
+                )
+            ]
         pruned = [job for job in (self.get(i) for i in ids) if job]
         for job_id in ids:
             with self._tx() as run:
@@ -189,9 +252,12 @@ class SqliteJobStore(JobStore):
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+        self._db = sqlite3.connect(
+            str(path), check_same_thread=False, isolation_level=None, timeout=30
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")  # an accepted upload must be on disk before the 202
+        # an accepted upload must be on disk before the 202
+        self._db.execute("PRAGMA synchronous=FULL")
         super().__init__()
 
     @contextlib.contextmanager
@@ -213,51 +279,6 @@ class SqliteJobStore(JobStore):
             self._db.close()
 
 
-class PostgresJobStore(JobStore):
-    """Several machines: API replicas record jobs, ``kb worker`` processes claim them (``SKIP LOCKED``)."""
-
-    _claim_select = JobStore._claim_select + " FOR UPDATE SKIP LOCKED"
-
-    def __init__(self, url: str, connect_timeout_s: float = 5):
-        self._url, self._timeout, self._conn = url, connect_timeout_s, None
-        super().__init__()
-
-    def _connection(self):
-        import psycopg
-
-        if self._conn is None or self._conn.closed or self._conn.broken:  # reconnect after a server restart
-            self._conn = psycopg.connect(self._url, autocommit=True, connect_timeout=max(1, int(self._timeout)))
-        return self._conn
-
-    @contextlib.contextmanager
-    def _begin(self):
-        with self._lock:
-            conn = self._connection()
-            with conn.transaction():
-                cursor = conn.cursor()
-
-                def run(sql: str, args=()):
-                    cursor.execute(sql.replace("?", "%s"), args)
-                    return cursor.fetchall() if cursor.description else []
-                yield run
-
-    def _schema_lock(self, run) -> None:
-        run("SELECT pg_advisory_xact_lock(7240311)")
-
-    def _columns(self, run) -> dict[str, set[str]]:
-        rows = run("SELECT table_name, column_name FROM information_schema.columns "
-                   "WHERE table_name IN ('jobs', 'job_files') AND table_schema = current_schema()")
-        have: dict[str, set[str]] = {}
-        for table, column in rows:
-            have.setdefault(table, set()).add(column)
-        return have
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-
-
 def _store_errors() -> tuple[type[BaseException], ...]:
     errors: tuple[type[BaseException], ...] = (sqlite3.Error,)
     try:
@@ -268,10 +289,3 @@ def _store_errors() -> tuple[type[BaseException], ...]:
 
 
 STORE_ERRORS = _store_errors()  # what a job store raises when it cannot be reached or written
-
-
-def open_job_store(queue_url: str | None, data_dir: Path) -> JobStore:
-    """Postgres when a queue URL is given, else SQLite in the data dir."""
-    if queue_url:
-        return PostgresJobStore(queue_url)
-    return SqliteJobStore(Path(data_dir) / "jobs.sqlite")

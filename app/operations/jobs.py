@@ -1,10 +1,10 @@
-"""Background ingestion jobs: recorded in a durable ``JobStore`` before they are accepted, run by a worker
-loop that claims them from it (one job at a time per worker: embedding saturates the CPU).
+"""Background ingestion jobs: recorded in a durable ``JobStore`` before they are accepted, run by a
+worker loop that claims them from it (one job at a time per worker: embedding saturates the CPU).
 
-On one machine the server runs the worker loop in a thread over SQLite; with a queue URL, API replicas
-only record jobs and ``kb worker`` processes run them (see ``job_store``). Progress (stage, pages,
-chunks) is written to the store about once a second, so any replica can report any job; the process
-running a job also keeps it in memory, where it is fresher still."""
+On one machine the server runs the worker loop in a thread over SQLite; with a queue URL, API
+replicas only record jobs and ``kb worker`` processes run them (see ``job_store``). Progress (stage,
+pages, chunks) is written to the store about once a second, so any replica can report any job; the
+process running a job also keeps it in memory, where it is fresher still."""
 
 import logging
 import os
@@ -12,13 +12,12 @@ import socket
 import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.operations.job_model import Job, JobFile
 from app.operations.job_progress import JobProgress, Lease
-from app.operations.job_store import PROGRESS_FIELDS, JobStore
+from app.operations.job_store import JobStore
 
 log = logging.getLogger("kb.jobs")
 _KEEP_IN_MEMORY = 200  # finished jobs whose full progress (stages, times) stays available here
@@ -27,87 +26,27 @@ _KEEP_IN_MEMORY = 200  # finished jobs whose full progress (stages, times) stays
 IngestFn = Callable[[str, list[tuple[Path, str]], object, Callable[[], bool]], object]
 
 
-@dataclass
-class JobFile:
-    source: str
-    status: str = "pending"  # pending | indexed | duplicate | failed | cancelled
-    doc_id: str | None = None
-    error: str | None = None
-    chunks: int = 0
-    # what is happening to it now: queued | parsing | ocr | embedding | writing | done
-    stage: str = "queued"
-    pages_done: int = 0
-    pages_total: int = 0
-    chunks_done: int = 0
-    chunks_total: int = 0
-    started: float | None = None
-    embed_started: float | None = None
-    finished: float | None = None
-
-    def as_dict(self) -> dict:
-        now = self.finished or time.time()
-        elapsed = round(now - self.started, 1) if self.started else 0.0
-        return {"source": self.source, "status": self.status, "doc_id": self.doc_id, "error": self.error,
-                "chunks": self.chunks, "stage": self.stage, "pages_done": self.pages_done,
-                "pages_total": self.pages_total, "chunks_done": self.chunks_done, "chunks_total": self.chunks_total,
-                "elapsed_s": elapsed, "eta_s": self._eta(now)}
-
-    def _eta(self, now: float) -> float | None:
-        """Seconds left, from the embedding rate so far (embedding is where the time goes)."""
-        if self.stage != "embedding" or not self.chunks_done or not self.embed_started:
-            return None
-        rate = (now - self.embed_started) / self.chunks_done
-        return round(rate * (self.chunks_total - self.chunks_done), 1)
-
-
-@dataclass
-class Job:
-    id: str
-    kb: str
-    files: list[JobFile]
-    status: str = "running"  # running | done | cancelled
-    created: float = field(default_factory=time.time)
-    cancel_requested: bool = False
-
-    @property
-    def progress(self) -> float:
-        if self.status != "running":
-            return 1.0
-        total = len(self.files) or 1
-        finished = sum(f.status != "pending" for f in self.files)
-        partial = sum(f.chunks_done / f.chunks_total for f in self.files if f.status == "pending" and f.chunks_total)
-        return round(min(0.999, (finished + partial) / total), 4)
-
-    def counts(self) -> dict[str, int]:
-        """Files per status."""
-        return dict(Counter(f.status for f in self.files))
-
-    def as_dict(self) -> dict:
-        return {"job_id": self.id, "kb": self.kb, "status": self.status, "progress": self.progress,
-                "elapsed_s": round(time.time() - self.created, 1), "files": [f.as_dict() for f in self.files]}
-
-    @classmethod
-    def from_record(cls, record: dict) -> "Job":
-        """A job as the store has it (on a restart, or when it ran elsewhere)."""
-        files = [JobFile(f["source"], f["status"], f["doc_id"], f["error"], f["chunks"],
-                         **{k: f[k] for k in PROGRESS_FIELDS if f.get(k) is not None}) for f in record["files"]]
-        for entry in files:
-            if entry.status != "pending":
-                entry.stage = "done"
-        return cls(record["id"], record["kb"], files, record["status"], record["created"],
-                   bool(record.get("cancel_requested")))
-
-
 def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 class JobManager:
-    """Records jobs and, when ``run_here``, runs a worker loop that claims them (a thread in a server, the
+    """Records jobs and, when ``run_here``, runs a worker loop that claims them (a thread in a
+    server, the
     main loop of ``kb worker``)."""
 
-    def __init__(self, ingest: IngestFn, store: JobStore, uploads_dir: Path, keep_s: float = 7 * 86400, *,
-                 run_here: bool = True, worker_id: str | None = None, lease_s: float = 60.0, poll_s: float = 0.5):
+    def __init__(
+        self,
+        ingest: IngestFn,
+        store: JobStore,
+        uploads_dir: Path,
+        keep_s: float = 7 * 86400,
+        *,
+        run_here: bool = True,
+        worker_id: str | None = None,
+        lease_s: float = 60.0,
+        poll_s: float = 0.5,
+    ):
         self._ingest, self._store, self._uploads, self._keep_s = ingest, store, uploads_dir, keep_s
         self.run_here, self.worker_id = run_here, worker_id or default_worker_id()
         self._lease_s, self._poll_s = lease_s, poll_s
@@ -133,14 +72,21 @@ class JobManager:
         return job
 
     def resume(self) -> list[Job]:
-        """Server start, one machine: the leases a stopped server held are dropped and its running jobs
+        """Server start, one machine: the leases a stopped server held are dropped and its running
+        jobs
         taken up again (files already done stay done). With a queue, workers do this instead."""
-        running = [Job.from_record(r) for r in map(self._store.get, self._store.ids("running", 100_000)) if r]
+        running = [
+            Job.from_record(r)
+            for r in map(self._store.get, self._store.ids("running", 100_000))
+            if r
+        ]
         if self.run_here:
             self._store.release_all()
             for job in running:
                 left = sum(f.status == "pending" for f in job.files)
-                log.info("resuming ingest job %s (%d of %d files left)", job.id, left, len(job.files))
+                log.info(
+                    "resuming ingest job %s (%d of %d files left)", job.id, left, len(job.files)
+                )
             self.start()
         self.prune()
         return running
@@ -149,7 +95,9 @@ class JobManager:
         """The worker loop in a background thread (once)."""
         with self._lock:
             if self._thread is None:
-                self._thread = threading.Thread(target=self.run_forever, name="ingest-worker", daemon=True)
+                self._thread = threading.Thread(
+                    target=self.run_forever, name="ingest-worker", daemon=True
+                )
                 self._thread.start()
 
     def run_forever(self) -> None:
@@ -181,7 +129,8 @@ class JobManager:
         return [job for job in (self.get(i) for i in self._store.ids(limit=limit)) if job]
 
     def cancel(self, job_id: str) -> Job | None:
-        """Files not started yet end as cancelled; the one being embedded is finished first. Whichever
+        """Files not started yet end as cancelled; the one being embedded is finished first.
+        Whichever
         process runs the job learns of it within a third of the lease."""
         job = self.get(job_id)
         if job is not None and job.status == "running":
@@ -193,21 +142,31 @@ class JobManager:
         with self._lock:
             job = self._live.setdefault(record["id"], Job.from_record(record))
         job.cancel_requested = job.cancel_requested or bool(record["cancel_requested"])
-        left = [(Path(f["path"]), f["source"], f["idx"]) for f in record["files"] if f["status"] == "pending"]
+        left = [
+            (Path(f["path"]), f["source"], f["idx"])
+            for f in record["files"]
+            if f["status"] == "pending"
+        ]
         for _, _, idx in left:  # a dead worker's stage and counts start over
             job.files[idx] = JobFile(job.files[idx].source)
         lease = Lease(self._store, job, self.worker_id, self._lease_s)
         progress = JobProgress(job, [i for _, _, i in left], self._store, self.worker_id)
         try:
-            self._ingest(job.kb, [(path, source) for path, source, _ in left], progress,
-                         lambda: job.cancel_requested or lease.lost or self._stopping.is_set())
+            self._ingest(
+                job.kb,
+                [(path, source) for path, source, _ in left],
+                progress,
+                lambda: job.cancel_requested or lease.lost or self._stopping.is_set(),
+            )
         except Exception as exc:  # the store itself failed: every unfinished file says why
             log.error("ingest job %s failed: %s", job.id, exc)
             for i, entry in enumerate(job.files):
                 if entry.status == "pending":
                     entry.status, entry.error = "failed", f"the knowledge-base store failed: {exc}"
                     entry.stage = "done"
-                    self._store.file_done(job.id, i, self.worker_id, entry.status, None, entry.error, 0)
+                    self._store.file_done(
+                        job.id, i, self.worker_id, entry.status, None, entry.error, 0
+                    )
         finally:
             lease.stop()
             self._settle(job, lease.lost)
@@ -220,7 +179,8 @@ class JobManager:
                 self._store.finish(job.id, self.worker_id, job.status)
             else:
                 self._store.release(job.id, self.worker_id)
-        with self._lock:  # finished jobs stay in memory a while: their stages and times are fresher here
+        # finished jobs stay in memory a while: their stages and times are fresher here
+        with self._lock:
             if job.status == "running":
                 self._live.pop(job.id, None)
             finished = [j for j in self._live.values() if j.status != "running"]

@@ -12,7 +12,8 @@ from typing import BinaryIO
 
 from app.operations import uploads
 from app.operations.errors import FileTooLarge, NotFound, Unavailable, UnsupportedFile
-from app.operations.job_store import STORE_ERRORS, open_job_store
+from app.operations.job_store import STORE_ERRORS
+from app.operations.job_store_pg import open_job_store
 from app.operations.jobs import Job, JobManager
 from app.operations.sources import KeepOriginals, OriginalFiles
 from app.services import Services
@@ -22,13 +23,20 @@ log = logging.getLogger("kb.knowledge")
 
 class KnowledgeService:
     def __init__(self, services: Services, run_jobs: bool | None = None):
-        """``run_jobs``: run ingestion jobs in this process. Default: yes on one machine, no when a queue
+        """``run_jobs``: run ingestion jobs in this process. Default: yes on one machine, no when a
+        queue
         is configured (then ``kb worker`` processes run them)."""
         self.services = services
         s = services.settings
         run_here = s.queue_url is None if run_jobs is None else run_jobs
-        self.jobs = JobManager(self.ingest, open_job_store(s.queue_url, Path(s.data_dir)), services.uploads_dir,
-                               keep_s=s.job_retention_hours * 3600, run_here=run_here, lease_s=s.job_lease_s)
+        self.jobs = JobManager(
+            self.ingest,
+            open_job_store(s.queue_url, Path(s.data_dir)),
+            services.uploads_dir,
+            keep_s=s.job_retention_hours * 3600,
+            run_here=run_here,
+            lease_s=s.job_lease_s,
+        )
         self.originals = OriginalFiles(services.shared_dir / "files")
 
     @property
@@ -56,7 +64,8 @@ class KnowledgeService:
         return _reachable("job store", self.jobs.store.ping)
 
     def open(self, name: str, create: bool = False):
-        """The knowledge base (``retrieval.KBNotFound`` when it does not exist and ``create`` is off)."""
+        """The knowledge base (``retrieval.KBNotFound`` when it does not exist and ``create`` is
+        off)."""
         return self.services.store.get(name, create=create)
 
     # --- documents -----------------------------------------------------------------------------
@@ -64,11 +73,19 @@ class KnowledgeService:
         return self.open(kb_name).documents()
 
     def find_document(self, kb_name: str, doc_id_prefix: str):
-        """The one document whose id starts with ``doc_id_prefix``; NotFound when none or several match."""
-        matches = [r for r in self.documents(kb_name) if doc_id_prefix and r.doc_id.startswith(doc_id_prefix)]
+        """The one document whose id starts with ``doc_id_prefix``; NotFound when none or several
+        match."""
+        matches = [
+            r
+            for r in self.documents(kb_name)
+            if doc_id_prefix and r.doc_id.startswith(doc_id_prefix)
+        ]
         if len(matches) != 1:
-            raise NotFound(f"no document matches '{doc_id_prefix}'" if not matches
-                           else f"'{doc_id_prefix}' matches {len(matches)} documents")
+            raise NotFound(
+                f"no document matches '{doc_id_prefix}'"
+                if not matches
+                else f"'{doc_id_prefix}' matches {len(matches)} documents"
+            )
         return matches[0]
 
     def delete_document(self, kb_name: str, doc_id: str) -> None:
@@ -120,10 +137,12 @@ class KnowledgeService:
         """``kb worker``: run queued ingestion jobs until :meth:`shutdown`."""
         self.jobs.run_forever()
 
-    def save_uploads(self, kb_name: str, files: Iterable[tuple[str, BinaryIO]]
-                     ) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
+    def save_uploads(
+        self, kb_name: str, files: Iterable[tuple[str, BinaryIO]]
+    ) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
         """Saves readable uploads under the data dir: (saved (path, name), rejected (name, reason)).
-        A file of a type that cannot be read, or over the size limit, is rejected; the rest are saved."""
+        A file of a type that cannot be read, or over the size limit, is rejected; the rest are
+        saved."""
         from ingest import unsupported_reason
 
         kb = self.open(kb_name)
@@ -140,18 +159,23 @@ class KnowledgeService:
         return saved, rejected + too_large
 
     def submit_uploads(self, kb_name: str, saved: list[tuple[Path, str]]) -> Job:
-        """A job for saved uploads; if it cannot be recorded, the copies are removed (nothing accepted)."""
+        """A job for saved uploads; if it cannot be recorded, the copies are removed (nothing
+        accepted)."""
         try:
             return self.submit(kb_name, saved)
         except Unavailable:
             uploads.discard(saved)
             raise
 
-    def upload(self, kb_name: str, files: list[tuple[str, BinaryIO]]
-               ) -> tuple[Job | None, list[tuple[str, str]]]:
-        """The one rule for a batch, at every door: each file is judged alone. A file of a type that cannot
-        be read or over the size limit is refused with its reason, the others go into one durable job
-        (where a file that then fails to parse fails alone). Returns (the job, or None when no file was
+    def upload(
+        self, kb_name: str, files: list[tuple[str, BinaryIO]]
+    ) -> tuple[Job | None, list[tuple[str, str]]]:
+        """The one rule for a batch, at every door: each file is judged alone. A file of a type that
+        cannot
+        be read or over the size limit is refused with its reason, the others go into one durable
+        job
+        (where a file that then fails to parse fails alone). Returns (the job, or None when no file
+        was
         accepted; refused (name, reason)); ``refused_batch`` is the error for the None case."""
         saved, refused = self.save_uploads(kb_name, files)
         return (self.submit_uploads(kb_name, saved) if saved else None), refused
@@ -172,7 +196,12 @@ class KnowledgeService:
         job = self.submit(self.default_kb, files)
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.touch()
-        log.info("first run: building knowledge base '%s' from %s (job %s)", self.default_kb, seed_dir, job.id)
+        log.info(
+            "first run: building knowledge base '%s' from %s (job %s)",
+            self.default_kb,
+            seed_dir,
+            job.id,
+        )
         return job
 
     def shutdown(self) -> None:
@@ -208,4 +237,6 @@ def _job_store_call():
         yield
     except STORE_ERRORS as exc:
         log.warning("job store unreachable: %s", exc)
-        raise Unavailable(f"the ingestion job queue is unreachable ({type(exc).__name__}); try again shortly") from exc
+        raise Unavailable(
+            f"the ingestion job queue is unreachable ({type(exc).__name__}); try again shortly"
+        ) from exc

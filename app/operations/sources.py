@@ -1,8 +1,10 @@
 """The sources behind a citation: each document's original file, a page drawn with the passage
 highlighted, and the passage in its surrounding text.
 
-Originals are kept content-addressed (``<data_dir>/files/<kb id>/<doc_id><suffix>``) from the moment a
-document is indexed, and deleted with it. Nothing here takes a path from a request: a document is named
+Originals are kept content-addressed (``<data_dir>/files/<kb id>/<doc_id><suffix>``) from the moment
+a
+document is indexed, and deleted with it. Nothing here takes a path from a request: a document is
+named
 by its id, checked against the knowledge base's registry.
 """
 
@@ -69,7 +71,9 @@ class KeepOriginals(SilentProgress):
 
     def file_done(self, outcome):
         if outcome.status in ("indexed", "duplicate") and outcome.doc_id:
-            self.originals.keep(self.kb_id, outcome.doc_id, outcome.source, Path(self.files[self.index][0]))
+            self.originals.keep(
+                self.kb_id, outcome.doc_id, outcome.source, Path(self.files[self.index][0])
+            )
         self.inner.file_done(outcome)
 
 
@@ -91,11 +95,19 @@ class SourceService:
         kb, record = self._document(kb_name, doc_id)
         path = self.knowledge.originals.path(kb.id, doc_id, record.source)
         if not path.is_file():
-            raise NotFound(f"the original of '{record.source}' was not kept (indexed before originals were kept)")
-        return path, record.source, mimetypes.guess_type(record.source)[0] or "application/octet-stream"
+            raise NotFound(
+                f"the original of '{record.source}' was not kept (indexed before originals were"
+                " kept)"
+            )
+        return (
+            path,
+            record.source,
+            mimetypes.guess_type(record.source)[0] or "application/octet-stream",
+        )
 
     def page_preview(self, kb_name: str, doc_id: str, page: int, chunk: str | None = None):
-        """``ingest.PagePreview`` of a PDF page, the chunk's text highlighted when ``chunk`` is given."""
+        """``ingest.PagePreview`` of a PDF page, the chunk's text highlighted when ``chunk`` is
+        given."""
         from ingest import IngestError, render_page
 
         path, source, _ = self.original(kb_name, doc_id)
@@ -111,7 +123,8 @@ class SourceService:
             raise InvalidRequest(exc.reason) from None
 
     def passage(self, kb_name: str, doc_id: str, chunk: str) -> dict:
-        """The chunk and the text around it: {source, page, doc_id, chunk_id, before, text, after}."""
+        """The chunk and the text around it: {source, page, doc_id, chunk_id, before, text,
+        after}."""
         kb, record = self._document(kb_name, doc_id)
         window = kb.passage(chunk or "") if chunk else None
         if not window or not any(c["id"] == chunk for c in window):
@@ -124,15 +137,25 @@ class SourceService:
             window = [c for c in window if c["metadata"].get("page") == page]
             at = next(i for i, c in enumerate(window) if c["id"] == chunk)
         before = _without_overlap("\n".join(c["text"] for c in window[:at]), text)
-        after = _without_overlap("\n".join(c["text"] for c in window[at + 1:])[::-1], text[::-1])[::-1]
+        after = _without_overlap("\n".join(c["text"] for c in window[at + 1 :])[::-1], text[::-1])[
+            ::-1
+        ]
         ocr = window[at]["metadata"].get("ocr_lines")
-        return {"source": record.source, "page": int(page) if page is not None else None, "doc_id": doc_id,
-                "chunk_id": chunk, "before": before, "text": text, "after": after,
-                **({"ocr_lines": json.loads(ocr)} if ocr else {})}
+        return {
+            "source": record.source,
+            "page": int(page) if page is not None else None,
+            "doc_id": doc_id,
+            "chunk_id": chunk,
+            "before": before,
+            "text": text,
+            "after": after,
+            **({"ocr_lines": json.loads(ocr)} if ocr else {}),
+        }
 
 
 def _without_overlap(before: str, text: str, most: int = 400) -> str:
-    """``before`` without the tail it shares with the head of ``text`` (neighbouring chunks overlap)."""
+    """``before`` without the tail it shares with the head of ``text`` (neighbouring chunks
+    overlap)."""
     for size in range(min(len(before), len(text), most), 0, -1):
         if before.endswith(text[:size]):
             return before[:-size]

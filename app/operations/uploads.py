@@ -1,4 +1,5 @@
-"""Saving uploaded files under the data dir: safe names, a size cap, never a path from the request."""
+"""Saving uploaded files under the data dir: safe names, a size cap, never a path from the
+request."""
 
 import re
 import unicodedata
@@ -21,8 +22,9 @@ def safe_filename(name: str) -> str:
     return name or "upload"
 
 
-def save_uploads(folder: Path, files: Iterable[tuple[str, BinaryIO]], limit_bytes: int
-                 ) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
+def save_uploads(
+    folder: Path, files: Iterable[tuple[str, BinaryIO]], limit_bytes: int
+) -> tuple[list[tuple[Path, str]], list[tuple[str, str]]]:
     """Copy each (file name, readable stream) into ``folder`` under a safe name.
 
     Returns (saved: (path, name shown to users), rejected: (name, reason)); a file over the limit is

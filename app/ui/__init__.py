@@ -1,4 +1,5 @@
-"""The web UI front door (Gradio, mounted at /ui): layout in ``layout``, what the buttons do in ``handlers``."""
+"""The web UI front door (Gradio, mounted at /ui): layout in ``layout``, what the buttons do in
+``handlers``."""
 
 from app.ui.chat import CITATION_CLICKS_JS
 from app.ui.layout import build_ui

@@ -1,4 +1,5 @@
-"""The chat: a question streamed into a cited answer, the sources listed, and the cited page shown with
+"""The chat: a question streamed into a cited answer, the sources listed, and the cited page shown
+with
 the passage highlighted (the first source at once; any other on a click)."""
 
 import html
@@ -11,7 +12,8 @@ import gradio as gr
 from app.operations.errors import user_message
 
 NO_SOURCES = "*暂无来源 No sources yet.*"
-# A click on a citation link [n] in the latest answer picks that source (its page shows beside the chat).
+# A click on a citation link [n] in the latest answer picks that source (its page shows beside the
+# chat).
 CITATION_CLICKS_JS = """() => {
   document.addEventListener("click", (event) => {
     const link = event.target.closest && event.target.closest('a[href*="#cite-"]');
@@ -52,10 +54,20 @@ def format_sources(citations) -> str:
     return "\n\n".join(parts)
 
 
-def chat(ops, question: str, history: list[dict], messages: list[dict], kb_name: str | None,
-         provider: str | None, model: str | None, temperature: float, k: int,
-         doc_ids: list[str] | None = None) -> Iterator[tuple]:
-    """Generator: yields (chatbot messages, history state, sources markdown, question box, cited state,
+def chat(
+    ops,
+    question: str,
+    history: list[dict],
+    messages: list[dict],
+    kb_name: str | None,
+    provider: str | None,
+    model: str | None,
+    temperature: float,
+    k: int,
+    doc_ids: list[str] | None = None,
+) -> Iterator[tuple]:
+    """Generator: yields (chatbot messages, history state, sources markdown, question box, cited
+    state,
     source picker)."""
     from answering import Done, Failed, Reading, Sources, Token
     from app.operations import AskOptions
@@ -70,21 +82,33 @@ def chat(ops, question: str, history: list[dict], messages: list[dict], kb_name:
         gr.Warning("请先选择知识库 Choose a knowledge base first.")
         yield messages, history, keep, keep, keep, keep
         return
-    options = AskOptions(kb_name, provider=provider or None, model=(model or "").strip() or None,
-                         temperature=temperature, k=int(k) if k else None, doc_ids=tuple(doc_ids) if doc_ids else None)
+    options = AskOptions(
+        kb_name,
+        provider=provider or None,
+        model=(model or "").strip() or None,
+        temperature=temperature,
+        k=int(k) if k else None,
+        doc_ids=tuple(doc_ids) if doc_ids else None,
+    )
     try:
         events = ops.answers.stream(question, history, options)
     except Exception as exc:  # a bad request: too long a question, a knowledge base that is gone
         gr.Warning(f"无法提问 Cannot ask: {user_message(exc)}")
         yield messages, history, keep, keep, keep, keep
         return
-    messages += [{"role": "user", "content": question}, {"role": "assistant", "content": "⏳ 思考中 Thinking…"}]
+    messages += [
+        {"role": "user", "content": question},
+        {"role": "assistant", "content": "⏳ 思考中 Thinking…"},
+    ]
     yield messages, history, keep, "", keep, keep
     answer, sources, cited = "", NO_SOURCES, []
     for event in events:
         match event:
             case Reading(n):  # the model reads the sources before its first token
-                messages[-1] = {"role": "assistant", "content": f"⏳ 正在阅读 {n} 个来源 Reading {n} sources…"}
+                messages[-1] = {
+                    "role": "assistant",
+                    "content": f"⏳ 正在阅读 {n} 个来源 Reading {n} sources…",
+                }
             case Token(text):
                 answer += text
                 messages[-1] = {"role": "assistant", "content": answer}
@@ -101,16 +125,27 @@ def chat(ops, question: str, history: list[dict], messages: list[dict], kb_name:
                 yield messages, history, keep, keep, keep, keep
                 return
         yield messages, history, keep, keep, keep, keep
-    messages = [_unlinked(m) for m in messages[:-1]] + [{"role": "assistant", "content": _linked(answer, cited)}]
-    history = [*history, {"role": "user", "content": question}, {"role": "assistant", "content": answer}][-20:]
+    messages = [_unlinked(m) for m in messages[:-1]] + [
+        {"role": "assistant", "content": _linked(answer, cited)}
+    ]
+    history = [
+        *history,
+        {"role": "user", "content": question},
+        {"role": "assistant", "content": answer},
+    ][-20:]
     yield messages, history, sources, keep, cited, source_picker(cited)
 
 
 def _linked(answer: str, cited: list[dict]) -> str:
-    """The answer with each [n] it cites as a link that shows source n (only the latest answer has them)."""
+    """The answer with each [n] it cites as a link that shows source n (only the latest answer has
+    them)."""
     numbers = {c["n"] for c in cited}
-    return _MARKER.sub(lambda m: f"[[{m.group(1)}]](#cite-{m.group(1)})" if int(m.group(1)) in numbers
-                       else m.group(0), answer)
+    return _MARKER.sub(
+        lambda m: (
+            f"[[{m.group(1)}]](#cite-{m.group(1)})" if int(m.group(1)) in numbers else m.group(0)
+        ),
+        answer,
+    )
 
 
 def _unlinked(message: dict) -> dict:
@@ -118,8 +153,17 @@ def _unlinked(message: dict) -> dict:
     if isinstance(content, str):
         return {**message, "content": _LINKED.sub(r"[\1]", content)}
     if isinstance(content, list):
-        return {**message, "content": [{**p, "text": _LINKED.sub(r"[\1]", p["text"])}
-                                       if isinstance(p, dict) and "text" in p else p for p in content]}
+        return {
+            **message,
+            "content": [
+                (
+                    {**p, "text": _LINKED.sub(r"[\1]", p["text"])}
+                    if isinstance(p, dict) and "text" in p
+                    else p
+                )
+                for p in content
+            ],
+        }
     return message
 
 
@@ -144,27 +188,42 @@ def show_source(ops, kb_name: str | None, cited: list[dict], pick: int | None):
             preview = ops.sources.page_preview(kb_name, c["doc_id"], int(c["page"]), c["chunk_id"])
             image = Image.open(io.BytesIO(preview.png))
     except Exception as exc:  # the document was deleted since, or its original was not kept
-        return gr.update(value=None, visible=False), f"<p class='kb-passage-missing'>⚠️ {html.escape(user_message(exc))}</p>"
+        return (
+            gr.update(value=None, visible=False),
+            f"<p class='kb-passage-missing'>⚠️ {html.escape(user_message(exc))}</p>",
+        )
     return gr.update(value=image, visible=image is not None), passage_html(c, passage)
 
 
 def passage_html(citation: dict, passage: dict) -> str:
     before = reflow(passage["before"])[-CONTEXT_CHARS:]
     after = reflow(passage["after"])[:CONTEXT_CHARS]
-    body = (("…" if len(passage["before"]) > CONTEXT_CHARS else "") + html.escape(before)
-            + f"<mark>{html.escape(reflow(passage['text']))}</mark>" + html.escape(after)
-            + ("…" if len(passage["after"]) > CONTEXT_CHARS else ""))
-    return (f"<div class='kb-passage'><b>{html.escape(_where(citation))}</b>"
-            f"<div style='white-space: pre-wrap; max-height: 320px; overflow-y: auto'>{body}</div></div>")
+    body = (
+        ("…" if len(passage["before"]) > CONTEXT_CHARS else "")
+        + html.escape(before)
+        + f"<mark>{html.escape(reflow(passage['text']))}</mark>"
+        + html.escape(after)
+        + ("…" if len(passage["after"]) > CONTEXT_CHARS else "")
+    )
+    return (
+        f"<div class='kb-passage'><b>{html.escape(_where(citation))}</b><div style='white-space:"
+        f" pre-wrap; max-height: 320px; overflow-y: auto'>{body}</div></div>"
+    )
 
 
 def reflow(text: str, short: int = 6) -> str:
-    """A typeset formula comes out of a PDF one symbol a line ("m\nX\ni=1"): short lines are joined to
+    """A typeset formula comes out of a PDF one symbol a line ("m\nX\ni=1"): short lines are joined
+    to
     their neighbours with a space, so the passage reads as lines, not a column of tokens."""
     out: list[str] = []
     for line in text.split("\n"):
         piece = line.strip()
-        if out and piece and (len(piece) <= short or len(out[-1].strip()) <= short) and out[-1].strip():
+        if (
+            out
+            and piece
+            and (len(piece) <= short or len(out[-1].strip()) <= short)
+            and out[-1].strip()
+        ):
             out[-1] = f"{out[-1].rstrip()} {piece}"
         else:
             out.append(line)

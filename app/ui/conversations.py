@@ -1,8 +1,10 @@
 """Conversations kept in the browser (``gr.BrowserState``: the visitor's own localStorage, never the
-server): a reload brings back the conversation and its knowledge base, and earlier conversations stay
+server): a reload brings back the conversation and its knowledge base, and earlier conversations
+stay
 listed and can be switched to. Each conversation belongs to one knowledge base.
 
-The stored value: ``{"current": id | None, "chats": [{"id", "kb", "title", "messages", "history"}]}``.
+The stored value: ``{"current": id | None, "chats": [{"id", "kb", "title", "messages",
+"history"}]}``.
 """
 
 import uuid
@@ -30,8 +32,13 @@ def _current(saved: dict) -> dict | None:
 
 
 def _new(saved: dict, kb: str | None) -> dict:
-    chat: dict[str, Any] = {"id": uuid.uuid4().hex[:12], "kb": kb, "title": NEW_TITLE, "messages": [],
-                            "history": []}
+    chat: dict[str, Any] = {
+        "id": uuid.uuid4().hex[:12],
+        "kb": kb,
+        "title": NEW_TITLE,
+        "messages": [],
+        "history": [],
+    }
     chats = [c for c in saved.get("chats", []) if c["messages"]]  # empty ones are not worth keeping
     return {"current": chat["id"], "chats": [chat, *chats][:MAX_CHATS]}
 
@@ -59,7 +66,8 @@ def restore(ops, saved: dict | None):
 
 def on_kb_change(kb: str | None, saved: dict):
     """A different knowledge base continues its latest conversation, or starts one.
-    Returns (chatbot, history, conversation list, saved); unchanged when the conversation is already its."""
+    Returns (chatbot, history, conversation list, saved); unchanged when the conversation is already
+    its."""
     saved = _valid(saved)
     chat = _current(saved)
     if chat is not None and chat["kb"] == kb:
@@ -86,16 +94,23 @@ def switch(chat_id: str | None, saved: dict):
 
 
 def remember(kb: str | None, messages: list, history: list, saved: dict):
-    """After an answer (or Clear): the current conversation stored as shown. Returns (saved, list)."""
+    """After an answer (or Clear): the current conversation stored as shown. Returns (saved,
+    list)."""
     saved = _valid(saved)
     if _current(saved) is None:
         saved = _new(saved, kb)
-    messages = [{"role": m.get("role", "user"), "content": _text(m.get("content"))} for m in messages or []]
+    messages = [
+        {"role": m.get("role", "user"), "content": _text(m.get("content"))} for m in messages or []
+    ]
     chats = []
     for chat in saved["chats"]:
         if chat["id"] == saved["current"]:
             first = next((m["content"] for m in messages if m["role"] == "user"), "")
-            title = first[:TITLE_CHARS] + ("…" if len(first) > TITLE_CHARS else "") if first else NEW_TITLE
+            title = (
+                first[:TITLE_CHARS] + ("…" if len(first) > TITLE_CHARS else "")
+                if first
+                else NEW_TITLE
+            )
             chat = {**chat, "kb": kb, "title": title, "messages": messages, "history": history}
         chats.append(chat)
     saved = {**saved, "chats": chats}
@@ -103,7 +118,8 @@ def remember(kb: str | None, messages: list, history: list, saved: dict):
 
 
 def _text(content) -> str:
-    """A chatbot message's text: Gradio hands messages back with their content as a list of parts."""
+    """A chatbot message's text: Gradio hands messages back with their content as a list of
+    parts."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):

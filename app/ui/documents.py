@@ -1,4 +1,5 @@
-"""The documents tab: the table of documents, delete with a confirmation, and uploads whose rows show
+"""The documents tab: the table of documents, delete with a confirmation, and uploads whose rows
+show
 what is happening to each file (reading page x/y, OCR, embedding chunk x/y, writing) with time spent
 and time left, refreshed twice a second."""
 
@@ -15,11 +16,34 @@ import pandas as pd
 from app.operations.errors import user_message
 from app.ui import words
 
-JOB_COLUMNS = ["文件 File", "状态 Status", "进度 Progress", "分块 Chunks", "用时 Time", "原因 Reason"]
+JOB_COLUMNS = [
+    "文件 File",
+    "状态 Status",
+    "进度 Progress",
+    "分块 Chunks",
+    "用时 Time",
+    "原因 Reason",
+]
 JOB_WIDTHS: list[str | int] = ["20%", "14%", "16%", "8%", "14%", "28%"]
-DOC_COLUMNS = ["文件 Source", "状态 Status", "页数 Pages", "分块 Chunks", "添加时间 Added", "原因 Reason", "ID"]
+DOC_COLUMNS = [
+    "文件 Source",
+    "状态 Status",
+    "页数 Pages",
+    "分块 Chunks",
+    "添加时间 Added",
+    "原因 Reason",
+    "ID",
+]
 DOC_WIDTHS: list[str | int] = ["24%", "11%", "7%", "7%", "13%", "30%", "8%"]
-DOC_TYPES: list[Literal["str", "number", "html"]] = ["str", "str", "str", "number", "str", "str", "html"]  # the id: short, the full one on hover
+DOC_TYPES: list[Literal["str", "number", "html"]] = [
+    "str",
+    "str",
+    "str",
+    "number",
+    "str",
+    "str",
+    "html",
+]  # the id: short, the full one on hover
 POLL_S = 0.5
 SHORT_ID = 10
 
@@ -30,15 +54,29 @@ def documents_view(ops, kb_name: str | None):
 
     empty = pd.DataFrame(columns=DOC_COLUMNS)
     if not kb_name:
-        return empty, gr.update(choices=[], value=None), "*请选择或新建知识库 Choose or create a knowledge base.*"
+        return (
+            empty,
+            gr.update(choices=[], value=None),
+            "*请选择或新建知识库 Choose or create a knowledge base.*",
+        )
     try:
         records = ops.knowledge.documents(kb_name)
     except Exception as exc:
         gr.Warning(user_message(exc))
         return empty, gr.update(choices=[], value=None), f"⚠️ {user_message(exc)}"
     records = sorted(records, key=lambda r: r.added_at or 0, reverse=True)  # newest first
-    rows = [[r.source, words.STATUS.get(r.status, r.status), r.pages or "", r.chunks, _when(r.added_at),
-             words.reason(r.error), _short_id(r.doc_id)] for r in records]
+    rows = [
+        [
+            r.source,
+            words.STATUS.get(r.status, r.status),
+            r.pages or "",
+            r.chunks,
+            _when(r.added_at),
+            words.reason(r.error),
+            _short_id(r.doc_id),
+        ]
+        for r in records
+    ]
     choices = [(f"{r.source} ({r.doc_id[:SHORT_ID]})", r.doc_id) for r in records]
     documents, chunks = indexed_totals(records)
     summary = f"**{kb_name}**: {documents} 个文档 documents, {chunks} 个分块 chunks"
@@ -51,7 +89,9 @@ def filter_choices(ops, kb_name: str | None):
         records = ops.knowledge.documents(kb_name) if kb_name else []
     except Exception:  # noqa: BLE001  the documents table says what went wrong
         records = []
-    return gr.update(choices=[(r.source, r.doc_id) for r in records if r.status == "indexed"], value=[])
+    return gr.update(
+        choices=[(r.source, r.doc_id) for r in records if r.status == "indexed"], value=[]
+    )
 
 
 def _short_id(doc_id: str) -> str:
@@ -66,25 +106,32 @@ def _when(timestamp: float | None) -> str:
 
 
 def pick_row(ops, kb_name: str | None, evt: gr.SelectData):
-    """Clicking a row of the documents table selects that document (by its short id) for deletion."""
+    """Clicking a row of the documents table selects that document (by its short id) for
+    deletion."""
     row = evt.row_value or []
     if not row or not kb_name:
         return gr.update()
     full = _FULL_ID.search(str(row[-1]))
     wanted = full.group(1) if full else str(row[-1])
     try:
-        matches = [r.doc_id for r in ops.knowledge.documents(kb_name) if r.doc_id.startswith(wanted)]
+        matches = [
+            r.doc_id for r in ops.knowledge.documents(kb_name) if r.doc_id.startswith(wanted)
+        ]
     except Exception:  # noqa: BLE001  the knowledge base went away: nothing to select
         return gr.update()
     return matches[0] if len(matches) == 1 else gr.update()
 
 
 def ask_to_delete(kb_name: str | None, doc_id: str | None):
-    """Returns (confirmation row visibility, its question). Nothing is deleted until it is confirmed."""
+    """Returns (confirmation row visibility, its question). Nothing is deleted until it is
+    confirmed."""
     if not kb_name or not doc_id:
         gr.Warning("请先选择要删除的文档 Choose a document to delete first.")
         return gr.update(visible=False), ""
-    return gr.update(visible=True), f"**确定删除文档 `{doc_id[:SHORT_ID]}` 吗？ Delete this document and its chunks?**"
+    return (
+        gr.update(visible=True),
+        f"**确定删除文档 `{doc_id[:SHORT_ID]}` 吗？ Delete this document and its chunks?**",
+    )
 
 
 def delete_document(ops, kb_name: str | None, doc_id: str | None):
@@ -99,11 +146,14 @@ def delete_document(ops, kb_name: str | None, doc_id: str | None):
 
 
 def submit_uploads(ops, kb_name: str, paths: list[str]) -> tuple[str | None, list[list]]:
-    """Gradio's temp uploads through the one upload operation (each file judged alone, the rest in one
+    """Gradio's temp uploads through the one upload operation (each file judged alone, the rest in
+    one
     job); returns (job id, or None when no file was accepted; refused rows)."""
     streams = [open(tmp, "rb") for tmp in paths]
     try:
-        job, refused = ops.knowledge.upload(kb_name, [(Path(t).name, f) for t, f in zip(paths, streams)])
+        job, refused = ops.knowledge.upload(
+            kb_name, [(Path(t).name, f) for t, f in zip(paths, streams)]
+        )
     finally:
         for stream, tmp in zip(streams, paths):
             stream.close()
@@ -124,9 +174,17 @@ def progress_markdown(job: dict, counts: dict[str, int]) -> str:
 
 
 def job_rows(job: dict) -> list[list]:
-    return [[f["source"], words.STATUS[f["status"]] if f["status"] != "pending" else words.STAGE[f["stage"]],
-             _file_progress(f), f["chunks"] or f["chunks_total"] or "", _file_time(f), words.reason(f["error"])]
-            for f in job["files"]]
+    return [
+        [
+            f["source"],
+            words.STATUS[f["status"]] if f["status"] != "pending" else words.STAGE[f["stage"]],
+            _file_progress(f),
+            f["chunks"] or f["chunks_total"] or "",
+            _file_time(f),
+            words.reason(f["error"]),
+        ]
+        for f in job["files"]
+    ]
 
 
 def _file_progress(f: dict) -> str:
@@ -145,11 +203,15 @@ def _file_time(f: dict) -> str:
 
 
 def upload(ops, kb_name: str | None, paths: list[str] | None) -> Iterator[tuple]:
-    """Generator: yields (progress markdown, job table, documents table, delete dropdown, summary, file input)."""
+    """Generator: yields (progress markdown, job table, documents table, delete dropdown, summary,
+    file input)."""
     keep = (gr.update(), gr.update(), gr.update())
     if not kb_name or not paths:
-        gr.Warning("请先选择或新建知识库 Choose or create a knowledge base first." if not kb_name
-                   else "请先选择文件 Choose files to upload first.")
+        gr.Warning(
+            "请先选择或新建知识库 Choose or create a knowledge base first."
+            if not kb_name
+            else "请先选择文件 Choose files to upload first."
+        )
         yield (gr.update(), gr.update(), *keep, gr.update())
         return
     try:
@@ -159,19 +221,30 @@ def upload(ops, kb_name: str | None, paths: list[str] | None) -> Iterator[tuple]
         yield (f"⚠️ {user_message(exc)}", gr.update(), *keep, None)
         return
     if job_id is None:
-        yield ("⚠️ 没有可索引的文件 Nothing to index.", pd.DataFrame(rejected, columns=JOB_COLUMNS), *keep, None)
+        yield (
+            "⚠️ 没有可索引的文件 Nothing to index.",
+            pd.DataFrame(rejected, columns=JOB_COLUMNS),
+            *keep,
+            None,
+        )
         return
     while True:
         try:  # read again each time: with a queue, another process runs the job
             job = ops.knowledge.job(job_id)
-        except Exception as exc:  # noqa: BLE001  the queue went away for a moment: say so, keep polling
+        # noqa: BLE001  the queue went away for a moment: say so, keep polling
+        except Exception as exc:
             yield (f"⚠️ {user_message(exc)}", gr.update(), *keep, None)
             time.sleep(POLL_S)
             continue
         state = job.as_dict()
         table = pd.DataFrame(job_rows(state) + rejected, columns=JOB_COLUMNS)
         if state["status"] != "running":
-            yield (progress_markdown(state, job.counts()), table, *documents_view(ops, kb_name), None)
+            yield (
+                progress_markdown(state, job.counts()),
+                table,
+                *documents_view(ops, kb_name),
+                None,
+            )
             return
         yield (progress_markdown(state, job.counts()), table, *keep, None)
         time.sleep(POLL_S)

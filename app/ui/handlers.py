@@ -1,4 +1,5 @@
-"""What the knowledge-base controls do: plain functions over the operations (``app.operations``), no layout.
+"""What the knowledge-base controls do: plain functions over the operations (``app.operations``), no
+layout.
 
 Every user-facing failure becomes a short message (gr.Warning or a line in the chat); stack traces
 go to the log only. Per-user state (chat history, the last job) lives in the caller's gr.State.
@@ -12,7 +13,8 @@ from app.operations.errors import user_message
 
 # --- knowledge bases ---------------------------------------------------------------------------
 def kb_choices(ops) -> list[tuple[str, str]]:
-    return [(i.name, i.name) for i in ops.knowledge.list_kbs()]  # counts live in the summary line, never stale
+    # counts live in the summary line, never stale
+    return [(i.name, i.name) for i in ops.knowledge.list_kbs()]
 
 
 def kb_dropdown(ops, preferred: str | None = None):
@@ -24,7 +26,11 @@ def kb_dropdown(ops, preferred: str | None = None):
         return gr.update()
     names = [value for _, value in choices]
     default = ops.knowledge.default_kb
-    value = preferred if preferred in names else (default if default in names else (names[0] if names else None))
+    value = (
+        preferred
+        if preferred in names
+        else (default if default in names else (names[0] if names else None))
+    )
     return gr.update(choices=choices, value=value)
 
 

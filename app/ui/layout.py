@@ -1,4 +1,5 @@
-"""The Gradio web UI (mounted at /ui by app.web.server): knowledge bases, uploads, documents, cited chat.
+"""The Gradio web UI (mounted at /ui by app.web.server): knowledge bases, uploads, documents, cited
+chat.
 
 Layout only; what the buttons do lives in app.ui.handlers. Chat history is per browser session
 (gr.State), never module state.
@@ -13,8 +14,10 @@ from app.ui import conversations as conv
 from app.ui import documents as docs
 from app.ui import handlers as act
 
-INTRO = ("# 知识库助手 Knowledge-base assistant\n"
-         "上传文档，然后提问；回答会注明出处。 Upload documents, then ask; answers cite file and page.")
+INTRO = (
+    "# 知识库助手 Knowledge-base assistant\n"
+    "上传文档，然后提问；回答会注明出处。 Upload documents, then ask; answers cite file and page."
+)
 
 
 def build_ui(ops) -> gr.Blocks:
@@ -24,30 +27,53 @@ def build_ui(ops) -> gr.Blocks:
     with gr.Blocks(title="知识库助手 kb-assistant", analytics_enabled=False) as demo:
         history = gr.State([])  # [{"role", "content": str}] sent to the chain, per session
         cited = gr.State([])  # the last answer's citations (dicts), for the source preview
-        # conversations in the visitor's own browser (localStorage); the key only scrambles them at rest
-        saved = gr.BrowserState(conv.empty(), storage_key=conv.STORAGE_KEY, secret="kb-assistant-ui")
+        # conversations in the visitor's own browser (localStorage); the key only scrambles them at
+        # rest
+        saved = gr.BrowserState(
+            conv.empty(), storage_key=conv.STORAGE_KEY, secret="kb-assistant-ui"
+        )
         gr.Markdown(INTRO)
         with gr.Row(equal_height=False):
             # --- left: knowledge base + settings ---------------------------------------------
             with gr.Column(scale=1, min_width=280):
-                kb = gr.Dropdown(label="知识库 Knowledge base", choices=[], value=None, interactive=True,
-                                 elem_id="kb-select")
+                kb = gr.Dropdown(
+                    label="知识库 Knowledge base",
+                    choices=[],
+                    value=None,
+                    interactive=True,
+                    elem_id="kb-select",
+                )
                 kb_summary = gr.Markdown(elem_id="kb-summary")
                 refresh_kbs = gr.Button("刷新 Refresh", size="sm")
                 with gr.Group():
-                    conversations = gr.Dropdown(label="对话 Conversations", choices=[], value=None,
-                                                elem_id="conversations")
+                    conversations = gr.Dropdown(
+                        label="对话 Conversations", choices=[], value=None, elem_id="conversations"
+                    )
                     new_conversation = gr.Button("新对话 New chat", size="sm", elem_id="new-chat")
                 with gr.Group():
-                    new_kb = gr.Textbox(label="新知识库名称 New knowledge base", placeholder="例如 e.g. 产品手册",
-                                        max_lines=1, elem_id="new-kb")
+                    new_kb = gr.Textbox(
+                        label="新知识库名称 New knowledge base",
+                        placeholder="例如 e.g. 产品手册",
+                        max_lines=1,
+                        elem_id="new-kb",
+                    )
                     create = gr.Button("新建 Create", variant="secondary", elem_id="create-kb")
                 with gr.Accordion("设置 Settings", open=False):
-                    provider = gr.Dropdown(label="模型提供方 Provider", choices=list(PROVIDERS), value=s.llm_provider)
-                    model = gr.Textbox(label="模型 Model (可选 optional)", value=s.llm_model or "", max_lines=1,
-                                       placeholder="留空使用默认 blank = provider default")
-                    temperature = gr.Slider(0.0, 1.0, value=s.llm_temperature, step=0.05, label="温度 Temperature")
-                    k = gr.Slider(1, 20, value=s.search_k, step=1, label="检索片段数 Passages retrieved (k)")
+                    provider = gr.Dropdown(
+                        label="模型提供方 Provider", choices=list(PROVIDERS), value=s.llm_provider
+                    )
+                    model = gr.Textbox(
+                        label="模型 Model (可选 optional)",
+                        value=s.llm_model or "",
+                        max_lines=1,
+                        placeholder="留空使用默认 blank = provider default",
+                    )
+                    temperature = gr.Slider(
+                        0.0, 1.0, value=s.llm_temperature, step=0.05, label="温度 Temperature"
+                    )
+                    k = gr.Slider(
+                        1, 20, value=s.search_k, step=1, label="检索片段数 Passages retrieved (k)"
+                    )
 
             # --- right: chat / documents ------------------------------------------------------
             with gr.Column(scale=3):
@@ -55,50 +81,108 @@ def build_ui(ops) -> gr.Blocks:
                     with gr.Tab("问答 Chat", id="chat"):
                         with gr.Row(equal_height=False):
                             with gr.Column(scale=3):
-                                chatbot = gr.Chatbot(label="对话 Conversation", height=460, elem_id="chatbot",
-                                                     buttons=["copy"], feedback_options=None,
-                                                     placeholder="向知识库提问 Ask the knowledge base a question")
-                                question = gr.Textbox(label="问题 Question", placeholder="输入问题后按回车 Type and press Enter",
-                                                      max_lines=4, elem_id="question")
+                                chatbot = gr.Chatbot(
+                                    label="对话 Conversation",
+                                    height=460,
+                                    elem_id="chatbot",
+                                    buttons=["copy"],
+                                    feedback_options=None,
+                                    placeholder="向知识库提问 Ask the knowledge base a question",
+                                )
+                                question = gr.Textbox(
+                                    label="问题 Question",
+                                    placeholder="输入问题后按回车 Type and press Enter",
+                                    max_lines=4,
+                                    elem_id="question",
+                                )
                                 with gr.Row():
                                     send = gr.Button("发送 Send", variant="primary", elem_id="send")
                                     clear = gr.Button("清空 Clear", elem_id="clear")
-                                doc_filter = gr.Dropdown(label="只在这些文档中查找 Only in these documents (可选 optional)",
-                                                         choices=[], value=[], multiselect=True, elem_id="doc-filter")
+                                doc_filter = gr.Dropdown(
+                                    label=(
+                                        "只在这些文档中查找 Only in these documents (可选 optional)"
+                                    ),
+                                    choices=[],
+                                    value=[],
+                                    multiselect=True,
+                                    elem_id="doc-filter",
+                                )
                             with gr.Column(scale=2, min_width=260):
                                 gr.Markdown("### 来源 Sources")
                                 sources = gr.Markdown(talk.NO_SOURCES, elem_id="sources")
-                                source_pick = gr.Radio(label="查看原文 Show the source", choices=[], visible=False,
-                                                       elem_id="source-pick")
+                                source_pick = gr.Radio(
+                                    label="查看原文 Show the source",
+                                    choices=[],
+                                    visible=False,
+                                    elem_id="source-pick",
+                                )
                                 source_passage = gr.HTML(elem_id="source-passage")
-                                source_page = gr.Image(label="原文页面 The cited page", visible=False, interactive=False,
-                                                       type="pil", elem_id="source-page", buttons=["fullscreen"])
+                                source_page = gr.Image(
+                                    label="原文页面 The cited page",
+                                    visible=False,
+                                    interactive=False,
+                                    type="pil",
+                                    elem_id="source-page",
+                                    buttons=["fullscreen"],
+                                )
                     with gr.Tab("文档 Documents", id="docs"):
-                        files = gr.File(label="上传文件 Upload files", file_count="multiple", elem_id="upload")
-                        upload = gr.Button("上传并索引 Upload and index", variant="primary", elem_id="upload-btn")
+                        files = gr.File(
+                            label="上传文件 Upload files", file_count="multiple", elem_id="upload"
+                        )
+                        upload = gr.Button(
+                            "上传并索引 Upload and index", variant="primary", elem_id="upload-btn"
+                        )
                         progress = gr.Markdown(elem_id="job-progress")
-                        job_table = gr.Dataframe(headers=docs.JOB_COLUMNS, label="本次上传 This upload",
-                                                 interactive=False, wrap=True, column_widths=docs.JOB_WIDTHS,
-                                                 elem_id="job-table")
-                        docs_table = gr.Dataframe(headers=docs.DOC_COLUMNS, label="文档列表 Documents (点击表头排序 "
-                                                  "click a header to sort)", interactive=False, wrap=True,
-                                                  column_widths=docs.DOC_WIDTHS, datatype=docs.DOC_TYPES,
-                                                  elem_id="docs-table")
+                        job_table = gr.Dataframe(
+                            headers=docs.JOB_COLUMNS,
+                            label="本次上传 This upload",
+                            interactive=False,
+                            wrap=True,
+                            column_widths=docs.JOB_WIDTHS,
+                            elem_id="job-table",
+                        )
+                        docs_table = gr.Dataframe(
+                            headers=docs.DOC_COLUMNS,
+                            label="文档列表 Documents (点击表头排序 click a header to sort)",
+                            interactive=False,
+                            wrap=True,
+                            column_widths=docs.DOC_WIDTHS,
+                            datatype=docs.DOC_TYPES,
+                            elem_id="docs-table",
+                        )
                         with gr.Row():
-                            doc_pick = gr.Dropdown(label="选择文档 Document", choices=[], value=None, scale=3,
-                                                   elem_id="doc-pick")
+                            doc_pick = gr.Dropdown(
+                                label="选择文档 Document",
+                                choices=[],
+                                value=None,
+                                scale=3,
+                                elem_id="doc-pick",
+                            )
                             refresh_docs = gr.Button("刷新 Refresh", scale=1)
-                            delete = gr.Button("删除所选 Delete selected", variant="stop", scale=1, elem_id="delete-doc")
+                            delete = gr.Button(
+                                "删除所选 Delete selected",
+                                variant="stop",
+                                scale=1,
+                                elem_id="delete-doc",
+                            )
                         with gr.Row(visible=False, elem_id="confirm-delete") as confirm_row:
                             confirm_text = gr.Markdown()
-                            confirm = gr.Button("确认删除 Delete", variant="stop", elem_id="confirm-delete-btn")
+                            confirm = gr.Button(
+                                "确认删除 Delete", variant="stop", elem_id="confirm-delete-btn"
+                            )
                             cancel = gr.Button("取消 Cancel", elem_id="cancel-delete-btn")
 
         # --- events ---------------------------------------------------------------------------
         docs_out = [docs_table, doc_pick, kb_summary]
         show_docs = partial(docs.documents_view, ops)
         filter_choices = partial(docs.filter_choices, ops)
-        no_sources: tuple = (talk.NO_SOURCES, [], talk.source_picker([]), gr.update(value=None, visible=False), "")
+        no_sources: tuple = (
+            talk.NO_SOURCES,
+            [],
+            talk.source_picker([]),
+            gr.update(value=None, visible=False),
+            "",
+        )
         shown = [sources, cited, source_pick, source_page, source_passage]
         chat_view = [chatbot, history, conversations, saved]
 
@@ -110,20 +194,31 @@ def build_ui(ops) -> gr.Blocks:
         kb.change(conv.on_kb_change, [kb, saved], chat_view).then(lambda: no_sources, None, shown)
         create.click(partial(act.create_kb, ops), new_kb, [kb, new_kb])
         new_kb.submit(partial(act.create_kb, ops), new_kb, [kb, new_kb])
-        new_conversation.click(conv.new_chat, [kb, saved], chat_view).then(lambda: no_sources, None, shown)
-        conversations.input(conv.switch, [conversations, saved], [kb, chatbot, history, saved]).then(
-            lambda: no_sources, None, shown)
+        new_conversation.click(conv.new_chat, [kb, saved], chat_view).then(
+            lambda: no_sources, None, shown
+        )
+        conversations.input(
+            conv.switch, [conversations, saved], [kb, chatbot, history, saved]
+        ).then(lambda: no_sources, None, shown)
 
         refresh_docs.click(show_docs, kb, docs_out).then(filter_choices, kb, doc_filter)
         delete.click(docs.ask_to_delete, [kb, doc_pick], [confirm_row, confirm_text])
-        confirm.click(partial(docs.delete_document, ops), [kb, doc_pick], [*docs_out, confirm_row]).then(
-            filter_choices, kb, doc_filter)
+        confirm.click(
+            partial(docs.delete_document, ops), [kb, doc_pick], [*docs_out, confirm_row]
+        ).then(filter_choices, kb, doc_filter)
         cancel.click(lambda: gr.update(visible=False), None, confirm_row)
-        def pick_row(kb_name, evt: gr.SelectData):  # Gradio finds SelectData by annotation, not through partial
+
+        # Gradio finds SelectData by annotation, not through partial
+        def pick_row(kb_name, evt: gr.SelectData):
             return docs.pick_row(ops, kb_name, evt)
+
         docs_table.select(pick_row, kb, doc_pick)
-        upload.click(partial(docs.upload, ops), [kb, files], [progress, job_table, *docs_out, files],
-                     concurrency_limit=None).then(filter_choices, kb, doc_filter)
+        upload.click(
+            partial(docs.upload, ops),
+            [kb, files],
+            [progress, job_table, *docs_out, files],
+            concurrency_limit=None,
+        ).then(filter_choices, kb, doc_filter)
 
         ask = partial(talk.chat, ops)
         chat_in = [question, history, chatbot, kb, provider, model, temperature, k, doc_filter]
@@ -134,10 +229,14 @@ def build_ui(ops) -> gr.Blocks:
         # after each answer: its first source is shown, and the conversation is kept in the browser
         for trigger in (send.click, question.submit):
             trigger(ask, chat_in, chat_out, concurrency_limit=4).then(
-                show_source, preview_in, preview_out).then(conv.remember, remember_in, remember_out)
+                show_source, preview_in, preview_out
+            ).then(conv.remember, remember_in, remember_out)
         source_pick.input(show_source, preview_in, preview_out)
         clear.click(lambda: ([], [], *no_sources), None, [chatbot, history, *shown]).then(
-            conv.remember, remember_in, remember_out)
-        chatbot.clear(lambda: ([], *no_sources), None, [history, *shown]).then(  # the chatbot's own trash icon
-            conv.remember, remember_in, remember_out)
+            conv.remember, remember_in, remember_out
+        )
+        # the chatbot's own trash icon
+        chatbot.clear(lambda: ([], *no_sources), None, [history, *shown]).then(
+            conv.remember, remember_in, remember_out
+        )
     return demo

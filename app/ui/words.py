@@ -1,9 +1,22 @@
-"""What the page says, in both of its languages: statuses, stages, and the reasons a file was refused."""
+"""What the page says, in both of its languages: statuses, stages, and the reasons a file was
+refused."""
 
-STATUS = {"pending": "等待中 pending", "indexed": "已索引 indexed", "duplicate": "重复 duplicate",
-          "failed": "失败 failed", "deleting": "删除中 deleting", "cancelled": "已取消 cancelled"}
-STAGE = {"queued": "排队中 queued", "parsing": "读取中 reading", "ocr": "文字识别中 OCR",
-         "embedding": "向量化中 embedding", "writing": "写入中 writing", "done": "完成 done"}
+STATUS = {
+    "pending": "等待中 pending",
+    "indexed": "已索引 indexed",
+    "duplicate": "重复 duplicate",
+    "failed": "失败 failed",
+    "deleting": "删除中 deleting",
+    "cancelled": "已取消 cancelled",
+}
+STAGE = {
+    "queued": "排队中 queued",
+    "parsing": "读取中 reading",
+    "ocr": "文字识别中 OCR",
+    "embedding": "向量化中 embedding",
+    "writing": "写入中 writing",
+    "done": "完成 done",
+}
 
 # the start of an English reason from ingest -> its Chinese gloss, shown before it
 _REASONS = (
@@ -29,7 +42,8 @@ _REASONS = (
 
 
 def reason(text: str | None) -> str:
-    """An ingest reason with its Chinese gloss first (the English, which names the details, kept whole)."""
+    """An ingest reason with its Chinese gloss first (the English, which names the details, kept
+    whole)."""
     if not text:
         return ""
     for start, gloss in _REASONS:

@@ -1,4 +1,5 @@
-"""The web front door: REST routes, their schemas, the OpenAI-compatible route, and the ASGI assembly."""
+"""The web front door: REST routes, their schemas, the OpenAI-compatible route, and the ASGI
+assembly."""
 
 from app.web.server import create_api, create_app
 

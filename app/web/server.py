@@ -1,4 +1,5 @@
-"""The one ASGI app: REST API + OpenAI-compatible route + Gradio UI, and the first-run knowledge base."""
+"""The one ASGI app: REST API + OpenAI-compatible route + Gradio UI, and the first-run knowledge
+base."""
 
 from __future__ import annotations
 
@@ -21,8 +22,11 @@ def create_api(ops) -> FastAPI:
     from app.web.routes import VERSION, public, router
     from app.web.source_routes import router as source_router
 
-    api = FastAPI(title="kb-assistant", version=VERSION,
-                  description="Ask questions over your documents; answers cite file and page.")
+    api = FastAPI(
+        title="kb-assistant",
+        version=VERSION,
+        description="Ask questions over your documents; answers cite file and page.",
+    )
     api.state.operations = ops
     install_error_handlers(api)
     api.include_router(public)
@@ -33,7 +37,8 @@ def create_api(ops) -> FastAPI:
 
 
 def create_app(settings: Settings | None = None, with_ui: bool = True):
-    """API (and UI at /ui) over fresh operations; on start the local model loads in the background and,
+    """API (and UI at /ui) over fresh operations; on start the local model loads in the background
+    and,
     on a first run, the default knowledge base is built from the bundled guide."""
     prepare_process_env()
     from fastapi.responses import RedirectResponse
@@ -48,7 +53,9 @@ def create_app(settings: Settings | None = None, with_ui: bool = True):
     async def lifespan(app):
         ops.answers.preload()
         ops.knowledge.resume_jobs()  # what a stopped server had accepted is finished first
-        ops.knowledge.seed_default(s.seed_dir, ops.services.shared_dir / f".seeded-{store_id(s.default_kb)}")
+        ops.knowledge.seed_default(
+            s.seed_dir, ops.services.shared_dir / f".seeded-{store_id(s.default_kb)}"
+        )
         yield
         ops.knowledge.shutdown()
 
@@ -60,12 +67,18 @@ def create_app(settings: Settings | None = None, with_ui: bool = True):
         from app.ui import CITATION_CLICKS_JS, build_ui
 
         keys = s.api_key_set()  # with KB_API_KEYS set, the UI asks for one as its password
-        api = gr.mount_gradio_app(api, build_ui(ops), path="/ui", max_file_size=f"{s.max_upload_mb}mb",
-                                  js=CITATION_CLICKS_JS,
-                                  auth=(lambda _user, password: password in keys) if keys else None,
-                                  auth_message="输入 API 密钥作为密码 Enter an API key as the password")
+        api = gr.mount_gradio_app(
+            api,
+            build_ui(ops),
+            path="/ui",
+            max_file_size=f"{s.max_upload_mb}mb",
+            js=CITATION_CLICKS_JS,
+            auth=(lambda _user, password: password in keys) if keys else None,
+            auth_message="输入 API 密钥作为密码 Enter an API key as the password",
+        )
 
         @api.get("/", include_in_schema=False)
         def root():
             return RedirectResponse("/ui/")
+
     return api

@@ -30,17 +30,26 @@ def is_supported(path: str | Path) -> bool:
 
 
 def unsupported_reason(path: str | Path) -> str | None:
-    """Why a file of this name cannot be read (None when it can): the one wording for every front door."""
+    """Why a file of this name cannot be read (None when it can): the one wording for every front
+    door."""
     if is_supported(path):
         return None
-    return f"unsupported file type '{Path(path).suffix or '(none)'}'; supported: {', '.join(SUPPORTED_EXTENSIONS)}"
+    return (
+        f"unsupported file type '{Path(path).suffix or '(none)'}'; supported:"
+        f" {', '.join(SUPPORTED_EXTENSIONS)}"
+    )
 
 
-def load_file(path: str | Path, limits: LoadLimits | None = None, source: str | None = None,
-              on_page: PageProgress | None = None) -> list[Document]:
+def load_file(
+    path: str | Path,
+    limits: LoadLimits | None = None,
+    source: str | None = None,
+    on_page: PageProgress | None = None,
+) -> list[Document]:
     """Read one file into Documents with ``source``, ``page`` (paged formats), ``doc_id``.
 
-    ``on_page(done, total, ocr)`` is called after each page of a paged format (``ocr``: that page was
+    ``on_page(done, total, ocr)`` is called after each page of a paged format (``ocr``: that page
+    was
     OCR'd). Raises IngestError with a human-readable reason for anything unusable.
     """
     path = Path(path)
@@ -48,7 +57,8 @@ def load_file(path: str | Path, limits: LoadLimits | None = None, source: str | 
     kind = LOADERS_BY_SUFFIX.get(path.suffix.lower())
     if kind is None:
         raise IngestError(
-            f"unsupported file type '{path.suffix or '(none)'}'; supported: {', '.join(SUPPORTED_EXTENSIONS)}"
+            f"unsupported file type '{path.suffix or '(none)'}'; supported:"
+            f" {', '.join(SUPPORTED_EXTENSIONS)}"
         )
     try:
         size = path.stat().st_size
@@ -71,7 +81,9 @@ def load_file(path: str | Path, limits: LoadLimits | None = None, source: str | 
     return docs
 
 
-def _dispatch(kind: str, path: Path, limits: LoadLimits, on_page: PageProgress | None) -> list[Document]:
+def _dispatch(
+    kind: str, path: Path, limits: LoadLimits, on_page: PageProgress | None
+) -> list[Document]:
     # Imports are local so that `kb --help` does not pay for PyMuPDF, docx, bs4.
     if kind == "pdf":
         from ingest.loaders.pdf import load_pdf
@@ -91,8 +103,20 @@ def _dispatch(kind: str, path: Path, limits: LoadLimits, on_page: PageProgress |
         return load_html(path)
     from ingest.loaders import text
 
-    return {"text": text.load_text, "subtitles": text.load_subtitles,
-            "table_text": text.load_table_text, "json_text": text.load_json_text}[kind](path)
+    return {
+        "text": text.load_text,
+        "subtitles": text.load_subtitles,
+        "table_text": text.load_table_text,
+        "json_text": text.load_json_text,
+    }[kind](path)
 
 
-__all__ = ["Document", "IngestError", "LoadLimits", "SUPPORTED_EXTENSIONS", "file_sha256", "is_supported", "load_file"]
+__all__ = [
+    "Document",
+    "IngestError",
+    "LoadLimits",
+    "SUPPORTED_EXTENSIONS",
+    "file_sha256",
+    "is_supported",
+    "load_file",
+]

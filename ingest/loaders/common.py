@@ -7,7 +7,8 @@ from pathlib import Path
 
 from ingest.errors import IngestError
 
-# on_page(pages done, pages in all, whether that page was OCR'd): progress from inside a paged loader
+# on_page(pages done, pages in all, whether that page was OCR'd): progress from inside a paged
+# loader
 PageProgress = Callable[[int, int, bool], None]
 
 
@@ -35,7 +36,8 @@ def file_sha256(path: str | Path) -> str:
 
 
 def decode_text(raw: bytes) -> str:
-    """Decode bytes from the encodings Chinese users' files come in (UTF-8, GB18030, UTF-16, Big5)."""
+    """Decode bytes from the encodings Chinese users' files come in (UTF-8, GB18030, UTF-16,
+    Big5)."""
     if raw.startswith(b"\xef\xbb\xbf"):
         return raw[3:].decode("utf-8", errors="replace")
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):

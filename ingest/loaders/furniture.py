@@ -1,10 +1,13 @@
 """Page furniture: running headers, footers and page numbers, kept out of a PDF's page text.
 
-A book that prints "欢迎去各大电商平台选购纸质版南瓜书…" above and a video link below every page puts
+A book that prints "欢迎去各大电商平台选购纸质版南瓜书…" above and a video link below every page
+puts
 those lines into every chunk: they are embedded and keyword-indexed 196 times, pull unrelated pages
 together, and a citation's highlight can land on the footer instead of the passage. A line counts as
-furniture when, with its digits masked and its spaces removed, it sits among the first or last few lines
-of at least half of the pages (and of at least three). Only those edge lines are removed; the page image
+furniture when, with its digits masked and its spaces removed, it sits among the first or last few
+lines
+of at least half of the pages (and of at least three). Only those edge lines are removed; the page
+image
 (the source preview) still shows them.
 """
 
@@ -15,8 +18,8 @@ from collections import Counter
 _LEADER = re.compile(r"(?:\.\s?){4,}|…{2,}|·{4,}")
 CONTENTS_MIN_LEADERS = 5
 
-EDGE_LINES = 4       # lines from the top and from the bottom of a page that may be furniture
-MIN_SHARE = 0.5      # share of the pages a line must repeat on
+EDGE_LINES = 4  # lines from the top and from the bottom of a page that may be furniture
+MIN_SHARE = 0.5  # share of the pages a line must repeat on
 MIN_PAGES = 3
 _DIGITS = re.compile(r"\d+")
 _SPACE = re.compile(r"\s+")
@@ -27,13 +30,16 @@ def _key(line: str) -> str:
 
 
 def _edges(lines: list[str], edge: int) -> set[int]:
-    """Indexes of the first and last ``edge`` non-empty lines (a third of a short page's, at most)."""
+    """Indexes of the first and last ``edge`` non-empty lines (a third of a short page's, at
+    most)."""
     filled = [i for i, line in enumerate(lines) if line.strip()]
     edge = min(edge, max(2, len(filled) // 3))
     return set(filled[:edge]) | set(filled[-edge:])
 
 
-def furniture_keys(pages: list[str], edge: int = EDGE_LINES, min_share: float = MIN_SHARE) -> set[str]:
+def furniture_keys(
+    pages: list[str], edge: int = EDGE_LINES, min_share: float = MIN_SHARE
+) -> set[str]:
     """The masked forms of the lines repeated at the edges of most ``pages``."""
     if len(pages) < MIN_PAGES:
         return set()
@@ -46,7 +52,9 @@ def furniture_keys(pages: list[str], edge: int = EDGE_LINES, min_share: float = 
     return {key for key, n in counts.items() if n >= need and not key.startswith("|")}
 
 
-def strip_furniture(pages: list[str], edge: int = EDGE_LINES, min_share: float = MIN_SHARE) -> list[str]:
+def strip_furniture(
+    pages: list[str], edge: int = EDGE_LINES, min_share: float = MIN_SHARE
+) -> list[str]:
     """``pages`` with their furniture lines removed from their edges (see the module docstring)."""
     keys = furniture_keys(pages, edge, min_share)
     if not keys:

@@ -21,17 +21,28 @@ def load_html(path: Path) -> list[Document]:
     for el in soup.find_all(_BLOCKS):
         if el.find_parent(("table",) if el.name != "table" else ("__none__",)) is not None:
             continue  # cells are rendered with their table
-        if el.name != "table" and el.find_parent(("li", "p", "blockquote")) is not None and el.name in ("p", "li"):
+        if (
+            el.name != "table"
+            and el.find_parent(("li", "p", "blockquote")) is not None
+            and el.name in ("p", "li")
+        ):
             continue
         if el.name == "table":
-            rows = [[c.get_text(" ", strip=True) for c in tr.find_all(("th", "td"))] for tr in el.find_all("tr")]
+            rows = [
+                [c.get_text(" ", strip=True) for c in tr.find_all(("th", "td"))]
+                for tr in el.find_all("tr")
+            ]
             rows = [r for r in rows if r]
             if rows:
                 parts.append(rows_to_markdown(rows))
             continue
         text = el.get_text(" ", strip=True)
         if text:
-            parts.append(("#" * int(el.name[1]) + " " + text) if el.name[0] == "h" and el.name[1:].isdigit() else text)
+            parts.append(
+                ("#" * int(el.name[1]) + " " + text)
+                if el.name[0] == "h" and el.name[1:].isdigit()
+                else text
+            )
     if not parts:  # no block structure: fall back to all visible text
         parts = [soup.get_text("\n", strip=True)]
     return split_markdown_sections("\n\n".join(parts))

@@ -47,6 +47,6 @@ def _heading_level(style: str) -> int:
     if lowered == "title":
         return 1
     for prefix in ("heading ", "标题 "):
-        if lowered.startswith(prefix) and lowered[len(prefix):].isdigit():
-            return min(6, int(lowered[len(prefix):]))
+        if lowered.startswith(prefix) and lowered[len(prefix) :].isdigit():
+            return min(6, int(lowered[len(prefix) :]))
     return 0

@@ -46,7 +46,9 @@ def _unlock(pdf) -> None:
         raise IngestError("encrypted PDF: a password is needed to open it")
 
 
-def _read_pages(pdf, path: Path, limits: LoadLimits, on_page: PageProgress | None) -> list[Document]:
+def _read_pages(
+    pdf, path: Path, limits: LoadLimits, on_page: PageProgress | None
+) -> list[Document]:
     docs: list[Document] = []
     title = _title(pdf)
     headings = _page_headings(pdf)
@@ -84,7 +86,8 @@ def _read_pages(pdf, path: Path, limits: LoadLimits, on_page: PageProgress | Non
                     meta["title"] = title
                 if is_contents_page(text):
                     meta["contents"] = True
-                if ocr_lines:  # where each recognised line is: the source preview highlights by these
+                # where each recognised line is: the source preview highlights by these
+                if ocr_lines:
                     meta["ocr_lines"] = json.dumps(ocr_lines, ensure_ascii=False)
                 docs.append(Document(page_content=text, metadata=meta))
     finally:
@@ -96,7 +99,8 @@ def _read_pages(pdf, path: Path, limits: LoadLimits, on_page: PageProgress | Non
 
 
 def _without_furniture(docs: list[Document]) -> list[Document]:
-    """Running headers, footers and page numbers out of the page texts (ingest/loaders/furniture.py)."""
+    """Running headers, footers and page numbers out of the page texts
+    (ingest/loaders/furniture.py)."""
     texts = strip_furniture([d.page_content for d in docs])
     for doc, text in zip(docs, texts):
         doc.page_content = text
@@ -109,14 +113,20 @@ def _title(pdf) -> str:
         title = " ".join(str((pdf.metadata or {}).get("title") or "").split())
     except Exception:
         return ""
-    if not title or title.lower() in {"untitled", "title", "document", "slide 1"} or len(title) > 200:
+    if (
+        not title
+        or title.lower() in {"untitled", "title", "document", "slide 1"}
+        or len(title) > 200
+    ):
         return ""
     return title
 
 
 def _page_headings(pdf) -> dict[int, tuple[str, str]]:
-    """page -> (path in force where the page starts, paths of the headings that start on it, one a line),
-    from the outline (bookmarks); a path is "chapter > section > subsection". Empty without an outline.
+    """page -> (path in force where the page starts, paths of the headings that start on it, one a
+    line),
+    from the outline (bookmarks); a path is "chapter > section > subsection". Empty without an
+    outline.
     The splitter gives each chunk the path of the last heading that starts before it."""
     try:
         toc = pdf.get_toc(simple=True)
@@ -153,8 +163,10 @@ def tidy_text(text: str) -> str:
 
 def _no_text_reason(skipped_images: int, damaged_pages: int, limits: LoadLimits) -> str:
     if skipped_images:
-        return ("no text layer, and its images are too large to OCR safely "
-                f"(over {limits.max_image_pixels // 1_000_000} megapixels; possible decompression bomb)")
+        return (
+            "no text layer, and its images are too large to OCR safely "
+            f"(over {limits.max_image_pixels // 1_000_000} megapixels; possible decompression bomb)"
+        )
     if damaged_pages:
         return f"damaged PDF: none of its pages could be read ({damaged_pages} failed)"
     if not limits.ocr:
@@ -197,7 +209,8 @@ class _LazyOCR:
         self._engine = None
 
     def read(self, page, dpi: int) -> list[list]:
-        """The page's recognised lines, each ``[x0, y0, x1, y1, text]`` in page points, in reading order."""
+        """The page's recognised lines, each ``[x0, y0, x1, y1, text]`` in page points, in reading
+        order."""
         if self._engine is None:
             from rapidocr_onnxruntime import RapidOCR
 
@@ -209,13 +222,21 @@ class _LazyOCR:
         for box, text, *_ in result or []:
             if text.strip():
                 xs, ys = [p[0] for p in box], [p[1] for p in box]
-                lines.append([round(min(xs) * scale, 1), round(min(ys) * scale, 1), round(max(xs) * scale, 1),
-                              round(max(ys) * scale, 1), text])
+                lines.append(
+                    [
+                        round(min(xs) * scale, 1),
+                        round(min(ys) * scale, 1),
+                        round(max(xs) * scale, 1),
+                        round(max(ys) * scale, 1),
+                        text,
+                    ]
+                )
         return lines
 
 
 class _LazyTables:
-    """pdfplumber tables, only on pages whose drawings suggest a ruled table (pdfplumber is slow)."""
+    """pdfplumber tables, only on pages whose drawings suggest a ruled table (pdfplumber is
+    slow)."""
 
     def __init__(self, path: Path):
         self._path = path

@@ -40,7 +40,9 @@ def load_table_text(path: Path) -> list[Document]:
     """CSV/TSV rendered as a Markdown table, so the splitter keeps rows whole."""
     text = read_text(path)
     delimiter = "\t" if path.suffix.lower() == ".tsv" else ","
-    rows = [r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if any(c.strip() for c in r)]
+    rows = [
+        r for r in csv.reader(io.StringIO(text), delimiter=delimiter) if any(c.strip() for c in r)
+    ]
     if not rows:
         raise IngestError("no text found in the file")
     width = max(len(r) for r in rows)

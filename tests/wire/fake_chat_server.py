@@ -37,12 +37,34 @@ Responder = Callable[[Recorded], Reply]
 
 # Error bodies as each provider documents them (401 shown; other statuses reuse the shape).
 ERROR_BODIES: dict[str, Callable[[int, str], dict]] = {
-    "openai": lambda status, msg: {"error": {"message": msg, "type": "invalid_request_error", "param": None, "code": str(status)}},
-    "zhipu": lambda status, msg: {"error": {"code": "1002" if status == 401 else "1302", "message": msg}},
-    "qianfan": lambda status, msg: {"error": {"code": "invalid_iam_token", "message": msg, "type": "invalid_request_error"}, "id": "as-test"},
-    "spark": lambda status, msg: {"error": {"message": msg, "type": "api_error", "param": None, "code": None}},
-    "vllm": lambda status, msg: {"object": "error", "message": msg, "type": "BadRequestError", "param": None, "code": status},
-    "openai_compatible": lambda status, msg: {"error": {"message": msg, "type": "api_error", "code": status}},
+    "openai": lambda status, msg: {
+        "error": {
+            "message": msg,
+            "type": "invalid_request_error",
+            "param": None,
+            "code": str(status),
+        }
+    },
+    "zhipu": lambda status, msg: {
+        "error": {"code": "1002" if status == 401 else "1302", "message": msg}
+    },
+    "qianfan": lambda status, msg: {
+        "error": {"code": "invalid_iam_token", "message": msg, "type": "invalid_request_error"},
+        "id": "as-test",
+    },
+    "spark": lambda status, msg: {
+        "error": {"message": msg, "type": "api_error", "param": None, "code": None}
+    },
+    "vllm": lambda status, msg: {
+        "object": "error",
+        "message": msg,
+        "type": "BadRequestError",
+        "param": None,
+        "code": status,
+    },
+    "openai_compatible": lambda status, msg: {
+        "error": {"message": msg, "type": "api_error", "code": status}
+    },
 }
 
 
@@ -52,7 +74,9 @@ def completion_body(style: str, model: str, text: str) -> dict:
         "object": "chat.completion",
         "created": 1719546385,
         "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+        ],
         "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10},
     }
     if style == "spark":  # Spark adds code/message/sid to every response
@@ -69,13 +93,26 @@ def stream_lines(style: str, model: str, pieces: list[str]) -> list[str]:
             "object": "chat.completion.chunk",
             "created": 1719546385,
             "model": model,
-            "choices": [{"index": 0, "delta": ({"role": "assistant"} if i == 0 else {}) | {"content": piece}, "finish_reason": None}],
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": ({"role": "assistant"} if i == 0 else {}) | {"content": piece},
+                    "finish_reason": None,
+                }
+            ],
         }
         if style == "spark":
-            chunk.update({"code": 0, "message": "Success", "sid": "cha000b000c@dx1905cf38fc8b86d552"})
+            chunk.update(
+                {"code": 0, "message": "Success", "sid": "cha000b000c@dx1905cf38fc8b86d552"}
+            )
         lines.append(prefix + json.dumps(chunk, ensure_ascii=False))
-    final = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "created": 1719546385, "model": model,
-             "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+    final = {
+        "id": "chatcmpl-test",
+        "object": "chat.completion.chunk",
+        "created": 1719546385,
+        "model": model,
+        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+    }
     lines.append(prefix + json.dumps(final))
     lines.append(prefix + "[DONE]")
     return lines
@@ -95,7 +132,9 @@ def chat_responder(style: str, pieces: list[str]) -> Responder:
 
 def error_responder(style: str, status: int, message: str) -> Responder:
     # retry-after-ms keeps the client's retry backoff short in tests (the openai client honours it).
-    return lambda req: Reply(status=status, body=ERROR_BODIES[style](status, message), headers={"retry-after-ms": "10"})
+    return lambda req: Reply(
+        status=status, body=ERROR_BODIES[style](status, message), headers={"retry-after-ms": "10"}
+    )
 
 
 class FakeChatServer:
@@ -134,7 +173,9 @@ class FakeChatServer:
                     body = json.loads(raw) if raw else None
                 except ValueError:
                     body = raw.decode("utf-8", "replace")
-                req = Recorded("POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+                req = Recorded(
+                    "POST", self.path, {k.lower(): v for k, v in self.headers.items()}, body
+                )
                 fake.requests.append(req)
                 reply = fake.respond(req)
                 if reply.delay_s:
@@ -145,7 +186,8 @@ class FakeChatServer:
                     for k, v in reply.headers.items():
                         self.send_header(k, v)
                     self.end_headers()
-                    for line in reply.sse:  # one write per event, so the client sees them one by one
+                    # one write per event, so the client sees them one by one
+                    for line in reply.sse:
                         self.wfile.write((line + "\n\n").encode("utf-8"))
                         self.wfile.flush()
                     return

@@ -1,0 +1,98 @@
+"""What the model reads and what the answer cites: the hits that clear the relevance bar, the
+numbered source blocks that fit the budget, and the citations an answer's [n] markers point at."""
+
+import re
+
+import prompts
+from answering.events import Citation
+from retrieval import Hit
+
+_MARKER = re.compile(r"\[(\d{1,2})\]")
+
+
+def relevant_hits(
+    hits: list[Hit],
+    min_dense_score: float,
+    min_cross_lingual_score: float | None = None,
+    question_lang: str | None = None,
+) -> list[Hit]:
+    """Nothing is relevant when no dense match clears the bar (keyword-only results count when dense
+    is off).
+
+    Similarities between a question and a passage in the other language run lower (e5: answerable
+    ones
+    around 0.8), so a passage not in the question's language is held to ``min_cross_lingual_score``.
+    """
+    dense = [h for h in hits if h.dense_score is not None]
+    if dense:
+        best = max(dense, key=lambda h: h.dense_score or 0.0)
+        bar = min_dense_score
+        if (
+            min_cross_lingual_score is not None
+            and question_lang
+            and prompts.detect_language(best.text) != question_lang
+        ):
+            bar = min_cross_lingual_score
+        if (best.dense_score or 0.0) < bar:
+            return []
+    if not dense and not any(h.keyword_score for h in hits):
+        return []
+    return hits
+
+
+def best_dense(hits: list[Hit]) -> float | None:
+    scores = [h.dense_score for h in hits if h.dense_score is not None]
+    return round(float(max(scores)), 4) if scores else None
+
+
+def context_blocks(hits: list[Hit], budget: int) -> list[dict]:
+    """Hits, best first, while their estimated tokens fit the budget (the best one always, cut if
+    need be)."""
+    blocks: list[dict] = []
+    used = 0
+    for hit in hits:
+        text, cost = hit.text, prompts.estimate_tokens(hit.text)
+        if blocks and used + cost > budget:
+            break
+        while cost > budget:  # the best hit alone is over budget: keep its head
+            text = text[: int(len(text) * 0.8)]
+            cost = prompts.estimate_tokens(text)
+        used += cost
+        blocks.append(
+            {
+                "n": len(blocks) + 1,
+                "source": hit.source,
+                "page": hit.page,
+                "text": text,
+                "score": hit.score,
+                "doc_id": hit.doc_id,
+                "chunk_id": hit.chunk_id,
+            }
+        )
+    return blocks
+
+
+_HEADING_MARKS = re.compile(r"^#{1,6}\s+", re.MULTILINE)
+
+
+def for_prompt(blocks: list[dict]) -> list[dict]:
+    """Markdown heading marks make small models echo headings in a loop; the words stay."""
+    return [{**b, "text": _HEADING_MARKS.sub("", b["text"])} for b in blocks]
+
+
+def citations_of(answer: str, blocks: list[dict]) -> list[Citation]:
+    """The sources given to the model; when the answer cites [n], only those it cited."""
+    cited = {int(m) for m in _MARKER.findall(answer)} & {b["n"] for b in blocks}
+    chosen = [b for b in blocks if b["n"] in cited] if cited else blocks
+    return [
+        Citation(
+            b["n"],
+            b["source"],
+            b["page"],
+            b["text"],
+            round(float(b["score"]), 6),
+            b["doc_id"],
+            b["chunk_id"],
+        )
+        for b in chosen
+    ]
