@@ -2,8 +2,7 @@
 typed events.
 
 Depends on ``prompts``, ``retrieval`` and LangChain only. ``AnswerChain(search, chat_model, ...)``
-takes
-plain callables; the app wires them from its settings.
+takes plain callables; the app wires them from its settings.
 """
 
 from answering.chain import AnswerChain, ChainOptions

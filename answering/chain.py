@@ -111,8 +111,7 @@ class AnswerChain:
         tidier = StreamTidier({b["n"] for b in blocks})
         guards: list[RepetitionGuard] = []
         # A fragment ("[1]", a name's first character) is asked again with the sources in reverse
-        # order;
-        # the refusal gate reads the first attempt only.
+        # order; the refusal gate reads the first attempt only.
         retry = FragmentRetry(
             query,
             again=lambda fragment: self._attempt(

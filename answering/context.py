@@ -20,8 +20,8 @@ def relevant_hits(
     is off).
 
     Similarities between a question and a passage in the other language run lower (e5: answerable
-    ones
-    around 0.8), so a passage not in the question's language is held to ``min_cross_lingual_score``.
+    ones around 0.8), so a passage not in the question's language is held to
+    ``min_cross_lingual_score``.
     """
     dense = [h for h in hits if h.dense_score is not None]
     if dense:

@@ -1,14 +1,12 @@
 """Fragment answers, and one more try when the model gives one.
 
 Fragments seen from the local model: an answer that is nothing but a citation ("[1]"); one that says
-the
-question back and cites ("对数几率回归的似然函数对 β 的二阶导数为 [3]。": 3 of 10 explanatory book
-questions); and, for a question about a name written with a rare character (CJK Extension A), the
-name's first character and then the end of the turn (one output token). The same question was
-answered
-in full over different sources, so the retry gives the sources in the reverse order, with a note
-after
-the question that asks for the answer itself (without the name, for a name's first character).
+the question back and cites ("对数几率回归的似然函数对 β 的二阶导数为 [3]。": 3 of 10 explanatory
+book questions); and, for a question about a name written with a rare character (CJK Extension A),
+the name's first character and then the end of the turn (one output token). The same question was
+answered in full over different sources, so the retry gives the sources in the reverse order, with a
+note after the question that asks for the answer itself (without the name, for a name's first
+character).
 """
 
 import re
@@ -34,8 +32,7 @@ _RETRY_NOTE = {
     "en": " (Write the answer itself, not only a source number.)",
 }
 # The model stops before a rare character it would have to write: ask for the answer without the
-# name.
-# (Measured on 4 such fragments: this note recovered 2; naming "this person" in the question
+# name. (Measured on 4 such fragments: this note recovered 2; naming "this person" in the question
 # instead, the same 2.)
 _SPELL_NOTE = {
     "zh": "（直接写出答案，不要重复“{}”这个名字。）",
@@ -45,11 +42,9 @@ _SPELL_NOTE = {
 
 def is_fragment(answer: str, question: str, final: bool = True) -> bool:
     """No words beyond citation markers and the question's own words (Chinese questions), or only
-    the
-    character or two of a name in the question that come before a rare character there ("李" of
-    "李䶮").
-    ``final=False``: the answer is still being written (its last character may begin a run of the
-    question)."""
+    the character or two of a name in the question that come before a rare character there ("李" of
+    "李䶮"). ``final=False``: the answer is still being written (its last character may begin a run
+    of the question)."""
     words = _words(_COPIED_PREFIX.sub("", answer))
     if not words:
         return True
@@ -64,8 +59,7 @@ def is_fragment(answer: str, question: str, final: bool = True) -> bool:
 
 def retry_question(question: str, fragment: str, lang: str) -> str:
     """The question asked again after ``fragment``, with a note: give the answer without the name
-    the
-    fragment began, or give the answer itself."""
+    the fragment began, or give the answer itself."""
     name = _name_before_rare(_words(fragment), question)
     if name:
         return question + _SPELL_NOTE.get(lang, _SPELL_NOTE["en"]).format(name)
@@ -78,8 +72,8 @@ def _words(text: str) -> str:
 
 def _says_back(words: str, question: str, final: bool) -> bool:
     """``words`` are runs of the question (two characters or more) joined by linking characters
-    only;
-    unless ``final``, the last character alone may be the start of a run still being written."""
+    only; unless ``final``, the last character alone may be the start of a run still being written.
+    """
     at = 0
     while at < len(words):
         size = next((n for n in range(len(words) - at, 1, -1) if words[at : at + n] in question), 0)
@@ -104,10 +98,9 @@ def _name_before_rare(words: str, question: str) -> str:
 
 class FragmentRetry:
     """Streams an answer, holding it back while it is still a fragment; a whole answer that stays
-    one is
-    asked again once (``again(fragment)``). ``fragments``: how many fragment answers the model gave
-    (0, 1, or 2
-    when the retry was a fragment too; then the one with more words is kept)."""
+    one is asked again once (``again(fragment)``). ``fragments``: how many fragment answers the
+    model gave (0, 1, or 2 when the retry was a fragment too; then the one with more words is kept).
+    """
 
     def __init__(self, question: str, again: Callable[[str], Iterator[str]]):
         self.question, self.again, self.fragments = question, again, 0

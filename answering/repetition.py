@@ -3,28 +3,24 @@
 A small model asked to explain can finish its explanation and start it over ("1. 理解对偶问题的定义
 …
 4. 总结 … 因此 … 1. 理解对偶问题的定义 …") until its token budget runs out: slow, and the repeat
-adds
-nothing. The local backend already stops short character loops
-(``llm_backends.local_engine.is_looping``);
-this works on whole units, sentences and list items, for every provider:
+adds nothing. The local backend already stops short character loops
+(``llm_backends.local_engine.is_looping``); this works on whole units, sentences and list items, for
+every provider:
 
 - a unit said again: a finished sentence or item equal to an earlier one, or one whose first
   16 Chinese characters (32 letters) repeat an earlier one's start;
 - a numbered list restarting: an item numbered as an earlier item, that begins as that item began.
 
 Units are compared without their numbering, citation markers, Markdown emphasis, spaces and
-punctuation.
-While the unit being written still reads as the start of an earlier one, it is held back (not
-streamed),
-so the answer shown ends exactly where the repetition begins.
+punctuation. While the unit being written still reads as the start of an earlier one, it is held
+back (not streamed), so the answer shown ends exactly where the repetition begins.
 """
 
 import re
 from collections.abc import Iterator
 
 # Lengths are weights: a Chinese character counts 2, any other character 1 (about a letter of a
-# word).
-# an unfinished unit repeating 16 Chinese characters (32 letters) of an earlier one
+# word). an unfinished unit repeating 16 Chinese characters (32 letters) of an earlier one
 PREFIX_WEIGHT = 32
 MIN_UNIT_WEIGHT = 12  # shorter units ("是的。", "总结", "Yes.") may well be said twice on purpose
 # a list item numbered as an earlier one and starting with its first 4 characters
@@ -127,8 +123,7 @@ class RepetitionGuard:
 
     def stream(self, pieces: Iterator[str]) -> Iterator[str]:
         """``pieces`` passed on up to where the answer starts repeating itself; the generation is
-        closed
-        there, so the model stops writing (a local model's lock is released)."""
+        closed there, so the model stops writing (a local model's lock is released)."""
         try:
             for piece in pieces:
                 out = self._feed(piece)

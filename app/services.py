@@ -30,8 +30,7 @@ class Services:
 
     def with_chunk_size(self, chunk_size: int) -> "Services":
         """Services whose parser splits into ``chunk_size`` chunks (pages too), sharing this one's
-        store and
-        embeddings."""
+        store and embeddings."""
         if chunk_size < 50:
             raise ValueError(f"chunk size must be at least 50, got {chunk_size}")
         overlap = min(self.settings.chunk_overlap, chunk_size // 4)
@@ -78,8 +77,7 @@ class Services:
                     else "keyword.sqlite"
                 )
                 # On a shared server another process may be writing a document right now: only roll
-                # back
-                # a half-written one whose writer has been silent for minutes.
+                # back a half-written one whose writer has been silent for minutes.
                 self._store = KnowledgeBaseStore(
                     client, self.embeddings, data / index_name, stale_after_s=300.0 if url else 0.0
                 )

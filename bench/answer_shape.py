@@ -5,22 +5,19 @@ Two question sets, each over its own knowledge base built with the default setti
 --data):
 
 - ``book``: explanatory questions ("怎么推导", "为什么", ...) of bench/long_book_questions.jsonl
-over the
-  196-page pumpkin book. Prints total seconds p50/p95, output tokens, and how many answers hold a
-  sentence or list item said twice (``answering.repetition.find_repetition`` on the final text) or
-  were
-  cut where the model started repeating (``Answer.repetition_cut``).
+over the 196-page pumpkin book. Prints total seconds p50/p95, output tokens, and how many answers
+hold a sentence or list item said twice (``answering.repetition.find_repetition`` on the final text)
+or were cut where the model started repeating (``Answer.repetition_cut``).
 - ``cmrc``: the first questions of CMRC 2018 (one per passage) over a knowledge base of their
-passages.
-  Prints first-token and total p50/p95, contains-gold, and fragment answers (``Answer.fragments``).
+passages. Prints first-token and total p50/p95, contains-gold, and fragment answers
+(``Answer.fragments``).
 
 Settings come from the environment as usual (``KB_LOCAL_MAX_TOKENS``,
-``KB_LLM_PROMPT_LOOKUP_TOKENS``), so
-one configuration is compared with another by running this twice.
+``KB_LLM_PROMPT_LOOKUP_TOKENS``), so one configuration is compared with another by running this
+twice.
 
-    python bench/answer_shape.py book [--questions 10] [--data bench/.cache/answer_shape] [--out
-    FILE]
-    python bench/answer_shape.py cmrc [--questions 10] [--passages 25]
+python bench/answer_shape.py book [--questions 10] [--data bench/.cache/answer_shape] [--out FILE]
+python bench/answer_shape.py cmrc [--questions 10] [--passages 25]
 """
 
 import argparse

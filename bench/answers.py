@@ -3,10 +3,9 @@ passages -> retrieve -> refusal decision -> answer) on a tuning half and a repor
 
 Each set in ../shared/qa is split by a hash of the passage (eval.splits): a passage and all its
 questions are in one half only. Choose prompts, thresholds and every other setting on ``--halves
-tune``;
-run ``--halves report`` only to report what was chosen. Per half and per ``--kb-size`` one knowledge
-base is built from that half's passages (padded, where the half is smaller, with the same half of
-another set in the same language), and three kinds of question are asked over it:
+tune``; run ``--halves report`` only to report what was chosen. Per half and per ``--kb-size`` one
+knowledge base is built from that half's passages (padded, where the half is smaller, with the same
+half of another set in the same language), and three kinds of question are asked over it:
 
 * answerable: one question per passage in the knowledge base;
 * out-of-KB: questions about articles kept wholly out of the knowledge base (the refusal is right);
@@ -14,18 +13,14 @@ another set in the same language), and three kinds of question are asked over it
   subject, same words, no answer: the refusal is right).
 
 Printed per set, half and size: contains-gold, EM and F1 on answerable questions; the refusal rate
-of
-each kind, and for answerable questions who refused (the model itself, or the gate: relevance bar,
-name check, refusal probability); first-token and total p50 on answerable questions. Every answer,
-with
-what the refusal decision read (``signals``), goes to ``--answers``/<set>.<half>.<size>.jsonl for
-bench/fit_gate.py.
+of each kind, and for answerable questions who refused (the model itself, or the gate: relevance
+bar, name check, refusal probability); first-token and total p50 on answerable questions. Every
+answer, with what the refusal decision read (``signals``), goes to
+``--answers``/<set>.<half>.<size>.jsonl for bench/fit_gate.py.
 
-    python bench/answers.py [--sets cmrc,squad,xquad-zh,xquad-en] [--halves tune,report] [--kb-size
-    25,200]
-                            [--answerable 12] [--out-of-kb 6] [--near-miss 6] [--model
-                            qwen2.5-coder-1.5b]
-                            [--set refusal_threshold=0.5 --set check_names=false ...]
+python bench/answers.py [--sets cmrc,squad,xquad-zh,xquad-en] [--halves tune,report] [--kb-size
+25,200] [--answerable 12] [--out-of-kb 6] [--near-miss 6] [--model qwen2.5-coder-1.5b] [--set
+refusal_threshold=0.5 --set check_names=false ...]
 """
 
 import argparse

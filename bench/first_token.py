@@ -2,12 +2,9 @@
 `KB_CONTEXT_TOKENS` of the local profile.
 
 For each budget, CMRC 2018 (zh) and SQuAD (en) questions are asked with their own paragraphs (and
-the
-next ones, to fill the budget) as the sources, cut to the budget with the chain's own token
-estimate,
-through the real answer prompt and the shared engine (the system prompt stays in llama.cpp's cache,
-as
-in the server). Printed: prompt tokens and first-token time, p50 and p95.
+the next ones, to fill the budget) as the sources, cut to the budget with the chain's own token
+estimate, through the real answer prompt and the shared engine (the system prompt stays in
+llama.cpp's cache, as in the server). Printed: prompt tokens and first-token time, p50 and p95.
 
     python bench/first_token.py [--model qwen2.5-coder-1.5b] [--budgets 300,500,700,900,1200]
     [--questions 6]

@@ -1,6 +1,5 @@
 """Fit the refusal decision on the tuning half, from answers bench/answers.py recorded with every
-gate
-open (relevance bar 0, name check off, the model's refusal probability read, its refusal start
+gate open (relevance bar 0, name check off, the model's refusal probability read, its refusal start
 banned):
 
     python bench/answers.py --halves tune --set min_dense_score=0 --set min_cross_lingual_score=0 \\
@@ -8,13 +7,11 @@ banned):
     python bench/fit_gate.py [--data bench/.cache/answers] [--max-refused 0.05]
 
 For each candidate gate (the relevance bar per language, part-of-speech names missing from the
-passages,
-the refusal probability at a threshold, and their combinations) it prints, pooled over the tuning
-files, the refusal rate of answerable, out-of-KB and near-miss questions and the answerable
-questions
-still answered right (contains), and picks the one that refuses the most unanswerable questions
-while
-refusing at most ``--max-refused`` of the answerable ones. Only ``*.tune.*.jsonl`` files are read.
+passages, the refusal probability at a threshold, and their combinations) it prints, pooled over the
+tuning files, the refusal rate of answerable, out-of-KB and near-miss questions and the answerable
+questions still answered right (contains), and picks the one that refuses the most unanswerable
+questions while refusing at most ``--max-refused`` of the answerable ones. Only ``*.tune.*.jsonl``
+files are read.
 """
 
 import argparse
@@ -116,8 +113,8 @@ def load_rows(data: Path) -> list[dict]:
 
 def add_names(rows: list[dict], data: Path) -> None:
     """The names each question asks about that the passages the model read miss
-    (retrieval.NameCheck),
-    recomputed by the chain's own search: the collection run had the check off."""
+    (retrieval.NameCheck), recomputed by the chain's own search: the collection run had the check
+    off."""
     from answering import relevant_hits
     from answering.context import context_blocks as _context_blocks
     from app.operations import Operations

@@ -1,10 +1,8 @@
 """Ingestion seconds per page, before/after the long-document changes of issue 20, in one process.
 
 The first ``--pages`` pages of a PDF (default: the pumpkin book) are ingested into a fresh store,
-with
-no embedding cache, under two configurations in turns (``--rounds`` each, so drift on a shared
-machine
-hits both alike):
+with no embedding cache, under two configurations in turns (``--rounds`` each, so drift on a shared
+machine hits both alike):
 
   before  page furniture kept in the chunks, no numbered-reference tokens, the light English stemmer
   after   the defaults (furniture removed, numbered references, Snowball stems)

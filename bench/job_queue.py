@@ -1,10 +1,8 @@
 """Which queue engine carries ingestion jobs: PostgreSQL (the job table, claimed with SKIP LOCKED
-and a
-lease: what `kb worker` runs) against Redis + RQ, measured on what a 202 promises.
+and a lease: what `kb worker` runs) against Redis + RQ, measured on what a 202 promises.
 
-    python -m bench.job_queue     # from the repo root; needs PostgreSQL (apt: postgresql); the RQ
-    rows
-                                  # need redis-server (apt) and rq (pip)
+python -m bench.job_queue     # from the repo root; needs PostgreSQL (apt: postgresql); the RQ rows
+# need redis-server (apt) and rq (pip)
 
 For each engine: how long accepting a job takes (recorded durably), how long an idle worker takes to
 start it, how many of 20 jobs accepted just before the queue server is killed with SIGKILL are still

@@ -2,10 +2,9 @@
 model.
 
 The chain refuses when no passage clears the relevance bar, or when the name check finds a name of
-the
-question in none of the passages (and, since the fourth round of the long-document work, nowhere in
-the knowledge base). A refusal of an answerable question is an answer the user never sees; a refusal
-of an out-of-KB question is the right answer. Counted, without the model, for:
+the question in none of the passages (and, since the fourth round of the long-document work, nowhere
+in the knowledge base). A refusal of an answerable question is an answer the user never sees; a
+refusal of an out-of-KB question is the right answer. Counted, without the model, for:
 
 * the book of the long-document benchmark (120 answerable questions, the store
   ``python bench/retrieval.py --long --long-sets book`` built),
@@ -13,9 +12,8 @@ of an out-of-KB question is the right answer. Counted, without the model, for:
   (``bench/answers.py``'s selection), built here under ``--data``.
 
 Each question goes through the answer path's own steps: search (KB_SEARCH_K), the page passage
-widened,
-the relevance bar, the local model's context budget, then the name check with and without the
-knowledge base.
+widened, the relevance bar, the local model's context budget, then the name check with and without
+the knowledge base.
 
     python bench/refusals.py [--config c250-o30-default] [--data bench/.cache/refusals] [--limit
     200] [--out-of-kb 100]

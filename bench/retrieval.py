@@ -1,24 +1,18 @@
 """Retrieval benchmark.
 
 1. Quality: knowledge bases built from the contexts of CMRC 2018 (zh) and SQuAD 1.1 (en), one
-document
-   per context; hit@1/3/5/10 and MRR for dense-only, keyword-only and hybrid (a hit: a retrieved
-   chunk
-   contains a gold answer, after SQuAD normalisation), plus search latency p50/p95.
+document per context; hit@1/3/5/10 and MRR for dense-only, keyword-only and hybrid (a hit: a
+retrieved chunk contains a gold answer, after SQuAD normalisation), plus search latency p50/p95.
 2. Scale: search latency p50/p95 and process memory at 1k, 10k and 100k chunks. The 1k chunks are
-real
-   (texts and vectors from step 1); larger sizes add copies of them with jittered vectors and
-   shuffled
-   texts, so index sizes are real while no extra hours of embedding are spent.
+real (texts and vectors from step 1); larger sizes add copies of them with jittered vectors and
+shuffled texts, so index sizes are real while no extra hours of embedding are spent.
 
-    python bench/retrieval.py [--questions 1000] [--scales 1000,10000,100000] [--cache bench/.cache]
-    python bench/retrieval.py --long [--long-sets en,zh,en>zh,zh>en,book] [--titles N] [--questions
-    N]
-                                [--sample first|spread] [--by-doc]
+python bench/retrieval.py [--questions 1000] [--scales 1000,10000,100000] [--cache bench/.cache]
+python bench/retrieval.py --long [--long-sets en,zh,en>zh,zh>en,book] [--titles N] [--questions N]
+[--sample first|spread] [--by-doc]
 
 ``--long`` runs the long-document benchmark instead (bench/retrieval_long.py: the right page of a
-long
-PDF; its docstring says how the documents and gold pages are made).
+long PDF; its docstring says how the documents and gold pages are made).
 
 Stores are cached under --cache, so a rerun skips the embedding.
 """

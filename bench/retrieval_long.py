@@ -2,29 +2,22 @@
 
 Documents are made long by joining a QA set's paragraphs of one title in order, one paragraph per
 page, written as real PDFs with PyMuPDF (``china-s`` font for Chinese; a title heading on page 1,
-the
-title in the PDF metadata and outline, a page-number footer on every page) and ingested through the
-product's own path (``IsolatedParser`` in its worker process -> splitter -> ``ingest_files`` ->
+the title in the PDF metadata and outline, a page-number footer on every page) and ingested through
+the product's own path (``IsolatedParser`` in its worker process -> splitter -> ``ingest_files`` ->
 Chroma + keyword index). A question's gold page is the page of its paragraph; the score is the rank
-of
-the first hit on that page (same document): hit@1/3/5/10, MRR, search latency p50/p95.
+of the first hit on that page (same document): hit@1/3/5/10, MRR, search latency p50/p95.
 
-Sets (``--long-sets``):
-  en     SQuAD 1.1 dev part 1: 12 titles of 22-98 paragraphs (``--titles`` caps how many)
-  zh     XQuAD zh: 48 titles of 5 paragraphs
-  en>zh  XQuAD English questions over the Chinese PDFs (cross-lingual)
-  zh>en  XQuAD Chinese questions over the English PDFs (cross-lingual)
-  zht>zh XQuAD Chinese questions turned Traditional (OpenCC s2t) over the Simplified PDFs
-  zh>zht XQuAD Chinese questions over Traditional PDFs (the paragraphs turned Traditional by OpenCC
-  s2t)
-  book   the 196-page Chinese pumpkin book with bench/long_book_questions.jsonl (hand-written
-  questions)
+Sets (``--long-sets``): en     SQuAD 1.1 dev part 1: 12 titles of 22-98 paragraphs (``--titles``
+caps how many) zh     XQuAD zh: 48 titles of 5 paragraphs en>zh  XQuAD English questions over the
+Chinese PDFs (cross-lingual) zh>en  XQuAD Chinese questions over the English PDFs (cross-lingual)
+zht>zh XQuAD Chinese questions turned Traditional (OpenCC s2t) over the Simplified PDFs zh>zht XQuAD
+Chinese questions over Traditional PDFs (the paragraphs turned Traditional by OpenCC s2t) book   the
+196-page Chinese pumpkin book with bench/long_book_questions.jsonl (hand-written questions)
 
 Each configuration (chunk size, overlap, chunk context) gets its own store under
 ``--cache/long/<config>``; ingestion happens once per configuration, and embeddings are cached by
-text
-(``--cache/embeddings.sqlite``), so a rerun only searches. Ingestion seconds per page are measured
-when a set is ingested with no cached vectors, and kept beside the store.
+text (``--cache/embeddings.sqlite``), so a rerun only searches. Ingestion seconds per page are
+measured when a set is ingested with no cached vectors, and kept beside the store.
 """
 
 import hashlib
@@ -45,9 +38,8 @@ BOOK = (
     REPO / "bench/long_book_questions.jsonl",
 )
 # Question sets in three styles (short, numbered reference, long exam-style), written from the PDF
-# pages
-# alone (bench/long_questions/README.md): settings are chosen on the tuning set, reported on the
-# other.
+# pages alone (bench/long_questions/README.md): settings are chosen on the tuning set, reported on
+# the other.
 STYLE_SETS = {
     "styles": (
         "zh book, 3 styles (tuning)",
@@ -321,8 +313,7 @@ def ingest_set(
             "cached": hits,
         }
         # Per-page time counts only when (nearly) every vector was computed now: a few identical
-        # chunks
-        # (a page that is only a running header) may come from the cache.
+        # chunks (a page that is only a running header) may come from the cache.
         fresh = hits <= 0.05 * (hits + misses)
         if fresh or info is None:
             info = measured | {

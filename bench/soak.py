@@ -1,22 +1,17 @@
 """Soak: a bounded mixed load (uploads, searches, asks, deletes) on a real server over loopback,
-with one
-SIGKILL and restart of the server in the middle. Then every accepted file is accounted for.
+with one SIGKILL and restart of the server in the middle. Then every accepted file is accounted for.
 
-    python -m bench.soak [--seconds 180] [--kill-at 0.5] [--model gemma-3-270m]
-    python -m bench.soak --scale     # 2 replicas + 1 `kb worker` over a Chroma server and a
-    PostgreSQL
-                                     # queue; replica A and the worker are killed and restarted
+python -m bench.soak [--seconds 180] [--kill-at 0.5] [--model gemma-3-270m] python -m bench.soak
+--scale     # 2 replicas + 1 `kb worker` over a Chroma server and a PostgreSQL # queue; replica A
+and the worker are killed and restarted
 
 With --scale, uploads go through replica A, searches through both, asks, deletes and the accounting
 through B.
 
 Prints requests and status codes per route, latency, and the accounting: files accepted (202) vs
-files
-whose job ended indexed / duplicate / failed-with-a-reason / cancelled, files lost, partial
-documents,
-and 5xx answers other than 503 (none allowed; connection errors during the restart window are
-counted
-apart). Targets: 0 lost, 0 partial, 0 unexpected 5xx.
+files whose job ended indexed / duplicate / failed-with-a-reason / cancelled, files lost, partial
+documents, and 5xx answers other than 503 (none allowed; connection errors during the restart window
+are counted apart). Targets: 0 lost, 0 partial, 0 unexpected 5xx.
 """
 
 import argparse

@@ -2,15 +2,11 @@
 
 Public API::
 
-    load_qa_set(path) -> list[QAItem]
-    contexts_as_documents(items) -> list[tuple[str, str]]
-    run_eval(items, search, answer=None, judge=None, ks=(1, 3, 5, 10), progress=None,
-             cache_dir=None, *, judge_model="", judge_kinds=("faithfulness", "relevance"),
-             judge_messages=None, lang=None, refusal_phrases=DEFAULT_REFUSAL_PHRASES,
-             config=None) -> EvalReport
-    write_report(report, out_dir) -> dict[str, Path]
-    compare_table(reports: dict[str, EvalReport]) -> str
-    load_report(path) -> EvalReport
+load_qa_set(path) -> list[QAItem] contexts_as_documents(items) -> list[tuple[str, str]]
+run_eval(items, search, answer=None, judge=None, ks=(1, 3, 5, 10), progress=None, cache_dir=None, *,
+judge_model="", judge_kinds=("faithfulness", "relevance"), judge_messages=None, lang=None,
+refusal_phrases=DEFAULT_REFUSAL_PHRASES, config=None) -> EvalReport write_report(report, out_dir) ->
+dict[str, Path] compare_table(reports: dict[str, EvalReport]) -> str load_report(path) -> EvalReport
 
 Metric functions live in :mod:`eval.metrics`.
 """

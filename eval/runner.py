@@ -245,8 +245,7 @@ def _answer_summary(rows: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         "refused_answerable": metrics.mean(float(bool(r.get("refused"))) for r in answerable),
         "citation_hit": metrics.mean(float(r["citation_hit"]) for r in answerable),
         # answers the model first gave as a fragment ("[1]", a name's first character), and those
-        # that
-        # stayed one after the retry; answers cut where the model started saying them again
+        # that stayed one after the retry; answers cut where the model started saying them again
         "fragment_answers": sum(1 for r in answered if r.get("fragments")),
         "fragments_left": sum(1 for r in answered if (r.get("fragments") or 0) > 1),
         "repetition_cut": sum(1 for r in answered if r.get("repetition_cut")),

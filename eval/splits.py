@@ -1,12 +1,10 @@
 """Question sets that cannot be overfitted: a tuning half and a report half split by passage, and
-the
-three kinds of question a knowledge base is asked (answerable, out of the knowledge base, near
+the three kinds of question a knowledge base is asked (answerable, out of the knowledge base, near
 miss).
 
 Everything here is a pure function of the QA items: the same files give the same halves on every
 machine, and a passage (with every question about it) lands in exactly one half, so nothing chosen
-on
-the tuning half has seen a report-half passage.
+on the tuning half has seen a report-half passage.
 """
 
 from __future__ import annotations
@@ -36,9 +34,8 @@ def split_by_passage(
     salt: str = "kb-eval-v1",
 ) -> dict[str, list[QAItem]]:
     """Items grouped by the half of their passage (``key``: the passage that decides; default the
-    item's
-    own context, e.g. the English twin's for a translated set). Items without a passage are left
-    out."""
+    item's own context, e.g. the English twin's for a translated set). Items without a passage are
+    left out."""
     key = key or (lambda item: item.context)
     halves: dict[str, list[QAItem]] = {h: [] for h in HALVES}
     for item in items:

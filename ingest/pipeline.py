@@ -57,9 +57,8 @@ class IngestStats:
 
 class Progress(Protocol):
     """What ingest_files reports. Optional too: ``pages_read(source, index, done, total, ocr)``
-    while a
-    paged file is read (it may come for the next file while this one is embedded: parsing runs
-    ahead)."""
+    while a paged file is read (it may come for the next file while this one is embedded: parsing
+    runs ahead)."""
 
     def file_started(self, source: str, index: int, total: int) -> None: ...
     def chunks_planned(self, source: str, count: int) -> None: ...

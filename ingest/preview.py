@@ -2,8 +2,7 @@
 
 The passage is found on the page by its own text (PyMuPDF's ``search_for``, line by line, so a chunk
 that spans lines, table cells or a page's reading order is still found). An OCR'd page has no text
-layer
-to search: there the boxes of the recognised lines, recorded at ingest, place the passage.
+layer to search: there the boxes of the recognised lines, recorded at ingest, place the passage.
 """
 
 import re
@@ -38,10 +37,8 @@ def render_page(
     ocr_lines: list | None = None,
 ) -> PagePreview:
     """``page`` is 1-based; ``ocr_lines`` (``[x0, y0, x1, y1, text]`` in points, recorded when the
-    page was
-    OCR'd) place a passage on a page without a text layer. IngestError (one sentence) for a page out
-    of
-    range or one too costly to draw."""
+    page was OCR'd) place a passage on a page without a text layer. IngestError (one sentence) for a
+    page out of range or one too costly to draw."""
     import pymupdf
 
     with pymupdf.open(str(path), filetype="pdf") as pdf:
@@ -69,10 +66,10 @@ def locate(sheet, passage: str) -> list:
     """Rectangles (page points) of the passage's text on the page; empty when it is not on it.
 
     A chunk is one contiguous stretch of the page, while a phrase it shares with other parts of the
-    page (a repeated heading, a common sentence) is found there too: of the groups of nearby lines
-    found,
-    the one that holds the most of the passage's text is kept, and so is any other holding text that
-    is
+    page
+    (a repeated heading, a common sentence) is found there too: of the groups of nearby lines found,
+    the
+    one that holds the most of the passage's text is kept, and so is any other holding text that is
     found nowhere else."""
     found: list[tuple[object, int]] = []  # (rect, fragment number)
     for number, fragment in enumerate(fragments(passage)[:_MAX_FRAGMENTS]):

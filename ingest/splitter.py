@@ -40,8 +40,7 @@ def _check(size: int, overlap: int, what: str) -> None:
 
 class ChineseTextSplitter:
     """Splits Documents into chunks of at most ``chunk_size`` characters (tables may keep one long
-    row);
-    a Document with a ``page`` (a PDF page) into chunks of ``page_chunk_size`` (default:
+    row); a Document with a ``page`` (a PDF page) into chunks of ``page_chunk_size`` (default:
     ``chunk_size``)."""
 
     def __init__(
@@ -89,9 +88,10 @@ class ChineseTextSplitter:
         """Each Document (a page, a section) is split on its own: a chunk never spans two pages.
 
         Every chunk keeps its page's metadata and ``headings``, the heading path it sits under. A
-        page
-        whose outline says headings start on it (``heading_starts``, one path a line, from the PDF
-        loader) gives each chunk the path of the last of them that starts before the chunk's middle.
+        page whose
+        outline says headings start on it (``heading_starts``, one path a line, from the PDF loader)
+        gives
+        each chunk the path of the last of them that starts before the chunk's middle.
         """
         out: list[Document] = []
         for doc in documents:
@@ -152,9 +152,8 @@ def _split_table(block: str, chunk_size: int) -> list[str]:
 
 def _heading_positions(text: str, heading_starts: str) -> list[tuple[int, str]]:
     """(offset in ``text``, path) of each heading starting on this page, found by its last part's
-    words
-    (extraction may add spaces, as in "式(6.5) 的解释"); a heading not found counts from the page
-    top."""
+    words (extraction may add spaces, as in "式(6.5) 的解释"); a heading not found counts from the
+    page top."""
     out: list[tuple[int, str]] = []
     cursor = 0
     for path in filter(None, heading_starts.split("\n")):

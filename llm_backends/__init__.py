@@ -93,8 +93,7 @@ def build_chat_model(config: LLMConfig, engine: LocalEngine | None = None) -> Ba
 
 def warm_up(chat_model: BaseChatModel, config: LLMConfig) -> None:
     """Load a model's weights now, with a few generated tokens, where its profile says loading is
-    slow
-    (local models); remote models need nothing."""
+    slow (local models); remote models need nothing."""
     if model_profile(config).preload:
         chat_model.invoke("1 + 1 =", stop=[" ", ".", "。", "，", ","])
 

@@ -23,8 +23,7 @@ class LLMConfig:
     max_tokens: int = 512
     timeout_s: float = 60.0
     max_retries: int = 2
-    # local model
-    # a GGUF file; None -> the packaged model `model` assembled into models_dir
+    # local model a GGUF file; None -> the packaged model `model` assembled into models_dir
     model_path: str | None = None
     models_dir: str | None = None  # where the packaged GGUF is written
     n_threads: int = 2

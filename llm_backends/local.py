@@ -49,8 +49,7 @@ class LocalChatModel(BaseChatModel):
     _own_engine: Any = PrivateAttr(default=None)
 
     # The answer chain passes a refusal-gate request (``refusal_gate``, see
-    # llm_backends.refusal_gate)
-    # to chat models that say they read the refusal's probability.
+    # llm_backends.refusal_gate) to chat models that say they read the refusal's probability.
     reads_refusal_probability: bool = True
 
     @property

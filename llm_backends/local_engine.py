@@ -162,8 +162,7 @@ class LocalEngine:
         draft = self._draft_model()
         try:
             # logits_all with a draft model: llama-cpp-python 0.3.36 turns it on by itself but sizes
-            # its
-            # logits buffer from the argument (n_batch rows), and a prompt past 512 tokens then
+            # its logits buffer from the argument (n_batch rows), and a prompt past 512 tokens then
             # fails.
             llama = Llama(
                 model_path=path,
@@ -184,10 +183,9 @@ class LocalEngine:
 
     def _draft_model(self) -> Any:
         """Prompt-lookup decoding: answers copy spans of the sources, so the tokens that followed
-        the last
-        two in the prompt are tried as the next ones, checked in one batch. (llama-cpp-python then
-        keeps
-        every token's logits: n_ctx x vocabulary floats, 2.5 GB for Qwen2.5 at n_ctx 4096.)"""
+        the last two in the prompt are tried as the next ones, checked in one batch.
+        (llama-cpp-python then keeps every token's logits: n_ctx x vocabulary floats, 2.5 GB for
+        Qwen2.5 at n_ctx 4096.)"""
         if self.prompt_lookup_tokens <= 0:
             return None
         from llama_cpp.llama_speculative import LlamaPromptLookupDecoding

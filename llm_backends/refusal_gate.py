@@ -4,8 +4,7 @@ The answer prompt asks for one fixed refusal sentence, so "the model is about to
 first tokens it would write are that sentence's". After the prompt is evaluated, the logits of the
 first answer step are already there: reading them costs nothing, and each further token of the
 refusal's prefix costs one decode step. Below the caller's threshold the answer is generated with
-the
-refusal's start banned, so a model that hesitates answers from the passages instead of refusing.
+the refusal's start banned, so a model that hesitates answers from the passages instead of refusing.
 
 A request is a plain dict (the answer chain passes it as a ``stream`` keyword)::
 

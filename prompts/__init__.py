@@ -152,8 +152,7 @@ def answer_messages(
     instructions: str | None = None,
 ) -> list[BaseMessage]:
     """Messages asking for a cited answer from the numbered context only. ``instructions`` (a
-    caller's
-    own system message) go after the knowledge-base rules, which keep precedence."""
+    caller's own system message) go after the knowledge-base rules, which keep precedence."""
     lang = lang or detect_language(question)
     context = format_context(context_blocks) or _NO_CONTEXT[lang]
     template = load_template("answer", lang, override_dir)

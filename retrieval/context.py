@@ -22,8 +22,8 @@ def chunk_context(metadata: Mapping) -> str:
     """``title > heading > sub-heading`` from a chunk's metadata ("" when there is none).
 
     The title is the document's own (a PDF's title, a file name's stem); a heading equal to the
-    title
-    or to the heading before it is said once.
+    title or
+    to the heading before it is said once.
     """
     parts: list[str] = []
     title = str(metadata.get("title") or "").strip()

@@ -87,8 +87,8 @@ def build_embeddings(
             from langchain_openai import OpenAIEmbeddings
 
             # check_embedding_ctx_length=False: non-OpenAI servers (Zhipu embedding-3, vLLM) take
-            # raw strings.
-            # api_key / base_url are the fields' aliases, which mypy's pydantic plugin does not see
+            # raw strings. api_key / base_url are the fields' aliases, which mypy's pydantic plugin
+            # does not see
             return OpenAIEmbeddings(  # type: ignore[call-arg]
                 model=model or "text-embedding-3-small",
                 api_key=api_key,

@@ -19,8 +19,7 @@ log = logging.getLogger(__name__)
 
 class KeywordIndex:
     """One FTS5 table per knowledge base (so BM25's document frequencies are that base's own), in
-    one
-    SQLite file per data dir."""
+    one SQLite file per data dir."""
 
     def __init__(self, path: str | Path, tokenizer: Tokenizer | None = None):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
@@ -147,8 +146,8 @@ class KeywordIndex:
         self, kb: str, query: str, limit: int, doc_ids: list[str] | None = None
     ) -> dict[str, int]:
         """chunk id -> 2 per numbered reference of ``query`` the chunk holds with its kind (eq13p6),
-        1 per
-        one it holds only as the dotted number (n13p6); at most ``limit`` chunks per reference."""
+        1 per one it holds only as the dotted number (n13p6); at most ``limit`` chunks per
+        reference."""
         if not self._tok.numbered_references:
             return {}
         out: dict[str, int] = {}

@@ -4,14 +4,11 @@ A small model handed passages about a neighbouring subject (another station on t
 another church in the same city) answers from them instead of saying the documents do not hold the
 answer. The names a question asks about are the ones a tagger calls names: jieba's part-of-speech
 tags for person, place, organisation and other proper nouns (``nr*``, ``ns``, ``nt``, ``nz``), and
-in
-English runs of two or more capitalised words ("Denver Broncos"). No word lists: what counts as a
-name
-is the tagger's and the spelling's, so it carries to documents nobody here has read. When the
-passages
-are in the question's language and miss one of those names, the question is not about them, unless
-the knowledge base mentions the name elsewhere (``known``). Measured in bench/answers.py (README,
-"Answer quality").
+in English runs of two or more capitalised words ("Denver Broncos"). No word lists: what counts as a
+name is the tagger's and the spelling's, so it carries to documents nobody here has read. When the
+passages are in the question's language and miss one of those names, the question is not about them,
+unless the knowledge base mentions the name elsewhere (``known``). Measured in bench/answers.py
+(README, "Answer quality").
 """
 
 from __future__ import annotations
@@ -53,8 +50,7 @@ class NameCheck:
         self, question: str, passages: list[str], known: Callable[[str], bool] | None = None
     ) -> list[str]:
         """The question's names that no passage mentions; with ``known`` (does the knowledge base
-        hold this
-        text anywhere?), only those the knowledge base does not hold either."""
+        hold this text anywhere?), only those the knowledge base does not hold either."""
         text = "\n".join(passages)
         if _is_chinese(question) != _is_chinese(text):
             # a cross-language question: names are written differently, nothing to compare

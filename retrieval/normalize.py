@@ -2,15 +2,14 @@
 Chinese.
 
 A question typed in Traditional Chinese (支持向量機) must find a page printed in Simplified
-(支持向量机)
-and back, and full-width ＳＶＭ must find SVM. The keyword index folds both sides the same way; the
-dense side embeds a Traditional question in Simplified (the embedder saw far more Simplified text).
+(支持向量机) and back, and full-width ＳＶＭ must find SVM. The keyword index folds both sides the
+same way; the dense side embeds a Traditional question in Simplified (the embedder saw far more
+Simplified text).
 
 The Traditional -> Simplified table is OpenCC's character table (``TSCharacters.txt``, shipped in
-the
-pure-Python ``opencc-purepy`` wheel), applied character by character: the same input always folds to
-the same output, which is what a symmetric index needs. Without that package only width and case
-fold.
+the pure-Python ``opencc-purepy`` wheel), applied character by character: the same input always
+folds to the same output, which is what a symmetric index needs. Without that package only width and
+case fold.
 """
 
 import functools

@@ -31,8 +31,7 @@ class Reranker(Protocol):
 @dataclass(frozen=True)
 class SearchOptions:
     """How one search runs; every tuning value lives here (``as_dict`` goes into eval and bench
-    reports).
-    Values measured with bench/retrieval.py (docs/benchmarks.md says on which set each was
+    reports). Values measured with bench/retrieval.py (docs/benchmarks.md says on which set each was
     chosen)."""
 
     k: int = 5
@@ -42,29 +41,22 @@ class SearchOptions:
     mmr_lambda: float = 0.7  # 1 = pure relevance, 0 = pure diversity
     doc_ids: tuple[str, ...] | None = None
     # One hit per page of a paged document (its best chunk): a long book's neighbouring chunks of
-    # one
-    # page no longer crowd the other pages out of the top k.
+    # one page no longer crowd the other pages out of the top k.
     per_page: bool = True
     # Weighted reciprocal rank fusion (CMRC 2018 + SQuAD 1.1): a smaller k than the usual 60 lets
-    # top ranks
-    # weigh more, and the keyword list counts a little less than the dense one.
+    # top ranks weigh more, and the keyword list counts a little less than the dense one.
     rrf_k: int = 10
     keyword_weight: float = 0.7
     # The keyword list's weight shrinks when fewer than this share of the question's terms occur in
-    # the
-    # knowledge base at all (a question in another language than the documents): weight * coverage /
-    # this.
-    # 0 turns it off.
+    # the knowledge base at all (a question in another language than the documents): weight *
+    # coverage / this. 0 turns it off.
     full_coverage: float = 0.5
     # With per_page: the top page_rescore_top pages reordered by first-stage score plus
-    # page_rescore_weight
-    # times the BM25 of their whole page text plus page_similarity_weights times the page's best
-    # chunk
-    # cosine and its mean-vector cosine (retrieval/rescore.py; weights fitted on 2372 SQuAD long
-    # questions,
-    # checked on the other sets). It runs only when the keyword index knows at least full_coverage
-    # of the
-    # question's terms: over pages in another language a page's BM25 rests on a name or a number.
+    # page_rescore_weight times the BM25 of their whole page text plus page_similarity_weights times
+    # the page's best chunk cosine and its mean-vector cosine (retrieval/rescore.py; weights fitted
+    # on 2372 SQuAD long questions, checked on the other sets). It runs only when the keyword index
+    # knows at least full_coverage of the question's terms: over pages in another language a page's
+    # BM25 rests on a name or a number.
     page_rescore: bool = True
     page_rescore_top: int = 10
     page_rescore_weight: float = 1.5
@@ -73,11 +65,9 @@ class SearchOptions:
     # (retrieval/references.py).
     references_first: bool = True
     # Long questions (at least this many characters; 0: off): their subject words (Chinese words
-    # rarer
-    # than focus_max_general_freq in jieba's general dictionary, Latin words, references) make a
-    # focused
-    # query, embedded beside the whole question (its dense list weighs focus_dense_weight) and, with
-    # focus_keyword, given to the keyword side instead of the whole question
+    # rarer than focus_max_general_freq in jieba's general dictionary, Latin words, references) make
+    # a focused query, embedded beside the whole question (its dense list weighs focus_dense_weight)
+    # and, with focus_keyword, given to the keyword side instead of the whole question
     # (Tokenizer.subject_terms).
     focus_min_chars: int = 0
     focus_max_general_freq: int = 1000

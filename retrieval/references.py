@@ -2,14 +2,11 @@
 Section 2.1.
 
 People point into a textbook or a paper by its numbers. A word tokenizer cuts ``13.6`` into ``13``
-and
-``6``, which every page of chapter 13 holds, so "请推导出式(13.6)" found the chapter, not the page.
-Here a dotted number is one token (``n13p6``), and a number with its label word, or an equation
-number
-printed in parentheses, also gives a token of its kind (``eq13p6``, ``fig3p2``, ``sec2p1``). The
-index
-and the questions go through the same function, so "式13.6", "公式(13.6)" and a printed "(13.6)"
-meet.
+and ``6``, which every page of chapter 13 holds, so "请推导出式(13.6)" found the chapter, not the
+page. Here a dotted number is one token (``n13p6``), and a number with its label word, or an
+equation number printed in parentheses, also gives a token of its kind (``eq13p6``, ``fig3p2``,
+``sec2p1``). The index and the questions go through the same function, so "式13.6", "公式(13.6)" and
+a printed "(13.6)" meet.
 
 Text reaching these functions is already folded (``retrieval.normalize.fold``): half-width, lower
 case.
@@ -67,8 +64,7 @@ def number_token(dotted: str) -> str:
 
 def find_references(text: str) -> list[Reference]:
     """The labelled references in folded ``text``: a label word with its number, 第N章/N节, and a
-    number
-    in parentheses (an equation number as printed: "(13.6)"). Each once, in order."""
+    number in parentheses (an equation number as printed: "(13.6)"). Each once, in order."""
     found: dict[Reference, None] = {}
     for m in _BEFORE.finditer(text):
         found.setdefault(Reference(_WORD_KIND[m.group(1)], m.group(2)))

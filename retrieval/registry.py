@@ -1,9 +1,8 @@
 """The document registry of one knowledge base, kept in Chroma next to its chunks.
 
 A document's registry record is its commit point: chunks are written while the record says
-``pending`` and become visible only when one single-record write flips it to ``indexed``.
-Anything left ``pending``/``deleting`` by a killed process is rolled back on the next open (on a
-shared
+``pending`` and become visible only when one single-record write flips it to ``indexed``. Anything
+left ``pending``/``deleting`` by a killed process is rolled back on the next open (on a shared
 server, once its writer has been silent long enough: a pending record's time is refreshed per
 batch).
 """

@@ -2,21 +2,18 @@
 text.
 
 The first stage matches chunks, and a page ranks by its best chunk. A question's words are often
-spread
-over a page (its subject in one chunk, the detail asked about in the next), and a neighbouring page
-on
-the same subject can hold a better single chunk. This stage takes the top ``top`` hits, reads every
-chunk of each hit's page, and scores the whole page texts by BM25 among themselves (the question's
-keyword terms, the keyword index's tokenizer). The new score is the first-stage score and the page
-BM25, each min-max scaled over those hits, added with ``weight`` on the BM25; with the question's
-vector, also the page's best chunk cosine and the cosine of its chunks' mean vector (the page as a
-whole), read from the stored vectors, scaled the same way. Measured on the
-long-document benchmark (README, "Long documents"); it costs one Chroma read and the tokenizing of
-about ten pages per question.
+spread over a page (its subject in one chunk, the detail asked about in the next), and a
+neighbouring page on the same subject can hold a better single chunk. This stage takes the top
+``top`` hits, reads every chunk of each hit's page, and scores the whole page texts by BM25 among
+themselves (the question's keyword terms, the keyword index's tokenizer). The new score is the
+first-stage score and the page BM25, each min-max scaled over those hits, added with ``weight`` on
+the BM25; with the question's vector, also the page's best chunk cosine and the cosine of its
+chunks' mean vector (the page as a whole), read from the stored vectors, scaled the same way.
+Measured on the long-document benchmark (README, "Long documents"); it costs one Chroma read and the
+tokenizing of about ten pages per question.
 
 It runs only when at least one of the top hits has a page: knowledge bases of unpaged files
-(Markdown,
-text) keep the first-stage order.
+(Markdown, text) keep the first-stage order.
 """
 
 import math
@@ -49,8 +46,8 @@ def page_similarity(
     collection, hits: Sequence, query_vector: Sequence[float]
 ) -> dict[tuple[str, int], tuple[float, float]]:
     """(doc_id, page) -> (the best cosine of any of the page's chunks, the cosine of their mean
-    vector)
-    with the question's vector, for the paged ``hits``; one Chroma read of the stored vectors."""
+    vector) with the question's vector, for the paged ``hits``; one Chroma read of the stored
+    vectors."""
     import numpy as np
 
     keys = {(h.doc_id, h.page) for h in hits if h.page is not None}
@@ -116,8 +113,7 @@ def rescore_pages(
 ) -> list:
     """``hits`` (best first) with the first ``top`` reordered by score + weight * page BM25 (+ the
     weighted page similarities: best chunk cosine, mean-vector cosine), each scaled over those hits;
-    a
-    hit without a page counts its own text and its own cosine. Scores are left as they were."""
+    a hit without a page counts its own text and its own cosine. Scores are left as they were."""
     head, tail = hits[:top], hits[top:]
     if weight <= 0 or len(head) < 2 or not terms or all(h.page is None for h in head):
         return hits

@@ -124,8 +124,7 @@ class _QueryVectors:
 
     def blend(self, options: "SearchOptions") -> Callable[[], list[float]]:
         """What page rescoring compares pages with: the question's vector, plus the focused one
-        weighted
-        by focus_dense_weight when there is one (computed only if rescoring asks)."""
+        weighted by focus_dense_weight when there is one (computed only if rescoring asks)."""
 
         def vector() -> list[float]:
             if not self._focused:

@@ -11,6 +11,7 @@ from retrieval.chunk_ids import chunk_id, neighbour_id
 from retrieval.context import index_text
 from retrieval.kb_names import store_id
 from retrieval.keyword import KeywordIndex
+from retrieval.keyword_sync import KeywordSync
 from retrieval.registry import HIDDEN_STATES, DocumentRecord, DocumentRegistry
 
 # A document indexed or deleted through another app instance on the same Chroma server reaches this
@@ -51,23 +52,20 @@ class KnowledgeBase:
             )
         )
         self.keyword = keyword
-        self.keyword_sync_s = keyword_sync_s
-        self._synced_at = 0.0
-        # what the keyword index holds, read once, then kept here
-        self._keyword_docs: set[str] | None = None
+        self._keyword_rows = KeywordSync(
+            keyword, self.id, self.registry, self.collection, self._index_text, keyword_sync_s
+        )
         self._write_lock = threading.RLock()
         # A half-written document is rolled back on open only once its writer has been silent this
-        # long
-        # (0: this process is the only writer; a shared server: another process may be writing it
-        # now).
+        # long (0: this process is the only writer; a shared server: another process may be writing
+        # it now).
         self.stale_after_s = stale_after_s
         self._recovered = False
 
     # --- consistency ---------------------------------------------------------------------------
     def open_for_writing(self) -> "KnowledgeBase":
         """Recovery, once per process, before the first write: opening a knowledge base to read
-        (listing,
-        searching, answering a 404) never changes it."""
+        (listing, searching, answering a 404) never changes it."""
         if not self._recovered:
             self.recover()
         return self
@@ -82,55 +80,13 @@ class KnowledgeBase:
             self._recovered = True
 
     def sync_keyword(self) -> tuple[int, int]:
-        """Make the keyword index follow the registry (the commit point): documents indexed
-        elsewhere
-        (another replica on the same Chroma server) are added, deleted ones removed. (added,
+        """Make the keyword index follow the registry (retrieval/keyword_sync.py): (added,
         removed)."""
         with self._write_lock:
-            indexed = set(self.registry.ids_with_status("indexed"))
-            if self._keyword_docs is None:  # a full scan of the index: once, not on every sync
-                self._keyword_docs = self.keyword.doc_ids(self.id)
-            in_keyword = set(self._keyword_docs)
-            for doc_id in in_keyword - indexed:
-                self._keyword_remove(doc_id)
-            for doc_id in indexed - in_keyword:
-                found = self.collection.get(
-                    where={"doc_id": doc_id}, include=["documents", "metadatas"]
-                )
-                self._keyword_add(
-                    doc_id,
-                    [
-                        (cid, self._index_text(text, meta or {}))
-                        for cid, text, meta in zip(
-                            found["ids"], found["documents"], found["metadatas"]
-                        )
-                    ],
-                )
-            self._synced_at = time.monotonic()
-            return len(indexed - in_keyword), len(in_keyword - indexed)
-
-    def _keyword_add(self, doc_id: str, chunks: list[tuple[str, str]]) -> None:
-        self.keyword.add(self.id, doc_id, chunks)
-        if self._keyword_docs is not None:
-            self._keyword_docs.add(doc_id)
-
-    def _keyword_remove(self, doc_id: str) -> None:
-        self.keyword.remove(self.id, doc_id)
-        if self._keyword_docs is not None:
-            self._keyword_docs.discard(doc_id)
-
-    def _keep_keyword_in_step(self) -> None:
-        """Before a keyword search: at most every ``keyword_sync_s`` seconds, one registry read."""
-        stale = (
-            self.keyword_sync_s is not None
-            and time.monotonic() - self._synced_at >= self.keyword_sync_s
-        )
-        # the first read fills an index emptied for a new tokenizer
-        if not self._synced_at or stale:
-            self.sync_keyword()
+            return self._keyword_rows.sync()
 
     def _purge(self, doc_id: str) -> None:
-        self._keyword_remove(doc_id)
+        self._keyword_rows.remove(doc_id)
         self.collection.delete(where={"doc_id": doc_id})
         self.registry.remove(doc_id)
 
@@ -183,7 +139,7 @@ class KnowledgeBase:
                 doc_id, source, "indexed", len(chunks), pages, added_at=time.time()
             )
             self.registry.put(record)  # the commit point
-            self._keyword_add(
+            self._keyword_rows.add(
                 doc_id,
                 [(i, self._index_text(c.page_content, c.metadata)) for i, c in zip(ids, chunks)],
             )
@@ -250,17 +206,16 @@ class KnowledgeBase:
         self, query: str, n: int, doc_ids: list[str] | None = None
     ) -> list[tuple[str, float]]:
         """(chunk id, BM25 score) of the ``n`` best keyword matches, best first."""
-        self._keep_keyword_in_step()
+        self._keyword_rows.keep_in_step()
         return self.keyword.search(self.id, query, n, list(doc_ids or []))
 
     def reference_matches(
         self, query: str, limit: int, doc_ids: list[str] | None = None
     ) -> dict[str, int]:
         """chunk id -> how strongly it holds the numbered references ``query`` names (式(13.6), Fig.
-        2):
-        2 per reference held with its kind (eq13p6), 1 per one held only as its dotted number
+        2): 2 per reference held with its kind (eq13p6), 1 per one held only as its dotted number
         (n13p6)."""
-        self._keep_keyword_in_step()
+        self._keyword_rows.keep_in_step()
         return self.keyword.reference_matches(self.id, query, limit, doc_ids)
 
     def subject_terms(self, query: str, max_general_freq: int) -> list[str]:

@@ -42,8 +42,7 @@ def _light_stem(word: str) -> str:
 
 def _english_stemmer(kind: str) -> Callable[[str], str]:
     """English words meet through their stem on both sides ("represented" ~ "represents"):
-    Snowball's
-    English stemmer (PyStemmer), or the earlier light one, or none."""
+    Snowball's English stemmer (PyStemmer), or the earlier light one, or none."""
     if kind == "snowball":
         import Stemmer
 
@@ -58,9 +57,8 @@ def _english_stemmer(kind: str) -> Callable[[str], str]:
 
 class Tokenizer:
     """jieba for Chinese (search mode: words and their sub-words), lowercase words for the rest;
-    text is
-    folded first (retrieval/normalize.py), so Traditional and Simplified, full- and half-width
-    meet."""
+    text is folded first (retrieval/normalize.py), so Traditional and Simplified, full- and
+    half-width meet."""
 
     def __init__(self, numbered_references: bool = True, english_stems: str = "snowball"):
         import jieba
@@ -74,8 +72,7 @@ class Tokenizer:
         self._stem = _english_stemmer(english_stems)
         self._stemmed_stopwords = frozenset(self._stem(w) for w in _STOPWORDS)
         # Page rescoring tokenizes the same pages for question after question (about half of a
-        # search's
-        # time on a book): the last pages' tokens are kept, per tokenizer, bounded.
+        # search's time on a book): the last pages' tokens are kept, per tokenizer, bounded.
         self._tokens_cached = functools.lru_cache(maxsize=1024)(self._tokens)
 
     @property
@@ -87,8 +84,7 @@ class Tokenizer:
 
     def tokens(self, text: str) -> list[str]:
         """Words, dotted numbers whole (13.6 -> n13p6), then the text's numbered references
-        (式(13.6) ->
-        eq13p6; retrieval/references.py)."""
+        (式(13.6) -> eq13p6; retrieval/references.py)."""
         return list(self._tokens_cached(text))
 
     def _tokens(self, text: str) -> tuple[str, ...]:
@@ -102,13 +98,10 @@ class Tokenizer:
 
     def subject_terms(self, text: str, max_general_freq: int) -> list[str]:
         """The words of ``text`` that carry its subject: Chinese words jieba's general-language
-        dictionary
-        rates rarer than ``max_general_freq`` (or does not know), Latin words that are no stop
-        words,
-        and numbered references as written. Instruction and role-play words
-        ("根据所提供的上下文信息，
-        假设你是老师，请你设置一个问题") are common Chinese and drop out. In question order, each
-        once."""
+        dictionary rates rarer than ``max_general_freq`` (or does not know), Latin words that are no
+        stop words, and numbered references as written. Instruction and role-play words
+        ("根据所提供的上下文信息，假设你是老师，请你设置一个问题") are common Chinese and drop out.
+        In question order, each once."""
         folded = fold(text)
         refs = [m.group(0) for m in _REFERENCE_TEXT.finditer(folded)]
         rest = _REFERENCE_TEXT.sub(" ", folded)

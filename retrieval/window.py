@@ -2,8 +2,7 @@
 document.
 
 Chunks are cut by size, so an answer can fall on a boundary ("本线现时使用2" | "015年…"), and pages
-are
-split into small chunks so that a question matches the one sentence it is about
+are split into small chunks so that a question matches the one sentence it is about
 (``ingest.DEFAULT_PAGE_CHUNK_SIZE``). ``widen_hits`` does two things to every hit, whatever its
 format:
 
@@ -14,8 +13,7 @@ format:
    whole.
 
 The overlap between neighbours is said once. Scores, ids and pages do not change, so a citation
-still
-points at the chunk that matched.
+still points at the chunk that matched.
 """
 
 import dataclasses
@@ -135,11 +133,9 @@ def _steps() -> list[int]:
 
 def _join(first: str, second: str, most: int = 200, least: int = 4) -> str:
     """``first`` then ``second``, the tail of ``first`` that ``second`` repeats (chunk overlap) said
-    once;
-    a shared run shorter than ``least`` characters is taken for chance, not overlap. Without
-    overlap, a
-    sentence cut between them is glued back (a space between two words, as the splitter stripped
-    it)."""
+    once; a shared run shorter than ``least`` characters is taken for chance, not overlap. Without
+    overlap, a sentence cut between them is glued back (a space between two words, as the splitter
+    stripped it)."""
     for size in range(min(len(first), len(second), most), least - 1, -1):
         if first.endswith(second[:size]):
             return first + second[size:]

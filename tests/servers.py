@@ -159,8 +159,8 @@ def postgres_bin_dir() -> Path | None:
 
 class PostgresServer:
     """A throwaway PostgreSQL cluster in a temporary folder (run as the ``postgres`` user when we
-    are root:
-    the server refuses to run as root). ``kill()`` / ``start()`` simulate a crash and a restart."""
+    are root: the server refuses to run as root). ``kill()`` / ``start()`` simulate a crash and a
+    restart."""
 
     def __init__(self):
         self.bin = postgres_bin_dir()
@@ -250,8 +250,7 @@ class PostgresServer:
 
 class KbProcess:
     """A `kb` command (``serve --no-ui`` or ``worker``) in its own process group, so it can be
-    killed
-    outright. ``env``: KB_* settings on top of this process's environment."""
+    killed outright. ``env``: KB_* settings on top of this process's environment."""
 
     def __init__(self, *args: str, env: dict[str, str], log: Path | None = None):
         self.args, self.env, self.log, self.proc = list(args), env, log, None

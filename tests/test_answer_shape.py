@@ -1,6 +1,6 @@
 """An answer's shape: it stops where it starts saying itself again, and a fragment ("[1]", a name's
-first
-character) is asked once more. Scripted chat models make each case deterministic; no model runs."""
+first character) is asked once more. Scripted chat models make each case deterministic; no model
+runs."""
 
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessageChunk

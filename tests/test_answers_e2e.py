@@ -78,8 +78,7 @@ def test_question_the_guide_does_not_answer_is_refused(guide):
 
 def test_openai_route_follow_up_with_the_official_client(tmp_path):
     """The same default model behind a real server: a three-message conversation through the
-    official
-    `openai` client; the follow-up needs the history, and usage is counted."""
+    official `openai` client; the follow-up needs the history, and usage is counted."""
     import time
 
     import httpx

@@ -1,6 +1,5 @@
 """The shape of the code, checked: no import cycles, small modules, libraries that never reach into
-the app,
-and front doors that go through the operations instead of the parts behind them."""
+the app, and front doors that go through the operations instead of the parts behind them."""
 
 import ast
 from pathlib import Path

@@ -49,8 +49,7 @@ def test_two_replicas_keyword_indexes_follow_the_registry(
 ):
     """Replica B opened the knowledge base before A indexed a document: B's keyword search finds it
     within the stated bound (retrieval.store.KEYWORD_SYNC_S), without a restart; a deletion through
-    B
-    is gone from A's keyword search the same way."""
+    B is gone from A's keyword search the same way."""
     from retrieval.store import KEYWORD_SYNC_S
 
     a = KnowledgeBaseStore(

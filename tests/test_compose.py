@@ -146,8 +146,7 @@ def _packages() -> list[str]:
 
 def test_compose_scale_profile_structure():
     """Two API replicas behind one port, a worker, the queue and Chroma; replicas and workers see
-    the
-    same uploads (one shared volume at one path) and the same queue and Chroma."""
+    the same uploads (one shared volume at one path) and the same queue and Chroma."""
     services = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]
     scale = {name for name, svc in services.items() if "scale" in svc.get("profiles", [])}
     assert scale == {"lb", "api", "worker", "queue"}

@@ -1,6 +1,5 @@
 """Nothing accepted is lost: a server killed with SIGKILL in the middle of an ingestion job,
-restarted on
-the same data dir, finishes the job under the same id; a cancelled job leaves nothing
+restarted on the same data dir, finishes the job under the same id; a cancelled job leaves nothing
 half-written."""
 
 import time

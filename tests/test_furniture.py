@@ -1,7 +1,6 @@
 """Page furniture (running headers, footers, page numbers) kept out of chunks; the citation
-highlight lands
-on the chunk's own lines, also on a formula page, never on the footer. Real PDFs written by
-PyMuPDF."""
+highlight lands on the chunk's own lines, also on a formula page, never on the footer. Real PDFs
+written by PyMuPDF."""
 
 import pymupdf
 

@@ -1,8 +1,6 @@
 """The job store is also the queue: claims are exclusive and leased, a dead worker's job is taken up
-by
-another, outcomes are written only by the lease holder. Run on SQLite and on a real PostgreSQL
-server
-(skipped where PostgreSQL is not installed; `.ci/run` installs it)."""
+by another, outcomes are written only by the lease holder. Run on SQLite and on a real PostgreSQL
+server (skipped where PostgreSQL is not installed; `.ci/run` installs it)."""
 
 import sqlite3
 import threading

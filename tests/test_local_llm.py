@@ -226,8 +226,7 @@ def test_model_from_a_path_alone_builds_its_own_engine(gemma_engine):
 
 def test_prompt_lookup_decoding_answers_a_prompt_longer_than_a_batch():
     """With a draft model llama-cpp-python keeps every prompt token's logits; a prompt past its
-    512-token
-    batch once overflowed that buffer (fixed by asking for logits_all)."""
+    512-token batch once overflowed that buffer (fixed by asking for logits_all)."""
     config = LLMConfig(
         **{**GEMMA.__dict__, "n_ctx": 1024, "max_tokens": 16, "prompt_lookup_tokens": 4}
     )

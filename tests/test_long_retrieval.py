@@ -147,9 +147,8 @@ def test_index_text_leads_with_context_but_not_twice():
 
 def test_heading_context_finds_the_page_that_never_names_its_subject(tmp_path, store, parser):
     """Page 2 talks about "the dual problem" without saying "支持向量机"; only its chapter heading
-    does.
-    Page 1 of another chapter names 支持向量机 in passing. With the heading path indexed, page 2
-    wins."""
+    does. Page 1 of another chapter names 支持向量机 in passing. With the heading path indexed, page
+    2 wins."""
     pages = [
         "本章讲决策树。决策树的剪枝可以降低过拟合，和支持向量机的软间隔一样都是为了泛化。" * 3,
         "把主问题的约束乘以拉格朗日乘子，求出对偶函数，再对乘子求极大，就得到对偶问题。" * 3,

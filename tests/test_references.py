@@ -1,6 +1,6 @@
 """Numbered references (式(13.6), Eq. (4.2)) as whole tokens that rank the page holding them first,
-an
-older keyword index brought up to date on open. Real PDFs written by PyMuPDF, the real embedder."""
+an older keyword index brought up to date on open. Real PDFs written by PyMuPDF, the real embedder.
+"""
 
 import pymupdf
 

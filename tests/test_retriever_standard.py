@@ -1,6 +1,5 @@
 """LangChain's own standard tests for retrievers, run on a real knowledge base (real embeddings,
-Chroma and
-keyword index): ``KnowledgeBaseRetriever`` behaves as any LangChain retriever must."""
+Chroma and keyword index): ``KnowledgeBaseRetriever`` behaves as any LangChain retriever must."""
 
 import atexit
 import functools

@@ -1,10 +1,8 @@
 """Two API replicas and ingestion workers over a real Chroma server and a real PostgreSQL queue,
-each a
-real `kb` process: an upload through A is indexed by a worker, B reports the job and finds the
-document
-by keyword within the bound; a deletion through B is gone on A within it; a worker killed with
-SIGKILL
-mid-job is replaced and the job completes with no file lost and no partial document."""
+each a real `kb` process: an upload through A is indexed by a worker, B reports the job and finds
+the document by keyword within the bound; a deletion through B is gone on A within it; a worker
+killed with SIGKILL mid-job is replaced and the job completes with no file lost and no partial
+document."""
 
 import time
 from types import SimpleNamespace
@@ -25,8 +23,7 @@ BOUND_S = KEYWORD_SYNC_S + 5  # what the README promises, plus the time of one s
 @pytest.fixture()
 def cluster(tmp_path):
     """Replicas ``a`` and ``b`` and ``start_worker(name)`` sharing one Chroma server, one queue
-    (``postgres``)
-    and one upload volume."""
+    (``postgres``) and one upload volume."""
     try:
         chroma, postgres = ChromaServer(tmp_path / "chroma"), PostgresServer()
     except ServerUnavailable as exc:

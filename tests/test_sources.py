@@ -1,6 +1,5 @@
 """Source preview over real HTTP: the original file kept and served, a PDF page drawn with the cited
-chunk
-highlighted where the chunk really is on the page, the passage in its surrounding text, and
+chunk highlighted where the chunk really is on the page, the passage in its surrounding text, and
 bounds."""
 
 import io
@@ -65,8 +64,8 @@ def api(tmp_path_factory):
     # text only as pixels: OCR'd at ingest
     FileFactory(root).image_only_pdf("scan.pdf", "第七条年假规定")
     # 400-character page chunks: TARGET_RECT and the "nothing from the top" check are drawn for a
-    # chunk
-    # that starts below the filler paragraph (the default 250 would start it inside the filler).
+    # chunk that starts below the filler paragraph (the default 250 would start it inside the
+    # filler).
     settings = Settings(
         data_dir=root / "data",
         seed_dir=root / "seed",

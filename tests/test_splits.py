@@ -1,6 +1,5 @@
 """The evaluation protocol's split: a passage and its questions land in one half only, and the
-near-miss
-passage keeps its subject but loses the answer."""
+near-miss passage keeps its subject but loses the answer."""
 
 import json
 from pathlib import Path

@@ -172,8 +172,7 @@ def test_sigkill_mid_embedding_leaves_no_partial_document(tmp_path, files):
 def test_a_shared_server_rolls_back_only_stale_half_written_documents(tmp_path, embeddings):
     """On a shared Chroma server another process may be writing a document while this one opens the
     knowledge base: a fresh `pending` record is left alone, one whose writer went silent is rolled
-    back,
-    and a document written again over a killed writer's leftovers ends complete."""
+    back, and a document written again over a killed writer's leftovers ends complete."""
     import time
 
     from langchain_core.documents import Document
@@ -217,8 +216,7 @@ def test_a_shared_server_rolls_back_only_stale_half_written_documents(tmp_path, 
 
 def test_listing_and_reading_never_write(tmp_path, embeddings):
     """A half-written document (a killed writer's) stays as it is while knowledge bases are listed
-    and
-    read; only opening one for writing rolls it back."""
+    and read; only opening one for writing rolls it back."""
     import time
 
     from retrieval import DocumentRecord, KnowledgeBaseStore, open_chroma_client

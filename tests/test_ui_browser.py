@@ -1,9 +1,8 @@
 """End to end through a real browser: the real server (REST + Gradio UI), headless Debian chromium.
 
 Create a knowledge base, upload a small Chinese file, wait for it to be indexed, ask a question
-whose
-answer is in it, and check the streamed answer and its cited source. Leaves a screenshot of the chat
-in test-artifacts/ui-chat.png.
+whose answer is in it, and check the streamed answer and its cited source. Leaves a screenshot of
+the chat in test-artifacts/ui-chat.png.
 """
 
 import re
@@ -154,8 +153,7 @@ def test_upload_then_ask_shows_cited_answer(page, server_url, tmp_path):
     page.goto(server_url + "/")  # redirects to /ui/
     expect(page.get_by_text("知识库助手 Knowledge-base assistant")).to_be_visible()
     # the page's load events fill the knowledge-base list (the seeded "guide" is selected); wait for
-    # them,
-    # or their late answer would re-select "guide" after we create ours
+    # them, or their late answer would re-select "guide" after we create ours
     expect(page.locator("#kb-summary")).to_contain_text("guide", timeout=60_000)
 
     # a new knowledge base becomes the selected one

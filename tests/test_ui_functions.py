@@ -1,6 +1,5 @@
 """The UI's pure functions: the passage view (formula lines reflowed), the sources list, [n] links,
-job rows
-and progress, conversations kept per knowledge base."""
+job rows and progress, conversations kept per knowledge base."""
 
 from app.ui.chat import passage_html, reflow
 

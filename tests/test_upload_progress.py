@@ -1,6 +1,5 @@
 """Upload progress that tells the truth, over real HTTP: each file's stage (queued, reading or OCR
-page
-x/y, embedding chunk x/y, writing, done), its counts and times, as the job runs."""
+page x/y, embedding chunk x/y, writing, done), its counts and times, as the job runs."""
 
 import time
 

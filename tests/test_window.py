@@ -1,8 +1,7 @@
 """The answer model's passage of a hit: the matched chunk widened with its neighbours, on its page
-for a PDF,
-in its document otherwise, a sentence cut at a boundary finished (retrieval.widen_hits). Real files,
-the
-real parser and embedder, a real Chroma store; one fake store for the joining rules."""
+for a PDF, in its document otherwise, a sentence cut at a boundary finished (retrieval.widen_hits).
+Real files, the real parser and embedder, a real Chroma store; one fake store for the joining rules.
+"""
 
 import pytest
 

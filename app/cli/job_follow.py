@@ -1,8 +1,6 @@
 """`kb ingest` waits on its ingestion job: the same durable job an upload through the web page or
-REST
-makes, run by this process (one machine) or by `kb worker` processes (a queue). Progress comes from
-the
-job's own record, so the terminal shows what any other door would."""
+REST makes, run by this process (one machine) or by `kb worker` processes (a queue). Progress comes
+from the job's own record, so the terminal shows what any other door would."""
 
 import time
 

@@ -18,11 +18,9 @@ def ingest(
     as_json: JsonOpt = False,
 ):
     """Add files to a knowledge base (created if missing) and wait for them. Same file twice =
-    reported as
-    duplicate; a file that cannot be read fails with its reason while the others are indexed. The
-    files
-    go through the same durable ingestion job as an upload (Ctrl-C cancels it; indexed files
-    stay)."""
+    reported as duplicate; a file that cannot be read fails with its reason while the others are
+    indexed. The files go through the same durable ingestion job as an upload (Ctrl-C cancels it;
+    indexed files stay)."""
     from app.cli.job_follow import follow_job, job_report, print_job_outcomes
     from ingest import expand_paths, unsupported_reason
 

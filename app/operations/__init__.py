@@ -2,8 +2,7 @@
 eval glue).
 
 ``Operations.from_settings()`` wires them over one :class:`app.services.Services`; the REST API, the
-web
-UI and the CLI each hold one and never reach past it.
+web UI and the CLI each hold one and never reach past it.
 """
 
 from dataclasses import dataclass

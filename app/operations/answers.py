@@ -43,8 +43,7 @@ class AnswerService:
         self, question: str, history: list[dict], options: AskOptions
     ) -> Iterator[AnswerEvent]:
         """Checks the request now (raising for a bad one: unknown knowledge base, too long a
-        question),
-        then returns the events; a failure while answering ends them with ``Failed``."""
+        question), then returns the events; a failure while answering ends them with ``Failed``."""
         chain = self.chain(options, question)
         return self._events(chain, question, history, options.instructions)
 
@@ -89,8 +88,7 @@ class AnswerService:
 
     def _passages(self, kb_name: str, query: str, k: int, doc_ids: list[str] | None) -> list:
         """The hits, each widened with its neighbours (page neighbours for a PDF): small chunks
-        match, the
-        model reads the sentences around them, none cut at a chunk boundary."""
+        match, the model reads the sentences around them, none cut at a chunk boundary."""
         from retrieval import widen_hits
 
         hits = self.searcher.search(kb_name, query, k, doc_ids=doc_ids)
@@ -124,8 +122,7 @@ class AnswerService:
 
     def preload(self) -> None:
         """Start loading the default model in the background where its profile says so (a local
-        model),
-        so the first question does not wait for it."""
+        model), so the first question does not wait for it."""
         from llm_backends import model_profile
 
         if not self.services.settings.preload_model:

@@ -38,8 +38,7 @@ class Unavailable(OperationError):
 
 def user_message(exc: BaseException) -> str:
     """One readable sentence for the errors users can cause or fix; a generic line (and a logged
-    trace)
-    otherwise."""
+    trace) otherwise."""
     from llm_backends import LLMBackendError
     from retrieval import KBError
 

@@ -30,9 +30,8 @@ def ks_up_to(k: int) -> tuple[int, ...]:
 
 def load_items(qa_file: str | Path, limit: int | None = None, half: str | None = None):
     """The QA set, first ``limit`` questions only when given; with ``half`` (``tune`` or ``report``)
-    only
-    the questions whose passage falls in that half (eval.splits). ``ValueError`` with a one-line
-    reason."""
+    only the questions whose passage falls in that half (eval.splits). ``ValueError`` with a
+    one-line reason."""
     from eval import load_qa_set
     from eval.splits import HALVES, split_by_passage
 
@@ -91,8 +90,7 @@ def write_contexts(items, directory: Path) -> list[tuple[Path, str]]:
 
 def build_kb_from_contexts(ops: Operations, kb_name: str, items, progress=None):
     """Create ``kb_name`` if missing and ingest the items' contexts into it (already indexed files
-    come
-    back as duplicates). Returns ``ingest.IngestStats``."""
+    come back as duplicates). Returns ``ingest.IngestStats``."""
     files = write_contexts(items, contexts_dir(ops, kb_name))
     if not files:
         raise ValueError("the QA set has no contexts to build a knowledge base from")
@@ -119,11 +117,9 @@ def evaluate(
     warmup: bool = True,
 ):
     """Run ``eval.run_eval`` over ``kb_name`` (which must exist) and, when ``out_dir`` is given,
-    write the
-    report there. ``warmup`` first loads the embedding and chat models, untimed, so loading does not
-    count
-    as the first question's latency. Returns ``(report, paths, judge)``: ``paths`` is empty without
-    ``out_dir``; ``judge`` is the ``eval.ChatJudge`` or None."""
+    write the report there. ``warmup`` first loads the embedding and chat models, untimed, so
+    loading does not count as the first question's latency. Returns ``(report, paths, judge)``:
+    ``paths`` is empty without ``out_dir``; ``judge`` is the ``eval.ChatJudge`` or None."""
     from app.operations.answers import AskOptions
     from eval import run_eval, write_report
 
@@ -214,8 +210,7 @@ def compare_retrieval(
 ):
     """Retrieval-only runs of every mode over every target (label -> (operations, kb name)). Returns
     ``(reports, compare_markdown)``; each report goes to ``out_dir/<label>-<mode>/`` and the table
-    to
-    ``out_dir/compare.md`` when ``out_dir`` is given."""
+    to ``out_dir/compare.md`` when ``out_dir`` is given."""
     from eval import compare_table
 
     reports = {}
@@ -252,8 +247,7 @@ def default_out_dir(kb_name: str, root: str | Path = "eval/out") -> Path:
 
 class TextProgress:
     """Progress as a few plain lines (about every 10 %), for logs and notebooks: usable as the
-    question
-    progress of ``run_eval`` (``progress(done, total)``) and as ``ingest`` progress."""
+    question progress of ``run_eval`` (``progress(done, total)``) and as ``ingest`` progress."""
 
     def __init__(self, label: str, stream=None, every: float = 0.1):
         self.label, self.stream, self.every = label, stream or sys.stdout, every

@@ -13,10 +13,8 @@ log = logging.getLogger("kb.jobs")
 
 class JobProgress(SilentProgress):
     """Ingest progress callbacks written onto a ``jobs.Job``'s files (``order``: the job's file
-    number of
-    each file handed to ingest, which on a resumed job is only the files left), and into the store:
-    each
-    outcome at once, the progress about once a second."""
+    number of each file handed to ingest, which on a resumed job is only the files left), and into
+    the store: each outcome at once, the progress about once a second."""
 
     def __init__(
         self, job, order: list[int], store: JobStore, worker: str | None, every_s: float = 1.0

@@ -19,13 +19,11 @@ import time
 from pathlib import Path
 
 _TABLES = [
-    """CREATE TABLE IF NOT EXISTS jobs (
-        id TEXT PRIMARY KEY, kb TEXT NOT NULL, status TEXT NOT NULL,
-        created DOUBLE PRECISION NOT NULL, finished DOUBLE PRECISION)""",
-    """CREATE TABLE IF NOT EXISTS job_files (
-        job_id TEXT NOT NULL, idx INTEGER NOT NULL, source TEXT NOT NULL, path TEXT NOT NULL,
-        status TEXT NOT NULL, doc_id TEXT, error TEXT, chunks INTEGER NOT NULL DEFAULT 0,
-        PRIMARY KEY (job_id, idx))""",
+    """CREATE TABLE IF NOT EXISTS jobs ( id TEXT PRIMARY KEY, kb TEXT NOT NULL, status TEXT NOT
+        NULL, created DOUBLE PRECISION NOT NULL, finished DOUBLE PRECISION)""",
+    """CREATE TABLE IF NOT EXISTS job_files ( job_id TEXT NOT NULL, idx INTEGER NOT NULL, source
+        TEXT NOT NULL, path TEXT NOT NULL, status TEXT NOT NULL, doc_id TEXT, error TEXT, chunks
+        INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (job_id, idx))""",
     "CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs(status, created)",
 ]
 # Added after the first release: (table, column, type). Existing stores get them on open.
@@ -174,8 +172,7 @@ class JobStore:
         chunks: int,
     ) -> None:
         """A file's outcome, written only while ``worker`` holds the job (a worker that lost its
-        lease
-        must not overwrite what the new holder writes)."""
+        lease must not overwrite what the new holder writes)."""
         with self._tx() as run:
             run(
                 "UPDATE job_files SET status = ?, doc_id = ?, error = ?, chunks = ?, stage ="

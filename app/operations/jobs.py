@@ -32,8 +32,7 @@ def default_worker_id() -> str:
 
 class JobManager:
     """Records jobs and, when ``run_here``, runs a worker loop that claims them (a thread in a
-    server, the
-    main loop of ``kb worker``)."""
+    server, the main loop of ``kb worker``)."""
 
     def __init__(
         self,
@@ -73,8 +72,8 @@ class JobManager:
 
     def resume(self) -> list[Job]:
         """Server start, one machine: the leases a stopped server held are dropped and its running
-        jobs
-        taken up again (files already done stay done). With a queue, workers do this instead."""
+        jobs taken up again (files already done stay done). With a queue, workers do this instead.
+        """
         running = [
             Job.from_record(r)
             for r in map(self._store.get, self._store.ids("running", 100_000))
@@ -130,8 +129,7 @@ class JobManager:
 
     def cancel(self, job_id: str) -> Job | None:
         """Files not started yet end as cancelled; the one being embedded is finished first.
-        Whichever
-        process runs the job learns of it within a third of the lease."""
+        Whichever process runs the job learns of it within a third of the lease."""
         job = self.get(job_id)
         if job is not None and job.status == "running":
             self._store.request_cancel(job_id)

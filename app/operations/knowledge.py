@@ -24,8 +24,7 @@ log = logging.getLogger("kb.knowledge")
 class KnowledgeService:
     def __init__(self, services: Services, run_jobs: bool | None = None):
         """``run_jobs``: run ingestion jobs in this process. Default: yes on one machine, no when a
-        queue
-        is configured (then ``kb worker`` processes run them)."""
+        queue is configured (then ``kb worker`` processes run them)."""
         self.services = services
         s = services.settings
         run_here = s.queue_url is None if run_jobs is None else run_jobs
@@ -171,12 +170,10 @@ class KnowledgeService:
         self, kb_name: str, files: list[tuple[str, BinaryIO]]
     ) -> tuple[Job | None, list[tuple[str, str]]]:
         """The one rule for a batch, at every door: each file is judged alone. A file of a type that
-        cannot
-        be read or over the size limit is refused with its reason, the others go into one durable
-        job
-        (where a file that then fails to parse fails alone). Returns (the job, or None when no file
-        was
-        accepted; refused (name, reason)); ``refused_batch`` is the error for the None case."""
+        cannot be read or over the size limit is refused with its reason, the others go into one
+        durable job (where a file that then fails to parse fails alone). Returns (the job, or None
+        when no file was accepted; refused (name, reason)); ``refused_batch`` is the error for the
+        None case."""
         saved, refused = self.save_uploads(kb_name, files)
         return (self.submit_uploads(kb_name, saved) if saved else None), refused
 

@@ -2,10 +2,8 @@
 highlighted, and the passage in its surrounding text.
 
 Originals are kept content-addressed (``<data_dir>/files/<kb id>/<doc_id><suffix>``) from the moment
-a
-document is indexed, and deleted with it. Nothing here takes a path from a request: a document is
-named
-by its id, checked against the knowledge base's registry.
+a document is indexed, and deleted with it. Nothing here takes a path from a request: a document is
+named by its id, checked against the knowledge base's registry.
 """
 
 import json

@@ -1,6 +1,5 @@
 """The chat: a question streamed into a cited answer, the sources listed, and the cited page shown
-with
-the passage highlighted (the first source at once; any other on a click)."""
+with the passage highlighted (the first source at once; any other on a click)."""
 
 import html
 import io
@@ -67,8 +66,7 @@ def chat(
     doc_ids: list[str] | None = None,
 ) -> Iterator[tuple]:
     """Generator: yields (chatbot messages, history state, sources markdown, question box, cited
-    state,
-    source picker)."""
+    state, source picker)."""
     from answering import Done, Failed, Reading, Sources, Token
     from app.operations import AskOptions
 
@@ -213,8 +211,7 @@ def passage_html(citation: dict, passage: dict) -> str:
 
 def reflow(text: str, short: int = 6) -> str:
     """A typeset formula comes out of a PDF one symbol a line ("m\nX\ni=1"): short lines are joined
-    to
-    their neighbours with a space, so the passage reads as lines, not a column of tokens."""
+    to their neighbours with a space, so the passage reads as lines, not a column of tokens."""
     out: list[str] = []
     for line in text.split("\n"):
         piece = line.strip()

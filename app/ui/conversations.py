@@ -1,7 +1,6 @@
 """Conversations kept in the browser (``gr.BrowserState``: the visitor's own localStorage, never the
 server): a reload brings back the conversation and its knowledge base, and earlier conversations
-stay
-listed and can be switched to. Each conversation belongs to one knowledge base.
+stay listed and can be switched to. Each conversation belongs to one knowledge base.
 
 The stored value: ``{"current": id | None, "chats": [{"id", "kb", "title", "messages",
 "history"}]}``.

@@ -1,7 +1,6 @@
 """The documents tab: the table of documents, delete with a confirmation, and uploads whose rows
-show
-what is happening to each file (reading page x/y, OCR, embedding chunk x/y, writing) with time spent
-and time left, refreshed twice a second."""
+show what is happening to each file (reading page x/y, OCR, embedding chunk x/y, writing) with time
+spent and time left, refreshed twice a second."""
 
 import re
 import time
@@ -147,8 +146,7 @@ def delete_document(ops, kb_name: str | None, doc_id: str | None):
 
 def submit_uploads(ops, kb_name: str, paths: list[str]) -> tuple[str | None, list[list]]:
     """Gradio's temp uploads through the one upload operation (each file judged alone, the rest in
-    one
-    job); returns (job id, or None when no file was accepted; refused rows)."""
+    one job); returns (job id, or None when no file was accepted; refused rows)."""
     streams = [open(tmp, "rb") for tmp in paths]
     try:
         job, refused = ops.knowledge.upload(

@@ -1,8 +1,7 @@
 """FastAPI dependencies: the API key check and the operations each route is given.
 
 Routes ask for ``Depends(knowledge)`` / ``Depends(answers)`` / ``Depends(search)``; a test swaps any
-of
-them with ``app.dependency_overrides[answers] = ...``.
+of them with ``app.dependency_overrides[answers] = ...``.
 """
 
 from fastapi import Depends, HTTPException, Request

@@ -1,7 +1,6 @@
 """How failures become HTTP answers, never a trace: ``{"detail": message}`` on the REST routes, and
 OpenAI's ``{"error": {"message", "type", "code", "param"}}`` on the OpenAI-compatible ``/v1``
-routes, so
-OpenAI clients show the reason (an unknown model names the knowledge bases there are)."""
+routes, so OpenAI clients show the reason (an unknown model names the knowledge bases there are)."""
 
 from collections.abc import Callable
 from typing import Any

@@ -118,8 +118,7 @@ async def upload_documents(
     name: str, files: list[UploadFile], kbs: KnowledgeService = Depends(knowledge)
 ):
     """Each file is judged alone: refused ones (type, size) are listed with their reason, the rest
-    indexed
-    by one job; 413/415 only when no file is accepted."""
+    indexed by one job; 413/415 only when no file is accepted."""
     job, refused = await run_in_threadpool(
         kbs.upload, name, [(f.filename or "", f.file) for f in files]
     )

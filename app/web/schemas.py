@@ -24,8 +24,7 @@ class EmbeddingInfo(BaseModel):
 
 class Health(BaseModel):
     """Without an API key (when keys are set) only status, ready and store are given: enough for a
-    load
-    balancer or a compose healthcheck, nothing about the setup."""
+    load balancer or a compose healthcheck, nothing about the setup."""
 
     status: Literal["ok", "degraded"] = "ok"
     ready: bool = Field(description="the model can answer now and the store is reachable")
@@ -182,8 +181,8 @@ class StreamOptions(BaseModel):
 
 class ChatCompletionRequest(BaseModel):
     """OpenAI's chat-completions body. Fields kb-assistant cannot honour (n > 1, tools) are refused
-    with
-    a 400, not ignored; other OpenAI fields (top_p, user, ...) are accepted and have no effect."""
+    with a 400, not ignored; other OpenAI fields (top_p, user, ...) are accepted and have no effect.
+    """
 
     model: str = Field(min_length=1, max_length=MAX_KB_NAME, description="the knowledge-base name")
     messages: list[OpenAIMessage] = Field(min_length=1, max_length=100)

@@ -38,8 +38,7 @@ def create_api(ops) -> FastAPI:
 
 def create_app(settings: Settings | None = None, with_ui: bool = True):
     """API (and UI at /ui) over fresh operations; on start the local model loads in the background
-    and,
-    on a first run, the default knowledge base is built from the bundled guide."""
+    and, on a first run, the default knowledge base is built from the bundled guide."""
     prepare_process_env()
     from fastapi.responses import RedirectResponse
 

@@ -1,7 +1,6 @@
 """Source preview routes: a document's original file, one page drawn with the cited passage
-highlighted,
-and the passage in its surrounding text. Page numbers are checked, images capped, paths never taken
-from the request (documents are named by id, checked against the knowledge base)."""
+highlighted, and the passage in its surrounding text. Page numbers are checked, images capped, paths
+never taken from the request (documents are named by id, checked against the knowledge base)."""
 
 from typing import Any
 

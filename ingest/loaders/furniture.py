@@ -1,14 +1,11 @@
 """Page furniture: running headers, footers and page numbers, kept out of a PDF's page text.
 
 A book that prints "欢迎去各大电商平台选购纸质版南瓜书…" above and a video link below every page
-puts
-those lines into every chunk: they are embedded and keyword-indexed 196 times, pull unrelated pages
-together, and a citation's highlight can land on the footer instead of the passage. A line counts as
-furniture when, with its digits masked and its spaces removed, it sits among the first or last few
-lines
-of at least half of the pages (and of at least three). Only those edge lines are removed; the page
-image
-(the source preview) still shows them.
+puts those lines into every chunk: they are embedded and keyword-indexed 196 times, pull unrelated
+pages together, and a citation's highlight can land on the footer instead of the passage. A line
+counts as furniture when, with its digits masked and its spaces removed, it sits among the first or
+last few lines of at least half of the pages (and of at least three). Only those edge lines are
+removed; the page image (the source preview) still shows them.
 """
 
 import re

@@ -124,10 +124,8 @@ def _title(pdf) -> str:
 
 def _page_headings(pdf) -> dict[int, tuple[str, str]]:
     """page -> (path in force where the page starts, paths of the headings that start on it, one a
-    line),
-    from the outline (bookmarks); a path is "chapter > section > subsection". Empty without an
-    outline.
-    The splitter gives each chunk the path of the last heading that starts before it."""
+    line), from the outline (bookmarks); a path is "chapter > section > subsection". Empty without
+    an outline. The splitter gives each chunk the path of the last heading that starts before it."""
     try:
         toc = pdf.get_toc(simple=True)
     except Exception:
