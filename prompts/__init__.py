@@ -20,6 +20,8 @@ from typing import Literal
 
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
+from language import CJK, detect_language
+
 __all__ = [
     "NO_ANSWER",
     "TEMPLATE_NAMES",
@@ -45,24 +47,8 @@ _ROLE_LABELS = {
     "en": {"user": "User", "assistant": "Assistant"},
 }
 
-# Han ideographs, CJK punctuation and full-width forms count as Chinese.
-_CJK_RE = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
-_LATIN_RE = re.compile(r"[A-Za-z]")
 _PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
 _SECTION_RE = re.compile(r"^\[(system|user)\][ \t]*$", re.MULTILINE)
-
-
-def detect_language(text: str) -> Literal["zh", "en"]:
-    """'zh' when CJK characters make up at least 20% of the letters, else 'en'.
-
-    One Han character carries roughly a word, so a low threshold keeps questions
-    like "请解释 transformer 的 attention 机制" Chinese.
-    """
-    cjk = len(_CJK_RE.findall(text or ""))
-    latin = len(_LATIN_RE.findall(text or ""))
-    if cjk == 0:
-        return "en"
-    return "zh" if cjk / (cjk + latin) >= 0.2 else "en"
 
 
 def estimate_tokens(text: str) -> int:
@@ -71,7 +57,7 @@ def estimate_tokens(text: str) -> int:
     Measured on Qwen2.5's tokenizer: about 0.8 token per Han character and one per
     four other characters. Budgets for the sources use this, for any provider.
     """
-    cjk = len(_CJK_RE.findall(text or ""))
+    cjk = len(CJK.findall(text or ""))
     return int(cjk * 0.8 + (len(text or "") - cjk) / 4) + 1
 
 

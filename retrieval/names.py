@@ -17,6 +17,8 @@ import logging
 import re
 from collections.abc import Callable
 
+from language import is_chinese
+
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # Two or more capitalised words in a row, the question's first word not counted ("Who coached ...").
 _ENGLISH_NAME = re.compile(r"(?<=\s)[A-Z][\w\-']*(?:\s+(?:of\s+|the\s+|de\s+)?[A-Z][\w\-']*)+")
@@ -35,7 +37,7 @@ class NameCheck:
         self._tagger = jieba.posseg.POSTokenizer(jieba.Tokenizer())
 
     def names(self, question: str) -> list[str]:
-        if _is_chinese(question):
+        if is_chinese(question):
             words = _join_transliterations([(w.word, w.flag) for w in self._tagger.cut(question)])
             return list(
                 dict.fromkeys(
@@ -52,7 +54,7 @@ class NameCheck:
         """The question's names that no passage mentions; with ``known`` (does the knowledge base
         hold this text anywhere?), only those the knowledge base does not hold either."""
         text = "\n".join(passages)
-        if _is_chinese(question) != _is_chinese(text):
+        if is_chinese(question) != is_chinese(text):
             # a cross-language question: names are written differently, nothing to compare
             return []
         folded = text.casefold()
@@ -100,9 +102,3 @@ def _mentioned(name: str, text: str) -> bool:
 
 def _stem(word: str) -> str:
     return word[: max(4, len(word) - 3)]
-
-
-def _is_chinese(text: str) -> bool:
-    cjk = len(_CJK_CHAR.findall(text))
-    latin = len(re.findall(r"[A-Za-z]", text))
-    return cjk > 0 and cjk / (cjk + latin) >= 0.2

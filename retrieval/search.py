@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 
+from language import is_chinese
 from retrieval.normalize import to_simplified
 from retrieval.options import Hit, Reranker, SearchOptions
 from retrieval.rescore import page_similarity, page_texts, rescore_pages
@@ -86,20 +87,11 @@ def search(
 def _focused_query(kb: KnowledgeBase, query: str, options: SearchOptions) -> str | None:
     """The subject words of a long Chinese question, or None (short question, focusing off, nothing
     dropped)."""
-    if (
-        not options.focus_min_chars
-        or len(query) < options.focus_min_chars
-        or not _mostly_chinese(query)
-    ):
+    if not options.focus_min_chars or len(query) < options.focus_min_chars or not is_chinese(query):
         return None
     terms = kb.subject_terms(query, options.focus_max_general_freq)
     focused = " ".join(terms)
     return focused if terms and len(focused) < len(query) else None
-
-
-def _mostly_chinese(text: str) -> bool:
-    cjk = sum(1 for c in text if "\u3400" <= c <= "\u9fff")
-    return cjk >= 0.5 * sum(1 for c in text if c.isalpha())
 
 
 class _QueryVectors:

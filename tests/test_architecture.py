@@ -5,8 +5,17 @@ import ast
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-PACKAGES = ("app", "answering", "ingest", "retrieval", "llm_backends", "prompts", "eval")
-LIBRARIES = ("answering", "ingest", "retrieval", "llm_backends", "prompts", "eval")
+PACKAGES = (
+    "app",
+    "answering",
+    "ingest",
+    "language",
+    "retrieval",
+    "llm_backends",
+    "prompts",
+    "eval",
+)
+LIBRARIES = ("answering", "ingest", "language", "retrieval", "llm_backends", "prompts", "eval")
 FRONT_DOORS = ("app/web", "app/ui", "app/cli")
 MAX_LINES = 300
 
