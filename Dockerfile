@@ -16,6 +16,7 @@ COPY pyproject.toml README.md ./
 COPY app ./app
 COPY answering ./answering
 COPY ingest ./ingest
+COPY language ./language
 COPY retrieval ./retrieval
 COPY llm_backends ./llm_backends
 COPY prompts ./prompts

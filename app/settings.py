@@ -106,8 +106,10 @@ class Settings(BaseSettings):
             "question asks about (same-language questions only)"
         ),
     )
+    # Off by default: on the tuning half its whole gain was one near-miss question, and it refused
+    # answerable ones elsewhere (docs/benchmarks.md, "Refusals on a half nobody tuned on").
     refusal_threshold: float | None = Field(
-        0.2,
+        None,
         ge=0.0,
         le=1.0,
         description=(

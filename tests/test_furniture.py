@@ -59,6 +59,10 @@ def test_lines_repeated_at_the_edges_of_most_pages_are_furniture():
     assert stripped[0] == "\n".join(body[0])
     assert strip_furniture(pages[:2]) == pages[:2]  # too few pages to tell furniture from content
     # a continued table's header row stays
+    scans = [
+        f"第七条年假规定 {n}" for n in range(1, 6)
+    ]  # every page one repeated line: that is content
+    assert strip_furniture(scans) == scans
     table = [f"| 名称 | 数量 |\n正文{n}\n{n}" for n in range(1, 6)]
     assert all(t.startswith("| 名称") for t in strip_furniture(table))
 

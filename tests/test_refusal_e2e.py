@@ -58,9 +58,9 @@ def test_question_whose_words_the_knowledge_base_lacks_is_answered(chain):
 
 @pytest.mark.xfail(
     reason=(
-        "known failure of the shipped refusal threshold (0.2, fitted on the tuning half): the"
-        " model's refusal probability here is 0.28, and the report half shows the same (README,"
-        " 'Refusals on a half nobody tuned on')"
+        "known failure: the model's own refusal probability here is about 0.28, so it starts the"
+        " refusal sentence itself in some runs (after other questions; alone it answered), threshold"
+        " off or on (docs/benchmarks.md, 'Refusals on a half nobody tuned on')"
     ),
     strict=False,
 )

@@ -52,7 +52,11 @@ def furniture_keys(
 def strip_furniture(
     pages: list[str], edge: int = EDGE_LINES, min_share: float = MIN_SHARE
 ) -> list[str]:
-    """``pages`` with their furniture lines removed from their edges (see the module docstring)."""
+    """``pages`` with their furniture lines removed from their edges (see the module docstring).
+
+    A page that would be left empty keeps its text (a page of nothing but a repeated line is
+    content: a scanned form, a slide); when that is most pages, the "furniture" is the content and
+    nothing is removed."""
     keys = furniture_keys(pages, edge, min_share)
     if not keys:
         return list(pages)
@@ -61,7 +65,10 @@ def strip_furniture(
         lines = text.split("\n")
         drop = {i for i in _edges(lines, edge) if _key(lines[i]) in keys}
         out.append("\n".join(line for i, line in enumerate(lines) if i not in drop).strip())
-    return out
+    emptied = sum(1 for before, after in zip(pages, out) if before.strip() and not after)
+    if emptied > len(pages) / 2:
+        return list(pages)
+    return [after or before for before, after in zip(pages, out)]
 
 
 def is_contents_page(text: str) -> bool:
