@@ -6,6 +6,8 @@ hold is refused. Default settings: the ones bench/answers.py's tuning half chose
 
 import pytest
 
+pytestmark = pytest.mark.slow  # the real model: `make check` leaves it out
+
 pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed")
 
 from app.operations import AskOptions, Operations  # noqa: E402
