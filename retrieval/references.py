@@ -85,3 +85,25 @@ def join_dotted_numbers(text: str) -> str:
     """``text`` with each dotted number (13.6, 3.2.1) replaced by its one-token form, set apart by
     spaces."""
     return _DOTTED.sub(lambda m: f" {number_token(m.group(0))} ", text)
+
+
+def split_references(text: str) -> tuple[list[str], str]:
+    """(the labelled references of folded ``text`` as written, the text without them), by the same
+    patterns as ``find_references``."""
+    spans = sorted(
+        {m.span() for pattern in (_BEFORE, _AFTER, _PAREN) for m in pattern.finditer(text)}
+    )
+    kept: list[tuple[int, int]] = []
+    for start, end in spans:  # overlapping matches ("式(13.6)" and "(13.6)"): the first, longest
+        if kept and start < kept[-1][1]:
+            if end > kept[-1][1]:
+                kept[-1] = (kept[-1][0], end)
+            continue
+        kept.append((start, end))
+    found = [text[start:end].strip() for start, end in kept]
+    rest, last = [], 0
+    for start, end in kept:
+        rest.append(text[last:start])
+        last = end
+    rest.append(text[last:])
+    return list(dict.fromkeys(found)), " ".join(rest)

@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 
 from retrieval.normalize import fold
-from retrieval.references import join_dotted_numbers, reference_tokens
+from retrieval.references import join_dotted_numbers, reference_tokens, split_references
 from retrieval.stopwords import BASE as _STOPWORDS
 
 # What the index's rows were tokenized by. Raised whenever Tokenizer.tokens changes what it emits:
@@ -21,10 +21,6 @@ TOKENIZER_VERSION = 2
 _WORD = re.compile(r"[\w\u3400-\u9fff\uf900-\ufaff]+", re.UNICODE)
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # A numbered reference as written (式(13.6), eq. 4.2, 图3.2): kept whole in a focused query.
-_REFERENCE_TEXT = re.compile(
-    r"(?:公式|式|图|表|定理|引理|算法|定义|例|eq\.?|fig\.?|figure|table|section|sec\.?|theorem)"
-    r"\s*\(?\s*\d+(?:\.\d+)*\s*\)?|\(\s*\d+\.\d+\s*\)"
-)
 
 
 def _light_stem(word: str) -> str:
@@ -103,8 +99,7 @@ class Tokenizer:
         ("根据所提供的上下文信息，假设你是老师，请你设置一个问题") are common Chinese and drop out.
         In question order, each once."""
         folded = fold(text)
-        refs = [m.group(0) for m in _REFERENCE_TEXT.finditer(folded)]
-        rest = _REFERENCE_TEXT.sub(" ", folded)
+        refs, rest = split_references(folded)
         kept: list[str] = []
         for word in self._jieba.cut(rest):
             word = word.strip()
