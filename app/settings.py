@@ -196,7 +196,15 @@ class Settings(BaseSettings):
 
     # server
     api_keys: str | None = Field(None, description="comma-separated bearer keys; unset = no auth")
-    max_upload_mb: int = 50
+    max_upload_mb: int = Field(50, description="largest file an upload may carry (MB)")
+    min_free_mb: int = Field(
+        200,
+        ge=0,
+        description=(
+            "an upload is accepted only while the data dir has its size plus this much free "
+            "(else 507); a job stops writing a file (failed: disk full) below a quarter of it"
+        ),
+    )
     max_question_chars: int = 2000
     queue_url: str | None = Field(
         None,
@@ -217,6 +225,14 @@ class Settings(BaseSettings):
         168,
         description=(
             "finished ingestion jobs (and their uploaded copies) are kept this long, then pruned"
+        ),
+    )
+    store_wait_s: float = Field(
+        1800,
+        ge=0,
+        description=(
+            "a running job waits this long (backing off 1, 2, 4 .. 30 s) for an unreachable "
+            "Chroma server or job queue before its files fail"
         ),
     )
 

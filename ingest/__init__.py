@@ -1,6 +1,6 @@
 """Reading files into page-tagged text, splitting it, and ingesting it into a knowledge base."""
 
-from ingest.errors import IngestError
+from ingest.errors import IngestError, Interrupted
 from ingest.isolation import IsolatedParser, ParseLimits
 from ingest.loaders import (
     SUPPORTED_EXTENSIONS,
@@ -38,6 +38,7 @@ __all__ = [
     "FileOutcome",
     "IngestError",
     "IngestStats",
+    "Interrupted",
     "IsolatedParser",
     "LoadLimits",
     "PagePreview",

@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from ingest.errors import IngestError
+from ingest.errors import IngestError, Interrupted
 from ingest.isolation import IsolatedParser, ParsedFile
 from ingest.loaders import file_sha256, is_supported, unsupported_reason
 from ingest.loaders.common import LoadLimits
@@ -202,6 +202,10 @@ def _finish(
         kb.add_document(
             doc_id, source, parsed.chunks, parsed.pages, on_progress=progress.chunks_done
         )
+    except Interrupted as exc:  # asked to stop while the store was away: taken up again later
+        return FileOutcome(source, "cancelled", doc_id, error=str(exc))
+    except IngestError as exc:  # a reason already put into words (a full disk)
+        return FileOutcome(source, "failed", doc_id, error=exc.reason)
     except Exception as exc:  # a broken store must not look like success
         return FileOutcome(source, "failed", doc_id, error=f"could not store the document: {exc}")
     embed = kb.embedding_seconds() - embed_before

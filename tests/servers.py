@@ -141,6 +141,12 @@ class ChromaServer:
             self.proc.terminate()
             self.proc.wait(10)
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: whatever it was writing is cut off."""
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
     def __enter__(self) -> "ChromaServer":
         return self.start()
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from app.operations.answers import AnswerService, AskOptions
 from app.operations.errors import (
+    DiskFull,
     FileTooLarge,
     InvalidRequest,
     NotFound,
@@ -61,6 +62,7 @@ class Operations:
 __all__ = [
     "AnswerService",
     "AskOptions",
+    "DiskFull",
     "FileTooLarge",
     "InvalidRequest",
     "Job",

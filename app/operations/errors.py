@@ -30,6 +30,13 @@ class FileTooLarge(OperationError):
     status = 413
 
 
+class DiskFull(OperationError):
+    """The data dir has too little free space for what was asked (``disk full: X MB free, needs Y
+    MB``); nothing was accepted, and what is stored is untouched."""
+
+    status = 507
+
+
 class Unavailable(OperationError):
     """A service the request needs (the job queue) cannot be reached; nothing was accepted."""
 

@@ -4,23 +4,54 @@
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from app.operations.job_store import PROGRESS_FIELDS, JobStore
+from app.operations.job_store_pg import queue_unreachable
+from app.operations.patience import Patience
 from ingest import SilentProgress
 
 log = logging.getLogger("kb.jobs")
+WAITING = "waiting for the store"  # the stage of a file while its store is away
 
 
 class JobProgress(SilentProgress):
     """Ingest progress callbacks written onto a ``jobs.Job``'s files (``order``: the job's file
     number of each file handed to ingest, which on a resumed job is only the files left), and into
-    the store: each outcome at once, the progress about once a second."""
+    the store: each outcome at once (waiting out a queue restart), the progress about once a
+    second."""
 
     def __init__(
-        self, job, order: list[int], store: JobStore, worker: str | None, every_s: float = 1.0
+        self,
+        job,
+        order: list[int],
+        store: JobStore,
+        worker: str | None,
+        every_s: float = 1.0,
+        patience: Patience | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
     ):
         self.job, self.order, self.store, self.worker, self.current = job, order, store, worker, 0
         self._every_s, self._pushed = every_s, 0.0
+        self._patience, self._should_stop = patience or Patience(), should_stop
+        self._before_wait = "queued"
+
+    def waiting_for_store(self, on: bool) -> None:
+        """A store went away (``on``) or came back: the stage of the file at hand says so."""
+        idx = self._at_hand()
+        if idx is None:
+            return
+        entry = self.job.files[idx]
+        if on and entry.stage != WAITING:
+            self._before_wait, entry.stage = entry.stage, WAITING
+        elif not on and entry.stage == WAITING:
+            entry.stage = self._before_wait
+        self._push(idx, force=True)
+
+    def _at_hand(self) -> int | None:
+        """The file being written, or (between files) the next one."""
+        pending = [i for i in self.order if self.job.files[i].status == "pending"]
+        return self.current if self.current in pending else (pending[0] if pending else None)
 
     def _push(self, idx: int, force: bool = False) -> None:
         now = time.monotonic()
@@ -82,14 +113,16 @@ class JobProgress(SilentProgress):
         )
         entry.stage, entry.finished = "done", time.time()
         entry.started = entry.started or entry.finished
-        self.store.file_done(
-            self.job.id,
-            self.current,
-            self.worker,
-            outcome.status,
-            outcome.doc_id,
-            outcome.error,
-            outcome.chunks,
+        self._record(
+            lambda: self.store.file_done(
+                self.job.id,
+                self.current,
+                self.worker,
+                outcome.status,
+                outcome.doc_id,
+                outcome.error,
+                outcome.chunks,
+            )
         )
         log.info(
             "kb=%s %s: %s%s",
@@ -98,6 +131,16 @@ class JobProgress(SilentProgress):
             outcome.status,
             f" ({outcome.error})" if outcome.error else "",
         )
+
+    def _record(self, write: Callable[[], object]) -> None:
+        """An outcome into the store, waiting out a queue restart. If the store stays away, the
+        outcome lives on here; the job, not finished in the store, is taken up again later."""
+        try:
+            self._patience.call(
+                "job queue", write, queue_unreachable, should_stop=self._should_stop
+            )
+        except Exception as exc:  # noqa: BLE001  the job goes on; its record catches up on resume
+            log.error("job %s: outcome not recorded: %s", self.job.id, exc)
 
 
 class Lease:

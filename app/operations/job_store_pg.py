@@ -3,6 +3,7 @@ processes on several machines claim them. The SQL is the base class's (``job_sto
 ``open_job_store``: the one place that picks between the two stores."""
 
 import contextlib
+import sqlite3
 from pathlib import Path
 
 from app.operations.job_store import JobStore, SqliteJobStore
@@ -65,3 +66,15 @@ def open_job_store(queue_url: str | None, data_dir: Path) -> JobStore:
     if queue_url:
         return PostgresJobStore(queue_url)
     return SqliteJobStore(Path(data_dir) / "jobs.sqlite")
+
+
+def queue_unreachable(exc: BaseException) -> bool:
+    """The job store is away for now (PostgreSQL restarting, its connection lost, SQLite busy): the
+    same write may work in a moment."""
+    if isinstance(exc, sqlite3.OperationalError):
+        return "locked" in str(exc) or "busy" in str(exc)
+    try:
+        import psycopg
+    except ImportError:
+        return False
+    return isinstance(exc, psycopg.OperationalError)  # connection lost, server starting or stopping

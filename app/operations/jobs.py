@@ -18,6 +18,9 @@ from pathlib import Path
 from app.operations.job_model import Job, JobFile
 from app.operations.job_progress import JobProgress, Lease
 from app.operations.job_store import JobStore
+from app.operations.job_store_pg import queue_unreachable
+from app.operations.patience import Patience
+from ingest import Interrupted
 
 log = logging.getLogger("kb.jobs")
 _KEEP_IN_MEMORY = 200  # finished jobs whose full progress (stages, times) stays available here
@@ -45,10 +48,12 @@ class JobManager:
         worker_id: str | None = None,
         lease_s: float = 60.0,
         poll_s: float = 0.5,
+        patience: Patience | None = None,
     ):
         self._ingest, self._store, self._uploads, self._keep_s = ingest, store, uploads_dir, keep_s
         self.run_here, self.worker_id = run_here, worker_id or default_worker_id()
         self._lease_s, self._poll_s = lease_s, poll_s
+        self._patience = patience or Patience()  # how long a job waits out a store that is away
         self._live: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._wake, self._stopping = threading.Event(), threading.Event()
@@ -109,7 +114,10 @@ class JobManager:
                 self._stopping.wait(max(self._poll_s, 2.0))
                 continue
             if record is not None:
-                self._run(record)
+                try:
+                    self._run(record)
+                except Exception:  # a job gone wrong must not take the worker loop with it
+                    log.exception("ingest job %s: worker error", record.get("id"))
             else:
                 self._wake.wait(self._poll_s)
                 self._wake.clear()
@@ -148,35 +156,61 @@ class JobManager:
         for _, _, idx in left:  # a dead worker's stage and counts start over
             job.files[idx] = JobFile(job.files[idx].source)
         lease = Lease(self._store, job, self.worker_id, self._lease_s)
-        progress = JobProgress(job, [i for _, _, i in left], self._store, self.worker_id)
+
+        def should_stop() -> bool:
+            return job.cancel_requested or lease.lost or self._stopping.is_set()
+
+        progress = JobProgress(
+            job,
+            [i for _, _, i in left],
+            self._store,
+            self.worker_id,
+            patience=self._patience,
+            should_stop=should_stop,
+        )
         try:
             self._ingest(
-                job.kb,
-                [(path, source) for path, source, _ in left],
-                progress,
-                lambda: job.cancel_requested or lease.lost or self._stopping.is_set(),
+                job.kb, [(path, source) for path, source, _ in left], progress, should_stop
             )
+        except Interrupted:  # stopped while a store was away: left for the next worker
+            log.info("ingest job %s stopped while waiting for a store", job.id)
+            if job.cancel_requested:
+                self._end_pending(job, "cancelled", "cancelled before it was stored")
         except Exception as exc:  # the store itself failed: every unfinished file says why
             log.error("ingest job %s failed: %s", job.id, exc)
-            for i, entry in enumerate(job.files):
-                if entry.status == "pending":
-                    entry.status, entry.error = "failed", f"the knowledge-base store failed: {exc}"
-                    entry.stage = "done"
-                    self._store.file_done(
-                        job.id, i, self.worker_id, entry.status, None, entry.error, 0
-                    )
+            self._end_pending(job, "failed", f"the knowledge-base store failed: {exc}")
         finally:
             lease.stop()
             self._settle(job, lease.lost)
+
+    def _end_pending(self, job: Job, status: str, reason: str) -> None:
+        for i, entry in enumerate(job.files):
+            if entry.status == "pending":
+                entry.status, entry.error, entry.stage = status, reason, "done"
+                self._patiently(
+                    lambda i=i: self._store.file_done(
+                        job.id, i, self.worker_id, status, None, reason, 0
+                    )
+                )
+
+    def _patiently(self, write: Callable[[], object]) -> None:
+        """A write to the job store, waiting out a queue restart; given up with a log line (the
+        job is then taken up again once its lease runs out)."""
+        try:
+            self._patience.call(
+                "job queue", write, queue_unreachable, should_stop=self._stopping.is_set
+            )
+        except Exception as exc:  # noqa: BLE001  the store still has the job running
+            log.error("job store write failed: %s", exc)
 
     def _settle(self, job: Job, lease_lost: bool) -> None:
         """Finished, cancelled, or (stopped by a shutdown) given back for the next worker."""
         if not lease_lost:  # a lost job is the new holder's to settle
             if job.cancel_requested or all(f.status != "pending" for f in job.files):
                 job.status = "cancelled" if job.cancel_requested else "done"
-                self._store.finish(job.id, self.worker_id, job.status)
+                self._patiently(lambda: self._store.finish(job.id, self.worker_id, job.status))
             else:
-                self._store.release(job.id, self.worker_id)
+                self._patiently(lambda: self._store.release(job.id, self.worker_id))
         # finished jobs stay in memory a while: their stages and times are fresher here
         with self._lock:
             if job.status == "running":

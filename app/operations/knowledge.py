@@ -11,12 +11,16 @@ from pathlib import Path
 from typing import BinaryIO
 
 from app.operations import uploads
-from app.operations.errors import FileTooLarge, NotFound, Unavailable, UnsupportedFile
+from app.operations.disk import DiskSpace
+from app.operations.errors import DiskFull, FileTooLarge, NotFound, Unavailable, UnsupportedFile
 from app.operations.job_store import STORE_ERRORS
 from app.operations.job_store_pg import open_job_store
+from app.operations.job_writes import JobWrites
 from app.operations.jobs import Job, JobManager
+from app.operations.patience import Patience
 from app.operations.sources import KeepOriginals, OriginalFiles
 from app.services import Services
+from retrieval import is_disk_full
 
 log = logging.getLogger("kb.knowledge")
 
@@ -28,6 +32,7 @@ class KnowledgeService:
         self.services = services
         s = services.settings
         run_here = s.queue_url is None if run_jobs is None else run_jobs
+        self.patience = Patience(give_up_s=s.store_wait_s)
         self.jobs = JobManager(
             self.ingest,
             open_job_store(s.queue_url, Path(s.data_dir)),
@@ -35,8 +40,10 @@ class KnowledgeService:
             keep_s=s.job_retention_hours * 3600,
             run_here=run_here,
             lease_s=s.job_lease_s,
+            patience=self.patience,
         )
         self.originals = OriginalFiles(services.shared_dir / "files")
+        self.disk = DiskSpace([Path(s.data_dir), services.shared_dir], s.min_free_mb)
 
     @property
     def default_kb(self) -> str:
@@ -100,13 +107,17 @@ class KnowledgeService:
         Never raises for a bad file: each gets an outcome. Returns ``ingest.IngestStats``."""
         from ingest import SilentProgress, ingest_files
 
-        kb = self.services.store.open_for_writing(kb_name, create=True)
-        keeping = KeepOriginals(self.originals, kb.id, files, progress or SilentProgress())
+        progress = progress or SilentProgress()
+        self.disk.keep_reserve()
+        kb = JobWrites.open(
+            self.services.store, kb_name, self.disk, self.patience, progress, should_stop
+        )
+        keeping = KeepOriginals(self.originals, kb.id, files, progress, writes=kb)
         return ingest_files(kb, files, self.services.parser, keeping, should_stop)
 
     def submit(self, kb_name: str, files: list[tuple[Path, str]]) -> Job:
         """Ingest in the background; the job reports progress per file and per chunk."""
-        with _job_store_call():
+        with _job_store_call(self.disk):
             return self.jobs.submit(kb_name, files)
 
     def job(self, job_id: str) -> Job:
@@ -154,7 +165,7 @@ class KnowledgeService:
                 rejected.append((uploads.safe_filename(name or "upload"), reason))
             else:
                 readable.append((name, stream))
-        saved, too_large = uploads.save_uploads(folder, readable, limit)
+        saved, too_large = uploads.save_uploads(folder, readable, limit, self.disk)
         return saved, rejected + too_large
 
     def submit_uploads(self, kb_name: str, saved: list[tuple[Path, str]]) -> Job:
@@ -162,7 +173,7 @@ class KnowledgeService:
         accepted)."""
         try:
             return self.submit(kb_name, saved)
-        except Unavailable:
+        except (Unavailable, DiskFull):
             uploads.discard(saved)
             raise
 
@@ -228,11 +239,13 @@ def _reachable(what: str, ping) -> bool:
 
 
 @contextlib.contextmanager
-def _job_store_call():
-    """The job store (the shared queue) down: a 503 naming it, not a 500."""
+def _job_store_call(disk: DiskSpace | None = None):
+    """The job store (the shared queue) down: a 503 naming it, not a 500; its disk full: a 507."""
     try:
         yield
     except STORE_ERRORS as exc:
+        if disk is not None and is_disk_full(exc):
+            raise DiskFull(f"{disk.reason()} (the ingestion job could not be recorded)") from exc
         log.warning("job store unreachable: %s", exc)
         raise Unavailable(
             f"the ingestion job queue is unreachable ({type(exc).__name__}); try again shortly"

@@ -11,10 +11,12 @@ import mimetypes
 import re
 import shutil
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 from app.operations.errors import InvalidRequest, NotFound
 from ingest import SilentProgress
+from retrieval import is_disk_full
 
 _DOC_ID = re.compile(r"^[0-9a-f]{64}$")
 _PAGED = {".pdf"}
@@ -47,11 +49,19 @@ class OriginalFiles:
 
 class KeepOriginals(SilentProgress):
     """Ingest progress that keeps each indexed file's original as soon as it is indexed, then passes
-    every step on to ``inner``."""
+    every step on to ``inner``. With ``writes`` (a job's ``JobWrites``), a full disk is one reason
+    wherever it surfaced (reading, storing, keeping the original: that document is then removed)."""
 
-    def __init__(self, originals: OriginalFiles, kb_id: str, files: list[tuple[Path, str]], inner):
+    def __init__(
+        self,
+        originals: OriginalFiles,
+        kb_id: str,
+        files: list[tuple[Path, str]],
+        inner,
+        writes=None,
+    ):
         self.originals, self.kb_id, self.files, self.inner = originals, kb_id, files, inner
-        self.index = 0
+        self.writes, self.index = writes, 0
 
     def file_started(self, source, index, total):
         self.index = index
@@ -69,10 +79,25 @@ class KeepOriginals(SilentProgress):
 
     def file_done(self, outcome):
         if outcome.status in ("indexed", "duplicate") and outcome.doc_id:
-            self.originals.keep(
-                self.kb_id, outcome.doc_id, outcome.source, Path(self.files[self.index][0])
-            )
+            try:
+                self.originals.keep(
+                    self.kb_id, outcome.doc_id, outcome.source, Path(self.files[self.index][0])
+                )
+            except OSError as exc:
+                if self.writes is None or not is_disk_full(exc):
+                    raise
+                outcome = self._not_kept(outcome)
+        elif outcome.status == "failed" and self.writes and is_disk_full(outcome.error):
+            outcome.error = self.writes.out_of_space(None)
         self.inner.file_done(outcome)
+
+    def _not_kept(self, outcome):
+        """No room for the original: a new document is removed again and the file fails."""
+        reason = self.writes.out_of_space(None)
+        if outcome.status == "duplicate":  # indexed earlier, original kept or not: it stays
+            return outcome
+        self.writes.remove(outcome.doc_id)
+        return replace(outcome, status="failed", chunks=0, pages=0, error=reason)
 
 
 class SourceService:

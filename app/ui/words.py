@@ -15,11 +15,13 @@ STAGE = {
     "ocr": "文字识别中 OCR",
     "embedding": "向量化中 embedding",
     "writing": "写入中 writing",
+    "waiting for the store": "等待存储恢复 waiting for the store",
     "done": "完成 done",
 }
 
 # the start of an English reason from ingest -> its Chinese gloss, shown before it
 _REASONS = (
+    ("disk full", "磁盘已满"),
     ("unsupported file type", "不支持的文件类型"),
     ("larger than the upload limit", "文件超过上传大小限制"),
     ("file too large", "文件过大"),

@@ -19,6 +19,7 @@ _OPENAI_TYPES = {
     413: "invalid_request_error",
     415: "invalid_request_error",
     503: "server_error",
+    507: "server_error",
 }
 
 
@@ -47,9 +48,9 @@ def error_response(
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    from app.operations import OperationError
+    from app.operations import DiskFull, OperationError, user_message
     from llm_backends import LLMBackendError
-    from retrieval import InvalidKBName, KBExists, KBNotFound
+    from retrieval import InvalidKBName, KBExists, KBNotFound, is_disk_full
 
     async def not_found(request: Request, exc: Exception) -> Response:
         if not _is_openai(request):
@@ -87,6 +88,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
+        if is_disk_full(exc):  # an upload's body could not be spooled to a full temporary dir
+            message = f"disk full: the upload could not be received ({exc.__cause__})"
+            return error_response(request, 507, message, code="disk_full")
         code = "invalid_api_key" if exc.status_code == 401 else None
         return error_response(
             request, exc.status_code, exc.detail, code=code, headers=getattr(exc, "headers", None)
@@ -98,6 +102,17 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(
         LLMBackendError, plain(503, lambda e: e.message, code="backend_unavailable")
     )
+
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        """Never a bare 500: a full disk wherever it surfaced is a 507 that says so, anything else
+        a 500 whose body says what failed (the trace goes to the log)."""
+        if is_disk_full(exc):
+            disk = request.app.state.operations.knowledge.disk
+            return error_response(request, 507, disk.reason(), code="disk_full")
+        return error_response(request, 500, user_message(exc))
+
     app.add_exception_handler(OperationError, plain(None, lambda e: e.message))
+    app.add_exception_handler(DiskFull, plain(507, lambda e: e.message, code="disk_full"))
+    app.add_exception_handler(Exception, unexpected)
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(HTTPException, http_error)

@@ -41,17 +41,35 @@ def health(ops: Operations = Depends(operations), authorized: bool = Depends(has
 
     store = "ok" if ops.knowledge.store_reachable() else "unreachable"
     queue = "ok" if ops.knowledge.queue_reachable() else "unreachable"
+    free_mb = ops.knowledge.disk.free_mb()
+    disk = "full" if free_mb < ops.settings.min_free_mb else "ok"
     llm = ops.answers.model_status()
     up = store == queue == "ok"
     body = {
-        "status": "ok" if up else "degraded",
+        "status": "ok" if up and disk == "ok" else "degraded",
         "ready": llm["ready"] and up,
         "store": store,
         "queue": queue,
+        "disk": disk,
     }
     if authorized:
-        body.update(version=VERSION, llm=llm, embedding={"model": _embedding_name(ops)})
+        body.update(
+            disk_free_mb=round(free_mb, 1),
+            limits=_limits(ops),
+            version=VERSION,
+            llm=llm,
+            embedding={"model": _embedding_name(ops)},
+        )
     return body if up else JSONResponse(body, status_code=503)
+
+
+def _limits(ops: Operations) -> dict:
+    s = ops.settings
+    return {
+        "max_upload_mb": s.max_upload_mb,
+        "min_free_mb": s.min_free_mb,
+        "job_retention_hours": s.job_retention_hours,
+    }
 
 
 def _embedding_name(ops: Operations) -> str:
@@ -112,13 +130,19 @@ def delete_document(name: str, doc_id: str, kbs: KnowledgeService = Depends(know
     status_code=202,
     response_model=schemas.JobAccepted,
     tags=["documents"],
-    responses={**_ERRORS, 413: {"model": schemas.ErrorBody}, 415: {"model": schemas.ErrorBody}},
+    responses={
+        **_ERRORS,
+        413: {"model": schemas.ErrorBody},
+        415: {"model": schemas.ErrorBody},
+        507: {"model": schemas.ErrorBody, "description": "disk full: X MB free, needs Y MB"},
+    },
 )
 async def upload_documents(
     name: str, files: list[UploadFile], kbs: KnowledgeService = Depends(knowledge)
 ):
     """Each file is judged alone: refused ones (type, size) are listed with their reason, the rest
-    indexed by one job; 413/415 only when no file is accepted."""
+    indexed by one job; 413/415 only when no file is accepted. 507 when the data dir lacks room for
+    the files plus KB_MIN_FREE_MB (nothing is accepted then; what is indexed stays searchable)."""
     job, refused = await run_in_threadpool(
         kbs.upload, name, [(f.filename or "", f.file) for f in files]
     )

@@ -22,9 +22,28 @@ class EmbeddingInfo(BaseModel):
     model: str
 
 
+class Limits(BaseModel):
+    """The limits uploads meet, each a setting (README, "Settings")."""
+
+    max_upload_mb: int = Field(description="KB_MAX_UPLOAD_MB: the largest file an upload may carry")
+    min_free_mb: int = Field(
+        description=(
+            "KB_MIN_FREE_MB: free space an upload must leave in the data dir (else 507); a job "
+            "stops writing a file below a quarter of it"
+        )
+    )
+    job_retention_hours: float = Field(
+        description=(
+            "KB_JOB_RETENTION_HOURS: uploaded originals (the job's copies) are deleted this long "
+            "after their job ends; the copy behind an indexed document's previews stays until the "
+            "document is deleted"
+        )
+    )
+
+
 class Health(BaseModel):
-    """Without an API key (when keys are set) only status, ready and store are given: enough for a
-    load balancer or a compose healthcheck, nothing about the setup."""
+    """Without an API key (when keys are set) only status, ready, store, queue and disk are given:
+    enough for a load balancer or a compose healthcheck, nothing about the setup."""
 
     status: Literal["ok", "degraded"] = "ok"
     ready: bool = Field(description="the model can answer now and the store is reachable")
@@ -32,6 +51,15 @@ class Health(BaseModel):
     queue: Literal["ok", "unreachable"] = Field(
         "ok", description="the job store (the shared queue with replicas)"
     )
+    disk: Literal["ok", "full"] = Field(
+        "ok",
+        description=(
+            "full: less than KB_MIN_FREE_MB free in the data dir; uploads are answered 507 "
+            "(status degraded, HTTP 200: searches and answers go on)"
+        ),
+    )
+    disk_free_mb: float | None = Field(None, description="free space in the data dir (MB)")
+    limits: Limits | None = None
     version: str | None = None
     llm: LLMInfo | None = None
     embedding: EmbeddingInfo | None = None
@@ -73,9 +101,15 @@ class JobFileInfo(BaseModel):
     doc_id: str | None = None
     error: str | None = None
     chunks: int = 0
-    stage: Literal["queued", "parsing", "ocr", "embedding", "writing", "done"] = Field(
+    stage: Literal[
+        "queued", "parsing", "ocr", "embedding", "writing", "waiting for the store", "done"
+    ] = Field(
         "queued",
-        description="what is happening to the file now (ocr: pages without text being recognised)",
+        description=(
+            "what is happening to the file now (ocr: pages without text being recognised; "
+            "waiting for the store: the Chroma server or the job queue is away, tried again "
+            "with backoff for up to KB_STORE_WAIT_S)"
+        ),
     )
     pages_done: int = 0
     pages_total: int = Field(
