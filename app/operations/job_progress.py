@@ -137,7 +137,11 @@ class JobProgress(SilentProgress):
         outcome lives on here; the job, not finished in the store, is taken up again later."""
         try:
             self._patience.call(
-                "job queue", write, queue_unreachable, should_stop=self._should_stop
+                "job queue",
+                write,
+                queue_unreachable,
+                should_stop=self._should_stop,
+                waiting=self.waiting_for_store,  # shown on the next file: the job waits on it
             )
         except Exception as exc:  # noqa: BLE001  the job goes on; its record catches up on resume
             log.error("job %s: outcome not recorded: %s", self.job.id, exc)
