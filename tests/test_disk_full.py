@@ -143,11 +143,13 @@ def test_space_running_out_while_a_job_writes_fails_that_file_whole(server, tmp_
     )
     big = tmp_path / "long.txt"
     big.write_text(long_text, encoding="utf-8")
-    job_id = upload(
-        client, ("long.txt", big.read_bytes()), ("bridge.md", BRIDGE.encode())
-    ).json()["job_id"]
+    job_id = upload(client, ("long.txt", big.read_bytes()), ("bridge.md", BRIDGE.encode())).json()[
+        "job_id"
+    ]
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:  # fill the disk once the long file's chunks are being written
+    while (
+        time.monotonic() < deadline
+    ):  # fill the disk once the long file's chunks are being written
         state = client.get(f"/jobs/{job_id}").json()["files"][0]
         if state["chunks_done"] > 0 or state["status"] != "pending":
             break
