@@ -1,7 +1,7 @@
-"""A store that dies under a running job: the Chroma server SIGKILLed while a job embeds and writes,
-the PostgreSQL queue SIGKILLed while a job records its outcomes. Each time the job waits (the file at
-hand shows ``waiting for the store``), resumes when the store is back, and every accepted file ends
-indexed, none partial."""
+"""A store that dies under a running job: the Chroma server SIGKILLed while a job embeds and
+writes, the PostgreSQL queue SIGKILLed while a job records its outcomes. Each time the job waits
+(the file at hand shows ``waiting for the store``), resumes when the store is back, and every
+accepted file ends indexed, none partial."""
 
 import time
 import uuid

@@ -6,6 +6,7 @@ replicas only record jobs and ``kb worker`` processes run them (see ``job_store`
 pages, chunks) is written to the store about once a second, so any replica can report any job; the
 process running a job also keeps it in memory, where it is fresher still."""
 
+import functools
 import logging
 import os
 import socket
@@ -188,8 +189,8 @@ class JobManager:
             if entry.status == "pending":
                 entry.status, entry.error, entry.stage = status, reason, "done"
                 self._patiently(
-                    lambda i=i: self._store.file_done(
-                        job.id, i, self.worker_id, status, None, reason, 0
+                    functools.partial(
+                        self._store.file_done, job.id, i, self.worker_id, status, None, reason, 0
                     )
                 )
 
