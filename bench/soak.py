@@ -1,9 +1,15 @@
 """Soak: a bounded mixed load (uploads, searches, asks, deletes) on a real server over loopback,
-with one SIGKILL and restart of the server in the middle. Then every accepted file is accounted for.
+with one SIGKILL and restart of the server in the middle (with --hours, one in the middle of each
+hour). Then every accepted file is accounted for, and the server's resources are shown over time.
 
-python -m bench.soak [--seconds 180] [--kill-at 0.5] [--model gemma-3-270m] python -m bench.soak
---scale     # 2 replicas + 1 `kb worker` over a Chroma server and a PostgreSQL # queue; replica A
-and the worker are killed and restarted
+    python -m bench.soak [--seconds 180] [--kill-at 0.5] [--model gemma-3-270m]
+    python -m bench.soak --hours 2 [--sample-every 60] [--ask-every 20]   # hours: leaks show
+    python -m bench.soak --scale  # 2 replicas + 1 `kb worker` over a Chroma server and a
+                                  # PostgreSQL queue; replica A and the worker are killed
+
+Every --sample-every seconds the server process's RSS, open files (/proc/PID/fd), threads, its
+children's RSS and the files in its temporary dir are sampled; a table of the samples and each
+measure's least-squares slope per hour are printed (bench/soak_sampling.py). A leak shows as growth.
 
 With --scale, uploads go through replica A, searches through both, asks, deletes and the accounting
 through B.
@@ -31,6 +37,8 @@ from pathlib import Path
 
 import httpx
 
+from bench.soak_sampling import Sampler, slopes_table, table
+
 KB = "soak"
 TOPICS = ["年假", "报销", "差旅", "培训", "设备", "门禁", "加班", "体检"]
 
@@ -50,9 +58,12 @@ class ServerProcess:
             "KB_SEED_DIR": str(data / "seed"),
             "KB_LOCAL_MODEL": model,
             "KB_LLM_MAX_TOKENS": "48",
+            "TMPDIR": str(data / "tmp"),  # its own: the temporary files it leaves are counted
             **(env or {}),
         }
+        (data / "tmp").mkdir(parents=True, exist_ok=True)
         self.base, self.proc, self.command = f"http://127.0.0.1:{self.port}", None, command
+        self.tmp_dir = data / "tmp"
 
     def start(self, timeout_s: float = 180) -> float:
         t0 = time.monotonic()
@@ -165,15 +176,22 @@ def searcher(tally: Tally, base: str, stop: threading.Event, rng: random.Random)
             stop.wait(rng.uniform(0.1, 0.5))
 
 
-def asker(tally: Tally, base: str, stop: threading.Event, rng: random.Random) -> None:
+def asker(
+    tally: Tally, base: str, stop: threading.Event, rng: random.Random, every_s: float = 2.5
+) -> None:
+    """An ask about every ``every_s`` seconds (generation is what takes the CPU)."""
     with httpx.Client(base_url=base, timeout=300) as client:
         while not stop.is_set():
             question = f"{rng.choice(TOPICS)}有哪些规定？"
             call(tally, client, "POST /ask", "POST", "/ask", json={"kb": KB, "question": question})
-            stop.wait(rng.uniform(1.0, 4.0))
+            stop.wait(rng.uniform(0.4 * every_s, 1.6 * every_s))
 
 
-def deleter(tally: Tally, base: str, stop: threading.Event, rng: random.Random) -> None:
+def deleter(
+    tally: Tally, base: str, stop: threading.Event, rng: random.Random, max_docs: int = 400
+) -> None:
+    """One random document every 5-10 s; more while there are over ``max_docs`` (an hours-long
+    soak then measures a knowledge base of steady size, not one that grows all along)."""
     with httpx.Client(base_url=base, timeout=60) as client:
         while not stop.wait(rng.uniform(5.0, 10.0)):
             reply = call(tally, client, "GET /kbs/{kb}/documents", "GET", f"/kbs/{KB}/documents")
@@ -182,8 +200,8 @@ def deleter(tally: Tally, base: str, stop: threading.Event, rng: random.Random) 
                 if reply is not None and reply.is_success
                 else []
             )
-            if indexed:
-                doc = rng.choice(indexed)
+            over = max(1, min(50, len(indexed) - max_docs))
+            for doc in rng.sample(indexed, min(over, len(indexed))):
                 gone = call(
                     tally,
                     client,
@@ -234,16 +252,24 @@ def account(tally: Tally, base: str, timeout_s: float) -> dict:
     }
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--seconds", type=float, default=180)
+    ap.add_argument("--hours", type=float, default=None, help="run this long (overrides --seconds)")
     ap.add_argument(
         "--kill-at",
         type=float,
         default=0.5,
-        help="fraction of the run at which the server is killed",
+        help="runs under an hour: fraction of the run at which the server is killed",
+    )
+    ap.add_argument(
+        "--sample-every", type=float, default=60, help="seconds between resource samples"
+    )
+    ap.add_argument("--ask-every", type=float, default=10, help="mean seconds between asks")
+    ap.add_argument(
+        "--max-docs", type=int, default=400, help="documents kept; the deleter trims above it"
     )
     ap.add_argument(
         "--model",
@@ -257,56 +283,85 @@ def main() -> int:
         action="store_true",
         help="two replicas and a worker over Chroma and PostgreSQL servers",
     )
-    args = ap.parse_args()
+    return ap.parse_args()
 
+
+def kill_times(duration_s: float, kill_at: float) -> list[float]:
+    """One kill in the middle of each full hour; a shorter run: one, at ``kill_at``."""
+    if duration_s >= 3600:
+        return [(h + 0.5) * 3600 for h in range(int(duration_s // 3600))]
+    return [duration_s * kill_at]
+
+
+def main() -> int:
+    args = parse_args()
+    duration = args.hours * 3600 if args.hours else args.seconds
     data = Path(args.data or tempfile.mkdtemp(prefix="kb-soak-"))
     with contextlib.ExitStack() as cleanup:
         front, back, killed = start_processes(args, data, cleanup)
-        print(f"data dir {data}; started", flush=True)
+        print(f"data dir {data}; started; running {duration / 60:.0f} min", flush=True)
+        began = time.monotonic()
+        sampler = Sampler(lambda: front.proc.pid, front.tmp_dir, args.sample_every)
+        sampler.start()
         httpx.post(front.base + "/kbs", json={"name": KB}, timeout=60)
         tally, stop, rng = Tally(), threading.Event(), random.Random(args.seed)
         routes = [
-            (uploader, front),
-            (searcher, front),
-            (searcher, back),
-            (asker, back),
-            (deleter, back),
+            (uploader, front, ()),
+            (searcher, front, ()),
+            (searcher, back, ()),
+            (asker, back, (args.ask_every,)),
+            (deleter, back, (args.max_docs,)),
         ]
         workers = [
             threading.Thread(
-                target=fn, args=(tally, proc.base, stop, random.Random(rng.random())), daemon=True
+                target=fn,
+                args=(tally, proc.base, stop, random.Random(rng.random()), *extra),
+                daemon=True,
             )
-            for fn, proc in routes
+            for fn, proc, extra in routes
         ]
         for w in workers:
             w.start()
-        time.sleep(args.seconds * args.kill_at)
-        jobs = httpx.get(back.base + "/jobs", params={"limit": 500}, timeout=60).json()
-        running = [j for j in jobs if j["status"] == "running"]
-        pending = sum(f["status"] == "pending" for j in running for f in j["files"])
-        tally.restarting.set()
-        for proc in killed:
-            proc.kill()
-        killed_at = time.monotonic()
-        restart_s = max(proc.start() for proc in killed)
-        tally.restarting.clear()
-        print(
-            f"killed {', '.join(p.command for p in killed)} with SIGKILL while {len(running)} jobs"
-            f" ran ({pending} files not yet done); restarted and answering"
-            f" {time.monotonic() - killed_at:.1f} s later",
-            flush=True,
-        )
-        time.sleep(args.seconds * (1 - args.kill_at))
+        restarts = []
+        for at in kill_times(duration, args.kill_at):
+            time.sleep(max(0.0, at - (time.monotonic() - began)))
+            restarts.append(kill_and_restart(tally, back, killed))
+        time.sleep(max(0.0, duration - (time.monotonic() - began)))
         stop.set()
         for w in workers:
             w.join(300)
         result = account(tally, back.base, timeout_s=600)
-    report(tally, result, restart_s)
+        sampler.stop()
+    report(tally, result, max(restarts))
+    warmup = min(300.0, 0.1 * duration)
+    print(f"\nresources of the server process (every {args.sample_every:.0f} s):\n")
+    print(table(sampler.samples))
+    print("\n" + slopes_table(sampler.samples, warmup))
     return (
         0
         if not (result["lost"] or result["partial"] or tally.unexpected or result["absent"])
         else 1
     )
+
+
+def kill_and_restart(tally: Tally, back: ServerProcess, killed: list[ServerProcess]) -> float:
+    """SIGKILL mid-run and start again; seconds until it answered."""
+    jobs = httpx.get(back.base + "/jobs", params={"limit": 500}, timeout=60).json()
+    running = [j for j in jobs if j["status"] == "running"]
+    pending = sum(f["status"] == "pending" for j in running for f in j["files"])
+    tally.restarting.set()
+    for proc in killed:
+        proc.kill()
+    killed_at = time.monotonic()
+    restart_s = max(proc.start() for proc in killed)
+    tally.restarting.clear()
+    print(
+        f"killed {', '.join(p.command for p in killed)} with SIGKILL while {len(running)} jobs"
+        f" ran ({pending} files not yet done); restarted and answering"
+        f" {time.monotonic() - killed_at:.1f} s later",
+        flush=True,
+    )
+    return restart_s
 
 
 def start_processes(args, data: Path, cleanup: contextlib.ExitStack):
