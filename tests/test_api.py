@@ -300,18 +300,23 @@ def test_api_keys_and_dead_backend(tmp_path):
     auth = {"Authorization": "Bearer k2"}
     with running_server(create_app(settings, with_ui=False), headers=auth) as base:
         assert httpx.get(base + "/kbs").status_code == 401
-        # a load balancer has no key: it gets up/ready/store, nothing more
+        # a load balancer has no key: it gets up/ready/store/queue/disk, nothing more
         probe = httpx.get(base + "/health")
         assert probe.status_code == 200 and probe.json() == {
             "status": "ok",
             "ready": True,
             "store": "ok",
             "queue": "ok",
+            "disk": "ok",
         }
-        assert (
-            httpx.get(base + "/health", headers=auth).json()["llm"]["provider"]
-            == "openai_compatible"
-        )
+        keyed = httpx.get(base + "/health", headers=auth).json()
+        assert keyed["llm"]["provider"] == "openai_compatible"
+        assert keyed["limits"] == {
+            "max_upload_mb": 50,
+            "min_free_mb": 200,
+            "job_retention_hours": 168,
+        }
+        assert keyed["disk_free_mb"] >= 200
         assert httpx.get(base + "/kbs", headers={"Authorization": "Bearer nope"}).status_code == 401
         with httpx.Client(base_url=base, headers=auth, timeout=120) as client:
             _wait_seeded(client)
