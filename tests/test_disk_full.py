@@ -176,7 +176,7 @@ def test_space_running_out_while_a_job_writes_fails_that_file_whole(server, tmp_
     assert client.get("/health").json()["status"] == "ok"
 
 
-def test_chromas_own_disk_full_error_is_recognised(small_disk, embeddings):
+def test_chromas_own_disk_full_error_is_recognised(small_disk):
     """What embedded Chroma raises when its SQLite write finds no space (an ``InternalError``
     wrapping SQLite's code 13), and SQLite's own error, are both a full disk."""
     import sqlite3

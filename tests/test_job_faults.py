@@ -78,6 +78,10 @@ class FakeKB:
     def discard_unfinished(self, doc_id):
         self.discarded.append(doc_id)
 
+    def delete_document(self, doc_id):
+        self.discarded.append(doc_id)
+        return True
+
 
 class Progress:
     def __init__(self):
@@ -179,3 +183,42 @@ def test_disk_full_in_the_rest_and_the_openai_shape():
             "param": None,
         }
     }
+
+
+def test_no_room_for_the_original_takes_the_new_document_back(tmp_path):
+    import errno
+
+    from app.operations.sources import KeepOriginals
+    from ingest import FileOutcome
+
+    class Full:
+        def keep(self, *args):
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    class Recorder:
+        def __init__(self):
+            self.outcomes = []
+
+        def file_started(self, *args):
+            pass
+
+        def file_done(self, outcome):
+            self.outcomes.append(outcome)
+
+    kb, inner = FakeKB(), Recorder()
+    keeping = KeepOriginals(
+        Full(), "kb_fake", [(tmp_path / "a.txt", "a.txt")], inner, writes=writes(kb, tmp_path)
+    )
+    keeping.file_started("a.txt", 0, 1)
+    keeping.file_done(FileOutcome("a.txt", "indexed", "d1", chunks=3))
+    keeping.file_done(
+        FileOutcome(
+            "b.txt",
+            "failed",
+            "d2",
+            error="could not read the file (OSError: [Errno 28] No space left on device)",
+        )
+    )
+    first, second = inner.outcomes
+    assert first.status == "failed" and REASON.fullmatch(first.error) and kb.discarded == ["d1"]
+    assert REASON.fullmatch(second.error)  # a reader that ran out of room says it the same way

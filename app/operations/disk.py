@@ -9,13 +9,14 @@ full tmpfs), so a job stops before Chroma itself runs out."""
 import logging
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 from app.operations.errors import DiskFull
 
 log = logging.getLogger("kb.disk")
 _MB = 2**20
-_RESERVE_MAX_MB = 32
+_RESERVE_MAX_MB = 16
 
 
 def _mb(value: float) -> str:
@@ -79,7 +80,7 @@ class DiskSpace:
             return
         if self.free_mb() - self.reserve_mb < self.min_free_mb:
             return
-        partial = self.reserve.with_name(".kb-reserve.partial")
+        partial = self.reserve.with_name(f".kb-reserve.{uuid.uuid4().hex[:8]}.partial")
         try:
             with open(partial, "wb") as out:
                 for _ in range(int(self.reserve_mb)):
