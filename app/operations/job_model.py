@@ -15,7 +15,8 @@ class JobFile:
     doc_id: str | None = None
     error: str | None = None
     chunks: int = 0
-    # what is happening to it now: queued | parsing | ocr | embedding | writing | done
+    # what is happening to it now: queued | parsing | ocr | embedding | writing | done, or
+    # "waiting for the store" (a Chroma server or the job queue away; see job_writes)
     stage: str = "queued"
     pages_done: int = 0
     pages_total: int = 0
