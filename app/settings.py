@@ -198,6 +198,14 @@ class Settings(BaseSettings):
     api_keys: str | None = Field(None, description="comma-separated bearer keys; unset = no auth")
     max_upload_mb: int = 50
     max_question_chars: int = 2000
+    max_waiting: int = Field(
+        8,
+        ge=0,
+        description=(
+            "questions that may wait for the local model (it answers one at a time); one more "
+            "is answered 429 with Retry-After. 8 is about 2 minutes of short answers on 2 cores"
+        ),
+    )
     queue_url: str | None = Field(
         None,
         description=(

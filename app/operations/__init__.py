@@ -19,6 +19,7 @@ from app.operations.errors import (
 )
 from app.operations.jobs import Job, JobManager
 from app.operations.knowledge import KnowledgeService
+from app.operations.lane import AnswerLane, Busy, Queued, TurnStream
 from app.operations.search import SearchService
 from app.operations.sources import SourceService
 from app.services import Services
@@ -59,8 +60,10 @@ class Operations:
 
 
 __all__ = [
+    "AnswerLane",
     "AnswerService",
     "AskOptions",
+    "Busy",
     "FileTooLarge",
     "InvalidRequest",
     "Job",
@@ -69,8 +72,10 @@ __all__ = [
     "NotFound",
     "OperationError",
     "Operations",
+    "Queued",
     "SearchService",
     "SourceService",
+    "TurnStream",
     "Unavailable",
     "UnsupportedFile",
     "user_message",

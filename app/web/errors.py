@@ -18,6 +18,7 @@ _OPENAI_TYPES = {
     409: "invalid_request_error",
     413: "invalid_request_error",
     415: "invalid_request_error",
+    429: "requests",  # OpenAI's rate-limit type
     503: "server_error",
 }
 
@@ -47,7 +48,7 @@ def error_response(
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    from app.operations import OperationError
+    from app.operations import Busy, OperationError
     from llm_backends import LLMBackendError
     from retrieval import InvalidKBName, KBExists, KBNotFound
 
@@ -70,6 +71,16 @@ def install_error_handlers(app: FastAPI) -> None:
             )
 
         return handle
+
+    async def busy(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Busy)
+        return error_response(
+            request,
+            429,
+            exc.message,
+            code="rate_limit_exceeded",
+            headers={"Retry-After": str(exc.retry_after_s)},
+        )
 
     async def validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -98,6 +109,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(
         LLMBackendError, plain(503, lambda e: e.message, code="backend_unavailable")
     )
+    app.add_exception_handler(Busy, busy)
     app.add_exception_handler(OperationError, plain(None, lambda e: e.message))
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(HTTPException, http_error)

@@ -15,7 +15,7 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from answering import Done, Failed, Sources, Token
-from app.operations import AnswerService, AskOptions, InvalidRequest, KnowledgeService
+from app.operations import AnswerService, AskOptions, InvalidRequest, KnowledgeService, Queued
 from app.web import schemas
 from app.web.deps import answers, knowledge
 
@@ -126,27 +126,31 @@ async def _stream(events, completion_id: str, created: int, model: str, include_
 
     yield chunk({"role": "assistant", "content": ""})
     citations: list[dict] = []
-    async for event in iterate_in_threadpool(events):
-        match event:
-            case Token(text):
-                yield chunk({"content": text})
-            case Sources(found):
-                citations = [c.as_dict() for c in found]
-            case Done(answer):
-                yield chunk({}, "stop", citations=citations, confidence=answer.confidence)
-                if include_usage:  # OpenAI's form: a last chunk with no choices and the usage
-                    yield chunk(None, usage=_usage(answer))
-            case Failed(message):
-                yield {
-                    "data": json.dumps(
-                        {
-                            "error": {
-                                "message": message,
-                                "type": "server_error",
-                                "code": "backend_unavailable",
-                                "param": None,
-                            }
-                        }
-                    )
-                }
+    try:
+        async for event in iterate_in_threadpool(events):
+            match event:
+                case Queued(position, wait_s):  # an SSE comment: OpenAI clients skip it
+                    about = "?" if wait_s is None else wait_s
+                    yield {"comment": f"queued: {position} ahead, about {about} s"}
+                case Token(text):
+                    yield chunk({"content": text})
+                case Sources(found):
+                    citations = [c.as_dict() for c in found]
+                case Done(answer):
+                    yield chunk({}, "stop", citations=citations, confidence=answer.confidence)
+                    if include_usage:  # OpenAI's form: a last chunk with no choices and the usage
+                        yield chunk(None, usage=_usage(answer))
+                case Failed(message):
+                    yield {"data": json.dumps({"error": _server_error(message)})}
+    finally:
+        events.cancel()  # a client that left leaves the queue
     yield {"data": "[DONE]"}
+
+
+def _server_error(message: str) -> dict:
+    return {
+        "message": message,
+        "type": "server_error",
+        "code": "backend_unavailable",
+        "param": None,
+    }

@@ -10,7 +10,14 @@ from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from answering import Done, Failed, Reading, Sources, Token
-from app.operations import AnswerService, AskOptions, KnowledgeService, Operations, SearchService
+from app.operations import (
+    AnswerService,
+    AskOptions,
+    KnowledgeService,
+    Operations,
+    Queued,
+    SearchService,
+)
 from app.operations.knowledge import refused_batch
 from app.web import schemas
 from app.web.deps import answers, has_api_key, knowledge, operations, require_api_key, search
@@ -159,6 +166,7 @@ async def search_kb(body: schemas.SearchRequest, searcher: SearchService = Depen
     tags=["ask"],
     responses={
         **_ERRORS,
+        429: {"model": schemas.ErrorBody, "description": "too many questions wait already"},
         503: {"model": schemas.ErrorBody},
         200: {"content": {"text/event-stream": {}}},
     },
@@ -173,28 +181,40 @@ async def ask(body: schemas.AskRequest, service: AnswerService = Depends(answers
 
 
 async def _sse(events):
-    """token / citations / done events, or one error event when answering failed."""
-    async for event in iterate_in_threadpool(events):
-        match event:
-            case Token(text):
-                yield _event("token", {"text": text})
-            case Sources(citations):
-                yield _event("citations", [c.as_dict() for c in citations])
-            case Done(answer):
-                yield _event(
-                    "done",
-                    {
-                        "timings": answer.timings,
-                        "model": answer.model,
-                        "answer": answer.answer,
-                        "confidence": answer.confidence,
-                        "refused_by": answer.refused_by,
-                    },
-                )
-            case Failed(message):
-                yield _event("error", {"detail": message})
-            case Reading():
-                pass
+    """queued (while the question waits for the model) / reading / token / citations / done
+    events, or one error event when answering failed. A client that leaves leaves the queue."""
+    try:
+        async for event in iterate_in_threadpool(events):
+            if (sse := _sse_event(event)) is not None:
+                yield sse
+    finally:
+        events.cancel()
+
+
+def _sse_event(event) -> dict | None:
+    match event:
+        case Queued(position, wait_s):
+            return _event("queued", {"position": position, "wait_s": wait_s})
+        case Reading(sources):
+            return _event("reading", {"sources": sources})
+        case Token(text):
+            return _event("token", {"text": text})
+        case Sources(citations):
+            return _event("citations", [c.as_dict() for c in citations])
+        case Done(answer):
+            return _event(
+                "done",
+                {
+                    "timings": answer.timings,
+                    "model": answer.model,
+                    "answer": answer.answer,
+                    "confidence": answer.confidence,
+                    "refused_by": answer.refused_by,
+                },
+            )
+        case Failed(message):
+            return _event("error", {"detail": message})
+    return None
 
 
 def _event(name: str, data) -> dict:
