@@ -238,3 +238,21 @@ def test_the_openai_route_waits_with_a_comment_its_clients_skip(served):
     reader.join(120)
     assert raw[-1].startswith(": queued: 1 ahead")
     assert "".join(pieces).strip()  # the SDK skipped the comment and read the answer
+
+
+def test_remote_providers_do_not_wait_behind_the_local_model(tmp_path):
+    """No question may wait (KB_MAX_WAITING=0) and the local model is held: a local question is
+    refused at once, one for a vLLM server is sent (here it fails: nothing listens on the port)."""
+    from answering import Failed
+    from app.operations import AskOptions, Operations
+
+    settings = Settings(data_dir=tmp_path, max_waiting=0, llm_max_retries=0, _env_file=None)
+    ops = Operations.from_settings(settings)
+    ops.knowledge.create("docs")
+    with HeldModel(ops.answers.lane):
+        with pytest.raises(Busy):
+            ops.answers.stream("年假有几天？", [], AskOptions("docs"))
+        remote = AskOptions("docs", provider="vllm", model="qwen")
+        events = list(ops.answers.stream("年假有几天？", [], remote))
+    assert not any(isinstance(e, Queued) for e in events)
+    assert isinstance(events[-1], Failed) or events[-1].answer.refused_by == "relevance"

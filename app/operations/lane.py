@@ -57,9 +57,10 @@ class AnswerLane:
 
     # --- joining and leaving -------------------------------------------------------------------
     def join(self) -> Ticket:
-        """A place at the end of the line; ``Busy`` when ``max_waiting`` questions wait already."""
+        """A place at the end of the line; ``Busy`` when it would have to wait and
+        ``max_waiting`` questions wait already."""
         with self._changed:
-            if self._waiting() >= self.max_waiting:
+            if self._line and self._waiting() >= self.max_waiting:
                 wait = self._estimate(len(self._line)) or _FIRST_GUESS_S
                 raise Busy(
                     f"the model is busy: {self._waiting()} question(s) waiting already "
