@@ -256,3 +256,16 @@ def test_remote_providers_do_not_wait_behind_the_local_model(tmp_path):
         events = list(ops.answers.stream("年假有几天？", [], remote))
     assert not any(isinstance(e, Queued) for e in events)
     assert isinstance(events[-1], Failed) or events[-1].answer.refused_by == "relevance"
+
+
+def test_a_whole_answer_client_that_gives_up_leaves_the_queue(served):
+    client, lane = served
+    with HeldModel(lane):
+        served_before = lane.served
+        with pytest.raises(httpx.ReadTimeout):
+            client.post("/ask", json={"question": "年假？", "kb": "guide"}, timeout=1.0)
+        _wait_until(lambda: lane.waiting == 0)  # noticed at its next place check (≤ 5 s)
+    time.sleep(1.0)
+    assert lane.served == served_before
+    answered = client.post("/ask", json={"question": "年假有几天？", "kb": "guide"})
+    assert answered.status_code == 200 and answered.json()["citations"]

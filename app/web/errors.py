@@ -49,6 +49,7 @@ def error_response(
 
 def install_error_handlers(app: FastAPI) -> None:
     from app.operations import Busy, OperationError
+    from app.web.waiting import AnswerFailed, ClientLeft
     from llm_backends import LLMBackendError
     from retrieval import InvalidKBName, KBExists, KBNotFound
 
@@ -110,6 +111,11 @@ def install_error_handlers(app: FastAPI) -> None:
         LLMBackendError, plain(503, lambda e: e.message, code="backend_unavailable")
     )
     app.add_exception_handler(Busy, busy)
+    app.add_exception_handler(
+        AnswerFailed, plain(503, lambda e: e.message, code="backend_unavailable")
+    )
+    # nginx's "client closed request": the client is gone, nobody reads it; no trace in the log
+    app.add_exception_handler(ClientLeft, lambda _request, _exc: Response(status_code=499))
     app.add_exception_handler(OperationError, plain(None, lambda e: e.message))
     app.add_exception_handler(RequestValidationError, validation)
     app.add_exception_handler(HTTPException, http_error)

@@ -4,7 +4,7 @@ import json
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, UploadFile
+from fastapi import APIRouter, Depends, Query, Request, UploadFile
 from fastapi.responses import Response
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
@@ -21,6 +21,7 @@ from app.operations import (
 from app.operations.knowledge import refused_batch
 from app.web import schemas
 from app.web.deps import answers, has_api_key, knowledge, operations, require_api_key, search
+from app.web.waiting import whole_answer
 
 try:
     VERSION = version("kb-assistant")
@@ -171,12 +172,14 @@ async def search_kb(body: schemas.SearchRequest, searcher: SearchService = Depen
         200: {"content": {"text/event-stream": {}}},
     },
 )
-async def ask(body: schemas.AskRequest, service: AnswerService = Depends(answers)):
+async def ask(
+    request: Request, body: schemas.AskRequest, service: AnswerService = Depends(answers)
+):
     history = [t.model_dump() for t in body.history]
     options = AskOptions(body.kb, k=body.k)
-    if not body.stream:
-        return answer_payload(await run_in_threadpool(service.ask, body.question, history, options))
     events = await run_in_threadpool(service.stream, body.question, history, options)
+    if not body.stream:
+        return answer_payload(await whole_answer(request, events))
     return EventSourceResponse(_sse(events))
 
 
