@@ -76,11 +76,11 @@ def mcp_session(server):
 
 @contextlib.asynccontextmanager
 async def http_transport(url: str, headers: dict[str, str]):
+    import httpx2  # the SDK's HTTP client; headers go on a client of one's own
     from mcp.client.streamable_http import streamable_http_client
-    from mcp.shared._httpx_utils import create_mcp_http_client
 
     async with (
-        create_mcp_http_client(headers=headers) as http,
+        httpx2.AsyncClient(headers=headers, timeout=httpx2.Timeout(30, read=300)) as http,
         streamable_http_client(url, http_client=http) as streams,
     ):
         yield streams
@@ -256,6 +256,8 @@ def test_http_door_serves_the_same_tools_with_a_key(http_server, tmp_path):
         assert "guide" in {k["name"] for k in http.ok("list_knowledge_bases")["knowledge_bases"]}
         top = http.ok("search", query="差旅报销要在多少天内提交？", kb="guide")["passages"][0]
         assert top["file"] == "handbook.md" and "三十天" in http.read(top["uri"])
+        answer = http.ok("ask", question="差旅报销要在出差结束后多少天内提交？")  # default kb
+        assert answer["citations"][0]["file"] == "handbook.md" and not answer["refused"]
         note = tmp_path / "notes.txt"
         note.write_text("量子比特是量子计算的基本单位。", encoding="utf-8")
         job = http.wait_job(http.ok("add_documents", kb="notes", paths=[str(note)])["job_id"])
@@ -326,7 +328,7 @@ def test_over_http_without_keys_add_documents_reads_no_server_files(ops_here):
 
 
 def test_the_sdk_telemetry_is_off(ops_here):
-    from mcp.server._otel import OpenTelemetryMiddleware
+    from mcp.server._otel import OpenTelemetryMiddleware  # private: the check is on the SDK itself
 
     from app.mcp import build_server
 

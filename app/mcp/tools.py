@@ -12,15 +12,11 @@ from app.mcp import results
 from app.operations import AskOptions, Operations
 from app.operations.knowledge import refused_batch
 
-SearchMode = Literal[
-    "hybrid", "dense", "keyword"
-]  # retrieval.SEARCH_MODES (a test keeps them equal)
+# retrieval.SEARCH_MODES, spelled out for the schema (a test keeps the two equal)
+SearchMode = Literal["hybrid", "dense", "keyword"]
 KbName = Annotated[
     str | None,
-    Field(
-        max_length=64,
-        description="knowledge base (list_knowledge_bases names them); default: the default one",
-    ),
+    Field(description="knowledge base (list_knowledge_bases names them); default: the default one"),
 ]
 
 
@@ -42,7 +38,7 @@ class KnowledgeTools:
         query: Annotated[str, Field(min_length=1, description="what to look for, any language")],
         kb: KbName = None,
         k: Annotated[
-            int | None, Field(ge=1, le=50, description="passages wanted (default 5)")
+            int | None, Field(ge=1, le=50, description="passages wanted (default: KB_SEARCH_K, 5)")
         ] = None,
         mode: Annotated[
             SearchMode | None,
@@ -89,7 +85,7 @@ class KnowledgeTools:
         )
 
     def list_documents(
-        self, kb: Annotated[str, Field(min_length=1, max_length=64, description="knowledge base")]
+        self, kb: Annotated[str, Field(min_length=1, description="knowledge base")]
     ) -> results.Documents:
         """The documents of a knowledge base: file, status (indexed or failed, with the reason),
         pages, chunks, and the uri of each indexed one's text."""
@@ -97,9 +93,7 @@ class KnowledgeTools:
 
     def add_documents(
         self,
-        kb: Annotated[
-            str, Field(min_length=1, max_length=64, description="knowledge base; created if new")
-        ],
+        kb: Annotated[str, Field(min_length=1, description="knowledge base; created if new")],
         paths: Annotated[
             list[str],
             Field(
@@ -131,9 +125,7 @@ class KnowledgeTools:
 
     def job_status(
         self,
-        job_id: Annotated[
-            str, Field(min_length=1, max_length=64, description="from add_documents")
-        ],
+        job_id: Annotated[str, Field(min_length=1, description="the id add_documents gave")],
     ) -> results.JobState:
         """How an add_documents job is going: running, done or cancelled, its progress (0 to 1),
         and each file's status (indexed, duplicate, failed with the reason, pending) and stage."""
