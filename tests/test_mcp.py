@@ -335,3 +335,20 @@ def test_the_sdk_telemetry_is_off(ops_here):
     server = build_server(ops_here)
     assert not any(isinstance(m, OpenTelemetryMiddleware) for m in server.middleware)
     assert os.environ["OTEL_SDK_DISABLED"] == "true"
+
+
+def test_a_documents_resource_is_its_text_once_in_order(ops_here, tmp_path):
+    """Neighbouring chunks overlap; the resource writes the shared text once."""
+    from app.mcp import build_server
+
+    sentences = [f"Sentence {i} says the value is {i * 7}." for i in range(150)]
+    long = tmp_path / "long.txt"
+    long.write_text(" ".join(sentences), encoding="utf-8")
+    outcome = ops_here.knowledge.ingest("empty", [(long, "long.txt")]).outcomes[0]
+    with mcp_session(build_server(ops_here)) as s:
+        (doc,) = s.ok("list_documents", kb="empty")["documents"]
+        assert doc["chunks"] > 5  # several overlapping chunks
+        text = s.read(doc["uri"])
+    at = [text.find(sentence) for sentence in sentences]
+    assert all(text.count(sentence) == 1 for sentence in sentences), text
+    assert at == sorted(at) and outcome.doc_id == doc["doc_id"]
