@@ -196,6 +196,13 @@ class Settings(BaseSettings):
 
     # server
     api_keys: str | None = Field(None, description="comma-separated bearer keys; unset = no auth")
+    mcp: bool = Field(
+        True,
+        description=(
+            "serve the MCP server over HTTP at /mcp (behind the same API keys); "
+            "`kb mcp` serves it over stdio either way"
+        ),
+    )
     max_upload_mb: int = 50
     max_question_chars: int = 2000
     max_waiting: int = Field(
@@ -253,5 +260,10 @@ def prepare_process_env() -> None:
         "TRANSFORMERS_OFFLINE": "1",
         "HF_HUB_DISABLE_TELEMETRY": "1",
         "DO_NOT_TRACK": "1",
+        # OpenTelemetry (the MCP SDK, Chroma): no tracer provider, no exporter, nothing sent
+        "OTEL_SDK_DISABLED": "true",
+        "OTEL_TRACES_EXPORTER": "none",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
     }.items():
         os.environ.setdefault(key, value)

@@ -2,7 +2,7 @@
 eval glue).
 
 ``Operations.from_settings()`` wires them over one :class:`app.services.Services`; the REST API, the
-web UI and the CLI each hold one and never reach past it.
+web UI, the CLI and the MCP server each hold one and never reach past it.
 """
 
 from dataclasses import dataclass
@@ -24,6 +24,7 @@ from app.operations.search import SearchService
 from app.operations.sources import SourceService
 from app.services import Services
 from app.settings import Settings
+from retrieval import KBNotFound  # an unknown knowledge base, as every door names it
 
 
 @dataclass
@@ -68,6 +69,7 @@ __all__ = [
     "InvalidRequest",
     "Job",
     "JobManager",
+    "KBNotFound",
     "KnowledgeService",
     "NotFound",
     "OperationError",
