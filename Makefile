@@ -13,6 +13,7 @@ export GRADIO_ANALYTICS_ENABLED=False
 export HF_HUB_OFFLINE=1
 export TRANSFORMERS_OFFLINE=1
 export DO_NOT_TRACK=1
+export OTEL_SDK_DISABLED=true
 
 LOCK   := requirements.lock
 

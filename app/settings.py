@@ -196,6 +196,13 @@ class Settings(BaseSettings):
 
     # server
     api_keys: str | None = Field(None, description="comma-separated bearer keys; unset = no auth")
+    mcp: bool = Field(
+        True,
+        description=(
+            "serve the MCP server over HTTP at /mcp (behind the same API keys); "
+            "`kb mcp` serves it over stdio either way"
+        ),
+    )
     max_upload_mb: int = Field(50, description="largest file an upload may carry (MB)")
     min_free_mb: int = Field(
         200,
@@ -206,6 +213,14 @@ class Settings(BaseSettings):
         ),
     )
     max_question_chars: int = 2000
+    max_waiting: int = Field(
+        8,
+        ge=0,
+        description=(
+            "questions that may wait for the local model (it answers one at a time); one more "
+            "is answered 429 with Retry-After. 8 is about 2 minutes of short answers on 2 cores"
+        ),
+    )
     queue_url: str | None = Field(
         None,
         description=(
@@ -261,5 +276,10 @@ def prepare_process_env() -> None:
         "TRANSFORMERS_OFFLINE": "1",
         "HF_HUB_DISABLE_TELEMETRY": "1",
         "DO_NOT_TRACK": "1",
+        # OpenTelemetry (the MCP SDK, Chroma): no tracer provider, no exporter, nothing sent
+        "OTEL_SDK_DISABLED": "true",
+        "OTEL_TRACES_EXPORTER": "none",
+        "OTEL_METRICS_EXPORTER": "none",
+        "OTEL_LOGS_EXPORTER": "none",
     }.items():
         os.environ.setdefault(key, value)

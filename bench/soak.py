@@ -1,15 +1,14 @@
 """Soak: a bounded mixed load (uploads, searches, asks, deletes) on a real server over loopback,
-with one SIGKILL and restart of the server in the middle (with --hours, one in the middle of each
-hour). Then every accepted file is accounted for, and the server's resources are shown over time.
+with one SIGKILL and restart of the server in the middle. Then every accepted file is accounted for.
 
-    python -m bench.soak [--seconds 180] [--kill-at 0.5] [--model gemma-3-270m]
-    python -m bench.soak --hours 2 [--sample-every 60] [--ask-every 20]   # hours: leaks show
-    python -m bench.soak --scale  # 2 replicas + 1 `kb worker` over a Chroma server and a
-                                  # PostgreSQL queue; replica A and the worker are killed
+python -m bench.soak [--seconds 180] [--kill-at 0.5] [--model gemma-3-270m]
+python -m bench.soak --hours 2 [--sample-s 60]   # one kill per hour, in the middle of each hour
+python -m bench.soak --scale   # 2 replicas + 1 `kb worker` over a Chroma server and a PostgreSQL
+                               # queue; replica A and the worker are killed and restarted
 
-Every --sample-every seconds the server process's RSS, open files (/proc/PID/fd), threads, its
-children's RSS and the files in its temporary dir are sampled; a table of the samples and each
-measure's least-squares slope per hour are printed (bench/soak_sampling.py). A leak shows as growth.
+The server's resident memory, open files, threads and temporary files are sampled every
+--sample-s seconds (bench/soak_sampling.py) and their growth per hour printed: a leak shows as a
+positive slope.
 
 With --scale, uploads go through replica A, searches through both, asks, deletes and the accounting
 through B.
@@ -37,10 +36,9 @@ from pathlib import Path
 
 import httpx
 
-from bench.soak_sampling import Sampler, slopes_table, table
-
-KB = "soak"
-TOPICS = ["年假", "报销", "差旅", "培训", "设备", "门禁", "加班", "体检"]
+from bench.soak_load import KB, Tally, asker, deleter, searcher, uploader
+from bench.soak_sampling import Sampler
+from bench.soak_sampling import report as report_samples
 
 
 class ServerProcess:
@@ -52,18 +50,18 @@ class ServerProcess:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         (data / "seed").mkdir(parents=True, exist_ok=True)
+        self.temp_dir = data / "tmp"  # its own TMPDIR: the soak counts the files left there
+        self.temp_dir.mkdir(exist_ok=True)
         self.env = {
             **os.environ,
             "KB_DATA_DIR": str(data),
             "KB_SEED_DIR": str(data / "seed"),
             "KB_LOCAL_MODEL": model,
             "KB_LLM_MAX_TOKENS": "48",
-            "TMPDIR": str(data / "tmp"),  # its own: the temporary files it leaves are counted
+            "TMPDIR": str(self.temp_dir),
             **(env or {}),
         }
-        (data / "tmp").mkdir(parents=True, exist_ok=True)
         self.base, self.proc, self.command = f"http://127.0.0.1:{self.port}", None, command
-        self.tmp_dir = data / "tmp"
 
     def start(self, timeout_s: float = 180) -> float:
         t0 = time.monotonic()
@@ -94,124 +92,6 @@ class ServerProcess:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(30)
-
-
-class Tally:
-    def __init__(self):
-        self.lock = threading.Lock()
-        self.codes: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
-        self.latency: dict[str, list[float]] = collections.defaultdict(list)
-        self.unexpected: list[str] = []
-        self.accepted: dict[str, list[str]] = {}  # job id -> file names
-        self.deleted: set[str] = set()
-        self.restarting = threading.Event()
-
-    def record(
-        self, route: str, reply: httpx.Response | None, seconds: float, error: str = ""
-    ) -> None:
-        with self.lock:
-            if reply is None:
-                self.codes[route]["down" if self.restarting.is_set() else f"error {error}"] += 1
-                return
-            self.codes[route][reply.status_code] += 1
-            self.latency[route].append(seconds * 1000)
-            if reply.status_code >= 500 and not (
-                reply.status_code == 503 and self.restarting.is_set()
-            ):
-                self.unexpected.append(f"{route} {reply.status_code} {reply.text[:120]}")
-
-
-def call(
-    tally: Tally, client: httpx.Client, route: str, method: str, url: str, **kw
-) -> httpx.Response | None:
-    t0 = time.monotonic()
-    try:
-        reply = client.request(method, url, **kw)
-    except httpx.HTTPError as exc:
-        tally.record(route, None, 0, type(exc).__name__)
-        return None
-    tally.record(route, reply, time.monotonic() - t0)
-    return reply
-
-
-def uploader(tally: Tally, base: str, stop: threading.Event, rng: random.Random) -> None:
-    n = 0
-    with httpx.Client(base_url=base, timeout=120) as client:
-        while not stop.is_set():
-            files = []
-            for _ in range(rng.randint(1, 3)):
-                n += 1
-                topic = rng.choice(TOPICS)
-                text = "\n\n".join(
-                    f"第{n}号{topic}制度第{i}条：员工应当按照公司规定办理{topic}相关事务，编号{n}-{i}。"
-                    for i in range(rng.randint(5, 30))
-                )
-                files.append(("files", (f"soak-{n:04d}.txt", text.encode())))
-            reply = call(
-                tally,
-                client,
-                "POST /kbs/{kb}/documents",
-                "POST",
-                f"/kbs/{KB}/documents",
-                files=files,
-            )
-            if reply is not None and reply.status_code == 202:
-                with tally.lock:
-                    tally.accepted[reply.json()["job_id"]] = [f[1][0] for f in files]
-            stop.wait(rng.uniform(1.0, 3.0))
-
-
-def searcher(tally: Tally, base: str, stop: threading.Event, rng: random.Random) -> None:
-    with httpx.Client(base_url=base, timeout=60) as client:
-        while not stop.is_set():
-            query = f"{rng.choice(TOPICS)}的规定是什么"
-            call(
-                tally,
-                client,
-                "POST /search",
-                "POST",
-                "/search",
-                json={"kb": KB, "query": query, "k": 5},
-            )
-            stop.wait(rng.uniform(0.1, 0.5))
-
-
-def asker(
-    tally: Tally, base: str, stop: threading.Event, rng: random.Random, every_s: float = 2.5
-) -> None:
-    """An ask about every ``every_s`` seconds (generation is what takes the CPU)."""
-    with httpx.Client(base_url=base, timeout=300) as client:
-        while not stop.is_set():
-            question = f"{rng.choice(TOPICS)}有哪些规定？"
-            call(tally, client, "POST /ask", "POST", "/ask", json={"kb": KB, "question": question})
-            stop.wait(rng.uniform(0.4 * every_s, 1.6 * every_s))
-
-
-def deleter(
-    tally: Tally, base: str, stop: threading.Event, rng: random.Random, max_docs: int = 400
-) -> None:
-    """One random document every 5-10 s; more while there are over ``max_docs`` (an hours-long
-    soak then measures a knowledge base of steady size, not one that grows all along)."""
-    with httpx.Client(base_url=base, timeout=60) as client:
-        while not stop.wait(rng.uniform(5.0, 10.0)):
-            reply = call(tally, client, "GET /kbs/{kb}/documents", "GET", f"/kbs/{KB}/documents")
-            indexed = (
-                [d for d in reply.json() if d["status"] == "indexed"]
-                if reply is not None and reply.is_success
-                else []
-            )
-            over = max(1, min(50, len(indexed) - max_docs))
-            for doc in rng.sample(indexed, min(over, len(indexed))):
-                gone = call(
-                    tally,
-                    client,
-                    "DELETE /kbs/{kb}/documents/{id}",
-                    "DELETE",
-                    f"/kbs/{KB}/documents/{doc['doc_id']}",
-                )
-                if gone is not None and gone.status_code == 204:
-                    with tally.lock:
-                        tally.deleted.add(doc["source"])
 
 
 def account(tally: Tally, base: str, timeout_s: float) -> dict:
@@ -252,24 +132,24 @@ def account(tally: Tally, base: str, timeout_s: float) -> dict:
     }
 
 
-def parse_args() -> argparse.Namespace:
+def main() -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--seconds", type=float, default=180)
     ap.add_argument("--hours", type=float, default=None, help="run this long (overrides --seconds)")
+    ap.add_argument("--sample-s", type=float, default=None, help="resource sample interval")
+    ap.add_argument(
+        "--pace",
+        type=float,
+        default=None,
+        help="pauses between requests x this (default 1; 3 for --hours, leaving CPU to others)",
+    )
     ap.add_argument(
         "--kill-at",
         type=float,
         default=0.5,
-        help="runs under an hour: fraction of the run at which the server is killed",
-    )
-    ap.add_argument(
-        "--sample-every", type=float, default=60, help="seconds between resource samples"
-    )
-    ap.add_argument("--ask-every", type=float, default=10, help="mean seconds between asks")
-    ap.add_argument(
-        "--max-docs", type=int, default=400, help="documents kept; the deleter trims above it"
+        help="fraction of the run at which the server is killed",
     )
     ap.add_argument(
         "--model",
@@ -283,60 +163,46 @@ def parse_args() -> argparse.Namespace:
         action="store_true",
         help="two replicas and a worker over Chroma and PostgreSQL servers",
     )
-    return ap.parse_args()
+    args = ap.parse_args()
+    seconds = args.hours * 3600 if args.hours is not None else args.seconds
+    sample_s = args.sample_s or (60.0 if seconds >= 1800 else 10.0)
 
-
-def kill_times(duration_s: float, kill_at: float) -> list[float]:
-    """One kill in the middle of each full hour; a shorter run: one, at ``kill_at``."""
-    if duration_s >= 3600:
-        return [(h + 0.5) * 3600 for h in range(int(duration_s // 3600))]
-    return [duration_s * kill_at]
-
-
-def main() -> int:
-    args = parse_args()
-    duration = args.hours * 3600 if args.hours else args.seconds
     data = Path(args.data or tempfile.mkdtemp(prefix="kb-soak-"))
     with contextlib.ExitStack() as cleanup:
         front, back, killed = start_processes(args, data, cleanup)
-        print(f"data dir {data}; started; running {duration / 60:.0f} min", flush=True)
-        began = time.monotonic()
-        sampler = Sampler(lambda: front.proc.pid, front.tmp_dir, args.sample_every)
-        sampler.start()
+        print(f"data dir {data}; started; running {seconds / 60:.0f} min", flush=True)
+        started = time.monotonic()
         httpx.post(front.base + "/kbs", json={"name": KB}, timeout=60)
         tally, stop, rng = Tally(), threading.Event(), random.Random(args.seed)
+        tally.pace = args.pace or (3.0 if args.hours is not None else 1.0)
         routes = [
-            (uploader, front, ()),
-            (searcher, front, ()),
-            (searcher, back, ()),
-            (asker, back, (args.ask_every,)),
-            (deleter, back, (args.max_docs,)),
+            (uploader, front),
+            (searcher, front),
+            (searcher, back),
+            (asker, back),
+            (deleter, back),
         ]
         workers = [
             threading.Thread(
-                target=fn,
-                args=(tally, proc.base, stop, random.Random(rng.random()), *extra),
-                daemon=True,
+                target=fn, args=(tally, proc.base, stop, random.Random(rng.random())), daemon=True
             )
-            for fn, proc, extra in routes
+            for fn, proc in routes
         ]
-        for w in workers:
+        sampler = Sampler(lambda: back.proc.pid if back.proc else None, back.temp_dir, sample_s)
+        sampling = threading.Thread(target=sampler.run, args=(stop,), daemon=True)
+        for w in [*workers, sampling]:
             w.start()
         restarts = []
-        for at in kill_times(duration, args.kill_at):
-            time.sleep(max(0.0, at - (time.monotonic() - began)))
-            restarts.append(kill_and_restart(tally, back, killed))
-        time.sleep(max(0.0, duration - (time.monotonic() - began)))
+        for at in kill_times(seconds, args.kill_at, args.hours is not None):
+            wait_until(started + at, stop)
+            restarts.append(kill_and_restart(back, killed, tally))
+        wait_until(started + seconds, stop)
         stop.set()
         for w in workers:
             w.join(300)
         result = account(tally, back.base, timeout_s=600)
-        sampler.stop()
-    report(tally, result, max(restarts))
-    warmup = min(300.0, 0.1 * duration)
-    print(f"\nresources of the server process (every {args.sample_every:.0f} s):\n")
-    print(table(sampler.samples))
-    print("\n" + slopes_table(sampler.samples, warmup))
+    report(tally, result, max(restarts, default=0.0))
+    report_samples(sampler.samples, every=max(1, int(600 / sample_s)))
     return (
         0
         if not (result["lost"] or result["partial"] or tally.unexpected or result["absent"])
@@ -344,8 +210,20 @@ def main() -> int:
     )
 
 
-def kill_and_restart(tally: Tally, back: ServerProcess, killed: list[ServerProcess]) -> float:
-    """SIGKILL mid-run and start again; seconds until it answered."""
+def kill_times(seconds: float, kill_at: float, hourly: bool) -> list[float]:
+    """Seconds into the run at which the server is killed: the middle of every hour of a run
+    given in hours, else once at ``kill_at`` of it."""
+    if not hourly or seconds < 3600:
+        return [seconds * kill_at]
+    return [hour * 3600 + 1800 for hour in range(int(seconds // 3600))]
+
+
+def wait_until(deadline: float, stop: threading.Event) -> None:
+    stop.wait(max(0.0, deadline - time.monotonic()))
+
+
+def kill_and_restart(back: "ServerProcess", killed: list, tally: "Tally") -> float:
+    """SIGKILL, start again; seconds until it answers."""
     jobs = httpx.get(back.base + "/jobs", params={"limit": 500}, timeout=60).json()
     running = [j for j in jobs if j["status"] == "running"]
     pending = sum(f["status"] == "pending" for j in running for f in j["files"])

@@ -16,7 +16,7 @@ PACKAGES = (
     "eval",
 )
 LIBRARIES = ("answering", "ingest", "language", "retrieval", "llm_backends", "prompts", "eval")
-FRONT_DOORS = ("app/web", "app/ui", "app/cli")
+FRONT_DOORS = ("app/web", "app/ui", "app/cli", "app/mcp")
 MAX_LINES = 300
 
 
@@ -130,7 +130,7 @@ def test_the_answer_chain_depends_only_on_prompts_and_retrieval():
 
 
 def test_front_doors_go_through_the_operations():
-    """REST, UI and CLI never call the store, the ingest pipeline or the chain themselves."""
+    """REST, UI, CLI and MCP never call the store, the ingest pipeline or the chain themselves."""
     reaching = (
         "ingest_files(",
         ".store.",
@@ -147,6 +147,21 @@ def test_front_doors_go_through_the_operations():
             if hits:
                 found[str(path.relative_to(REPO))] = hits
     assert not found, found
+
+
+def test_the_mcp_door_reaches_only_the_operations():
+    """app/mcp imports nothing of this repository but app.operations (and itself): not the store,
+    the pipeline, the chain, the settings or another door."""
+    graph = _graph()
+    door = {m: deps for m, deps in graph.items() if m == "app.mcp" or m.startswith("app.mcp.")}
+    assert len(door) >= 5 and graph["app.mcp.tools"]  # the scan sees the door's modules
+    outside = {
+        m: sorted(
+            d for d in deps if not (d == "app.mcp" or d.startswith(("app.mcp.", "app.operations")))
+        )
+        for m, deps in door.items()
+    }
+    assert not {m: d for m, d in outside.items() if d}, outside
 
 
 def _module_attribute_assignments(path: Path) -> list[str]:

@@ -1,35 +1,30 @@
-"""The soak's leak meter: samples read from /proc, and a slope per hour that a restart does not
-fake."""
+"""The soak's leak meter (bench/soak_sampling.py): a steady growth shows as its slope per hour,
+and a restart of the server, whose memory then starts afresh, does not read as a fall."""
 
 import os
+import threading
 
-from bench.soak import kill_times
-from bench.soak_sampling import Sample, read_sample, slope_per_hour, slopes_table
-
-
-def life(pid: int, start_s: float, rss: list[float], every_s: float = 60) -> list[Sample]:
-    return [Sample(start_s + i * every_s, pid, r, 0.0, 10, 5, 0) for i, r in enumerate(rss)]
+from bench.soak_sampling import Sample, Sampler, slope_per_hour
 
 
-def test_the_slope_is_fitted_within_each_life_of_the_process():
-    leaking = life(1, 0, [500 + i for i in range(30)]) + life(2, 1800, [400 + i for i in range(30)])
-    assert abs(slope_per_hour(leaking, "rss_mb", warmup_s=0) - 60.0) < 1e-6  # 1 MB a minute
-    steady = life(1, 0, [500.0] * 30) + life(2, 1800, [300.0] * 30)  # a restart is not a trend
-    assert slope_per_hour(steady, "rss_mb", warmup_s=0) == 0.0
-    warming = life(1, 0, [100, 400] + [500.0] * 28)
-    assert slope_per_hour(warming, "rss_mb", warmup_s=120) == 0.0  # the first minutes left out
-    assert slope_per_hour(life(1, 0, [1.0]), "rss_mb", warmup_s=0) is None
-    assert "| rss_mb | 500 | 529 | 500 | 529 | +60.00 |" in slopes_table(leaking[:30], 0)
+def life(n: int, start_min: float, rss: list[float]) -> list[Sample]:
+    return [Sample(start_min + i, n, r, 10, 5, 0) for i, r in enumerate(rss)]
 
 
-def test_a_sample_of_a_live_process_and_of_a_gone_one(tmp_path):
+def test_the_slope_is_fitted_within_each_life_of_the_server():
+    leaking = life(1, 0, [500 + i for i in range(30)]) + life(2, 30, [400 + i for i in range(30)])
+    assert abs(slope_per_hour(leaking, "rss_mb") - 60.0) < 1e-6  # 1 MB a minute
+    steady = life(1, 0, [500.0] * 30) + life(2, 30, [300.0] * 30)
+    assert slope_per_hour(steady, "rss_mb") == 0.0  # the restart's drop is no trend
+    assert slope_per_hour(life(1, 0, [1.0, 2.0]), "rss_mb") is None  # too few samples
+
+
+def test_a_sample_of_a_live_process(tmp_path):
     (tmp_path / "a.tmp").write_text("x")
-    sample = read_sample(os.getpid(), tmp_path, 1.0)
-    assert sample is not None and sample.rss_mb > 10 and sample.open_files > 2
-    assert sample.threads >= 1 and sample.tmp_files == 1
-    assert read_sample(2**22 + 1, tmp_path, 1.0) is None  # no such process
-
-
-def test_one_kill_in_the_middle_of_each_hour():
-    assert kill_times(7200, 0.5) == [1800, 5400]
-    assert kill_times(180, 0.5) == [90]
+    stop = threading.Event()
+    sampler = Sampler(lambda: os.getpid(), tmp_path, interval_s=0.01)
+    stop.set()  # one sample, then stop
+    sampler.run(stop)
+    (sample,) = sampler.samples
+    assert sample.rss_mb > 10 and sample.open_files > 2 and sample.threads >= 1
+    assert sample.temp_files == 1 and sample.life == 1

@@ -120,3 +120,10 @@ def test_conversations_are_kept_per_knowledge_base():
     kb, messages, _, saved = conv.switch(first, saved)
     assert kb == "guide" and messages[0]["content"] == "年假有几天？"
     assert conv._valid({"old": "shape"}) == conv.empty()
+
+
+def test_a_waiting_question_shows_its_place_and_wait():
+    from app.ui.chat import waiting_line
+
+    assert waiting_line(2, 31.4) == "⏳ 前面还有 2 个问题 2 questions ahead, ~31 s"
+    assert waiting_line(1, None) == "⏳ 前面还有 1 个问题 1 question ahead"

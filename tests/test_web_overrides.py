@@ -7,6 +7,7 @@ import json
 import httpx
 
 from answering import Answer, Citation, Done, Failed, Reading, Sources, Token
+from app.operations import TurnStream
 from app.settings import Settings
 from tests.servers import parse_sse, running_server
 
@@ -35,16 +36,20 @@ class ScriptedAnswers:
     def stream(self, question, history, options):
         self.calls.append((question, history, options))
         if self.fail_stream:
-            return iter([Reading(1), Token("半"), Failed("the model server stopped answering")])
+            script = [Reading(1), Token("半"), Failed("the model server stopped answering")]
+            return TurnStream(None, lambda: iter(script))
         answer = self._answer(question)
-        return iter(
-            [
-                Reading(1),
-                Token("scripted: "),
-                Token(f"{question} [1]"),
-                Sources([CITATION]),
-                Done(answer),
-            ]
+        return TurnStream(
+            None,
+            lambda: iter(
+                [
+                    Reading(1),
+                    Token("scripted: "),
+                    Token(f"{question} [1]"),
+                    Sources([CITATION]),
+                    Done(answer),
+                ]
+            ),
         )
 
 

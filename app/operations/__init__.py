@@ -2,7 +2,7 @@
 eval glue).
 
 ``Operations.from_settings()`` wires them over one :class:`app.services.Services`; the REST API, the
-web UI and the CLI each hold one and never reach past it.
+web UI, the CLI and the MCP server each hold one and never reach past it.
 """
 
 from dataclasses import dataclass
@@ -20,10 +20,12 @@ from app.operations.errors import (
 )
 from app.operations.jobs import Job, JobManager
 from app.operations.knowledge import KnowledgeService
+from app.operations.lane import AnswerLane, Busy, Queued, TurnStream
 from app.operations.search import SearchService
 from app.operations.sources import SourceService
 from app.services import Services
 from app.settings import Settings
+from retrieval import KBNotFound  # an unknown knowledge base, as every door names it
 
 
 @dataclass
@@ -60,19 +62,24 @@ class Operations:
 
 
 __all__ = [
+    "AnswerLane",
     "AnswerService",
     "AskOptions",
+    "Busy",
     "DiskFull",
     "FileTooLarge",
     "InvalidRequest",
     "Job",
     "JobManager",
+    "KBNotFound",
     "KnowledgeService",
     "NotFound",
     "OperationError",
     "Operations",
+    "Queued",
     "SearchService",
     "SourceService",
+    "TurnStream",
     "Unavailable",
     "UnsupportedFile",
     "user_message",

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from answering import Answer, AnswerChain, AnswerEvent, ChainOptions, Failed
 from app.operations.errors import user_message
+from app.operations.lane import AnswerLane, TurnStream
 from app.operations.search import SearchService, check_length
 from app.services import Services
 
@@ -34,18 +35,38 @@ class AnswerService:
     def __init__(self, services: Services, search: SearchService):
         self.services = services
         self.searcher = search
+        # the local model answers one question at a time; the others wait their turn here
+        self.lane = AnswerLane(services.settings.max_waiting)
 
     def ask(self, question: str, history: list[dict], options: AskOptions) -> Answer:
-        """The finished answer. Raises (``llm_backends.LLMBackendError`` when the model failed)."""
-        return self.chain(options, question).invoke(question, history, options.instructions)
-
-    def stream(
-        self, question: str, history: list[dict], options: AskOptions
-    ) -> Iterator[AnswerEvent]:
-        """Checks the request now (raising for a bad one: unknown knowledge base, too long a
-        question), then returns the events; a failure while answering ends them with ``Failed``."""
+        """The finished answer, after this question's turn (a local model). Raises
+        (``llm_backends.LLMBackendError`` when the model failed, ``Busy`` when too many wait)."""
         chain = self.chain(options, question)
-        return self._events(chain, question, history, options.instructions)
+        lane = self._lane_for(options)
+        ticket = lane.join() if lane else None
+        try:
+            if lane and ticket:
+                lane.wait_turn(ticket, timeout_s=None)
+            return chain.invoke(question, history, options.instructions)
+        finally:
+            if lane and ticket:
+                lane.leave(ticket)
+
+    def stream(self, question: str, history: list[dict], options: AskOptions) -> TurnStream:
+        """Checks the request now (raising for a bad one: unknown knowledge base, too long a
+        question, ``Busy`` when too many wait), then returns the events: ``Queued`` while the
+        question waits its turn, then the answer's; a failure while answering ends them with
+        ``Failed``. A front door whose client leaves calls ``cancel()`` on them."""
+        chain = self.chain(options, question)
+        return TurnStream(
+            self._lane_for(options),
+            lambda: self._events(chain, question, history, options.instructions),
+        )
+
+    def _lane_for(self, options: AskOptions) -> AnswerLane | None:
+        """The lane for a local model; a remote provider (vLLM included) batches on its own."""
+        config = self.services.llm_config(options.provider, options.model)
+        return self.lane if config.provider == "local" else None
 
     def chain(self, options: AskOptions, question: str = "") -> AnswerChain:
         from llm_backends import describe, explain_error, model_profile

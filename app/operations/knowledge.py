@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import BinaryIO
 
-from app.operations import uploads
+from app.operations import local_files, uploads
 from app.operations.disk import DiskSpace
 from app.operations.errors import DiskFull, FileTooLarge, NotFound, Unavailable, UnsupportedFile
 from app.operations.job_store import STORE_ERRORS
@@ -187,6 +187,19 @@ class KnowledgeService:
         None case."""
         saved, refused = self.save_uploads(kb_name, files)
         return (self.submit_uploads(kb_name, saved) if saved else None), refused
+
+    def submit_local(
+        self, kb_name: str, paths: list[str]
+    ) -> tuple[Job | None, list[tuple[str, str]]]:
+        """Files and folders on this machine, by absolute path, into one durable job (the knowledge
+        base is created if missing); each file judged alone as in :meth:`upload`. Returns (the job,
+        or None when every file was refused; refused (name, reason)). InvalidRequest when a path is
+        missing or unreadable."""
+        files, refused = local_files.local_batch(paths)
+        if not files:
+            return None, refused
+        self.open(kb_name, create=True)
+        return self.submit(kb_name, files), refused
 
     def seed_default(self, seed_dir: Path, marker: Path) -> Job | None:
         """First run: build the default knowledge base from ``seed_dir`` (the product's own guide).

@@ -145,6 +145,25 @@ class SourceService:
         except IngestError as exc:
             raise InvalidRequest(exc.reason) from None
 
+    def pages(self, kb_name: str, doc_id: str) -> tuple[str, list[tuple[int | None, str]]]:
+        """(the document's file name, its indexed text in order as (page, text) parts): one part per
+        page of a paged document, a single part with page None otherwise. The text neighbouring
+        chunks share is written once."""
+        from retrieval.chunk_ids import chunk_id
+
+        kb, record = self._document(kb_name, doc_id)
+        ids = [chunk_id(doc_id, i) for i in range(record.chunks)]
+        found = kb.get_chunks(ids)
+        parts: list[tuple[int | None, str]] = []
+        for chunk in (found[i] for i in ids if i in found):
+            page = chunk["metadata"].get("page")
+            page = int(page) if page is not None else None
+            if parts and parts[-1][0] == page:
+                parts[-1] = (page, _append(parts[-1][1], chunk["text"]))
+            else:
+                parts.append((page, chunk["text"]))
+        return record.source, parts
+
     def passage(self, kb_name: str, doc_id: str, chunk: str) -> dict:
         """The chunk and the text around it: {source, page, doc_id, chunk_id, before, text,
         after}."""
@@ -183,3 +202,12 @@ def _without_overlap(before: str, text: str, most: int = 400) -> str:
         if before.endswith(text[:size]):
             return before[:-size]
     return before
+
+
+def _append(before: str, text: str, least: int = 8) -> str:
+    """``before`` then ``text``, with the overlap of neighbouring chunks written once (a shared run
+    shorter than ``least`` characters is a coincidence, not an overlap)."""
+    trimmed = _without_overlap(before, text)
+    if len(before) - len(trimmed) >= least:
+        return trimmed + text
+    return f"{before}\n\n{text}"

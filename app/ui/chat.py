@@ -68,7 +68,7 @@ def chat(
     """Generator: yields (chatbot messages, history state, sources markdown, question box, cited
     state, source picker)."""
     from answering import Done, Failed, Reading, Sources, Token
-    from app.operations import AskOptions
+    from app.operations import AskOptions, Queued
 
     question = (question or "").strip()
     messages = list(messages or [])
@@ -100,29 +100,35 @@ def chat(
     ]
     yield messages, history, keep, "", keep, keep
     answer, sources, cited = "", NO_SOURCES, []
-    for event in events:
-        match event:
-            case Reading(n):  # the model reads the sources before its first token
-                messages[-1] = {
-                    "role": "assistant",
-                    "content": f"⏳ 正在阅读 {n} 个来源 Reading {n} sources…",
-                }
-            case Token(text):
-                answer += text
-                messages[-1] = {"role": "assistant", "content": answer}
-            case Sources(citations):
-                sources, cited = format_sources(citations), [c.as_dict() for c in citations]
-                continue
-            case Done(final):
-                answer = final.answer
-                continue
-            case Failed(message):
-                gr.Warning(message)
-                shown = (answer + "\n\n" if answer else "") + f"⚠️ 出错 Error: {message}"
-                messages[-1] = {"role": "assistant", "content": shown}
-                yield messages, history, keep, keep, keep, keep
-                return
-        yield messages, history, keep, keep, keep, keep
+    try:
+        for event in events:
+            match event:
+                case Queued(position, wait_s):
+                    messages[-1] = {"role": "assistant", "content": waiting_line(position, wait_s)}
+                case Reading(n):  # the model reads the sources before its first token
+                    messages[-1] = {
+                        "role": "assistant",
+                        "content": f"⏳ 正在阅读 {n} 个来源 Reading {n} sources…",
+                    }
+                case Token(text):
+                    answer += text
+                    messages[-1] = {"role": "assistant", "content": answer}
+                case Sources(citations):
+                    sources, cited = format_sources(citations), [c.as_dict() for c in citations]
+                    continue
+                case Done(final):
+                    answer = final.answer
+                    continue
+                case Failed(message):
+                    gr.Warning(message)
+                    shown = (answer + "\n\n" if answer else "") + f"⚠️ 出错 Error: {message}"
+                    messages[-1] = {"role": "assistant", "content": shown}
+                    yield messages, history, keep, keep, keep, keep
+                    return
+            yield messages, history, keep, keep, keep, keep
+    finally:
+        events.cancel()  # the page was closed or the question stopped: it leaves the queue
+
     messages = [_unlinked(m) for m in messages[:-1]] + [
         {"role": "assistant", "content": _linked(answer, cited)}
     ]
@@ -132,6 +138,13 @@ def chat(
         {"role": "assistant", "content": answer},
     ][-20:]
     yield messages, history, sources, keep, cited, source_picker(cited)
+
+
+def waiting_line(position: int, wait_s: float | None) -> str:
+    """What a question waiting for the model shows in place of the answer."""
+    about = f", ~{wait_s:.0f} s" if wait_s else ""
+    plural = "" if position == 1 else "s"
+    return f"⏳ 前面还有 {position} 个问题 {position} question{plural} ahead{about}"
 
 
 def _linked(answer: str, cited: list[dict]) -> str:

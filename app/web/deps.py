@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from app.operations import AnswerService, KnowledgeService, Operations, SearchService, SourceService
 
 _bearer = HTTPBearer(auto_error=False)
+MISSING_KEY = "missing or invalid API key (send 'Authorization: Bearer <key>')"
 
 
 def operations(request: Request) -> Operations:
@@ -43,8 +44,4 @@ def has_api_key(
 
 def require_api_key(authorized: bool = Depends(has_api_key)) -> None:
     if not authorized:
-        raise HTTPException(
-            401,
-            "missing or invalid API key (send 'Authorization: Bearer <key>')",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
+        raise HTTPException(401, MISSING_KEY, headers={"WWW-Authenticate": "Bearer"})

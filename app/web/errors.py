@@ -18,6 +18,7 @@ _OPENAI_TYPES = {
     409: "invalid_request_error",
     413: "invalid_request_error",
     415: "invalid_request_error",
+    429: "requests",  # OpenAI's rate-limit type
     503: "server_error",
     507: "server_error",
 }
@@ -48,7 +49,8 @@ def error_response(
 
 
 def install_error_handlers(app: FastAPI) -> None:
-    from app.operations import DiskFull, OperationError, user_message
+    from app.operations import Busy, DiskFull, OperationError, user_message
+    from app.web.waiting import AnswerFailed, ClientLeft
     from llm_backends import LLMBackendError
     from retrieval import InvalidKBName, KBExists, KBNotFound, is_disk_full
 
@@ -71,6 +73,16 @@ def install_error_handlers(app: FastAPI) -> None:
             )
 
         return handle
+
+    async def busy(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Busy)
+        return error_response(
+            request,
+            429,
+            exc.message,
+            code="rate_limit_exceeded",
+            headers={"Retry-After": str(exc.retry_after_s)},
+        )
 
     async def validation(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -102,6 +114,12 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(
         LLMBackendError, plain(503, lambda e: e.message, code="backend_unavailable")
     )
+    app.add_exception_handler(Busy, busy)
+    app.add_exception_handler(
+        AnswerFailed, plain(503, lambda e: e.message, code="backend_unavailable")
+    )
+    # nginx's "client closed request": the client is gone, nobody reads it; no trace in the log
+    app.add_exception_handler(ClientLeft, lambda _request, _exc: Response(status_code=499))
 
     async def unexpected(request: Request, exc: Exception) -> Response:
         """Never a bare 500: a full disk wherever it surfaced is a 507 that says so, anything else

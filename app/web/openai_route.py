@@ -10,14 +10,15 @@ import json
 import time
 import uuid
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from answering import Done, Failed, Sources, Token
-from app.operations import AnswerService, AskOptions, InvalidRequest, KnowledgeService
+from app.operations import AnswerService, AskOptions, InvalidRequest, KnowledgeService, Queued
 from app.web import schemas
 from app.web.deps import answers, knowledge
+from app.web.waiting import whole_answer
 
 chat_completions_router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
 
@@ -75,7 +76,9 @@ def list_models(kbs: KnowledgeService = Depends(knowledge)):
 
 @chat_completions_router.post("/chat/completions")
 async def chat_completions(
-    body: schemas.ChatCompletionRequest, service: AnswerService = Depends(answers)
+    request: Request,
+    body: schemas.ChatCompletionRequest,
+    service: AnswerService = Depends(answers),
 ):
     _refuse_unsupported(body)
     question, history, instructions = _split_conversation(body.messages)
@@ -86,8 +89,9 @@ async def chat_completions(
         instructions=instructions or None,
     )
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+    events = await run_in_threadpool(service.stream, question, history, options)
     if not body.stream:
-        answer = await run_in_threadpool(service.ask, question, history, options)
+        answer = await whole_answer(request, events)
         return {
             "id": completion_id,
             "object": "chat.completion",
@@ -105,7 +109,6 @@ async def chat_completions(
             "timings": answer.timings,
             "confidence": answer.confidence,
         }
-    events = await run_in_threadpool(service.stream, question, history, options)
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     return EventSourceResponse(_stream(events, completion_id, created, body.model, include_usage))
 
@@ -126,27 +129,31 @@ async def _stream(events, completion_id: str, created: int, model: str, include_
 
     yield chunk({"role": "assistant", "content": ""})
     citations: list[dict] = []
-    async for event in iterate_in_threadpool(events):
-        match event:
-            case Token(text):
-                yield chunk({"content": text})
-            case Sources(found):
-                citations = [c.as_dict() for c in found]
-            case Done(answer):
-                yield chunk({}, "stop", citations=citations, confidence=answer.confidence)
-                if include_usage:  # OpenAI's form: a last chunk with no choices and the usage
-                    yield chunk(None, usage=_usage(answer))
-            case Failed(message):
-                yield {
-                    "data": json.dumps(
-                        {
-                            "error": {
-                                "message": message,
-                                "type": "server_error",
-                                "code": "backend_unavailable",
-                                "param": None,
-                            }
-                        }
-                    )
-                }
+    try:
+        async for event in iterate_in_threadpool(events):
+            match event:
+                case Queued(position, wait_s):  # an SSE comment: OpenAI clients skip it
+                    about = "?" if wait_s is None else wait_s
+                    yield {"comment": f"queued: {position} ahead, about {about} s"}
+                case Token(text):
+                    yield chunk({"content": text})
+                case Sources(found):
+                    citations = [c.as_dict() for c in found]
+                case Done(answer):
+                    yield chunk({}, "stop", citations=citations, confidence=answer.confidence)
+                    if include_usage:  # OpenAI's form: a last chunk with no choices and the usage
+                        yield chunk(None, usage=_usage(answer))
+                case Failed(message):
+                    yield {"data": json.dumps({"error": _server_error(message)})}
+    finally:
+        events.cancel()  # a client that left leaves the queue
     yield {"data": "[DONE]"}
+
+
+def _server_error(message: str) -> dict:
+    return {
+        "message": message,
+        "type": "server_error",
+        "code": "backend_unavailable",
+        "param": None,
+    }

@@ -4,16 +4,24 @@ import json
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query, UploadFile
+from fastapi import APIRouter, Depends, Query, Request, UploadFile
 from fastapi.responses import Response
 from sse_starlette.sse import EventSourceResponse
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
 from answering import Done, Failed, Reading, Sources, Token
-from app.operations import AnswerService, AskOptions, KnowledgeService, Operations, SearchService
+from app.operations import (
+    AnswerService,
+    AskOptions,
+    KnowledgeService,
+    Operations,
+    Queued,
+    SearchService,
+)
 from app.operations.knowledge import refused_batch
 from app.web import schemas
 from app.web.deps import answers, has_api_key, knowledge, operations, require_api_key, search
+from app.web.waiting import whole_answer
 
 try:
     VERSION = version("kb-assistant")
@@ -183,42 +191,57 @@ async def search_kb(body: schemas.SearchRequest, searcher: SearchService = Depen
     tags=["ask"],
     responses={
         **_ERRORS,
+        429: {"model": schemas.ErrorBody, "description": "too many questions wait already"},
         503: {"model": schemas.ErrorBody},
         200: {"content": {"text/event-stream": {}}},
     },
 )
-async def ask(body: schemas.AskRequest, service: AnswerService = Depends(answers)):
+async def ask(
+    request: Request, body: schemas.AskRequest, service: AnswerService = Depends(answers)
+):
     history = [t.model_dump() for t in body.history]
     options = AskOptions(body.kb, k=body.k)
-    if not body.stream:
-        return answer_payload(await run_in_threadpool(service.ask, body.question, history, options))
     events = await run_in_threadpool(service.stream, body.question, history, options)
+    if not body.stream:
+        return answer_payload(await whole_answer(request, events))
     return EventSourceResponse(_sse(events))
 
 
 async def _sse(events):
-    """token / citations / done events, or one error event when answering failed."""
-    async for event in iterate_in_threadpool(events):
-        match event:
-            case Token(text):
-                yield _event("token", {"text": text})
-            case Sources(citations):
-                yield _event("citations", [c.as_dict() for c in citations])
-            case Done(answer):
-                yield _event(
-                    "done",
-                    {
-                        "timings": answer.timings,
-                        "model": answer.model,
-                        "answer": answer.answer,
-                        "confidence": answer.confidence,
-                        "refused_by": answer.refused_by,
-                    },
-                )
-            case Failed(message):
-                yield _event("error", {"detail": message})
-            case Reading():
-                pass
+    """queued (while the question waits for the model) / reading / token / citations / done
+    events, or one error event when answering failed. A client that leaves leaves the queue."""
+    try:
+        async for event in iterate_in_threadpool(events):
+            if (sse := _sse_event(event)) is not None:
+                yield sse
+    finally:
+        events.cancel()
+
+
+def _sse_event(event) -> dict | None:
+    match event:
+        case Queued(position, wait_s):
+            return _event("queued", {"position": position, "wait_s": wait_s})
+        case Reading(sources):
+            return _event("reading", {"sources": sources})
+        case Token(text):
+            return _event("token", {"text": text})
+        case Sources(citations):
+            return _event("citations", [c.as_dict() for c in citations])
+        case Done(answer):
+            return _event(
+                "done",
+                {
+                    "timings": answer.timings,
+                    "model": answer.model,
+                    "answer": answer.answer,
+                    "confidence": answer.confidence,
+                    "refused_by": answer.refused_by,
+                },
+            )
+        case Failed(message):
+            return _event("error", {"detail": message})
+    return None
 
 
 def _event(name: str, data) -> dict:

@@ -1,5 +1,5 @@
-"""The one ASGI app: REST API + OpenAI-compatible route + Gradio UI, and the first-run knowledge
-base."""
+"""The one ASGI app: REST API + OpenAI-compatible route + MCP server (/mcp) + Gradio UI, and the
+first-run knowledge base."""
 
 from __future__ import annotations
 
@@ -33,7 +33,22 @@ def create_api(ops) -> FastAPI:
     api.include_router(router)
     api.include_router(source_router)
     api.include_router(chat_completions_router, dependencies=[Depends(require_api_key)])
+    if ops.settings.mcp:
+        from app.web.mcp_mount import mount_mcp
+
+        api.router.lifespan_context = _holding(mount_mcp(api, ops))
     return api
+
+
+def _holding(running):
+    """A lifespan that keeps ``running`` (the MCP session manager) open while the app serves."""
+
+    @asynccontextmanager
+    async def lifespan(app):
+        async with running:
+            yield
+
+    return lifespan
 
 
 def create_app(settings: Settings | None = None, with_ui: bool = True):
@@ -48,6 +63,9 @@ def create_app(settings: Settings | None = None, with_ui: bool = True):
     ops = Operations.from_settings(settings)
     s = ops.settings
 
+    api = create_api(ops)
+    serving = api.router.lifespan_context  # the API's own (the MCP door's sessions)
+
     @asynccontextmanager
     async def lifespan(app):
         ops.answers.preload()
@@ -55,10 +73,10 @@ def create_app(settings: Settings | None = None, with_ui: bool = True):
         ops.knowledge.seed_default(
             s.seed_dir, ops.services.shared_dir / f".seeded-{store_id(s.default_kb)}"
         )
-        yield
+        async with serving(app):
+            yield
         ops.knowledge.shutdown()
 
-    api = create_api(ops)
     api.router.lifespan_context = lifespan
     if with_ui:
         import gradio as gr
