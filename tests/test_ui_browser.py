@@ -236,7 +236,8 @@ def test_upload_shows_stages_and_full_reasons_and_delete_asks_first(page, server
     from tests.make_files import FileFactory
 
     make = FileFactory(tmp_path)
-    scan = make.image_only_pdf("扫描件.pdf", "第七条年假规定", pages=5)
+    # enough pages that reading them outlasts a few of the page's polls, even on a quiet machine
+    scan = make.image_only_pdf("扫描件.pdf", "第七条年假规定", pages=8)
     bad = make.raw("tool.exe", b"MZ not a document")
     page.goto(server_url + "/")
     expect(page.locator("#kb-summary")).to_contain_text("guide", timeout=60_000)
@@ -254,7 +255,7 @@ def test_upload_shows_stages_and_full_reasons_and_delete_asks_first(page, server
     during = "\n".join(seen[:-1])
     # a stage shown before the end
     assert "文字识别中 OCR" in during or "读取中 reading" in during, seen
-    assert "page " in during and "/5" in during, seen  # pages counted as they are read
+    assert "page " in during and "/8" in during, seen  # pages counted as they are read
     table = page.locator("#job-table")
     expect(table).to_contain_text("已索引 indexed")
     # the refused file: its reason in both languages, with the whole list of what is supported
