@@ -298,3 +298,27 @@ class KbProcess:
         return self.proc.wait(timeout_s)
 
     stop = kill
+
+
+def seeded_settings(root: Path, handbook: str, **overrides):
+    """Settings over a fresh data dir under ``root`` whose first-run knowledge base 'guide' is one
+    Markdown file, ``handbook``."""
+    from app.settings import Settings
+
+    seed = root / "seed"
+    seed.mkdir(parents=True, exist_ok=True)
+    (seed / "handbook.md").write_text(handbook, encoding="utf-8")
+    return Settings(
+        data_dir=root / "data", seed_dir=seed, default_kb="guide", _env_file=None, **overrides
+    )
+
+
+def wait_seeded(client: httpx.Client, timeout_s: float = 180) -> None:
+    """Until the first-run knowledge base 'guide' holds its one document."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        kbs = {k["name"]: k for k in client.get("/kbs").json()}
+        if kbs.get("guide", {}).get("documents") == 1:
+            return
+        time.sleep(0.3)
+    raise TimeoutError("first-run knowledge base was not built")

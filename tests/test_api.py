@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from app.settings import Settings
-from tests.servers import parse_sse, running_server, wait_job
+from tests.servers import parse_sse, running_server, seeded_settings, wait_job, wait_seeded
 
 GUIDE = (
     "# 星河手册\n\n星河科技的正式员工每年有十五天带薪年假。\n\n##"
@@ -21,27 +21,11 @@ GUIDE = (
 def api(tmp_path_factory):
     from app.web import create_app
 
-    root = tmp_path_factory.mktemp("api")
-    seed = root / "seed"
-    seed.mkdir()
-    (seed / "handbook.md").write_text(GUIDE, encoding="utf-8")
-    settings = Settings(
-        data_dir=root / "data", seed_dir=seed, default_kb="guide", max_upload_mb=1, _env_file=None
-    )
+    settings = seeded_settings(tmp_path_factory.mktemp("api"), GUIDE, max_upload_mb=1)
     with running_server(create_app(settings, with_ui=False)) as base:
         with httpx.Client(base_url=base, timeout=120) as client:
-            _wait_seeded(client)
+            wait_seeded(client)
             yield client
-
-
-def _wait_seeded(client, timeout_s=180):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        kbs = {k["name"]: k for k in client.get("/kbs").json()}
-        if kbs.get("guide", {}).get("documents") == 1:
-            return
-        time.sleep(0.3)
-    raise TimeoutError("first-run knowledge base was not built")
 
 
 def test_health(api):
@@ -319,7 +303,7 @@ def test_api_keys_and_dead_backend(tmp_path):
         assert keyed["disk_free_mb"] >= 200
         assert httpx.get(base + "/kbs", headers={"Authorization": "Bearer nope"}).status_code == 401
         with httpx.Client(base_url=base, headers=auth, timeout=120) as client:
-            _wait_seeded(client)
+            wait_seeded(client)
             r = client.post("/ask", json={"kb": "guide", "question": "年假有多少天？"})
             assert r.status_code == 503
             assert "not reachable" in r.json()["detail"] and "k2" not in r.json()["detail"]

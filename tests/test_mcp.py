@@ -13,7 +13,7 @@ import pytest
 from anyio.from_thread import start_blocking_portal
 
 from app.settings import Settings
-from tests.servers import running_server
+from tests.servers import running_server, seeded_settings, wait_seeded
 
 KB = str(Path(sys.executable).parent / "kb")
 TOOLS = {"search", "ask", "list_knowledge_bases", "list_documents", "add_documents", "job_status"}
@@ -228,25 +228,12 @@ def http_server(tmp_path_factory):
     """`kb serve`'s app with an API key; its first-run knowledge base 'guide' is the handbook."""
     from app.web import create_app
 
-    root = tmp_path_factory.mktemp("http")
-    seed = root / "seed"
-    seed.mkdir()
-    (seed / "handbook.md").write_text(HANDBOOK, encoding="utf-8")
-    settings = Settings(data_dir=root / "data", seed_dir=seed, api_keys="k1,k2", _env_file=None)
+    settings = seeded_settings(tmp_path_factory.mktemp("http"), HANDBOOK, api_keys="k1,k2")
     auth = {"Authorization": "Bearer k2"}
     with running_server(create_app(settings, with_ui=False), headers=auth) as base:
-        _wait_seeded(base, auth)
+        with httpx.Client(base_url=base, headers=auth, timeout=60) as client:
+            wait_seeded(client)
         yield base, auth
-
-
-def _wait_seeded(base: str, auth: dict, timeout_s: float = 180) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        kbs = {k["name"]: k for k in httpx.get(base + "/kbs", headers=auth).json()}
-        if kbs.get("guide", {}).get("documents") == 1:
-            return
-        time.sleep(0.3)
-    raise TimeoutError("first-run knowledge base was not built")
 
 
 def test_http_door_serves_the_same_tools_with_a_key(http_server, tmp_path):

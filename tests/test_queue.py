@@ -13,7 +13,7 @@ import pytest
 
 from app.operations import AnswerLane, Busy, Queued, TurnStream
 from app.settings import Settings
-from tests.servers import parse_sse, running_server
+from tests.servers import parse_sse, running_server, seeded_settings, wait_seeded
 
 GUIDE = "# 星河手册\n\n星河科技的正式员工每年有十五天带薪年假。\n"
 
@@ -85,26 +85,11 @@ def test_a_stream_whose_turn_comes_answers_and_frees_the_lane():
 def served(tmp_path_factory):
     from app.web import create_app
 
-    root = tmp_path_factory.mktemp("queue")
-    seed = root / "seed"
-    seed.mkdir()
-    (seed / "handbook.md").write_text(GUIDE, encoding="utf-8")
-    settings = Settings(
-        data_dir=root / "data", seed_dir=seed, default_kb="guide", max_waiting=2, _env_file=None
-    )
+    settings = seeded_settings(tmp_path_factory.mktemp("queue"), GUIDE, max_waiting=2)
     app = create_app(settings, with_ui=False)
     with running_server(app) as base, httpx.Client(base_url=base, timeout=120) as client:
-        _wait_seeded(client)
+        wait_seeded(client)
         yield client, app.state.operations.answers.lane
-
-
-def _wait_seeded(client, timeout_s=180):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if any(k["documents"] == 1 for k in client.get("/kbs").json() if k["name"] == "guide"):
-            return
-        time.sleep(0.3)
-    raise TimeoutError("first-run knowledge base was not built")
 
 
 class HeldModel:
