@@ -51,6 +51,7 @@ class ServerProcess:
             self.port = s.getsockname()[1]
         (data / "seed").mkdir(parents=True, exist_ok=True)
         self.temp_dir = data / "tmp"  # its own TMPDIR: the soak counts the files left there
+        self.log = data / f"{command}.log"
         self.temp_dir.mkdir(exist_ok=True)
         self.env = {
             **os.environ,
@@ -71,13 +72,15 @@ class ServerProcess:
             if self.command == "serve"
             else [self.command]
         )
-        self.proc = subprocess.Popen(
-            [str(kb), *args],
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
+        # every life of the server logs into one file, so an unexpected 5xx can be traced after
+        with open(self.log, "ab") as log:
+            self.proc = subprocess.Popen(
+                [str(kb), *args],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         if self.command != "serve":
             return 0.0
         while time.monotonic() - t0 < timeout_s:
@@ -292,6 +295,8 @@ def report(tally: Tally, result: dict, restart_s: float) -> None:
     )
     for line in result["lost"][:10] + result["absent"][:10] + tally.unexpected[:10]:
         print("  ", line)
+    if tally.unexpected:
+        print("   (the servers' logs, with the traces, are *.log in the data dir)")
 
 
 if __name__ == "__main__":
