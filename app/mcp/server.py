@@ -58,6 +58,7 @@ def _without_telemetry(server: MCPServer) -> None:
 def serve_stdio(ops: Operations) -> None:
     """Serve over stdin/stdout until the client closes them; the local model loads meanwhile."""
     server = build_server(ops)
+    ops.import_parts()  # before the model loads in the background and tool calls run in threads
     ops.answers.preload()
     try:
         server.run("stdio")

@@ -51,6 +51,16 @@ class Operations:
     ) -> "Operations":
         return cls.over(Services(settings or Settings()), run_jobs)
 
+    @staticmethod
+    def import_parts() -> None:
+        """Import the library packages now, in this thread: a model loading in the background and a
+        request importing the same package in another thread can meet it half-initialised (an
+        ImportError seen once in `kb mcp`)."""
+        import importlib
+
+        for name in ("answering", "ingest", "llm_backends", "prompts", "retrieval"):
+            importlib.import_module(name)
+
     @property
     def settings(self) -> Settings:
         return self.services.settings

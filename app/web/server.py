@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, with_ui: bool = True):
 
     @asynccontextmanager
     async def lifespan(app):
+        ops.import_parts()  # in this thread, before the model loads in another
         ops.answers.preload()
         ops.knowledge.resume_jobs()  # what a stopped server had accepted is finished first
         ops.knowledge.seed_default(
