@@ -104,3 +104,56 @@ def plot_scores(report: EvalReport, path: Path) -> Path:
         axes.set_ylabel("questions")
         axes.set_title("Answer F1 distribution")
     return _save(figure, path)
+
+
+def calibration_curve(rows: list[dict], steps: int = 20) -> list[dict]:
+    """For thresholds on the model's refusal probability (1 - ``confidence``), what refusing at
+    that threshold would do: refusal rates of answerable and unanswerable questions, and answerable
+    questions answered right. A question refused already stays refused."""
+    scored = [r for r in rows if r.get("confidence") is not None]
+    answerable = [r for r in scored if r.get("answerable")]
+    unanswerable = [r for r in scored if not r.get("answerable")]
+
+    def refused(row: dict, threshold: float) -> bool:
+        return bool(row.get("refused")) or 1.0 - row["confidence"] >= threshold
+
+    def share(group: list[dict], test, t: float) -> float | None:
+        return sum(1 for r in group if test(r, t)) / len(group) if group else None
+
+    def right(row: dict, t: float) -> bool:
+        return not refused(row, t) and bool(row.get("contains"))
+
+    return [
+        {
+            "threshold": n / steps,
+            "answerable_refused": share(answerable, refused, n / steps),
+            "unanswerable_refused": share(unanswerable, refused, n / steps),
+            "answerable_right": share(answerable, right, n / steps),
+        }
+        for n in range(steps + 1)
+    ]
+
+
+def plot_calibration(report: EvalReport, path: Path) -> Path | None:
+    """Refusal rates and accuracy against the refusal-probability threshold (None: no answer
+    carried a confidence, e.g. a remote model or retrieval only)."""
+    curve = calibration_curve(report.per_question)
+    if not any(r.get("confidence") is not None for r in report.per_question):
+        return None
+    figure = _new_figure(6.0, 4.0)
+    axes = figure.add_subplot(1, 1, 1)
+    x = [c["threshold"] for c in curve]
+    for key, label in (
+        ("answerable_refused", "answerable refused (wrong)"),
+        ("unanswerable_refused", "unanswerable refused (right)"),
+        ("answerable_right", "answerable answered right"),
+    ):
+        y = [c[key] for c in curve]
+        if all(v is not None for v in y):
+            axes.plot(x, y, marker=".", label=label)
+    axes.set_xlabel("refuse when the refusal probability is at least")
+    axes.set_ylabel("share of questions")
+    axes.set_ylim(-0.02, 1.02)
+    axes.set_title("Refusal calibration")
+    axes.legend(fontsize=8)
+    return _save(figure, path)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .plots import format_value as _fmt
-from .plots import plot_hit_at_k, plot_latency, plot_scores
+from .plots import plot_calibration, plot_hit_at_k, plot_latency, plot_scores
 from .runner import EvalReport
 
 _LOWER_IS_BETTER_SUFFIXES = ("_ms", "_ms_p50", "_ms_p95", "wall_s")
@@ -37,6 +37,9 @@ def write_report(report: EvalReport, out_dir: str | Path) -> dict[str, Path]:
     if latency is not None:
         paths["latency"] = latency
     paths["scores"] = plot_scores(report, out / "scores.png")
+    calibration = plot_calibration(report, out / "calibration.png")
+    if calibration is not None:
+        paths["calibration"] = calibration
     return paths
 
 

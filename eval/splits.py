@@ -45,6 +45,21 @@ def split_by_passage(
     return halves
 
 
+def in_draw_order(items: Sequence[QAItem], draw: int) -> list[QAItem]:
+    """The items in the order draw ``draw`` takes passages: 0 is the file's order (the draw every
+    figure before draws existed used); any other draw orders the passages by a hash of the draw and
+    the passage, so a new draw asks questions nobody has looked at yet. A passage's questions stay
+    together, in file order."""
+    if draw == 0:
+        return list(items)
+
+    def rank(item: QAItem) -> bytes:
+        return hashlib.sha256(f"draw-{draw}\n{item.context or ''}".encode()).digest()
+
+    order = {id(item): n for n, item in enumerate(items)}
+    return sorted(items, key=lambda item: (rank(item), order[id(item)]))
+
+
 def sentences(text: str) -> list[str]:
     """Sentences of a Chinese or English passage, each keeping its end mark (joined, they are the
     text)."""

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from eval import QAItem, load_qa_set
-from eval.splits import build_kb_questions, half_of, sentences, split_by_passage, without_answer
+from eval.splits import (
+    build_kb_questions,
+    half_of,
+    in_draw_order,
+    sentences,
+    split_by_passage,
+    without_answer,
+)
 
 QA = Path(__file__).resolve().parents[2] / "shared/qa"
 
@@ -39,6 +46,24 @@ def test_shared_sets_split_with_no_passage_in_both_halves():
     zh = split_by_passage(load_qa_set(QA / "xquad_zh.jsonl"), key=lambda i: en.get(i.id))
     en_halves = split_by_passage(load_qa_set(QA / "xquad_en.jsonl"))
     assert {i.id for i in zh["tune"]} == {i.id for i in en_halves["tune"]}
+
+
+def test_a_new_draw_asks_other_passages_first_and_keeps_each_passages_questions_together():
+    items = [item(i, f"第{i // 3}段。答案在这里。") for i in range(60)]
+    assert in_draw_order(items, 0) == items
+    one, two = in_draw_order(items, 1), in_draw_order(items, 2)
+    assert sorted(i.id for i in one) == sorted(i.id for i in items)  # the same items, reordered
+    first = build_kb_questions(items, 5, 5, 0, 0).answerable
+    assert [i.context for i in build_kb_questions(one, 5, 5, 0, 0).answerable] != [
+        i.context for i in first
+    ]
+    assert one != two and in_draw_order(items, 1) == one  # each draw is its own, and repeatable
+    for order in (one, two):
+        contexts = [i.context for i in order]
+        # a passage's three questions are next to each other, in file order
+        assert all(contexts[n] == contexts[n - n % 3] for n in range(len(contexts)))
+        numbers = [int(i.id[1:]) for i in order]
+        assert all(numbers[n] < numbers[n + 1] < numbers[n + 2] for n in range(0, 60, 3))
 
 
 def test_near_miss_passage_loses_the_answer_sentence_only():

@@ -101,6 +101,20 @@ class AnswerService:
             missing_names=self._missing_names(kb) if s.check_names else None,
         )
 
+    def gate_signals(self, kb_name: str, question: str, k: int | None = None) -> dict:
+        """What the refusal gate reads before any model runs, for a question asked with no history:
+        the best dense score of the passages found and the names missing from them (None: the
+        name check is off). The benchmarks fit the relevance bars on these."""
+        from answering import best_dense
+
+        s = self.services.settings
+        found = self._passages(kb_name, question, k or s.search_k, None)
+        missing = None
+        if s.check_names and found:
+            kb = self.services.store.get(kb_name)
+            missing = self._missing_names(kb)(question, [h.text for h in found])
+        return {"best_dense_score": best_dense(found), "missing_names": missing}
+
     def _missing_names(self, kb):
         """The name check against this knowledge base: a name it holds nowhere, passages
         included."""
