@@ -285,3 +285,7 @@ def prepare_process_env() -> None:
         "OTEL_LOGS_EXPORTER": "none",
     }.items():
         os.environ.setdefault(key, value)
+    from app.memory import limit_malloc_arenas
+
+    # before any thread starts: threads take their arena when they first allocate
+    limit_malloc_arenas(int(os.environ.get("KB_MALLOC_ARENAS", "2") or 0))
