@@ -20,7 +20,6 @@ are counted apart). Targets: 0 lost, 0 partial, 0 unexpected 5xx.
 """
 
 import argparse
-import collections
 import contextlib
 import os
 import random
@@ -36,6 +35,7 @@ from pathlib import Path
 
 import httpx
 
+from bench.soak_accounting import account
 from bench.soak_load import KB, Tally, asker, deleter, searcher, uploader
 from bench.soak_sampling import Sampler
 from bench.soak_sampling import report as report_samples
@@ -95,44 +95,6 @@ class ServerProcess:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(30)
-
-
-def account(tally: Tally, base: str, timeout_s: float) -> dict:
-    """Wait for every accepted job to end, then check each accepted file and the documents."""
-    outcomes, lost, indexed_names = collections.Counter(), [], set()
-    deadline = time.monotonic() + timeout_s
-    with httpx.Client(base_url=base, timeout=60) as client:
-        for job_id, names in tally.accepted.items():
-            job = None
-            while time.monotonic() < deadline:
-                reply = client.get(f"/jobs/{job_id}")
-                job = reply.json() if reply.status_code == 200 else None
-                if job is None or job["status"] != "running":
-                    break
-                time.sleep(0.5)
-            files = {f["source"]: f for f in (job or {}).get("files", [])}
-            for name in names:
-                f = files.get(name)
-                ok = f is not None and (
-                    f["status"] in ("indexed", "duplicate", "cancelled")
-                    or (f["status"] == "failed" and f["error"])
-                )
-                outcomes[f["status"] if f else "missing"] += 1
-                if f is not None and f["status"] == "indexed":
-                    indexed_names.add(name)
-                if not ok:
-                    lost.append(f"{job_id[:8]}/{name}: {f['status'] if f else 'no such job'}")
-        documents = client.get(f"/kbs/{KB}/documents").json()
-    partial = [d for d in documents if d["status"] not in ("indexed", "failed")]
-    indexed_sources = {d["source"] for d in documents if d["status"] == "indexed"}
-    absent = sorted(indexed_names - indexed_sources - tally.deleted)  # said indexed, yet not there
-    return {
-        "outcomes": outcomes,
-        "lost": lost,
-        "partial": partial,
-        "absent": absent,
-        "documents": len(documents),
-    }
 
 
 def main() -> int:
@@ -284,16 +246,24 @@ def report(tally: Tally, result: dict, restart_s: float) -> None:
         shown = ", ".join(f"{k}: {v}" for k, v in sorted(codes.items(), key=lambda kv: str(kv[0])))
         print(f"| {route} | {sum(codes.values())} | {shown} | {p50} | {p95} |")
     accepted = sum(len(n) for n in tally.accepted.values())
-    print(
-        f"\n| accounting | value |\n|---|---|\n| jobs accepted (202) | {len(tally.accepted)} |\n|"
-        f" files accepted | {accepted} |\n| file outcomes | {dict(result['outcomes'])} |\n| files"
-        f" lost | {len(result['lost'])} |\n| indexed, not deleted, yet not in the knowledge base |"
-        f" {len(result['absent'])} |\n| partial documents | {len(result['partial'])} |\n| documents"
-        f" at the end | {result['documents']} |\n| deleted during the run | {len(tally.deleted)}"
-        f" |\n| unexpected 5xx | {len(tally.unexpected)} |\n| restart to first answer (s) |"
-        f" {restart_s:.1f} |"
-    )
-    for line in result["lost"][:10] + result["absent"][:10] + tally.unexpected[:10]:
+    rows = [
+        ("jobs accepted (202)", len(tally.accepted)),
+        ("files accepted", accepted),
+        ("file outcomes", dict(result["outcomes"])),
+        ("files lost", len(result["lost"])),
+        ("files still being indexed when the accounting's time ran out", len(result["unfinished"])),
+        ("indexed, not deleted, yet not in the knowledge base", len(result["absent"])),
+        ("partial documents", len(result["partial"])),
+        ("documents at the end", result["documents"]),
+        ("deleted during the run", len(tally.deleted)),
+        ("unexpected 5xx", len(tally.unexpected)),
+        ("restart to first answer (s)", f"{restart_s:.1f}"),
+    ]
+    print("\n| accounting | value |\n|---|---|")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+    shown = result["lost"][:10] + result["unfinished"][:3] + result["absent"][:10]
+    for line in shown + tally.unexpected[:10]:
         print("  ", line)
     if tally.unexpected:
         print("   (the servers' logs, with the traces, are *.log in the data dir)")
