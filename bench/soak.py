@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import os
 import random
+import re
 import signal
 import socket
 import statistics
@@ -166,7 +167,7 @@ def main() -> int:
         for w in workers:
             w.join(300)
         result = account(tally, back.base, timeout_s=600)
-    report(tally, result, max(restarts, default=0.0))
+    report(tally, result, max(restarts, default=0.0), logged_5xx(data))
     report_samples(sampler.samples, every=max(1, int(600 / sample_s)))
     return (
         0
@@ -237,7 +238,22 @@ def start_processes(args, data: Path, cleanup: contextlib.ExitStack):
     return a, b, [a, worker]
 
 
-def report(tally: Tally, result: dict, restart_s: float) -> None:
+_5XX = re.compile(r'HTTP/1\.1" 5\d\d ')
+
+
+def logged_5xx(data: Path) -> list[str]:
+    """5xx answers in the servers' access logs, whatever asked: the load's clients, and also the
+    readiness polls after a restart, which the tally does not count."""
+    lines = []
+    for log in sorted(data.rglob("*.log")):
+        text = log.read_text(encoding="utf-8", errors="replace")
+        lines += [
+            line.strip() for line in text.splitlines() if re.search(r'HTTP/1\.1" 5\d\d ', line)
+        ]
+    return lines
+
+
+def report(tally: Tally, result: dict, restart_s: float, logged: list[str]) -> None:
     print("\n| route | requests | status codes | p50 ms | p95 ms |\n|---|---|---|---|---|")
     for route, codes in sorted(tally.codes.items()):
         lat = sorted(tally.latency.get(route, []))
@@ -257,13 +273,17 @@ def report(tally: Tally, result: dict, restart_s: float) -> None:
         ("documents at the end", result["documents"]),
         ("deleted during the run", len(tally.deleted)),
         ("unexpected 5xx", len(tally.unexpected)),
+        (
+            "5xx in the servers' logs (readiness polls included; 503 while starting too)",
+            len(logged),
+        ),
         ("restart to first answer (s)", f"{restart_s:.1f}"),
     ]
     print("\n| accounting | value |\n|---|---|")
     for name, value in rows:
         print(f"| {name} | {value} |")
     shown = result["lost"][:10] + result["unfinished"][:3] + result["absent"][:10]
-    for line in shown + tally.unexpected[:10]:
+    for line in shown + tally.unexpected[:10] + logged[:10]:
         print("  ", line)
     if tally.unexpected:
         print("   (the servers' logs, with the traces, are *.log in the data dir)")
