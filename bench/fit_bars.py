@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
-from bench.answers import SETS, build, operations, split_set  # noqa: E402
+from bench.answers import SETS, _list, build, operations, split_set  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 LANGUAGE = {"cmrc": "zh", "xquad-zh": "zh", "squad": "en", "xquad-en": "en"}
@@ -44,10 +44,10 @@ def main() -> int:
         return 1
     ops = operations(args)
     rows = []
-    for set_name in [s for s in args.sets.split(",") if s]:
+    for set_name in _list(args.sets):
         half = split_set(qa_dir, set_name)["tune"]
         fillers = split_set(qa_dir, SETS[set_name][2])["tune"]
-        for size in [int(s) for s in args.kb_size.split(",")]:
+        for size in [int(s) for s in _list(args.kb_size)]:
             rows += signals_of(ops, set_name, size, half, fillers, args)
     Path(args.signals).parent.mkdir(parents=True, exist_ok=True)
     Path(args.signals).write_text(
