@@ -122,6 +122,7 @@ class AnswerChain:
                 usage,
                 guards,
             ),
+            no_answer=prompts.NO_ANSWER[lang],
         )
         first = self._attempt(
             query, blocks, lang, instructions, usage, guards, signals, self._gate_request(lang)
@@ -144,6 +145,7 @@ class AnswerChain:
             "total_ms": _ms(start),
         }
         probability = signals.get("refusal_probability")
+        signals["no_answer_twice"] = retry.gave_up
         refused_by = (
             ("gate" if signals.pop("refused_by_gate", False) else "model") if refused else None
         )

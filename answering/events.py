@@ -42,7 +42,8 @@ class Answer:
     confidence: float | None = None
     # who refused: "relevance" (no passage cleared the bar), "names" (the passages miss a name the
     # question asks about), "gate" (the model's refusal probability cleared the threshold), "model"
-    # (the model wrote the refusal itself); None when answered
+    # (the model wrote the refusal itself, or twice wrote nothing beyond the question's own words:
+    # signals["no_answer_twice"]); None when answered
     refused_by: str | None = None
     signals: dict = field(default_factory=dict)  # what the refusal decision read (for benchmarks)
 

@@ -100,10 +100,22 @@ class FragmentRetry:
     """Streams an answer, holding it back while it is still a fragment; a whole answer that stays
     one is asked again once (``again(fragment)``). ``fragments``: how many fragment answers the
     model gave (0, 1, or 2 when the retry was a fragment too; then the one with more words is kept).
+
+    ``no_answer``: when both attempts said nothing beyond citations and the question's own words,
+    this (the refusal sentence) is the answer instead (``gave_up``): twice the model found nothing
+    to add to the question ("中国空间技术研究院属于中国空间技术研究院。"), which is how it answers a
+    question whose passage lacks the fact. A name's first character twice is kept: the name is
+    there, the model only cannot write it.
     """
 
-    def __init__(self, question: str, again: Callable[[str], Iterator[str]]):
-        self.question, self.again, self.fragments = question, again, 0
+    def __init__(
+        self,
+        question: str,
+        again: Callable[[str], Iterator[str]],
+        no_answer: str | None = None,
+    ):
+        self.question, self.again, self.no_answer = question, again, no_answer
+        self.fragments, self.gave_up = 0, False
 
     def stream(self, pieces: Iterator[str]) -> Iterator[str]:
         first = yield from self._unless_fragment(pieces)
@@ -114,7 +126,11 @@ class FragmentRetry:
         if second is None:
             return
         self.fragments = 2
-        yield max(second, first, key=lambda text: len(_NOT_WORDS.sub("", _MARKERS.sub("", text))))
+        kept = max(second, first, key=lambda text: len(_NOT_WORDS.sub("", _MARKERS.sub("", text))))
+        if self.no_answer and not _name_before_rare(_words(kept), self.question):
+            self.gave_up = True
+            kept = self.no_answer
+        yield kept
 
     def _unless_fragment(self, pieces: Iterator[str]):
         """Yields the answer once it is no fragment; returns the whole text when it stayed one (else

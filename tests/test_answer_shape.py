@@ -6,6 +6,7 @@ from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessageChunk
 from langchain_core.outputs import ChatGenerationChunk
 
+import prompts
 from answering import AnswerChain, Token
 from answering.fragments import is_fragment
 from answering.repetition import RepetitionGuard, find_repetition
@@ -144,6 +145,21 @@ def test_a_whole_answer_is_not_asked_again_and_a_second_fragment_is_counted():
     assert events[-1].answer.fragments == 0 and len(model.prompts) == 1
     events, model = ask(["[1]", "[2]"], "李䶮建立了哪个政权？")
     assert events[-1].answer.fragments == 2 and len(model.prompts) == 2
+
+
+def test_two_answers_that_only_say_the_question_back_become_the_refusal():
+    events, model = ask(["南汉属于南汉 [1]。", "南汉属于南汉。"], "南汉属于什么政权？")
+    answer = events[-1].answer
+    assert len(model.prompts) == 2 and answer.fragments == 2
+    assert answer.answer == prompts.NO_ANSWER["zh"] and not answer.found
+    assert answer.refused_by == "model" and answer.signals["no_answer_twice"]
+    assert answer.citations == []
+    # one such answer, then a real one: answered
+    events, _ = ask(["南汉属于南汉 [1]。", "南汉是五代十国之一 [2]。"], "南汉属于什么政权？")
+    assert events[-1].answer.found and not events[-1].answer.signals["no_answer_twice"]
+    # a name's first character twice: the name is in the sources, so it is kept, not refused
+    events, _ = ask(["李", "李"], "李䶮建立了哪个政权？")
+    assert events[-1].answer.answer == "李" and events[-1].answer.refused_by is None
 
 
 def test_an_answer_that_repeats_itself_ends_before_the_repeat():
