@@ -23,6 +23,7 @@ _CJK_CHAR = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 # Two or more capitalised words in a row, the question's first word not counted ("Who coached ...").
 _ENGLISH_NAME = re.compile(r"(?<=\s)[A-Z][\w\-']*(?:\s+(?:of\s+|the\s+|de\s+)?[A-Z][\w\-']*)+")
 _NAME_TAGS = ("nr", "ns", "nt", "nz")
+_INTERROGATIVES = ("哪", "什么", "何")  # jieba tags 哪个, 什么, 何种 ... as pronouns (r)
 _NAME_DOTS = "·•‧・"  # jieba: person (nr, nrfg, nrt), place, organisation, other proper noun
 
 
@@ -42,8 +43,11 @@ class NameCheck:
             return list(
                 dict.fromkeys(
                     word
-                    for word, flag in words
-                    if len(word) >= 2 and _CJK_CHAR.search(word) and flag.startswith(_NAME_TAGS)
+                    for i, (word, flag) in enumerate(words)
+                    if len(word) >= 2
+                    and _CJK_CHAR.search(word)
+                    and flag.startswith(_NAME_TAGS)
+                    and not _asked_for(words[:i])
                 )
             )
         return list(dict.fromkeys(m.group(0) for m in _ENGLISH_NAME.finditer(question.strip())))
@@ -64,6 +68,17 @@ class NameCheck:
                 name for name in missing if not any(known(form) for form in _written_forms(name))
             ]
         return missing
+
+
+def _asked_for(before: list[tuple[str, str]]) -> bool:
+    """The word after these is what the question asks for (哪个**城市**, 什么**公司**):
+    an interrogative pronoun, then numerals and classifiers only. That word is the answer's kind,
+    not a name the question is about (jieba tags 城市 a place name)."""
+    for word, flag in reversed(before):
+        if flag.startswith(("m", "q")):
+            continue
+        return flag.startswith("r") and any(mark in word for mark in _INTERROGATIVES)
+    return False
 
 
 def _join_transliterations(words: list[tuple[str, str]]) -> list[tuple[str, str]]:

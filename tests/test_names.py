@@ -19,6 +19,10 @@ def test_chinese_names_are_the_tagged_proper_nouns(check):
     # questions)
     assert check.names("蒲葵一般生长在什么气候区？") == []
     assert check.names("原蹄兽哪一个脚趾最大？") == []
+    # the kind of thing asked for is no name, though jieba tags 城市 a place name
+    assert check.names("涞滩镇隶属于哪个城市？") == []
+    assert check.names("李明在哪座城市出生？") == ["李明"]
+    assert check.names("北京是哪个国家的首都？") == ["北京"]
 
 
 def test_a_passage_about_something_else_misses_the_name(check):
