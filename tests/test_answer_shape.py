@@ -145,6 +145,8 @@ def test_a_whole_answer_is_not_asked_again_and_a_second_fragment_is_counted():
     assert events[-1].answer.fragments == 0 and len(model.prompts) == 1
     events, model = ask(["[1]", "[2]"], "李䶮建立了哪个政权？")
     assert events[-1].answer.fragments == 2 and len(model.prompts) == 2
+    # citations alone twice: kept (a small model failing to write), not turned into a refusal
+    assert events[-1].answer.refused_by is None
 
 
 def test_two_answers_that_only_say_the_question_back_become_the_refusal():
