@@ -62,6 +62,8 @@ COLUMNS = (
 
 def main() -> int:
     prepare_process_env()
+    from eval.splits import fresh_draw
+
     args = parse_args()
     qa_dir = Path(args.qa_dir)
     if not qa_dir.exists():
@@ -74,7 +76,10 @@ def main() -> int:
         for half in _list(args.halves):
             fillers = split_set(qa_dir, SETS[set_name][2])[half]
             for size in [int(s) for s in _list(args.kb_size)]:
-                kbq = build(fresh(halves[half], args.draw, size, args), size, args, fillers)
+                drawn = fresh_draw(
+                    halves[half], args.draw, size, args.answerable, args.out_of_kb, args.near_miss
+                )
+                kbq = build(drawn, size, args, fillers)
                 label = f"{set_name}.{half}.{size}"
                 rows = run_one(ops, label, kbq, Path(args.answers or args.data))
                 results[label] = summarize(rows, kinds_of(kbq))
@@ -162,20 +167,6 @@ def split_set(qa_dir: Path, set_name: str) -> dict:
         return split_by_passage(items)
     twins = {i.id: i.context for i in load_qa_set(qa_dir / key_file)}
     return split_by_passage(items, key=lambda item: twins.get(item.id))
-
-
-def fresh(half_items: list, draw: int, size: int, args) -> list:
-    """The half's items in ``draw``'s order, without the passages draw 0 asked about at this size
-    (its answerable, near-miss and out-of-KB questions, counted generously)."""
-    from eval.splits import build_kb_questions, in_draw_order
-
-    if draw == 0:
-        return half_items
-    counts = (max(args.answerable, 15), max(args.out_of_kb, 10), max(args.near_miss, 10))
-    seen = build_kb_questions(half_items, size, *counts)
-    asked = {i.id for i in seen.questions()}
-    asked_passages = {i.context for i in half_items if i.id in asked}
-    return [i for i in in_draw_order(half_items, draw) if i.context not in asked_passages]
 
 
 def build(half_items, size: int, args, fillers):

@@ -60,6 +60,25 @@ def in_draw_order(items: Sequence[QAItem], draw: int) -> list[QAItem]:
     return sorted(items, key=lambda item: (rank(item), order[id(item)]))
 
 
+def fresh_draw(
+    half_items: Sequence[QAItem],
+    draw: int,
+    size: int,
+    answerable: int,
+    out_of_kb: int,
+    near_miss: int,
+) -> list[QAItem]:
+    """The half's items in ``draw``'s order, without the passages draw 0 asked about at this size
+    (its answerable, near-miss and out-of-KB questions, counted generously). Later draws may share
+    passages with each other."""
+    if draw == 0:
+        return list(half_items)
+    counts = (max(answerable, 15), max(out_of_kb, 10), max(near_miss, 10))
+    asked = {i.id for i in build_kb_questions(half_items, size, *counts).questions()}
+    asked_passages = {i.context for i in half_items if i.id in asked}
+    return [i for i in in_draw_order(half_items, draw) if i.context not in asked_passages]
+
+
 def sentences(text: str) -> list[str]:
     """Sentences of a Chinese or English passage, each keeping its end mark (joined, they are the
     text)."""

@@ -9,6 +9,7 @@ import pytest
 from eval import QAItem, load_qa_set
 from eval.splits import (
     build_kb_questions,
+    fresh_draw,
     half_of,
     in_draw_order,
     sentences,
@@ -64,6 +65,16 @@ def test_a_new_draw_asks_other_passages_first_and_keeps_each_passages_questions_
         assert all(contexts[n] == contexts[n - n % 3] for n in range(len(contexts)))
         numbers = [int(i.id[1:]) for i in order]
         assert all(numbers[n] < numbers[n + 1] < numbers[n + 2] for n in range(0, 60, 3))
+
+
+def test_a_fresh_draw_leaves_out_every_passage_draw_0_asked_about():
+    items = [item(i, f"第{i // 3}段。答案在这里。") for i in range(120)]
+    assert fresh_draw(items, 0, 10, 5, 2, 2) == items
+    ids = {i.id for i in build_kb_questions(items, 10, 15, 10, 10).questions()}
+    asked = {i.context for i in items if i.id in ids}  # near misses are asked over a cut passage
+    drawn = fresh_draw(items, 1, 10, 5, 2, 2)
+    assert asked and drawn and not {i.context for i in drawn} & asked
+    assert {i.context for i in drawn} == {i.context for i in items} - asked
 
 
 def test_near_miss_passage_loses_the_answer_sentence_only():
