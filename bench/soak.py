@@ -247,9 +247,7 @@ def logged_5xx(data: Path) -> list[str]:
     lines = []
     for log in sorted(data.rglob("*.log")):
         text = log.read_text(encoding="utf-8", errors="replace")
-        lines += [
-            line.strip() for line in text.splitlines() if re.search(r'HTTP/1\.1" 5\d\d ', line)
-        ]
+        lines += [line.strip() for line in text.splitlines() if _5XX.search(line)]
     return lines
 
 
