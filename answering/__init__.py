@@ -6,7 +6,7 @@ takes plain callables; the app wires them from its settings.
 """
 
 from answering.chain import AnswerChain, ChainOptions
-from answering.context import best_dense, relevant_hits
+from answering.context import best_dense, context_blocks, relevant_hits
 from answering.events import Answer, AnswerEvent, Citation, Done, Failed, Reading, Sources, Token
 from answering.tidy import StreamTidier, is_refusal, tidy_answer
 
@@ -16,6 +16,7 @@ __all__ = [
     "AnswerEvent",
     "Citation",
     "best_dense",
+    "context_blocks",
     "ChainOptions",
     "Done",
     "Failed",

@@ -14,6 +14,7 @@ from answering.context import best_dense, citations_of, context_blocks, for_prom
 from answering.events import Answer, AnswerEvent, Done, Reading, Sources, Token
 from answering.fragments import FragmentRetry, retry_question
 from answering.repetition import RepetitionGuard
+from answering.span_confidence import SpanConfidence
 from answering.tidy import StreamTidier, is_refusal
 from retrieval import Hit
 
@@ -34,6 +35,13 @@ class ChainOptions:
     # on it alone); ``ban_refusal_start``: below it, the model may not start the refusal
     refusal_threshold: float | None = None
     ban_refusal_start: bool = False
+    # The best similarity between the question and one sentence of the sources in its language
+    # (retrieval.SentenceSupport): refuse below it, a near miss (None: not read)
+    min_sentence_score: float | None = None
+    min_sentence_score_en: float | None = None  # English questions (None: min_sentence_score)
+    # The mean log-probability of the answer's first clause, its words not the question's
+    # (answering.span_confidence; models that report it): refuse below it (None: only read)
+    min_span_logprob: float | None = None
 
 
 @dataclass
@@ -49,6 +57,8 @@ class AnswerChain:
     # (question, passages) -> names the question asks about that no passage contains
     # (retrieval.NameCheck)
     missing_names: Callable[[str, list[str]], list[str]] | None = None
+    # (question, passages) -> the best similarity of one of their sentences to the question
+    sentence_score: Callable[[str, list[str]], float | None] | None = None
 
     def invoke(
         self, question: str, history: list[dict] | None = None, instructions: str | None = None
@@ -79,6 +89,8 @@ class AnswerChain:
             signals["missing_names"] = self.missing_names(query, [b["text"] for b in blocks])
             # the passages are about something else: refuse rather than let the model guess
             refused_by = "names" if signals["missing_names"] else None
+        if blocks and not refused_by and self._unsupported(query, blocks, lang, signals):
+            refused_by = "sentence"
         retrieve_ms = _ms(t_retrieve)
         if refused_by:
             text = prompts.NO_ANSWER[lang]
@@ -124,9 +136,9 @@ class AnswerChain:
             ),
             no_answer=prompts.NO_ANSWER[lang],
         )
-        first = self._attempt(
-            query, blocks, lang, instructions, usage, guards, signals, self._gate_request(lang)
-        )
+        span = SpanConfidence(query, self.options.min_span_logprob, prompts.NO_ANSWER[lang])
+        gate = self._gate_request(lang)
+        first = self._attempt(query, blocks, lang, instructions, usage, guards, signals, gate, span)
         pieces: Iterator[str | None] = itertools.chain(retry.stream(first), [None])  # None: the end
         for piece in pieces:
             shown = tidier.feed(piece) if piece is not None else tidier.finish()
@@ -146,9 +158,8 @@ class AnswerChain:
         }
         probability = signals.get("refusal_probability")
         signals["no_answer_twice"] = retry.gave_up
-        refused_by = (
-            ("gate" if signals.pop("refused_by_gate", False) else "model") if refused else None
-        )
+        signals["span_logprob"] = span.score
+        refused_by = _refused_by(signals, span) if refused else None
         yield Done(
             Answer(
                 answer,
@@ -176,9 +187,10 @@ class AnswerChain:
         guards: list,
         signals: dict | None = None,
         extra: dict | None = None,
+        span: SpanConfidence | None = None,
     ) -> Iterator[str]:
         """One answer from the model, cut where it starts repeating itself (its guard added to
-        ``guards``)."""
+        ``guards``); with ``span``, its first clause's confidence is read (and acted on)."""
         messages = prompts.answer_messages(
             query,
             for_prompt(blocks),
@@ -187,12 +199,29 @@ class AnswerChain:
             instructions=instructions,
         )
         guards.append(RepetitionGuard())
-        return guards[-1].stream(self._generate(messages, usage, signals, extra))
+        if span is None or not getattr(self.chat_model, "reads_token_logprobs", False):
+            return guards[-1].stream(self._generate(messages, usage, signals, extra))
+        scored = {**(extra or {}), "token_logprobs": True}
+        pieces = self._generate(messages, usage, signals, scored, span.pairs)
+        return guards[-1].stream(span.stream(pieces))
 
     def _dense_bar(self, lang: str) -> float:
         if lang == "en" and self.options.min_dense_score_en is not None:
             return self.options.min_dense_score_en
         return self.options.min_dense_score
+
+    def _unsupported(self, query: str, blocks: list[dict], lang: str, signals: dict) -> bool:
+        """No sentence of the sources in the question's language comes close to the question: they
+        speak of its subject, but nothing in them states what it asks."""
+        bar = self.options.min_sentence_score
+        if lang == "en" and self.options.min_sentence_score_en is not None:
+            bar = self.options.min_sentence_score_en
+        same = [b["text"] for b in blocks if prompts.detect_language(b["text"]) == lang]
+        if bar is None or self.sentence_score is None or not same:
+            return False
+        score = self.sentence_score(query, same)
+        signals["best_sentence_score"] = score
+        return score is not None and score < bar
 
     def _gate_request(self, lang: str) -> dict:
         """The ``stream`` keywords that ask the model for its refusal probability (and apply the
@@ -218,10 +247,15 @@ class AnswerChain:
         return rewritten or question
 
     def _generate(
-        self, messages, usage: dict, signals: dict | None = None, extra: dict | None = None
+        self,
+        messages,
+        usage: dict,
+        signals: dict | None = None,
+        extra: dict | None = None,
+        logprobs: list | None = None,
     ) -> Iterator[str]:
-        """The model's text pieces; adds up ``usage`` and puts the refusal gate's reading in
-        ``signals``."""
+        """The model's text pieces; adds up ``usage``, puts the refusal gate's reading in
+        ``signals`` and the chosen tokens' log-probabilities in ``logprobs``."""
         written, told = 0, False  # pieces streamed; whether the model reported its usage
         try:
             for chunk in self.chat_model.stream(messages, **(extra or {})):
@@ -230,6 +264,8 @@ class AnswerChain:
                     if key in usage and isinstance(value, int):
                         usage[key] += value
                 metadata = getattr(chunk, "response_metadata", None) or {}
+                if logprobs is not None:
+                    logprobs.extend(metadata.get("token_logprobs") or [])
                 if signals is not None and "refusal_probability" in metadata:
                     signals.update(
                         {k: metadata[k] for k in ("refusal_probability", "refused_by_gate")}
@@ -246,6 +282,12 @@ class AnswerChain:
             if not told:
                 usage["output_tokens"] += written
                 usage["total_tokens"] += written
+
+
+def _refused_by(signals: dict, span: SpanConfidence) -> str:
+    if signals.pop("refused_by_gate", False):
+        return "gate"
+    return "confidence" if span.refused else "model"
 
 
 def _ms(since: float) -> float:

@@ -41,9 +41,11 @@ class Answer:
     # say)
     confidence: float | None = None
     # who refused: "relevance" (no passage cleared the bar), "names" (the passages miss a name the
-    # question asks about), "gate" (the model's refusal probability cleared the threshold), "model"
-    # (the model wrote the refusal itself, or twice wrote nothing beyond the question's own words:
-    # signals["no_answer_twice"]); None when answered
+    # question asks about), "sentence" (no sentence of the passages comes close to the question),
+    # "confidence" (the model was unsure of its answer's own words), "gate" (the model's refusal
+    # probability cleared the threshold), "model" (the model wrote the refusal itself, or twice
+    # wrote nothing beyond the question's own words: signals["no_answer_twice"]); None when
+    # answered
     refused_by: str | None = None
     signals: dict = field(default_factory=dict)  # what the refusal decision read (for benchmarks)
 

@@ -108,6 +108,25 @@ class Settings(BaseSettings):
             "question asks about (same-language questions only)"
         ),
     )
+    # near misses: bench/fit_bars.py, fitted with the relevance bars on the same tuning questions
+    min_sentence_score: float | None = Field(
+        None,
+        description=(
+            "refuse when no sentence of the passages (in the question's language) is at least this "
+            "similar to the question: they speak of its subject but do not state what it asks "
+            "(unset: not read)"
+        ),
+    )
+    min_sentence_score_en: float | None = Field(
+        None, description="the same for English questions (unset: min_sentence_score)"
+    )
+    min_span_logprob: float | None = Field(
+        None,
+        description=(
+            "local models: refuse when the mean log-probability of the answer's first clause (its "
+            "words, not the question's) is below this: the model is guessing (unset: only read)"
+        ),
+    )
     # Off by default: on the tuning half its whole gain was one near-miss question, and it refused
     # answerable ones elsewhere (docs/benchmarks.md, "Refusals on a half nobody tuned on").
     refusal_threshold: float | None = Field(

@@ -10,15 +10,14 @@ on the tuning half has seen a report-half passage.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+
+from retrieval import sentences
 
 from .qa_sets import QAItem
 
 HALVES = ("tune", "report")
-# the space stays with the next one
-_SENTENCE_END = re.compile(r"(?<=[。！？!?])|(?<=[.;])(?=\s+[A-Z0-9\"'(])")
 
 
 def half_of(passage: str, salt: str = "kb-eval-v1") -> str:
@@ -60,6 +59,12 @@ def in_draw_order(items: Sequence[QAItem], draw: int) -> list[QAItem]:
     return sorted(items, key=lambda item: (rank(item), order[id(item)]))
 
 
+# From this draw on, a draw leaves out the passages every earlier draw asked about; draws 1-3 (in
+# the docs already) leave out draw 0's only, so they share questions with each other.
+FIRST_DISJOINT_DRAW = 4
+KB_SIZES = (25, 200)  # the knowledge-base sizes bench/answers.py reports
+
+
 def fresh_draw(
     half_items: Sequence[QAItem],
     draw: int,
@@ -68,21 +73,30 @@ def fresh_draw(
     out_of_kb: int,
     near_miss: int,
 ) -> list[QAItem]:
-    """The half's items in ``draw``'s order, without the passages draw 0 asked about at this size
-    (its answerable, near-miss and out-of-KB questions, counted generously). Later draws may share
-    passages with each other."""
+    """The half's items in ``draw``'s order, without the passages earlier draws asked about (their
+    answerable, near-miss and out-of-KB questions, counted generously): draw 0's at this size for
+    draws 1-3; every earlier draw's, at this size and at ``KB_SIZES``, from ``FIRST_DISJOINT_DRAW``
+    on."""
     if draw == 0:
         return list(half_items)
     counts = (max(answerable, 15), max(out_of_kb, 10), max(near_miss, 10))
-    asked = {i.id for i in build_kb_questions(half_items, size, *counts).questions()}
-    asked_passages = {i.context for i in half_items if i.id in asked}
-    return [i for i in in_draw_order(half_items, draw) if i.context not in asked_passages]
+    if draw < FIRST_DISJOINT_DRAW:
+        asked = _asked_passages(half_items, half_items, size, counts)
+    else:
+        asked = set()
+        for earlier in range(draw):
+            for kb_size in {size, *KB_SIZES}:
+                drawn = fresh_draw(half_items, earlier, kb_size, *counts)
+                asked |= _asked_passages(half_items, drawn, kb_size, counts)
+    return [i for i in in_draw_order(half_items, draw) if i.context not in asked]
 
 
-def sentences(text: str) -> list[str]:
-    """Sentences of a Chinese or English passage, each keeping its end mark (joined, they are the
-    text)."""
-    return [s for s in _SENTENCE_END.split(text) if s and s.strip()]
+def _asked_passages(
+    half_items: Sequence[QAItem], drawn: Sequence[QAItem], size: int, counts: tuple[int, int, int]
+) -> set[str | None]:
+    """The passages of the questions a draw (its items in order: ``drawn``) asks at this size."""
+    asked = {i.id for i in build_kb_questions(drawn, size, *counts).questions()}
+    return {i.context for i in half_items if i.id in asked}
 
 
 def without_answer(context: str, answers: Sequence[str]) -> str | None:

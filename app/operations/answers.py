@@ -86,6 +86,9 @@ class AnswerService:
             min_dense_score_en=s.min_dense_score_en,
             refusal_threshold=s.refusal_threshold,
             ban_refusal_start=s.ban_refusal_start,
+            min_sentence_score=s.min_sentence_score,
+            min_sentence_score_en=s.min_sentence_score_en,
+            min_span_logprob=s.min_span_logprob,
             context_tokens=s.context_tokens or profile.context_tokens,
             prompts_dir=s.prompts_dir,
             condense_history=profile.condense_history,
@@ -99,13 +102,17 @@ class AnswerService:
             options=chain_options,
             explain_error=lambda exc: explain_error(exc, config),
             missing_names=self._missing_names(kb) if s.check_names else None,
+            sentence_score=self.services.sentence_support.best_score,
         )
 
     def gate_signals(self, kb_name: str, question: str, k: int | None = None) -> dict:
         """What the refusal gate reads before any model runs, for a question asked with no history:
-        the best dense score of the passages found and the names missing from them (None: the
-        name check is off). The benchmarks fit the relevance bars on these."""
-        from answering import best_dense
+        the best dense score of the passages found, the names missing from them (None: the name
+        check is off) and the best sentence score of those in the question's language that the
+        model would read (None: none). The benchmarks fit the bars on these."""
+        import prompts
+        from answering import best_dense, context_blocks
+        from llm_backends import model_profile
 
         s = self.services.settings
         found = self._passages(kb_name, question, k or s.search_k, None)
@@ -113,7 +120,18 @@ class AnswerService:
         if s.check_names and found:
             kb = self.services.store.get(kb_name)
             missing = self._missing_names(kb)(question, [h.text for h in found])
-        return {"best_dense_score": best_dense(found), "missing_names": missing}
+        budget = s.context_tokens or model_profile(self.services.llm_config()).context_tokens
+        lang = prompts.detect_language(question)
+        read = [b["text"] for b in context_blocks(found, budget)]
+        same = [t for t in read if prompts.detect_language(t) == lang]
+        by_passage = self.services.sentence_support.scores_by_passage(question, same)
+        scored = [x for x in by_passage if x is not None]
+        return {
+            "best_dense_score": best_dense(found),
+            "missing_names": missing,
+            "best_sentence_score": max(scored) if scored else None,
+            "sentence_scores": by_passage,  # per passage read, best first
+        }
 
     def _missing_names(self, kb):
         """The name check against this knowledge base: a name it holds nowhere, passages
