@@ -120,10 +120,10 @@ class Settings(BaseSettings):
     min_sentence_score_en: float | None = Field(
         None, description="the same for English questions (unset: min_sentence_score)"
     )
-    # bench/fit_span.py on the tuning half (48 answerable, 40 near-miss questions): the highest
-    # threshold turning at most 0.03 of the answerable ones into refusals
+    # Off by default: fitted on the tuning half (-1.1, bench/fit_span.py), on the report half it
+    # refused one answerable question at both sizes and no near miss (docs/benchmarks.md)
     min_span_logprob: float | None = Field(
-        -1.1,
+        None,
         description=(
             "local models: refuse when the mean log-probability of the answer's first clause (its "
             "words, not the question's) is below this: the model is guessing (unset: only read; "
