@@ -120,7 +120,8 @@ def parse_args():
         type=int,
         default=1,
         help="which questions: 0 = the file's order (read before 2026-12-02, so no longer held"
-        " out); 1, 2, ... = passages in a hashed order, without the passages draw 0 asked about",
+        " out); 1, 2, ... = passages in a hashed order, without the passages draw 0 asked about"
+        " (from 4 on: without those of every earlier draw)",
     )
     ap.add_argument("--model", default="qwen2.5-coder-1.5b", help="local model id")
     ap.add_argument(

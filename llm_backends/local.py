@@ -126,10 +126,10 @@ class LocalChatModel(BaseChatModel):
             )
             yield gate["text"], "refusal_gate", usage, reading
             return
-        # ``token_logprobs``: each piece carries the (token, log-probability) pairs chosen so far
-        recorder = (
-            ChosenTokenLogprobs(llama, len(tokens)) if options.get("token_logprobs") else None
-        )
+        # ``token_logprobs``: each piece carries the (token, log-probability) pairs chosen so far;
+        # not with prompt-lookup drafts, where a step's input also holds the drafted tokens
+        scored = options.get("token_logprobs") and engine.prompt_lookup_tokens <= 0
+        recorder = ChosenTokenLogprobs(llama, len(tokens)) if scored else None
         processors = [*(ban or []), *([recorder] if recorder else [])]
         stream = llama.create_completion(
             prompt=tokens,
