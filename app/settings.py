@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.refusal_settings import RefusalSettings
 from ingest.splitter import (
     DEFAULT_CHUNK_OVERLAP,
     DEFAULT_CHUNK_SIZE,
@@ -21,7 +22,9 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 LLMProvider = Provider  # the provider names are defined once, in llm_backends
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, RefusalSettings):
+    """Every ``KB_*`` setting; the refusal decision's are in ``app.refusal_settings``."""
+
     model_config = SettingsConfigDict(
         env_prefix="KB_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
     )
@@ -81,75 +84,6 @@ class Settings(BaseSettings):
     )
     fetch_k: int = 30
     mmr: bool = False
-    # The refusal decision's settings were chosen by bench/fit_gate.py on the tuning half (README,
-    # "Refusals").
-    # both bars: bench/fit_bars.py on every tuning-half question, the highest refusing at most 0.02
-    # of the answerable ones; since session 11 fitted jointly with the sentence bar below (English
-    # 0.81 -> 0.805); reported on the report half (docs/benchmarks.md)
-    min_dense_score: float = Field(
-        0.865, description="cosine similarity below which a dense-only hit is irrelevant"
-    )
-    min_cross_lingual_score: float = Field(
-        0.76,
-        description=(
-            "the same bar when the best passage is in the other "
-            "language than the question (cross-language similarities run lower)"
-        ),
-    )
-    min_dense_score_en: float | None = Field(
-        0.805,
-        description=(
-            "the relevance bar for English questions over English passages (unset: min_dense_score)"
-        ),
-    )
-    check_names: bool = Field(
-        True,
-        description=(
-            "refuse when the passages miss a name (part-of-speech tagged) the "
-            "question asks about (same-language questions only)"
-        ),
-    )
-    # near misses: bench/fit_bars.py, fitted with the relevance bars on the same tuning questions
-    # (the pair refusing the most out-of-KB and near-miss ones, at most 0.02 of answerable ones)
-    min_sentence_score: float | None = Field(
-        0.875,
-        description=(
-            "refuse when no sentence of the passages (in the question's language) is at least this "
-            "similar to the question: they speak of its subject but do not state what it asks "
-            "(unset: not read)"
-        ),
-    )
-    min_sentence_score_en: float | None = Field(
-        0.825, description="the same for English questions (unset: min_sentence_score)"
-    )
-    # Off by default: fitted on the tuning half (-1.1, bench/fit_span.py), on the report half it
-    # refused one answerable question at both sizes and no near miss (docs/benchmarks.md)
-    min_span_logprob: float | None = Field(
-        None,
-        description=(
-            "local models: refuse when the mean log-probability of the answer's first clause (its "
-            "words, not the question's) is below this: the model is guessing (unset: only read; "
-            "the first clause is held back until it is read)"
-        ),
-    )
-    # Off by default: on the tuning half its whole gain was one near-miss question, and it refused
-    # answerable ones elsewhere (docs/benchmarks.md, "Refusals on a half nobody tuned on").
-    refusal_threshold: float | None = Field(
-        None,
-        ge=0.0,
-        le=1.0,
-        description=(
-            "refuse when the model's probability "
-            "of starting the refusal sentence is at least this (local models; "
-            "unset: never on it alone)"
-        ),
-    )
-    ban_refusal_start: bool = Field(
-        False,
-        description=(
-            "below refusal_threshold, the model may not start the refusal sentence (local models)"
-        ),
-    )
     reranker: Literal["none", "cross_encoder", "api"] = "none"
     reranker_model: str | None = None
     reranker_base_url: str | None = None
