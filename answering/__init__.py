@@ -6,7 +6,7 @@ takes plain callables; the app wires them from its settings.
 """
 
 from answering.chain import AnswerChain, ChainOptions
-from answering.context import best_dense, context_blocks, relevant_hits
+from answering.context import best_dense, context_blocks, relevant_hits, texts_in_language
 from answering.events import Answer, AnswerEvent, Citation, Done, Failed, Reading, Sources, Token
 from answering.tidy import StreamTidier, is_refusal, tidy_answer
 
@@ -26,5 +26,6 @@ __all__ = [
     "Token",
     "is_refusal",
     "relevant_hits",
+    "texts_in_language",
     "tidy_answer",
 ]

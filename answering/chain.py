@@ -10,7 +10,8 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 import prompts
-from answering.context import best_dense, citations_of, context_blocks, for_prompt, relevant_hits
+from answering.before_model import sources_or_refusal
+from answering.context import best_dense, citations_of, for_prompt
 from answering.events import Answer, AnswerEvent, Done, Reading, Sources, Token
 from answering.fragments import FragmentRetry, retry_question
 from answering.repetition import RepetitionGuard
@@ -80,17 +81,9 @@ class AnswerChain:
         t_retrieve = time.perf_counter()
         found = self.search(query, self.options.k)
         signals: dict[str, Any] = {"best_dense_score": best_dense(found)}
-        hits = relevant_hits(
-            found, self._dense_bar(lang), self.options.min_cross_lingual_score, lang
+        blocks, refused_by = sources_or_refusal(
+            found, query, lang, self.options, signals, self.missing_names, self.sentence_score
         )
-        blocks = context_blocks(hits, self.options.context_tokens)
-        refused_by = None if blocks else "relevance"
-        if blocks and self.missing_names:
-            signals["missing_names"] = self.missing_names(query, [b["text"] for b in blocks])
-            # the passages are about something else: refuse rather than let the model guess
-            refused_by = "names" if signals["missing_names"] else None
-        if blocks and not refused_by and self._unsupported(query, blocks, lang, signals):
-            refused_by = "sentence"
         retrieve_ms = _ms(t_retrieve)
         if refused_by:
             text = prompts.NO_ANSWER[lang]
@@ -204,24 +197,6 @@ class AnswerChain:
         scored = {**(extra or {}), "token_logprobs": True}
         pieces = self._generate(messages, usage, signals, scored, span.pairs)
         return guards[-1].stream(span.stream(pieces))
-
-    def _dense_bar(self, lang: str) -> float:
-        if lang == "en" and self.options.min_dense_score_en is not None:
-            return self.options.min_dense_score_en
-        return self.options.min_dense_score
-
-    def _unsupported(self, query: str, blocks: list[dict], lang: str, signals: dict) -> bool:
-        """No sentence of the sources in the question's language comes close to the question: they
-        speak of its subject, but nothing in them states what it asks."""
-        bar = self.options.min_sentence_score
-        if lang == "en" and self.options.min_sentence_score_en is not None:
-            bar = self.options.min_sentence_score_en
-        same = [b["text"] for b in blocks if prompts.detect_language(b["text"]) == lang]
-        if bar is None or self.sentence_score is None or not same:
-            return False
-        score = self.sentence_score(query, same)
-        signals["best_sentence_score"] = score
-        return score is not None and score < bar
 
     def _gate_request(self, lang: str) -> dict:
         """The ``stream`` keywords that ask the model for its refusal probability (and apply the

@@ -72,6 +72,12 @@ def context_blocks(hits: list[Hit], budget: int) -> list[dict]:
     return blocks
 
 
+def texts_in_language(blocks: list[dict], lang: str) -> list[str]:
+    """The blocks' texts written in ``lang``: what a signal comparing wording with the question
+    reads."""
+    return [b["text"] for b in blocks if prompts.detect_language(b["text"]) == lang]
+
+
 _HEADING_MARKS = re.compile(r"^#{1,6}\s+", re.MULTILINE)
 
 

@@ -111,7 +111,7 @@ class AnswerService:
         check is off) and the best sentence score of those in the question's language that the
         model would read (None: none). The benchmarks fit the bars on these."""
         import prompts
-        from answering import best_dense, context_blocks
+        from answering import best_dense, context_blocks, texts_in_language
         from llm_backends import model_profile
 
         s = self.services.settings
@@ -121,9 +121,7 @@ class AnswerService:
             kb = self.services.store.get(kb_name)
             missing = self._missing_names(kb)(question, [h.text for h in found])
         budget = s.context_tokens or model_profile(self.services.llm_config()).context_tokens
-        lang = prompts.detect_language(question)
-        read = [b["text"] for b in context_blocks(found, budget)]
-        same = [t for t in read if prompts.detect_language(t) == lang]
+        same = texts_in_language(context_blocks(found, budget), prompts.detect_language(question))
         by_passage = self.services.sentence_support.scores_by_passage(question, same)
         scored = [x for x in by_passage if x is not None]
         return {
