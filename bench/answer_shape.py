@@ -16,7 +16,8 @@ Settings come from the environment as usual (``KB_LOCAL_MAX_TOKENS``,
 ``KB_LLM_PROMPT_LOOKUP_TOKENS``), so one configuration is compared with another by running this
 twice.
 
-python bench/answer_shape.py book [--questions 10] [--data bench/.cache/answer_shape] [--out FILE]
+python bench/answer_shape.py book [--questions 10] [--skip 0] [--data bench/.cache/answer_shape]
+[--out FILE]
 python bench/answer_shape.py cmrc [--questions 10] [--passages 25]
 """
 
@@ -45,6 +46,13 @@ def main() -> int:
     )
     ap.add_argument("set", choices=("book", "cmrc"))
     ap.add_argument("--questions", type=int, default=10)
+    ap.add_argument(
+        "--skip",
+        type=int,
+        default=0,
+        help="book: start after this many explanatory questions (the first 10 report, the next"
+        " ones tune)",
+    )
     ap.add_argument("--passages", type=int, default=25, help="cmrc: passages in the knowledge base")
     ap.add_argument("--data", default=str(REPO / "bench/.cache/answer_shape"))
     ap.add_argument("--out", default=None, help="also write each answer as JSONL here")
@@ -59,7 +67,7 @@ def main() -> int:
     ops = Operations.from_settings(Settings(data_dir=Path(args.data), llm_temperature=0.0))
     shared = Path(args.shared)
     kb, rows = (
-        _book(ops, shared, args.questions)
+        _book(ops, shared, args.questions, args.skip)
         if args.set == "book"
         else _cmrc(ops, shared, args.questions, args.passages)
     )
@@ -73,12 +81,12 @@ def main() -> int:
     return 0
 
 
-def _book(ops, shared: Path, limit: int):
+def _book(ops, shared: Path, limit: int, skip: int = 0):
     lines = (REPO / "bench/long_book_questions.jsonl").read_text(encoding="utf-8").splitlines()
     asked = [json.loads(line)["question"] for line in lines]
     questions = [ISSUE_QUESTION] + [q for q in asked if EXPLANATORY.search(q)]
     _ingest_once(ops, "book", [(shared / BOOK, Path(BOOK).name)])
-    return "book", [{"question": q, "answers": []} for q in questions[:limit]]
+    return "book", [{"question": q, "answers": []} for q in questions[skip : skip + limit]]
 
 
 def _cmrc(ops, shared: Path, limit: int, passages: int):
@@ -119,6 +127,7 @@ def _ask(ops, kb: str, row: dict, n: int, total: int) -> dict:
         "seconds": answer.timings["total_ms"] / 1000,
         "first_token_s": answer.timings["first_token_ms"] / 1000,
         "output_tokens": answer.usage.get("output_tokens", 0),
+        "input_tokens": answer.usage.get("input_tokens", 0),
         "repeats": find_repetition(text, final=True) is not None,
         "repetition_cut": getattr(answer, "repetition_cut", False),
         "fragments": getattr(answer, "fragments", 0),

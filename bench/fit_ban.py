@@ -17,7 +17,10 @@ The rule, fixed in this script before any tuning answer was read, per language: 
 with the largest gain = questions it makes right minus questions it makes wrong (an answerable
 question is right when answered with the gold, an out-of-KB or near-miss one when refused); ties go
 to the highest t (the least change). The ban is worth shipping for a language only if that gain is
-at least 2 questions. Only ``*.tune.*.jsonl`` files are read.
+at least 2 questions. Only thresholds refusing at most ``--max-refused`` of the answerable questions
+(0.05, issue 19's bound) are eligible: added after the first fit, which had no such bound and chose
+0.05, a threshold refusing 0.17 of the answerable tuning questions (docs/benchmarks.md). Only
+``*.tune.*.jsonl`` files are read.
 """
 
 import argparse
@@ -39,6 +42,7 @@ def main() -> int:
     )
     ap.add_argument("--plain", required=True, help="answers with the ban off")
     ap.add_argument("--banned", required=True, help="the same questions with the ban on")
+    ap.add_argument("--max-refused", type=float, default=0.05, help="answerable refused, at most")
     args = ap.parse_args()
     pairs = paired(load_rows(Path(args.plain)), load_rows(Path(args.banned)))
     if not pairs:
@@ -47,7 +51,7 @@ def main() -> int:
     for lang in ("zh", "en"):
         mine = [p for p in pairs if p[0]["lang"] == lang]
         if mine:
-            report(lang, mine)
+            report(lang, mine, args.max_refused)
     return 0
 
 
@@ -81,7 +85,13 @@ def gain(pairs: list[tuple[dict, dict]], threshold: float) -> int:
     return sum(right(k, outcome(*p, threshold)) for k, p in zip(kinds, pairs)) - before
 
 
-def report(lang: str, pairs: list[tuple[dict, dict]]) -> None:
+def refused_answerable(pairs: list[tuple[dict, dict]], threshold: float) -> float:
+    answerable = [p for p in pairs if p[0]["kind"] == "answerable"]
+    refused = sum(bool(outcome(*p, threshold)["refused"]) for p in answerable)
+    return refused / len(answerable) if answerable else 0.0
+
+
+def report(lang: str, pairs: list[tuple[dict, dict]], max_refused: float) -> None:
     counts = {k: sum(p[0]["kind"] == k for p in pairs) for k in KINDS}
     print(f"\n{lang}: " + ", ".join(f"{n} {k}" for k, n in counts.items()) + " tuning questions")
     print(
@@ -94,9 +104,11 @@ def report(lang: str, pairs: list[tuple[dict, dict]]) -> None:
     for t in GRID:
         g = gain(pairs, t)
         print(_row(f"{t:.2f}", pairs, t))
-        if best is None or g >= best[1]:
+        if refused_answerable(pairs, t) <= max_refused and (best is None or g >= best[1]):
             best = (t, g)
-    assert best is not None
+    if best is None:
+        print(f"\n{lang}: no threshold refuses at most {max_refused:.2f} of answerable -> off")
+        return
     ship = best[1] >= MIN_GAIN
     print(
         f"\n{lang}: best threshold {best[0]:.2f}, gain {best[1]} -> "
