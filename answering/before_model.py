@@ -21,11 +21,12 @@ def sources_or_refusal(
     signals: dict,
     missing_names: Callable[[str, list[str]], list[str]] | None = None,
     sentence_score: Callable[[str, list[str]], float | None] | None = None,
+    count_tokens: Callable[[str], int] | None = None,
 ) -> tuple[list[dict], str | None]:
     """The source blocks the model would read, and who refuses before it (None: nobody). What each
-    check read goes into ``signals``."""
+    check read goes into ``signals``; ``count_tokens``: the model's own token count (the budget)."""
     hits = relevant_hits(found, _bar(options, lang), options.min_cross_lingual_score, lang)
-    blocks = context_blocks(hits, options.context_tokens)
+    blocks = context_blocks(hits, options.context_tokens, count_tokens)
     if not blocks:
         return blocks, "relevance"
     if missing_names:

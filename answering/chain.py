@@ -25,7 +25,7 @@ class ChainOptions:
     k: int = 5
     min_dense_score: float = 0.84
     min_cross_lingual_score: float | None = 0.76  # None: one bar for every pair of languages
-    context_tokens: int = 3000  # sources budget, estimated tokens (prompts.estimate_tokens)
+    context_tokens: int = 3000  # sources budget in tokens (answering.context.context_blocks)
     prompts_dir: str | None = None
     condense_history: bool = True
     history_turns: int = 6  # messages of history given to the condenser
@@ -60,6 +60,8 @@ class AnswerChain:
     missing_names: Callable[[str, list[str]], list[str]] | None = None
     # (question, passages) -> the best similarity of one of their sentences to the question
     sentence_score: Callable[[str, list[str]], float | None] | None = None
+    # text -> the tokens it costs the model (its own tokenizer; None: the estimate alone)
+    count_tokens: Callable[[str], int] | None = None
 
     def invoke(
         self, question: str, history: list[dict] | None = None, instructions: str | None = None
@@ -82,7 +84,14 @@ class AnswerChain:
         found = self.search(query, self.options.k)
         signals: dict[str, Any] = {"best_dense_score": best_dense(found)}
         blocks, refused_by = sources_or_refusal(
-            found, query, lang, self.options, signals, self.missing_names, self.sentence_score
+            found,
+            query,
+            lang,
+            self.options,
+            signals,
+            self.missing_names,
+            self.sentence_score,
+            self.count_tokens,
         )
         retrieve_ms = _ms(t_retrieve)
         if refused_by:

@@ -2,6 +2,7 @@
 numbered source blocks that fit the budget, and the citations an answer's [n] markers point at."""
 
 import re
+from collections.abc import Callable
 
 import prompts
 from answering.events import Citation
@@ -45,18 +46,30 @@ def best_dense(hits: list[Hit]) -> float | None:
     return round(float(max(scores)), 4) if scores else None
 
 
-def context_blocks(hits: list[Hit], budget: int) -> list[dict]:
-    """Hits, best first, while their estimated tokens fit the budget (the best one always, cut if
-    need be)."""
+def context_blocks(
+    hits: list[Hit], budget: int, count_tokens: Callable[[str], int] | None = None
+) -> list[dict]:
+    """Hits, best first, while their tokens fit the budget (the best one always, cut if need be).
+
+    A block costs its estimated tokens (``prompts.estimate_tokens``, the budgets' unit) or, given
+    ``count_tokens`` (the model's own tokenizer), the larger of the two: the estimate holds for
+    prose but undercounts symbol-heavy text (a textbook's formulas cost 1.8 times it), and the local
+    model's wait before the first token grows with what it really reads."""
+
+    def cost_of(text: str) -> int:
+        estimate = prompts.estimate_tokens(text)
+        return max(estimate, count_tokens(text)) if count_tokens else estimate
+
     blocks: list[dict] = []
     used = 0
     for hit in hits:
-        text, cost = hit.text, prompts.estimate_tokens(hit.text)
+        text = hit.text
+        cost = cost_of(text)
         if blocks and used + cost > budget:
             break
         while cost > budget:  # the best hit alone is over budget: keep its head
             text = text[: int(len(text) * 0.8)]
-            cost = prompts.estimate_tokens(text)
+            cost = cost_of(text)
         used += cost
         blocks.append(
             {

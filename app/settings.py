@@ -146,8 +146,8 @@ class Settings(BaseSettings, RefusalSettings):
     context_tokens: int | None = Field(
         None,
         description=(
-            "sources budget in tokens; unset = the model's profile "
-            "(700 for the local default, 3000 remote)"
+            "sources budget in tokens (estimated; for the local model its own count where that "
+            "is larger); unset = the model's profile (700 for the local default, 3000 remote)"
         ),
     )
     prompts_dir: str | None = Field(

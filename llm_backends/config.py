@@ -106,7 +106,7 @@ class ModelProfile:
     app."""
 
     max_tokens: int  # answer length cap
-    context_tokens: int  # sources budget (estimated tokens, see prompts.estimate_tokens)
+    context_tokens: int  # sources budget (tokens, see answering.context.context_blocks)
     condense_history: bool  # can it rewrite a follow-up into a standalone question?
     # load the weights when the server starts (a local model), not on the first question
     preload: bool = False

@@ -98,6 +98,11 @@ class LocalChatModel(BaseChatModel):
             self._own_engine = LocalEngine(model_path=self.model_path)
         return self._own_engine
 
+    def get_token_ids(self, text: str) -> list[int]:
+        """The model's own tokens for ``text`` (LangChain's default fetches GPT-2's tokenizer)."""
+        llama = self._engine().load()
+        return list(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
     # --- generation ----------------------------------------------------------------------------
     def _answer_parts(
         self, messages: list[BaseMessage], stop: list[str] | None, options: dict[str, Any]

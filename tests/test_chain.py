@@ -76,6 +76,22 @@ def test_context_budget_limits_what_the_model_sees():
     assert [x.n for x in answer.citations] == [1, 2]  # only the two blocks that fit were given
 
 
+def test_the_budget_counts_what_the_model_really_reads_when_it_costs_more():
+    formulas = "ℓ(ϕ)=Σᵢ αᵢ·xᵢᵀ " * 40  # estimated far below what a tokenizer makes of it
+    hits = [hit(i, text=formulas) for i in range(1, 6)]
+    c, _ = chain(hits, reply="无标记的回答。", context_tokens=900)
+    assert len(c.invoke("问题？").citations) == 5  # by the estimate, all five fit
+    c, _ = chain(hits, reply="无标记的回答。", context_tokens=900)
+    c.count_tokens = lambda text: 3 * len(text)  # the model's own count: 600 a block
+    assert [x.n for x in c.invoke("问题？").citations] == [1]
+    # prose the estimate already over-counts keeps its estimated cost
+    c, _ = chain(
+        [hit(i, text="字" * 500) for i in range(1, 6)], "无标记的回答。", context_tokens=900
+    )
+    c.count_tokens = lambda text: 1
+    assert [x.n for x in c.invoke("问题？").citations] == [1, 2]
+
+
 def test_relevance_gate():
     assert relevant_hits([hit(1, dense=0.9)], 0.84)
     assert not relevant_hits([hit(1, dense=0.80), hit(2, dense=None, keyword=3.0)], 0.84)

@@ -106,6 +106,14 @@ def test_parts_are_joined_in_order_with_progress_and_checksum(tmp_path, monkeypa
     assert sorted(p.name for p in out.iterdir()) == ["q.gguf"]
 
 
+def test_tokens_are_counted_by_the_models_own_tokenizer(local_model):
+    # no GPT-2 tokenizer fetched (no network): the GGUF's vocabulary
+    assert local_model.get_num_tokens("") == 0
+    formulas = local_model.get_num_tokens("ℓ(ϕ)=Σᵢ αᵢ·xᵢᵀ")
+    assert formulas > local_model.get_num_tokens("hello") >= 1
+    assert local_model.get_token_ids("hello world") == local_model.get_token_ids("hello world")
+
+
 def test_base_model_prompt_is_plain_completion_text():
     prompt = render_completion_prompt(answer_messages("报销需要在多少天内提交？", ZH_BLOCKS))
     assert prompt.endswith("\n问题：报销需要在多少天内提交？\n答：")

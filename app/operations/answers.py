@@ -103,6 +103,8 @@ class AnswerService:
             explain_error=lambda exc: explain_error(exc, config),
             missing_names=self._missing_names(kb) if s.check_names else None,
             sentence_score=self.services.sentence_support.best_score,
+            # the local model's own tokenizer (a remote one's may need a download)
+            count_tokens=chat_model.get_num_tokens if config.provider == "local" else None,
         )
 
     def gate_signals(self, kb_name: str, question: str, k: int | None = None) -> dict:
