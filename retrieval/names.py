@@ -82,11 +82,14 @@ def _asked_for(before: list[tuple[str, str]]) -> bool:
 
 
 def _join_transliterations(words: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """A transliterated name is written with middle dots (吉格梅·多吉·旺楚克): its pieces make one
-    name."""
+    """A transliterated name is written with middle dots (吉格梅·多吉·旺楚克), or without them, as
+    person-name pieces in a row (格雷厄姆特威格: given name and surname): its pieces make one name,
+    mentioned when a piece is, as an English name is through one of its words (a translated
+    passage may give the surname alone)."""
     joined: list[tuple[str, str]] = []
     for word, flag in words:
-        if joined and (word in _NAME_DOTS or joined[-1][0][-1:] in _NAME_DOTS):
+        dotted = joined and (word in _NAME_DOTS or joined[-1][0][-1:] in _NAME_DOTS)
+        if dotted or (joined and flag.startswith("nr") and joined[-1][1].startswith("nr")):
             previous, previous_flag = joined.pop()
             joined.append(
                 (previous + word, previous_flag if previous_flag.startswith(_NAME_TAGS) else flag)

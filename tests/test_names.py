@@ -36,6 +36,15 @@ def test_a_passage_about_something_else_misses_the_name(check):
         )
         == []
     )
+    # so does a transliterated name written without its dots (the passage gives the surname alone)
+    assert check.names("格雷厄姆特威格对疾病的传播提出了什么观点？") == ["格雷厄姆特威格"]
+    assert (
+        check.missing("格雷厄姆特威格对疾病的传播提出了什么观点？", ["特威格认为起因是炭疽。"])
+        == []
+    )
+    assert check.missing("格雷厄姆特威格提出了什么观点？", ["诺曼·康托尔认为起因是炭疽。"]) == [
+        "格雷厄姆特威格"
+    ]
 
 
 def test_english_names_are_runs_of_capitalised_words(check):
