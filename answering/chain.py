@@ -10,10 +10,12 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 import prompts
+from answering.answer_check import AnswerCheck
 from answering.before_model import sources_or_refusal
 from answering.context import best_dense, citations_of, for_prompt
 from answering.events import Answer, AnswerEvent, Done, Reading, Sources, Token
 from answering.fragments import FragmentRetry, retry_question
+from answering.model_stream import model_pieces
 from answering.repetition import RepetitionGuard
 from answering.span_confidence import SpanConfidence
 from answering.tidy import StreamTidier, is_refusal
@@ -43,6 +45,10 @@ class ChainOptions:
     # The mean log-probability of the answer's first clause, its words not the question's
     # (answering.span_confidence; models that report it): refuse below it (None: only read)
     min_span_logprob: float | None = None
+    # Asked after a short answer whether a source states it, the model's P(yes) (models that
+    # report it; answering.answer_check): refuse below it (None: not asked)
+    min_answer_check: float | None = None
+    min_answer_check_en: float | None = None  # English questions (None: min_answer_check)
 
 
 @dataclass
@@ -140,8 +146,14 @@ class AnswerChain:
         )
         span = SpanConfidence(query, self.options.min_span_logprob, prompts.NO_ANSWER[lang])
         gate = self._gate_request(lang)
+        check = AnswerCheck(
+            self._checker(query, blocks, lang, instructions),
+            self._check_bar(lang),
+            prompts.NO_ANSWER[lang],
+        )
         first = self._attempt(query, blocks, lang, instructions, usage, guards, signals, gate, span)
-        pieces: Iterator[str | None] = itertools.chain(retry.stream(first), [None])  # None: the end
+        answer_pieces = check.stream(retry.stream(first))
+        pieces: Iterator[str | None] = itertools.chain(answer_pieces, [None])  # None: the end
         for piece in pieces:
             shown = tidier.feed(piece) if piece is not None else tidier.finish()
             if shown:
@@ -161,7 +173,8 @@ class AnswerChain:
         probability = signals.get("refusal_probability")
         signals["no_answer_twice"] = retry.gave_up
         signals["span_logprob"] = span.score
-        refused_by = _refused_by(signals, span) if refused else None
+        signals["answer_check"] = None if check.probability is None else round(check.probability, 4)
+        refused_by = ("check" if check.refused else _refused_by(signals, span)) if refused else None
         yield Done(
             Answer(
                 answer,
@@ -193,19 +206,44 @@ class AnswerChain:
     ) -> Iterator[str]:
         """One answer from the model, cut where it starts repeating itself (its guard added to
         ``guards``); with ``span``, its first clause's confidence is read (and acted on)."""
-        messages = prompts.answer_messages(
-            query,
-            for_prompt(blocks),
-            lang,
-            override_dir=self.options.prompts_dir,
-            instructions=instructions,
-        )
+        messages = self._answer_messages(query, blocks, lang, instructions)
         guards.append(RepetitionGuard())
         if span is None or not getattr(self.chat_model, "reads_token_logprobs", False):
             return guards[-1].stream(self._generate(messages, usage, signals, extra))
         scored = {**(extra or {}), "token_logprobs": True}
         pieces = self._generate(messages, usage, signals, scored, span.pairs)
         return guards[-1].stream(span.stream(pieces))
+
+    def _answer_messages(self, query: str, blocks: list[dict], lang: str, instructions):
+        return prompts.answer_messages(
+            query,
+            for_prompt(blocks),
+            lang,
+            override_dir=self.options.prompts_dir,
+            instructions=instructions,
+        )
+
+    def _check_bar(self, lang: str) -> float | None:
+        english = self.options.min_answer_check_en if lang == "en" else None
+        return english if english is not None else self.options.min_answer_check
+
+    def _checker(self, query, blocks, lang, instructions) -> Callable[[str], float | None]:
+        """answer -> the model's P(yes) to "does a source state it?", asked after the answer in
+        its own conversation (None where the model does not report it)."""
+        read = getattr(self.chat_model, "yes_probability", None)
+
+        def check(answer: str) -> float | None:
+            if read is None:
+                return None
+            messages = prompts.answer_check_messages(
+                self._answer_messages(query, blocks, lang, instructions),
+                answer,
+                lang,
+                self.options.prompts_dir,
+            )
+            return read(messages)
+
+        return check
 
     def _gate_request(self, lang: str) -> dict:
         """The ``stream`` keywords that ask the model for its refusal probability (and apply the
@@ -230,42 +268,10 @@ class AnswerChain:
         rewritten = "".join(self._generate(messages, usage)).strip().split("\n")[0].strip()
         return rewritten or question
 
-    def _generate(
-        self,
-        messages,
-        usage: dict,
-        signals: dict | None = None,
-        extra: dict | None = None,
-        logprobs: list | None = None,
-    ) -> Iterator[str]:
-        """The model's text pieces; adds up ``usage``, puts the refusal gate's reading in
-        ``signals`` and the chosen tokens' log-probabilities in ``logprobs``."""
-        written, told = 0, False  # pieces streamed; whether the model reported its usage
-        try:
-            for chunk in self.chat_model.stream(messages, **(extra or {})):
-                told = told or bool(getattr(chunk, "usage_metadata", None))
-                for key, value in (getattr(chunk, "usage_metadata", None) or {}).items():
-                    if key in usage and isinstance(value, int):
-                        usage[key] += value
-                metadata = getattr(chunk, "response_metadata", None) or {}
-                if logprobs is not None:
-                    logprobs.extend(metadata.get("token_logprobs") or [])
-                if signals is not None and "refusal_probability" in metadata:
-                    signals.update(
-                        {k: metadata[k] for k in ("refusal_probability", "refused_by_gate")}
-                    )
-                if chunk.content:
-                    written += 1
-                    yield chunk.content if isinstance(chunk.content, str) else str(chunk.content)
-        except Exception as exc:
-            if self.explain_error is None:
-                raise
-            raise self.explain_error(exc) from exc
-        finally:
-            # stopped at a repeat before the usage, which comes last: a piece is about a token
-            if not told:
-                usage["output_tokens"] += written
-                usage["total_tokens"] += written
+    def _generate(self, messages, usage: dict, signals=None, extra=None, logprobs=None):
+        return model_pieces(
+            self.chat_model, messages, usage, self.explain_error, signals, extra, logprobs
+        )
 
 
 def _refused_by(signals: dict, span: SpanConfidence) -> str:

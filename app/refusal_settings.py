@@ -57,6 +57,19 @@ class RefusalSettings(BaseModel):
             "the first clause is held back until it is read)"
         ),
     )
+    min_answer_check: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description=(
+            "local models: after a short answer the model is asked whether a source states it; "
+            "refuse when its probability of yes is below this (unset: not asked; when set, a short "
+            "answer is shown once it is checked)"
+        ),
+    )
+    min_answer_check_en: float | None = Field(
+        None, ge=0.0, le=1.0, description="the same for English questions (unset: min_answer_check)"
+    )
     # Off by default: on the tuning half its whole gain was one near-miss question, and it refused
     # answerable ones elsewhere (docs/benchmarks.md, "Refusals on a half nobody tuned on").
     refusal_threshold: float | None = Field(

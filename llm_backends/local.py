@@ -17,6 +17,7 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field, PrivateAttr
 
+from .answer_check import yes_probability
 from .errors import LLMBackendError
 from .local_engine import _QUESTION_MARKERS, _ROLES, BASE_MODEL_STOP, LocalEngine, is_looping
 from .refusal_gate import BanPrefix, refusal_prefix, refusal_probability
@@ -102,6 +103,16 @@ class LocalChatModel(BaseChatModel):
         """The model's own tokens for ``text`` (LangChain's default fetches GPT-2's tokenizer)."""
         llama = self._engine().load()
         return list(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
+
+    def yes_probability(self, messages: list[BaseMessage]) -> float | None:
+        """How sure the model is that its reply to ``messages`` (a yes/no question) is yes; None
+        for a base model, which has no turns to ask in (llm_backends.answer_check)."""
+        engine = self._engine()
+        with engine.lock:
+            if not engine.uses_chat_template:
+                return None
+            tokens, _, _ = engine.render([_as_dict(m) for m in messages])
+            return yes_probability(engine.load(), tokens)
 
     # --- generation ----------------------------------------------------------------------------
     def _answer_parts(

@@ -18,13 +18,14 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
-from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 
 from language import CJK, detect_language
 
 __all__ = [
     "NO_ANSWER",
     "TEMPLATE_NAMES",
+    "answer_check_messages",
     "answer_messages",
     "condense_messages",
     "detect_language",
@@ -39,7 +40,7 @@ NO_ANSWER = {
     "zh": "知识库中没有找到与该问题相关的内容。",
     "en": "The knowledge base does not contain information about this question.",
 }
-TEMPLATE_NAMES = ("answer", "condense", "judge_faithfulness", "judge_relevance")
+TEMPLATE_NAMES = ("answer", "answer_check", "condense", "judge_faithfulness", "judge_relevance")
 _LANGS = ("zh", "en")
 _NO_CONTEXT = {"zh": "（无）", "en": "(none)"}
 _ROLE_LABELS = {
@@ -152,6 +153,18 @@ def answer_messages(
         else:
             messages.insert(0, SystemMessage(content=extra.strip()))
     return messages
+
+
+def answer_check_messages(
+    answer_messages: list[BaseMessage],
+    answer: str,
+    lang: str,
+    override_dir: str | None = None,
+) -> list[BaseMessage]:
+    """The answer's conversation, its answer, and one more question: does a source state that
+    answer? (The model replies yes or no; llm_backends reads how sure it is.)"""
+    check = load_template("answer_check", lang, override_dir).strip()
+    return [*answer_messages, AIMessage(content=answer), HumanMessage(content=check)]
 
 
 def _format_history(history: list[dict], lang: str) -> str:

@@ -82,3 +82,18 @@ def test_english_answer_from_a_passage_about_they(chain):
 def test_out_of_kb_question_is_refused(chain, question):
     answer = chain.invoke(question)
     assert not answer.found and answer.citations == [] and answer.refused_by is not None, answer
+
+
+def test_the_model_is_surer_of_an_answer_its_source_states(chain):
+    # the check llm_backends.answer_check reads: asked after its answer whether a source states it
+    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+
+    source = "[1] (原蹄兽.md)\n" + PASSAGES["原蹄兽.md"].split("\n\n", 1)[1]
+    asked = [
+        SystemMessage(content="只根据编号资料回答问题，并注明出处。"),
+        HumanMessage(content=f"资料：\n{source}\n问题：原蹄兽生活在什么时期？"),
+    ]
+    check = HumanMessage(content="上面的资料是否明确写出了这个问题的这个答案？只回答“是”或“否”。")
+    stated = chain.chat_model.yes_probability([*asked, AIMessage(content="古新世 [1]"), check])
+    not_stated = chain.chat_model.yes_probability([*asked, AIMessage(content="侏罗纪 [1]"), check])
+    assert 0.0 <= not_stated < stated <= 1.0 and stated > 0.5, (stated, not_stated)

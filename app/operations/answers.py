@@ -89,6 +89,8 @@ class AnswerService:
             min_sentence_score=s.min_sentence_score,
             min_sentence_score_en=s.min_sentence_score_en,
             min_span_logprob=s.min_span_logprob,
+            min_answer_check=s.min_answer_check,
+            min_answer_check_en=s.min_answer_check_en,
             context_tokens=s.context_tokens or profile.context_tokens,
             prompts_dir=s.prompts_dir,
             condense_history=profile.condense_history,

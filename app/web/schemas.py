@@ -197,9 +197,9 @@ class AskResponse(BaseModel):
             "sentence where its answer starts; null when the model was not asked"
         ),
     )
-    refused_by: Literal["relevance", "names", "sentence", "gate", "confidence", "model"] | None = (
-        None
-    )
+    refused_by: (
+        Literal["relevance", "names", "sentence", "gate", "confidence", "check", "model"] | None
+    ) = None
 
 
 class ErrorBody(BaseModel):
