@@ -10,7 +10,7 @@ from typing import Any
 from langchain_core.language_models import BaseChatModel
 
 import prompts
-from answering.answer_check import AnswerCheck
+from answering.answer_check import AnswerCheck, cited_source
 from answering.before_model import sources_or_refusal
 from answering.context import best_dense, citations_of, for_prompt
 from answering.events import Answer, AnswerEvent, Done, Reading, Sources, Token
@@ -147,7 +147,7 @@ class AnswerChain:
         span = SpanConfidence(query, self.options.min_span_logprob, prompts.NO_ANSWER[lang])
         gate = self._gate_request(lang)
         check = AnswerCheck(
-            self._checker(query, blocks, lang, instructions),
+            self._checker(query, blocks, lang),
             self._check_bar(lang),
             prompts.NO_ANSWER[lang],
         )
@@ -227,21 +227,18 @@ class AnswerChain:
         english = self.options.min_answer_check_en if lang == "en" else None
         return english if english is not None else self.options.min_answer_check
 
-    def _checker(self, query, blocks, lang, instructions) -> Callable[[str], float | None]:
-        """answer -> the model's P(yes) to "does a source state it?", asked after the answer in
-        its own conversation (None where the model does not report it)."""
+    def _checker(self, query: str, blocks: list[dict], lang: str) -> Callable:
+        """answer -> the model's P(yes) to "does the source this answer cites state it?" (None
+        where the model does not report it)."""
         read = getattr(self.chat_model, "yes_probability", None)
 
         def check(answer: str) -> float | None:
             if read is None:
                 return None
-            messages = prompts.answer_check_messages(
-                self._answer_messages(query, blocks, lang, instructions),
-                answer,
-                lang,
-                self.options.prompts_dir,
+            source, bare = cited_source(answer, blocks)
+            return read(
+                prompts.answer_check_messages(query, source, bare, lang, self.options.prompts_dir)
             )
-            return read(messages)
 
         return check
 

@@ -105,14 +105,14 @@ class LocalChatModel(BaseChatModel):
         return list(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
     def yes_probability(self, messages: list[BaseMessage]) -> float | None:
-        """How sure the model is that its reply to ``messages`` (a yes/no question) is yes; None
-        for a base model, which has no turns to ask in (llm_backends.answer_check)."""
+        """How sure the model is that its reply to ``messages`` (a yes/no question) is yes, read in
+        a context of its own; None for a base model (llm_backends.answer_check)."""
         engine = self._engine()
         with engine.lock:
             if not engine.uses_chat_template:
                 return None
             tokens, _, _ = engine.render([_as_dict(m) for m in messages])
-            return yes_probability(engine.load(), tokens)
+            return yes_probability(engine.check_context(), tokens)
 
     # --- generation ----------------------------------------------------------------------------
     def _answer_parts(

@@ -18,7 +18,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Literal
 
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from language import CJK, detect_language
 
@@ -156,15 +156,12 @@ def answer_messages(
 
 
 def answer_check_messages(
-    answer_messages: list[BaseMessage],
-    answer: str,
-    lang: str,
-    override_dir: str | None = None,
+    question: str, source: str, answer: str, lang: str, override_dir: str | None = None
 ) -> list[BaseMessage]:
-    """The answer's conversation, its answer, and one more question: does a source state that
-    answer? (The model replies yes or no; llm_backends reads how sure it is.)"""
-    check = load_template("answer_check", lang, override_dir).strip()
-    return [*answer_messages, AIMessage(content=answer), HumanMessage(content=check)]
+    """Asks whether ``source`` (the text an answer cites) states ``answer`` to ``question``; the
+    model replies yes or no (llm_backends reads how sure it is)."""
+    template = load_template("answer_check", lang, override_dir)
+    return _messages(template, source=source, question=question, answer=answer)
 
 
 def _format_history(history: list[dict], lang: str) -> str:

@@ -4,10 +4,10 @@ deterministic; the real default model's reading is in test_refusal_e2e.py."""
 
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 
 from answering import AnswerChain, ChainOptions
-from answering.answer_check import MOST_HELD_CHARS, AnswerCheck
+from answering.answer_check import MOST_HELD_CHARS, AnswerCheck, cited_source
 from retrieval import Hit
 
 NO = "知识库中没有找到与该问题相关的内容。"
@@ -85,11 +85,18 @@ def test_the_chain_refuses_an_answer_the_model_does_not_find_stated():
     answer = c.invoke("原蹄兽哪一个脚趾最大？")
     assert not answer.found and answer.answer == NO and answer.refused_by == "check"
     assert answer.citations == [] and answer.signals["answer_check"] == 0.3
-    # asked in the answer's own conversation: its answer, then the check question
+    # shown the source the answer cites, the question and the answer without its marker
     [messages] = model.asked
-    assert isinstance(messages[-2], AIMessage) and messages[-2].content == "后趾 [1]。"
-    assert isinstance(messages[-1], HumanMessage) and "是" in messages[-1].content
-    assert "原蹄兽每只脚有五个趾。" in messages[-3].content
+    assert isinstance(messages[0], SystemMessage) and isinstance(messages[-1], HumanMessage)
+    asked = messages[-1].content
+    assert "原蹄兽每只脚有五个趾。" in asked and "原蹄兽哪一个脚趾最大？" in asked
+    assert "候选答案：后趾" in asked and "[1]" not in asked
+
+
+def test_the_check_reads_the_cited_sources_or_the_first():
+    blocks = [{"n": n, "text": f"第{n}段。"} for n in (1, 2, 3)]
+    assert cited_source("甲 [2]，乙 [3]。", blocks) == ("第2段。\n第3段。", "甲 ，乙 。")
+    assert cited_source("甲。", blocks) == ("第1段。", "甲。")
 
 
 @pytest.mark.parametrize(

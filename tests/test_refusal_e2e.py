@@ -85,15 +85,12 @@ def test_out_of_kb_question_is_refused(chain, question):
 
 
 def test_the_model_is_surer_of_an_answer_its_source_states(chain):
-    # the check llm_backends.answer_check reads: asked after its answer whether a source states it
-    from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+    # the check llm_backends.answer_check reads: shown the source, is this answer stated there?
+    from prompts import answer_check_messages
 
-    source = "[1] (原蹄兽.md)\n" + PASSAGES["原蹄兽.md"].split("\n\n", 1)[1]
-    asked = [
-        SystemMessage(content="只根据编号资料回答问题，并注明出处。"),
-        HumanMessage(content=f"资料：\n{source}\n问题：原蹄兽生活在什么时期？"),
-    ]
-    check = HumanMessage(content="上面的资料是否明确写出了这个问题的这个答案？只回答“是”或“否”。")
-    stated = chain.chat_model.yes_probability([*asked, AIMessage(content="古新世 [1]"), check])
-    not_stated = chain.chat_model.yes_probability([*asked, AIMessage(content="侏罗纪 [1]"), check])
+    source = PASSAGES["原蹄兽.md"].split("\n\n", 1)[1]
+    question = "原蹄兽生活在什么时期？"
+    read = chain.chat_model.yes_probability
+    stated = read(answer_check_messages(question, source, "古新世", "zh"))
+    not_stated = read(answer_check_messages(question, source, "侏罗纪", "zh"))
     assert 0.0 <= not_stated < stated <= 1.0 and stated > 0.5, (stated, not_stated)
