@@ -9,6 +9,7 @@ them, and the check was measured on short answers.
 """
 
 import re
+import time
 from collections.abc import Callable, Iterator
 
 from answering.tidy import is_refusal
@@ -19,7 +20,8 @@ MOST_HELD_CHARS = 120  # ~90 tokens of Chinese, ~7 s of the local model: the lon
 
 class AnswerCheck:
     """``stream(pieces)``: the answer, or ``no_answer`` when ``check(answer)`` (P(a source states
-    it)) is below ``bar``. ``probability``: what the check read (None: not read); ``refused``."""
+    it)) is below ``bar``. ``probability``: what the check read (None: not read); ``refused``;
+    ``check_ms``."""
 
     def __init__(
         self,
@@ -30,6 +32,7 @@ class AnswerCheck:
         self.check, self.bar, self.no_answer = check, bar, no_answer
         self.probability: float | None = None
         self.refused = False
+        self.check_ms: float | None = None  # how long the check took
 
     def stream(self, pieces: Iterator[str]) -> Iterator[str]:
         if self.check is None or self.bar is None:
@@ -43,7 +46,9 @@ class AnswerCheck:
                 yield from pieces
                 return
         if held.strip() and not is_refusal(held):
+            start = time.perf_counter()
             self.probability = self.check(held)
+            self.check_ms = round((time.perf_counter() - start) * 1000, 1)
             if self.probability is not None and self.probability < self.bar:
                 self.refused = True
                 held = self.no_answer

@@ -174,6 +174,7 @@ class AnswerChain:
         signals["no_answer_twice"] = retry.gave_up
         signals["span_logprob"] = span.score
         signals["answer_check"] = None if check.probability is None else round(check.probability, 4)
+        signals["answer_check_ms"] = check.check_ms
         refused_by = ("check" if check.refused else _refused_by(signals, span)) if refused else None
         yield Done(
             Answer(
