@@ -215,7 +215,7 @@ class AnswerChain:
         pieces = self._generate(messages, usage, signals, scored, span.pairs)
         return guards[-1].stream(span.stream(pieces))
 
-    def _answer_messages(self, query: str, blocks: list[dict], lang: str, instructions):
+    def _answer_messages(self, query: str, blocks: list[dict], lang: str, instructions: str | None):
         return prompts.answer_messages(
             query,
             for_prompt(blocks),
@@ -228,14 +228,14 @@ class AnswerChain:
         english = self.options.min_answer_check_en if lang == "en" else None
         return english if english is not None else self.options.min_answer_check
 
-    def _checker(self, query: str, blocks: list[dict], lang: str) -> Callable:
-        """answer -> the model's P(yes) to "does the source this answer cites state it?" (None
-        where the model does not report it)."""
+    def _checker(self, query: str, blocks: list[dict], lang: str) -> Callable | None:
+        """answer -> the model's P(yes) to "does the source this answer cites state it?"; None
+        for a model that cannot say (nothing is held back for it)."""
         read = getattr(self.chat_model, "yes_probability", None)
+        if read is None:
+            return None
 
         def check(answer: str) -> float | None:
-            if read is None:
-                return None
             source, bare = cited_source(answer, blocks)
             return read(
                 prompts.answer_check_messages(query, source, bare, lang, self.options.prompts_dir)

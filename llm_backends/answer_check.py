@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .refusal_gate import _evaluate, _last_logits, _softmax
+from .logits import evaluate, last_logits, softmax
 
 # What a yes/no reply starts with, in either language the prompts ask in.
 YES_STARTS = ("yes", "Yes", "YES", " yes", " Yes", "是")
@@ -24,8 +24,8 @@ NO_STARTS = ("no", "No", "NO", " no", " No", "否", "不")
 def yes_probability(llama: Any, prompt: list[int]) -> float:
     """P(the reply starts with yes) / (P(yes) + P(no)) after ``prompt`` (0.5 when the model
     would start with neither)."""
-    _evaluate(llama, prompt)
-    probabilities = _softmax(_last_logits(llama))
+    evaluate(llama, prompt)
+    probabilities = softmax(last_logits(llama))
     yes = sum(float(probabilities[t]) for t in _single_tokens(llama, YES_STARTS))
     no = sum(float(probabilities[t]) for t in _single_tokens(llama, NO_STARTS))
     return yes / (yes + no) if yes + no > 0 else 0.5

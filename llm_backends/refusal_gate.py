@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from .logits import evaluate, last_logits, softmax
+
 _WORD_UNIT = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]|[A-Za-z]+")
 PREFIX_UNITS = (
     2  # "知识" or "The knowledge": two words (or CJK characters) say a refusal is starting
@@ -38,11 +40,11 @@ def refusal_prefix(llama: Any, text: str, units: int = PREFIX_UNITS) -> list[int
 def refusal_probability(llama: Any, prompt: list[int], prefix: list[int]) -> float:
     """P(the answer starts with ``prefix``) after ``prompt``. Leaves the prompt evaluated in llama's
     cache, so the generation that follows reads it from there."""
-    _evaluate(llama, prompt)
-    probability = _softmax(_last_logits(llama))[prefix[0]]
+    evaluate(llama, prompt)
+    probability = softmax(last_logits(llama))[prefix[0]]
     for k in range(1, len(prefix)):
         llama.eval([prefix[k - 1]])
-        probability *= _softmax(_last_logits(llama))[prefix[k]]
+        probability *= softmax(last_logits(llama))[prefix[k]]
     # the look-ahead tokens are dropped; generate() replays the prompt's last token
     if len(prefix) > 1:
         llama.n_tokens = len(prompt)
@@ -61,30 +63,3 @@ class BanPrefix:
         if made == self.prefix[:-1]:
             scores[self.prefix[-1]] = -np.inf
         return scores
-
-
-def _evaluate(llama: Any, tokens: list[int]) -> None:
-    """Evaluate ``tokens``, reusing what the cache already holds of them (as ``Llama.generate``
-    does)."""
-    cached = 0
-    for a, b in zip(llama._input_ids, tokens):
-        if a != b:
-            break
-        cached += 1
-    if cached == len(tokens) == llama.n_tokens and not llama._requires_eval:
-        return  # the logits of the prompt's last token are current
-    # at least one token evaluated: its logits are the answer step's
-    cached = min(cached, len(tokens) - 1)
-    llama.n_tokens = cached
-    llama.eval(tokens[cached:])
-
-
-def _last_logits(llama: Any) -> np.ndarray:
-    return np.ctypeslib.as_array(llama._ctx.get_logits(), shape=(llama.n_vocab(),)).astype(
-        np.float64
-    )
-
-
-def _softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = np.exp(logits - logits.max())
-    return shifted / shifted.sum()
