@@ -17,6 +17,11 @@ export OTEL_SDK_DISABLED=true
 
 LOCK   := requirements.lock
 
+# llama.cpp is compiled for any x86-64 with AVX2 (as in the Dockerfile), not with -march=native:
+# a native build on a CPU with AMX (Xeon Sapphire Rapids and later) uses AMX tile instructions,
+# which crash (general protection fault at ldtilecfg) where the kernel or VM does not grant them.
+export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
+
 .PHONY: run test check lint lock install install-dev system-deps serve bench eval clean help
 
 help:
