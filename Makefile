@@ -83,10 +83,10 @@ lint: install-dev
 	$(BIN)/mypy
 
 bench: install-dev
-	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/retrieval.py
-	$(BIN)/python bench/first_token.py
-	$(BIN)/python bench/answers.py
+	$(BIN)/python -m bench.ingestion
+	$(BIN)/python -m bench.search
+	$(BIN)/python -m bench.first_token
+	$(BIN)/python -m bench.answers
 	$(BIN)/python -m bench.soak
 	$(BIN)/python -m bench.soak --scale
 	$(BIN)/python -m bench.job_queue

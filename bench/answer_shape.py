@@ -16,9 +16,9 @@ Settings come from the environment as usual (``KB_LOCAL_MAX_TOKENS``,
 ``KB_LLM_PROMPT_LOOKUP_TOKENS``), so one configuration is compared with another by running this
 twice.
 
-python bench/answer_shape.py book [--questions 10] [--skip 0] [--data bench/.cache/answer_shape]
+python -m bench.answer_shape book [--questions 10] [--skip 0] [--data bench/.cache/answer_shape]
 [--out FILE]
-python bench/answer_shape.py cmrc [--questions 10] [--passages 25]
+python -m bench.answer_shape cmrc [--questions 10] [--passages 25]
 """
 
 import argparse
@@ -28,11 +28,7 @@ import sys
 import time
 from pathlib import Path
 
-# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages
-# they measure.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-from app.settings import prepare_process_env  # noqa: E402
+from app.settings import prepare_process_env
 
 REPO = Path(__file__).resolve().parents[1]
 BOOK = "corpora/llm-universe-kb/pumkin_book/pumpkin_book.pdf"

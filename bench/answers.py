@@ -18,22 +18,17 @@ bar, name check, refusal probability); first-token and total p50 on answerable q
 answer, with what the refusal decision read (``signals``), goes to
 ``--answers``/<set>.<half>.<size>.jsonl for bench/fit_gate.py.
 
-python bench/answers.py [--sets cmrc,squad,xquad-zh,xquad-en] [--halves tune,report] [--draw 1]
+python -m bench.answers [--sets cmrc,squad,xquad-zh,xquad-en] [--halves tune,report] [--draw 1]
 [--kb-size 25,200] [--answerable 12] [--out-of-kb 6] [--near-miss 6] [--model qwen2.5-coder-1.5b]
 [--set refusal_threshold=0.5 --set check_names=false ...]
 """
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 
-# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages
-# they measure.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-from app.settings import prepare_process_env  # noqa: E402
+from app.settings import prepare_process_env
 
 REPO = Path(__file__).resolve().parents[1]
 # name -> (question file, file whose passage decides the half (aligned by id), set that pads a small

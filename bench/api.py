@@ -6,7 +6,7 @@ knowledge_base/ is the corpus), then:
     requests/s, p50/p95/p99 latency, errors, and the p50 ratio against the 1-client baseline;
   * /ask (local model) a few times: server-side overhead = total - generate, and HTTP overhead.
 
-    python bench/api.py [--seconds 10] [--clients 10,50] [--asks 5]
+    python -m bench.api [--seconds 10] [--clients 10,50] [--asks 5]
 """
 
 import argparse

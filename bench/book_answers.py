@@ -4,11 +4,11 @@ Retrieval finding the right page is half of what a user sees; the other half is 
 model writes from it and the page it cites. This asks the book questions of the long-document
 benchmark (``bench/long_book_questions.jsonl``: a question and the page that answers it) through the
 product's answer path (``AnswerService``: search, the page passage widened, the prompt, the default
-local model, citations) over a store the long benchmark built (``python bench/retrieval.py --long
+local model, citations) over a store the long benchmark built (``python -m bench.search --long
 --long-sets book`` first), and prints how often the gold page is retrieved first, cited at all, and
 cited first, with the answer latency.
 
-    python bench/book_answers.py [--config c250-o30-default] [--questions 40] [--cache bench/.cache]
+    python -m bench.book_answers [--config c250-o30-default] [--questions 40] [--cache bench/.cache]
 """
 
 import argparse
@@ -17,11 +17,7 @@ import sys
 import time
 from pathlib import Path
 
-# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages
-# they measure.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-from app.settings import prepare_process_env  # noqa: E402
+from app.settings import prepare_process_env
 
 REPO = Path(__file__).resolve().parents[1]
 KB = "pumpkin-book"
@@ -42,7 +38,7 @@ def main() -> int:
 
     root = Path(args.cache) / "long" / args.config
     if not (root / "chroma").exists():
-        print(f"no store at {root}: run `python bench/retrieval.py --long --long-sets book` first")
+        print(f"no store at {root}: run `python -m bench.search --long --long-sets book` first")
         return 1
     rows = [
         json.loads(line)

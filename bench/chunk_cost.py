@@ -9,7 +9,7 @@ PDFs (the SQuAD titles and the pumpkin book), splits them at each size exactly a
 cache), and prints seconds per page and the ratio to the first size. Sizes are run in turns
 (A B A B ...), so a machine that slows down mid-run weighs on every size alike.
 
-    python bench/chunk_cost.py [--sizes 400/50,250/30] [--rounds 2] [--squad-pages 120]
+    python -m bench.chunk_cost [--sizes 400/50,250/30] [--rounds 2] [--squad-pages 120]
     [--book-pages 40]
 """
 
@@ -19,11 +19,7 @@ import sys
 import time
 from pathlib import Path
 
-# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages
-# they measure.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-from app.settings import prepare_process_env  # noqa: E402
+from app.settings import prepare_process_env
 
 REPO = Path(__file__).resolve().parents[1]
 

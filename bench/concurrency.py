@@ -11,7 +11,7 @@ The model is the server's default (the local one) unless KB_LLM_PROVIDER and fri
 environment point it elsewhere, e.g. a vLLM server (whose continuous batching should flatten the
 table): the title says which model answered.
 
-    python bench/concurrency.py [--clients 1,2,4,8] [--max-waiting 8]
+    python -m bench.concurrency [--clients 1,2,4,8] [--max-waiting 8]
 """
 
 import argparse

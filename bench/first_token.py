@@ -6,21 +6,16 @@ the next ones, to fill the budget) as the sources, cut to the budget with the ch
 estimate, through the real answer prompt and the shared engine (the system prompt stays in
 llama.cpp's cache, as in the server). Printed: prompt tokens and first-token time, p50 and p95.
 
-    python bench/first_token.py [--model qwen2.5-coder-1.5b] [--budgets 300,500,700,900,1200]
+    python -m bench.first_token [--model qwen2.5-coder-1.5b] [--budgets 300,500,700,900,1200]
     [--questions 6]
 """
 
 import argparse
 import statistics
-import sys
 import time
 from pathlib import Path
 
-# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages
-# they measure.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-from app.settings import prepare_process_env  # noqa: E402
+from app.settings import prepare_process_env
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -3,8 +3,8 @@ from two runs of bench/answers.py over the same tuning questions: one as shipped
 refusal probability is read and recorded, nothing acted on) and one with the refusal's start banned
 for every answer:
 
-    python bench/answers.py --halves tune --kb-size 25 ... --answers PLAIN
-    python bench/answers.py --halves tune --kb-size 25 ... --answers BANNED \\
+    python -m bench.answers --halves tune --kb-size 25 ... --answers PLAIN
+    python -m bench.answers --halves tune --kb-size 25 ... --answers BANNED \\
         --set ban_refusal_start=true
     python -m bench.fit_ban --plain PLAIN --banned BANNED
 
@@ -24,12 +24,9 @@ at least 2 questions. Only thresholds refusing at most ``--max-refused`` of the 
 """
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-from bench.fit_gate import load_rows  # noqa: E402
+from bench.fit_gate import load_rows
 
 GRID = [round(0.05 * n, 2) for n in range(1, 21)]  # 1.0: ban unless the model is certain
 KINDS = ("answerable", "out_of_kb", "near_miss")

@@ -23,12 +23,9 @@ read; bench/answers.py reports the choice on the report half.
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-from bench.answers import SETS, _list, build, operations, split_set  # noqa: E402
+from bench.answers import SETS, _list, build, operations, split_set
 
 REPO = Path(__file__).resolve().parents[1]
 LANGUAGE = {"cmrc": "zh", "xquad-zh": "zh", "squad": "en", "xquad-en": "en"}

@@ -1,7 +1,7 @@
 """Fit the answer check's bars (``KB_MIN_ANSWER_CHECK``, ``KB_MIN_ANSWER_CHECK_EN``) on the tuning
 half, from answers bench/answers.py recorded with the check asked but refusing nothing:
 
-    python bench/answers.py --halves tune --answers DIR --set min_answer_check=0 ...
+    python -m bench.answers --halves tune --answers DIR --set min_answer_check=0 ...
     python -m bench.fit_check --answers DIR [DIR ...] [--max-added 0.03]
 
 After a short answer the model is asked whether a source states it; ``signals.answer_check`` is its
@@ -13,12 +13,9 @@ when that b refuses no near miss or out-of-KB question more. Only ``*.tune.*.jso
 
 import argparse
 import math
-import sys
 from pathlib import Path
 
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-from bench.fit_gate import load_rows  # noqa: E402
+from bench.fit_gate import load_rows
 
 GRID = [round(0.01 * n, 2) for n in range(1, 100)]
 KINDS = ("answerable", "out_of_kb", "near_miss")

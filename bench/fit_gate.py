@@ -2,9 +2,9 @@
 gate open (relevance bar 0, name check off, the model's refusal probability read, its refusal start
 banned):
 
-    python bench/answers.py --halves tune --set min_dense_score=0 --set min_cross_lingual_score=0 \\
+    python -m bench.answers --halves tune --set min_dense_score=0 --set min_cross_lingual_score=0 \\
         --set check_names=false --set ban_refusal_start=true
-    python bench/fit_gate.py [--data bench/.cache/answers] [--max-refused 0.05]
+    python -m bench.fit_gate [--data bench/.cache/answers] [--max-refused 0.05]
 
 For each candidate gate (the relevance bar per language, part-of-speech names missing from the
 passages, the refusal probability at a threshold, and their combinations) it prints, pooled over the
@@ -17,10 +17,7 @@ files are read.
 import argparse
 import itertools
 import json
-import sys
 from pathlib import Path
-
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 REPO = Path(__file__).resolve().parents[1]
 # the refusal probability of answerable questions sits near 0: the low end needs the finer steps

@@ -1,7 +1,7 @@
 """Fit the answer-confidence threshold (``KB_MIN_SPAN_LOGPROB``) on the tuning half, from answers
 bench/answers.py recorded with it unset (each answer's ``signals.span_logprob`` is read anyway):
 
-    python bench/answers.py --halves tune --kb-size 25 --answerable 12 --out-of-kb 0 \\
+    python -m bench.answers --halves tune --kb-size 25 --answerable 12 --out-of-kb 0 \\
         --near-miss 12 --answers DIR
     python -m bench.fit_span --answers DIR [--max-added 0.03]
 
@@ -13,12 +13,9 @@ model's own refusals take some of that. Only ``*.tune.*.jsonl`` files are read.
 """
 
 import argparse
-import sys
 from pathlib import Path
 
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-from bench.fit_gate import load_rows  # noqa: E402
+from bench.fit_gate import load_rows
 
 GRID = [round(-0.05 * n, 2) for n in range(1, 41)]
 KINDS = ("answerable", "out_of_kb", "near_miss")

@@ -9,7 +9,7 @@ machine hits both alike):
 
 Prints seconds per page for each round, the medians and the ratio after / before.
 
-    python bench/ingest_pages.py [--pdf PATH] [--pages 40] [--rounds 2]
+    python -m bench.ingest_pages [--pdf PATH] [--pages 40] [--rounds 2]
 """
 
 import argparse
@@ -19,11 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages
-# they measure.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-from app.settings import prepare_process_env  # noqa: E402
+from app.settings import prepare_process_env
 
 REPO = Path(__file__).resolve().parents[1]
 BOOK = REPO.parent / "shared/corpora/llm-universe-kb/pumkin_book/pumpkin_book.pdf"

@@ -7,7 +7,7 @@ in the knowledge base). A refusal of an answerable question is an answer the use
 refusal of an out-of-KB question is the right answer. Counted, without the model, for:
 
 * the book of the long-document benchmark (120 answerable questions, the store
-  ``python bench/retrieval.py --long --long-sets book`` built),
+  ``python -m bench.search --long --long-sets book`` built),
 * CMRC 2018 and SQuAD 1.1 knowledge bases of 200 contexts each with 100 out-of-KB questions each
   (``bench/answers.py``'s selection), built here under ``--data``.
 
@@ -15,7 +15,7 @@ Each question goes through the answer path's own steps: search (KB_SEARCH_K), th
 widened, the relevance bar, the local model's context budget, then the name check with and without
 the knowledge base.
 
-    python bench/refusals.py [--config c250-o30-default] [--data bench/.cache/refusals] [--limit
+    python -m bench.refusals [--config c250-o30-default] [--data bench/.cache/refusals] [--limit
     200] [--out-of-kb 100]
 """
 
@@ -25,11 +25,7 @@ import json
 import sys
 from pathlib import Path
 
-# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages
-# they measure.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-from app.settings import prepare_process_env  # noqa: E402
+from app.settings import prepare_process_env
 
 REPO = Path(__file__).resolve().parents[1]
 

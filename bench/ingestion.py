@@ -3,7 +3,7 @@
 Prints files, pages, chunks, seconds per stage, chunks/s, peak memory, and the ratio of total wall
 time to embedding-only time for the same chunks (measured in the same process: the baseline).
 
-    python bench/ingest.py [--corpus ../shared/corpora/llm-universe-kb] [--chunk-size 400]
+    python -m bench.ingestion [--corpus ../shared/corpora/llm-universe-kb] [--chunk-size 400]
 """
 
 import argparse
@@ -13,11 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
-# `python bench/X.py` puts bench/ first on sys.path, where these files would shadow the packages
-# they measure.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
-
-from app.settings import prepare_process_env  # noqa: E402
+from app.settings import prepare_process_env
 
 REPO = Path(__file__).resolve().parents[1]
 
