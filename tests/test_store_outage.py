@@ -64,7 +64,7 @@ def test_chroma_server_killed_mid_job_the_job_waits_and_resumes(tmp_path):
         chroma = ChromaServer(tmp_path / "chroma")
     except ServerUnavailable as exc:
         pytest.skip(str(exc))
-    paths = make_files(tmp_path / "in", count=6, paragraphs=40)
+    paths = make_files(tmp_path / "in", count=3, paragraphs=40)
     (tmp_path / "seed").mkdir()
     settings = Settings(
         data_dir=tmp_path / "data",
@@ -134,7 +134,7 @@ def test_queue_restarted_under_a_running_job_the_job_finishes(postgres, tmp_path
     with psycopg.connect(postgres.url, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     queue_url = postgres.url.rsplit("/", 1)[0] + "/" + name
-    paths = make_files(tmp_path / "in", count=5, paragraphs=25)
+    paths = make_files(tmp_path / "in", count=3, paragraphs=15)
     settings = Settings(
         data_dir=tmp_path / "data", queue_url=queue_url, store_wait_s=300, _env_file=None
     )
