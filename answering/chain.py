@@ -18,7 +18,7 @@ from answering.fragments import FragmentRetry, retry_question
 from answering.model_stream import model_pieces
 from answering.repetition import RepetitionGuard
 from answering.span_confidence import SpanConfidence
-from answering.tidy import StreamTidier, is_refusal
+from answering.tidy import StreamTidier, headings_of, is_refusal
 from retrieval import Hit
 
 
@@ -128,7 +128,7 @@ class AnswerChain:
         t_generate = time.perf_counter()
         first_token_ms: float | None = None
         parts: list[str] = []
-        tidier = StreamTidier({b["n"] for b in blocks})
+        tidier = StreamTidier({b["n"] for b in blocks}, headings_of(blocks))
         guards: list[RepetitionGuard] = []
         # A fragment ("[1]", a name's first character) is asked again with the sources in reverse
         # order; the refusal gate reads the first attempt only.
@@ -263,8 +263,12 @@ class AnswerChain:
         messages = prompts.condense_messages(
             turns, question, lang, override_dir=self.options.prompts_dir
         )
-        rewritten = "".join(self._generate(messages, usage)).strip().split("\n")[0].strip()
-        return rewritten or question
+        # beside the answer prompt's cache, where the model offers a second context
+        side = getattr(self.chat_model, "has_side_context", False)
+        written = "".join(
+            self._generate(messages, usage, extra={"side_context": True} if side else None)
+        )
+        return written.strip().split("\n")[0].strip() or question
 
     def _generate(self, messages, usage: dict, signals=None, extra=None, logprobs=None):
         return model_pieces(

@@ -179,6 +179,7 @@ class Services:
             n_threads=s.llm_threads,
             n_ctx=s.llm_context_window,
             prompt_lookup_tokens=s.llm_prompt_lookup_tokens,
+            side_context=s.llm_side_context,
         )
         default_cap = (
             s.local_max_tokens if provider == "local" else model_profile(config).max_tokens

@@ -85,6 +85,7 @@ def build_chat_model(config: LLMConfig, engine: LocalEngine | None = None) -> Ba
             model_name=resolved_model(config),
             temperature=config.temperature,
             max_tokens=config.max_tokens,
+            has_side_context=config.side_context,
         )
     from .remote import build_remote_chat_model
 

@@ -30,6 +30,8 @@ class LLMConfig:
     n_ctx: int = 4096
     # draft tokens guessed from the prompt per step (speculative decoding); 0 = off
     prompt_lookup_tokens: int = 0
+    # a second context for a follow-up's rewrite, so it does not evict the answer prompt's cache
+    side_context: bool = True
 
     def __repr__(self) -> str:  # keep the key out of logs and tracebacks
         key = "'***'" if self.api_key else "None"
@@ -39,7 +41,8 @@ class LLMConfig:
             f" max_tokens={self.max_tokens}, timeout_s={self.timeout_s},"
             f" max_retries={self.max_retries}, model_path={self.model_path!r},"
             f" models_dir={self.models_dir!r}, n_threads={self.n_threads}, n_ctx={self.n_ctx},"
-            f" prompt_lookup_tokens={self.prompt_lookup_tokens})"
+            f" prompt_lookup_tokens={self.prompt_lookup_tokens},"
+            f" side_context={self.side_context})"
         )
 
     __str__ = __repr__

@@ -55,6 +55,8 @@ class LocalChatModel(BaseChatModel):
     reads_refusal_probability: bool = True
     # ... and ``token_logprobs=True``: each piece carries its tokens' log-probabilities
     reads_token_logprobs: bool = True
+    # ... and ``side_context=True`` for a step that must not evict the answer prompt's cache
+    has_side_context: bool = True
 
     @property
     def _llm_type(self) -> str:
@@ -123,10 +125,12 @@ class LocalChatModel(BaseChatModel):
         from llama_cpp import LogitsProcessorList
 
         engine = self._engine()
-        llama = engine.load()
+        # side_context: a short step beside the answers (a follow-up rewritten) runs in the second
+        # context, so the answer prompt's system part stays read in the first
+        llama = engine.check_context() if options.get("side_context") else engine.load()
         max_tokens = int(options.get("max_tokens") or self.max_tokens)
         tokens, template_stop, criteria = self._fit(
-            engine, [_as_dict(m) for m in messages], max_tokens
+            llama, engine, [_as_dict(m) for m in messages], max_tokens
         )
         chat = engine.uses_chat_template
         single_line = (not chat) if self.single_line is None else self.single_line
@@ -149,7 +153,7 @@ class LocalChatModel(BaseChatModel):
         processors = [*(ban or []), *([recorder] if recorder else [])]
         stream = llama.create_completion(
             prompt=tokens,
-            max_tokens=max(1, min(max_tokens, self._n_ctx(engine) - len(tokens) - 1)),
+            max_tokens=max(1, min(max_tokens, llama.n_ctx() - len(tokens) - 1)),
             temperature=float(options.get("temperature", self.temperature)),
             repeat_penalty=self.repeat_penalty,
             seed=self.seed,
@@ -202,11 +206,12 @@ class LocalChatModel(BaseChatModel):
         return reading, ban
 
     def _fit(
-        self, engine: LocalEngine, messages: list[dict], max_tokens: int
+        self, llama: Any, engine: LocalEngine, messages: list[dict], max_tokens: int
     ) -> tuple[list[int], list[str], Any]:
-        """Render; when the prompt would not leave room to answer, cut the sources of the last user
-        message from the end (they come best-first), keeping its question line whole."""
-        budget = max(self._n_ctx(engine) - max_tokens, self._n_ctx(engine) // 2)
+        """Render; when the prompt would not leave room to answer in ``llama``'s context, cut the
+        sources of the last user message from the end (they come best-first), keeping its question
+        line whole."""
+        budget = max(llama.n_ctx() - max_tokens, llama.n_ctx() // 2)
         tokens, stop, criteria = engine.render(messages)
         for _ in range(4):
             excess = len(tokens) - budget
@@ -222,10 +227,6 @@ class LocalChatModel(BaseChatModel):
         if len(tokens) > budget:  # the question alone is too long: keep the prompt's end
             tokens = tokens[-budget:]
         return tokens, stop, criteria
-
-    @staticmethod
-    def _n_ctx(engine: LocalEngine) -> int:
-        return engine.load().n_ctx()
 
     def _generate(
         self,

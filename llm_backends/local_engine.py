@@ -146,8 +146,9 @@ class LocalEngine:
         return self._llama
 
     def check_context(self) -> Any:
-        """A second llama.cpp context over the same file (the OS maps the weights once), for a read
-        that must not evict the answer prompt's cache (llm_backends.answer_check)."""
+        """A second llama.cpp context over the same file (the OS maps the weights once), for work
+        that must not evict the answer prompt's cache: the answer check (llm_backends.answer_check)
+        and rewriting a follow-up question (``side_context=True`` on a stream)."""
         llama = self.load()
         with self._load_lock:
             if self._check_llama is None:

@@ -154,6 +154,21 @@ def test_streamed_tokens_are_exactly_the_final_answer():
     assert events[0] == Reading(2)
 
 
+def test_a_first_line_copying_a_sources_heading_is_dropped_while_streaming():
+    """Small models start an answer with the heading of the section they copy from; the heading
+    line is held back until it is whole, then dropped. A start that only looks like a heading for
+    a while is shown in full."""
+    hits = [hit(1, text="## 如何删除文档\n在文档列表中选择文档并点击删除。")]
+    pieces = ["如何", "删除", "文档", "\n", "在文档列表中", "点击删除", "[1]。"]
+    events = list(stream_chain(hits, pieces).stream("那怎么删除呢？"))
+    tokens = [e.text for e in events if isinstance(e, Token)]
+    assert "".join(tokens) == events[-1].answer.answer == "在文档列表中点击删除[1]。"
+    assert not any("如何" in t for t in tokens)
+    events = list(stream_chain(hits, ["如何", "删除", "呢：点击删除[1]。"]).stream("怎么删？"))
+    assert events[-1].answer.answer == "如何删除呢：点击删除[1]。"
+    assert tidy_answer("如何删除文档", [{"n": 1, "text": "# 如何删除文档\n…"}]) == "如何删除文档"
+
+
 def test_refusal_answer_carries_no_citations():
     hits = [hit(1), hit(2)]
     events = list(

@@ -170,6 +170,21 @@ def test_one_engine_serves_every_temperature(gemma_engine, local_model):
     assert local_model.invoke(messages, temperature=0.7).content and gemma_engine.load() is llama
 
 
+def test_a_side_context_step_leaves_the_answer_prompt_read(gemma_engine, local_model):
+    """A step asked with ``side_context=True`` (a follow-up's rewrite) runs in the second context:
+    the answer context keeps the tokens it has read, so the next answer reads only what is new.
+    Without it, the step replaces them."""
+    llama = gemma_engine.load()
+    local_model.invoke(answer_messages("年假有几天？", ZH_BLOCKS, "zh"), max_tokens=4)
+    read = list(llama._input_ids)
+    other = answer_messages("Who founded the company?", EN_BLOCKS, "en")
+    assert local_model.invoke(other, max_tokens=4, side_context=True).content.strip()
+    assert list(llama._input_ids) == read
+    assert gemma_engine.check_context().n_tokens > 0
+    local_model.invoke(other, max_tokens=4)
+    assert list(llama._input_ids)[: len(read)] != read
+
+
 def test_astream_and_concurrent_calls(local_model):
     messages = answer_messages("Who founded the company?", EN_BLOCKS)
 
