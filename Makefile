@@ -88,6 +88,7 @@ bench: install-dev
 	$(BIN)/python -m bench.ingestion
 	$(BIN)/python -m bench.search
 	$(BIN)/python -m bench.first_token
+	$(BIN)/python -m bench.follow_up
 	$(BIN)/python -m bench.answers
 	$(BIN)/python -m bench.soak
 	$(BIN)/python -m bench.soak --scale

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from app.settings import prepare_process_env
 from bench import retrieval_long
+from ingest import SilentProgress
 
 REPO = Path(__file__).resolve().parents[1]
 # label -> (QA file, knowledge-base name; the same names `kb eval --build-from-contexts` uses, so a
@@ -344,18 +345,9 @@ def _pct(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100)[q - 1]
 
 
-class _Progress:
+class _Progress(SilentProgress):
     def __init__(self, name, total):
         self.name, self.total, self.done = name, total, 0
-
-    def file_started(self, source, index, total):
-        pass
-
-    def chunks_planned(self, source, count):
-        pass
-
-    def chunks_done(self, count):
-        pass
 
     def file_done(self, outcome):
         self.done += 1

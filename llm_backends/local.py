@@ -130,7 +130,7 @@ class LocalChatModel(BaseChatModel):
         llama = engine.check_context() if options.get("side_context") else engine.load()
         max_tokens = int(options.get("max_tokens") or self.max_tokens)
         tokens, template_stop, criteria = self._fit(
-            llama, engine, [_as_dict(m) for m in messages], max_tokens
+            engine, [_as_dict(m) for m in messages], max_tokens, llama.n_ctx()
         )
         chat = engine.uses_chat_template
         single_line = (not chat) if self.single_line is None else self.single_line
@@ -206,12 +206,12 @@ class LocalChatModel(BaseChatModel):
         return reading, ban
 
     def _fit(
-        self, llama: Any, engine: LocalEngine, messages: list[dict], max_tokens: int
+        self, engine: LocalEngine, messages: list[dict], max_tokens: int, n_ctx: int
     ) -> tuple[list[int], list[str], Any]:
-        """Render; when the prompt would not leave room to answer in ``llama``'s context, cut the
-        sources of the last user message from the end (they come best-first), keeping its question
-        line whole."""
-        budget = max(llama.n_ctx() - max_tokens, llama.n_ctx() // 2)
+        """Render; when the prompt would not leave room to answer in a context of ``n_ctx``
+        tokens, cut the sources of the last user message from the end (they come best-first),
+        keeping its question line whole."""
+        budget = max(n_ctx - max_tokens, n_ctx // 2)
         tokens, stop, criteria = engine.render(messages)
         for _ in range(4):
             excess = len(tokens) - budget

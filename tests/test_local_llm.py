@@ -214,7 +214,7 @@ def test_long_context_is_cut_but_keeps_the_question():
     messages = answer_messages("报销需要在多少天内提交？", [{**ZH_BLOCKS[1], "n": 1}, *filler])
     from llm_backends.local import _as_dict
 
-    tokens, _, _ = model._fit(engine.load(), engine, [_as_dict(m) for m in messages], 32)
+    tokens, _, _ = model._fit(engine, [_as_dict(m) for m in messages], 32, engine.load().n_ctx())
     prompt = engine.load().detokenize(tokens).decode("utf-8", errors="ignore")
     assert len(tokens) + 32 <= 512
     assert prompt.endswith("\n问题：报销需要在多少天内提交？\n答：")
