@@ -18,14 +18,13 @@ Stores are cached under --cache, so a rerun skips the embedding.
 """
 
 import argparse
-import random
-import statistics
 import sys
 import time
 from pathlib import Path
 
 from app.settings import prepare_process_env
 from bench import retrieval_long
+from bench.search_scale import percentile, scale
 from ingest import SilentProgress
 
 REPO = Path(__file__).resolve().parents[1]
@@ -253,96 +252,13 @@ def quality(
                 latencies.append((time.perf_counter() - t0) * 1000)
                 ranks.append(first_hit_rank([h.as_dict() for h in hits], item.answers))
             row = [hit_at_k(ranks, k) for k in (1, 3, 5, 10)] + [mrr(ranks)]
-            p50, p95 = _pct(latencies, 50), _pct(latencies, 95)
+            p50, p95 = percentile(latencies, 50), percentile(latencies, 95)
             print(
                 f"| {label} | {mode} | {len(items)} | "
                 + " | ".join(f"{v:.3f}" for v in row)
                 + f" | {p50:.1f} | {p95:.1f} |",
                 flush=True,
             )
-
-
-def scale(store, kbs: dict, sizes: list[int]) -> None:
-    import numpy as np
-    import psutil
-
-    from retrieval import SearchOptions, search
-    from retrieval.registry import DocumentRecord
-
-    base = _base_chunks(kbs, 1000)
-    queries = [t[:40] for _, t, _ in random.Random(1).sample(base, min(200, len(base)))]
-    rng = np.random.default_rng(0)
-    proc = psutil.Process()
-    print("\n## Search latency and memory by size (hybrid, k=5)\n")
-    print("| chunks | build s | p50 ms | p95 ms | dense p50 ms | keyword p50 ms | process RSS MB |")
-    print("|---|---|---|---|---|---|---|")
-    for size in sizes:
-        name = f"scale-{size}"
-        t0 = time.perf_counter()
-        kb = store.get(name, create=True)
-        if kb.chunk_count() < size:
-            store.delete(name)
-            kb = store.get(name, create=True)
-            _fill(kb, base, size, rng, DocumentRecord)
-        build_s = time.perf_counter() - t0
-        timings = {}
-        for mode in ("hybrid", "dense", "keyword"):
-            lat = []
-            for q in queries:
-                t1 = time.perf_counter()
-                search(kb, q, SearchOptions(k=5, mode=mode))
-                lat.append((time.perf_counter() - t1) * 1000)
-            timings[mode] = lat
-        print(
-            f"| {size:,} | {build_s:.0f} | {_pct(timings['hybrid'], 50):.1f} |"
-            f" {_pct(timings['hybrid'], 95):.1f} | {_pct(timings['dense'], 50):.1f} |"
-            f" {_pct(timings['keyword'], 50):.1f} | {proc.memory_info().rss / 2**20:.0f} |",
-            flush=True,
-        )
-
-
-def _base_chunks(kbs: dict, n: int) -> list[tuple[str, str, list[float]]]:
-    out = []
-    for kb in kbs.values():
-        got = kb.collection.get(limit=n // len(kbs), include=["documents", "embeddings"])
-        out += [
-            (cid, doc, emb)
-            for cid, doc, emb in zip(got["ids"], got["documents"], got["embeddings"])
-        ]
-    return out
-
-
-def _fill(kb, base, size, rng, DocumentRecord) -> None:
-    import numpy as np
-
-    vectors = np.array([b[2] for b in base], dtype=np.float32)
-    per_doc, batch = 100, 5000
-    texts_all = [b[1] for b in base]
-    for start in range(0, size, batch):
-        n = min(batch, size - start)
-        pick = rng.integers(0, len(base), n)
-        vecs = vectors[pick] + rng.normal(0, 0.02, (n, vectors.shape[1])).astype(np.float32)
-        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-        ids = [f"s{start + i}" for i in range(n)]
-        docs = [f"d{(start + i) // per_doc}" for i in range(n)]
-        texts = [texts_all[p] for p in pick]
-        kb.collection.add(
-            ids=ids,
-            embeddings=vecs.tolist(),
-            documents=texts,
-            metadatas=[{"doc_id": d, "source": f"{d}.txt"} for d in docs],
-        )
-        for d in sorted(set(docs)):
-            rows = [(i, t) for i, t, dd in zip(ids, texts, docs) if dd == d]
-            kb.keyword.add(kb.id, d, rows)
-            kb.registry.put(DocumentRecord(d, f"{d}.txt", "indexed", len(rows)))
-        print(f"  filled {start + n:,}/{size:,}", file=sys.stderr, flush=True)
-
-
-def _pct(values: list[float], q: int) -> float:
-    if len(values) < 2:
-        return values[0] if values else 0.0
-    return statistics.quantiles(values, n=100)[q - 1]
 
 
 class _Progress(SilentProgress):
