@@ -7,13 +7,15 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends build-essential cmake git \
  && rm -rf /var/lib/apt/lists/*
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    # portable llama.cpp build: no -march=native, so the image runs on any x86-64 host; no
-    # multimodal library (nothing loads it)
-    CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF" CMAKE_BUILD_PARALLEL_LEVEL=4
+    # portable llama.cpp build: no -march=native, so the image runs on any x86-64 host; neither
+    # the multimodal library nor llama.cpp's "common" library (nothing loads them)
+    CMAKE_ARGS="-DLLAVA_BUILD=OFF -DCMAKE_PROJECT_llama.cpp_INCLUDE=/src/scripts/llama_cpp_lib_only.cmake -DGGML_NATIVE=OFF" \
+    CMAKE_BUILD_PARALLEL_LEVEL=4
 RUN python -m venv /opt/venv
 ENV PATH=/opt/venv/bin:$PATH
 WORKDIR /src
 COPY pyproject.toml README.md ./
+COPY scripts/llama_cpp_lib_only.cmake ./scripts/
 COPY app ./app
 COPY answering ./answering
 COPY ingest ./ingest

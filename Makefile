@@ -21,15 +21,17 @@ LOCK   := requirements.lock
 # that build uses AMX tile instructions, which crash (general protection fault at ldtilecfg) where
 # the kernel or VM does not grant them. AVX2 for any x86-64 (as in the Dockerfile); the AVX-512
 # kernels where the CPU has all of these (prompt reading 1.6x faster, docs/llm_backends.md).
-# LLAVA_BUILD=OFF: no multimodal (mtmd) library, which nothing here loads; the compile takes 516 s
-# instead of 631 s on 2 cores.
+# LLAVA_BUILD=OFF and scripts/llama_cpp_lib_only.cmake: neither the multimodal (mtmd) library nor
+# llama.cpp's "common" library, which the Python package never loads (225 s instead of 468 s on 2
+# cores, docs/llm_backends.md).
 LLAMA_AVX512 := avx512f avx512cd avx512vl avx512dq avx512bw avx512vbmi avx512_vnni avx512_bf16 avx_vnni
+LLAMA_SLIM   := -DLLAVA_BUILD=OFF -DCMAKE_PROJECT_llama.cpp_INCLUDE=$(CURDIR)/scripts/llama_cpp_lib_only.cmake
 CPU_FLAGS    := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
 ifeq ($(words $(filter $(LLAMA_AVX512),$(CPU_FLAGS))),$(words $(LLAMA_AVX512)))
-export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON \
+export CMAKE_ARGS ?= $(LLAMA_SLIM) -DGGML_NATIVE=OFF -DGGML_AVX512=ON -DGGML_AVX512_VBMI=ON \
 	-DGGML_AVX512_VNNI=ON -DGGML_AVX512_BF16=ON -DGGML_AVX_VNNI=ON
 else
-export CMAKE_ARGS ?= -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF
+export CMAKE_ARGS ?= $(LLAMA_SLIM) -DGGML_NATIVE=OFF
 endif
 
 .PHONY: run test check lint lock install install-dev system-deps serve bench eval clean help
@@ -44,7 +46,7 @@ help:
 	@echo "make clean  - remove .venv and local data"
 
 $(VENV)/.base:
-	@echo ">> creating $(VENV) (first run only; llama-cpp-python compiles once, ~9 min on 2 cores)"
+	@echo ">> creating $(VENV) (first run only; llama-cpp-python compiles once, ~4 min on 2 cores)"
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 	@touch $@

@@ -171,3 +171,19 @@ def test_compose_config_scale_profile(tmp_path):
     services = compose_config(tmp_path, "--profile", "scale")["services"]
     assert {"lb", "api", "worker", "queue", "chroma"} <= set(services)
     assert services["worker"]["command"] == ["kb", "worker"]
+
+
+def test_the_image_build_has_the_cmake_file_its_compile_names():
+    """CMAKE_ARGS points llama.cpp's project() at a file; the build stage must copy it there first,
+    or the compile fails in the image only."""
+    import re
+
+    text = (REPO / "Dockerfile").read_text(encoding="utf-8")
+    named = re.search(r"CMAKE_PROJECT_llama\.cpp_INCLUDE=(\S+?)[\s\"]", text)
+    assert named, "the Dockerfile no longer names the lib-only cmake file"
+    target = named.group(1)
+    assert target.startswith("/src/"), target
+    relative = target.removeprefix("/src/")
+    assert (REPO / relative).is_file(), relative
+    copy = text.index(f"COPY {relative} ")
+    assert copy < text.index("pip install ."), "copied after the compile"
