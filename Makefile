@@ -75,11 +75,17 @@ run: install
 system-deps:
 	@bash .ci/system-deps.sh
 
+# Two test processes (pytest-xdist), each running whole test files (module fixtures built once):
+# much of the suite waits on servers, subprocesses and a browser. On 2 cores the whole suite took
+# 912 s this way against 1119 s in one process (docs/benchmarks.md); TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -q -ra -n $(TEST_WORKERS) --dist loadfile
+
 test: install-dev system-deps
-	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 check: install-dev
-	$(BIN)/python -m pytest -q -ra -m "not slow" $(PYTEST_ARGS)
+	$(PYTEST) -m "not slow" $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
