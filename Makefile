@@ -76,10 +76,13 @@ system-deps:
 	@bash .ci/system-deps.sh
 
 # Two test processes (pytest-xdist), each running whole test files (module fixtures built once):
-# much of the suite waits on servers, subprocesses and a browser. On 2 cores the whole suite took
-# 912 s this way against 1119 s in one process (docs/benchmarks.md); TEST_WORKERS=0: one process.
+# much of the suite waits on servers, subprocesses and a browser. Files are handed out in the order
+# tests/conftest.py sorts them (files with slow tests first), not by their number of tests, which
+# left a long file with few tests for last (docs/benchmarks.md). TEST_WORKERS=0: one process.
+# --benchmark-disable: langchain-tests' timing tests run once, untimed (speed is measured in bench/).
 TEST_WORKERS ?= 2
-PYTEST := $(BIN)/python -m pytest -q -ra -n $(TEST_WORKERS) --dist loadfile
+PYTEST := $(BIN)/python -m pytest -q -ra -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder \
+	--benchmark-disable
 
 test: install-dev system-deps
 	$(PYTEST) $(PYTEST_ARGS)

@@ -32,6 +32,8 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
+from bench.search_scale import percentile
+
 REPO = Path(__file__).resolve().parents[1]
 BOOK = (
     "corpora/llm-universe-kb/pumkin_book/pumpkin_book.pdf",
@@ -373,7 +375,7 @@ def score_set(kb, long_set: LongSet, limit: int, options, sample: str = "first")
     # The answer chain's relevance bar is a cosine (KB_MIN_DENSE_SCORE): how the best one moves
     # matters.
     row["cos"] = sum(top_cos) / len(top_cos) if top_cos else float("nan")
-    row["p50"], row["p95"] = _pct(latencies, 50), _pct(latencies, 95)
+    row["p50"], row["p95"] = percentile(latencies, 50), percentile(latencies, 95)
     return row
 
 
@@ -382,14 +384,6 @@ def _metrics(ranks: list, hit_at_k, mrr) -> dict:
     row["MRR"] = mrr(ranks)
     row["questions"] = len(ranks)
     return row
-
-
-def _pct(values: list[float], q: int) -> float:
-    import statistics
-
-    if len(values) < 2:
-        return values[0] if values else 0.0
-    return statistics.quantiles(values, n=100)[q - 1]
 
 
 def run_long(args, shared: Path) -> int:

@@ -19,6 +19,14 @@ os.environ.setdefault("KB_MODELS_DIR", str(REPO / "data" / "models"))
 os.environ.setdefault("KB_LOCAL_MODEL", "gemma-3-270m")
 
 
+def pytest_collection_modifyitems(config, items):
+    """Files holding slow tests run first, each file still whole and in order: `make test` runs two
+    processes that take whole files, and when the long files start early the many short ones fill
+    the end, so both processes finish close together."""
+    slow_files = {item.path for item in items if item.get_closest_marker("slow")}
+    items.sort(key=lambda item: item.path not in slow_files)  # stable: keeps the order within
+
+
 def shared_path(*parts: str) -> Path:
     path = SHARED.joinpath(*parts)
     if not path.exists():
