@@ -5,9 +5,11 @@ Depends on ``prompts``, ``retrieval`` and LangChain only. ``AnswerChain(search, 
 takes plain callables; the app wires them from its settings.
 """
 
-from answering.chain import AnswerChain, ChainOptions
-from answering.context import best_dense, context_blocks, relevant_hits, texts_in_language
+from answering.chain import AnswerChain
+from answering.context import best_dense, context_blocks
 from answering.events import Answer, AnswerEvent, Citation, Done, Failed, Reading, Sources, Token
+from answering.options import ChainOptions
+from answering.refusal import Evidence, RefusalConfig, decide
 from answering.tidy import StreamTidier, is_refusal, tidy_answer
 
 __all__ = [
@@ -18,14 +20,15 @@ __all__ = [
     "best_dense",
     "context_blocks",
     "ChainOptions",
+    "decide",
     "Done",
+    "Evidence",
     "Failed",
     "Reading",
+    "RefusalConfig",
     "Sources",
     "StreamTidier",
     "Token",
     "is_refusal",
-    "relevant_hits",
-    "texts_in_language",
     "tidy_answer",
 ]

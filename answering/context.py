@@ -1,5 +1,5 @@
-"""What the model reads and what the answer cites: the hits that clear the relevance bar, the
-numbered source blocks that fit the budget, and the citations an answer's [n] markers point at."""
+"""What the model reads and what the answer cites: the numbered source blocks that fit the budget,
+and the citations an answer's [n] markers point at."""
 
 import re
 from collections.abc import Callable
@@ -9,36 +9,6 @@ from answering.events import Citation
 from retrieval import Hit
 
 _MARKER = re.compile(r"\[(\d{1,2})\]")
-
-
-def relevant_hits(
-    hits: list[Hit],
-    min_dense_score: float,
-    min_cross_lingual_score: float | None = None,
-    question_lang: str | None = None,
-) -> list[Hit]:
-    """Nothing is relevant when no dense match clears the bar (keyword-only results count when dense
-    is off).
-
-    Similarities between a question and a passage in the other language run lower (e5: answerable
-    ones around 0.8), so a passage not in the question's language is held to
-    ``min_cross_lingual_score``.
-    """
-    dense = [h for h in hits if h.dense_score is not None]
-    if dense:
-        best = max(dense, key=lambda h: h.dense_score or 0.0)
-        bar = min_dense_score
-        if (
-            min_cross_lingual_score is not None
-            and question_lang
-            and prompts.detect_language(best.text) != question_lang
-        ):
-            bar = min_cross_lingual_score
-        if (best.dense_score or 0.0) < bar:
-            return []
-    if not dense and not any(h.keyword_score for h in hits):
-        return []
-    return hits
 
 
 def best_dense(hits: list[Hit]) -> float | None:
@@ -83,12 +53,6 @@ def context_blocks(
             }
         )
     return blocks
-
-
-def texts_in_language(blocks: list[dict], lang: str) -> list[str]:
-    """The blocks' texts written in ``lang``: what a signal comparing wording with the question
-    reads."""
-    return [b["text"] for b in blocks if prompts.detect_language(b["text"]) == lang]
 
 
 _HEADING_MARKS = re.compile(r"^#{1,6}\s+", re.MULTILINE)

@@ -40,14 +40,12 @@ class Answer:
     # (None: the model was not asked, e.g. nothing relevant was found, or a provider that cannot
     # say)
     confidence: float | None = None
-    # who refused: "relevance" (no passage cleared the bar), "names" (the passages miss a name the
-    # question asks about), "sentence" (no sentence of the passages comes close to the question),
-    # "confidence" (the model was unsure of its answer's own words), "gate" (the model's refusal
-    # probability cleared the threshold), "model" (the model wrote the refusal itself, or twice
-    # wrote nothing beyond the question's own words: signals["no_answer_twice"]); None when
-    # answered
+    # who refused (answering.refusal.decide): "relevance" (no passage cleared the bar), "names"
+    # (the passages miss a name the question asks about), "model" (the model wrote the refusal
+    # itself, or twice wrote nothing beyond the question's own words:
+    # signals["no_answer_twice"]); None when answered
     refused_by: str | None = None
-    signals: dict = field(default_factory=dict)  # what the refusal decision read (for benchmarks)
+    signals: dict = field(default_factory=dict)  # the evidence read (answering.refusal.Evidence)
 
     def as_dict(self) -> dict:
         return asdict(self)

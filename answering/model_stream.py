@@ -1,9 +1,11 @@
 """Reading a chat model's stream: its text pieces, the usage it reports, and what the local model
-reads along the way (the refusal gate's reading, the chosen tokens' log-probabilities)."""
+reads along the way (its refusal probability, the chosen tokens' log-probabilities)."""
 
 from collections.abc import Callable, Iterator
 
 from langchain_core.language_models import BaseChatModel
+
+from answering.refusal import Evidence
 
 
 def model_pieces(
@@ -11,11 +13,11 @@ def model_pieces(
     messages,
     usage: dict,
     explain_error: Callable[[BaseException], Exception] | None = None,
-    signals: dict | None = None,
+    evidence: Evidence | None = None,
     extra: dict | None = None,
     logprobs: list | None = None,
 ) -> Iterator[str]:
-    """The model's text pieces; adds up ``usage``, puts the refusal gate's reading in ``signals``
+    """The model's text pieces; adds up ``usage``, puts its refusal probability in ``evidence``
     and the chosen tokens' log-probabilities in ``logprobs``; a failure becomes
     ``explain_error(exc)``."""
     written, told = 0, False  # pieces streamed; whether the model reported its usage
@@ -28,8 +30,8 @@ def model_pieces(
             metadata = getattr(chunk, "response_metadata", None) or {}
             if logprobs is not None:
                 logprobs.extend(metadata.get("token_logprobs") or [])
-            if signals is not None and "refusal_probability" in metadata:
-                signals.update({k: metadata[k] for k in ("refusal_probability", "refused_by_gate")})
+            if evidence is not None and "refusal_probability" in metadata:
+                evidence.refusal_probability = metadata["refusal_probability"]
             if chunk.content:
                 written += 1
                 yield chunk.content if isinstance(chunk.content, str) else str(chunk.content)

@@ -1,12 +1,11 @@
-"""Is the model sure of its answer's own words? One signal of the refusal decision.
+"""Is the model sure of its answer's own words? Read and recorded as evidence (``Evidence``),
+gating nothing: as a refusal gate it did not carry from a tuning half to a report half
+(docs/benchmarks-history.md).
 
-Handed a passage about the asked subject with the sentence stating the asked fact missing (a near
-miss), a small model answers anyway, from a neighbouring sentence; its refusal probability stays
-low. Where it hesitates is the answer's own words: a model copying a stated fact is sure of each
-token, one guessing is not. The signal is the mean log-probability of the answer's first clause
-(up to its first citation marker or sentence end), leaving out the tokens that only repeat the
-question. Its threshold is fitted on a tuning half (bench/fit_span.py); it needs a model that
-reports its tokens' log-probabilities (llm_backends.LocalChatModel with ``token_logprobs``).
+A model copying a stated fact is sure of each token, one guessing is not. The signal is the mean
+log-probability of the answer's first clause (up to its first citation marker or sentence end),
+leaving out the tokens that only repeat the question. It needs a model that reports its tokens'
+log-probabilities (llm_backends.LocalChatModel with ``token_logprobs``).
 """
 
 from __future__ import annotations
@@ -33,60 +32,37 @@ def span_logprob(question: str, pairs: list[tuple[str, float]]) -> float | None:
 
 
 class SpanConfidence:
-    """``stream(pieces)`` passes an answer's text pieces on; while ``pairs`` (appended to by the
-    model's stream, token by token) reach the first clause's end, it reads ``score``. With a
-    ``threshold`` the clause is held back until then, and a score below it ends the answer with
-    ``refusal`` instead (the model is stopped). Without one, nothing is held."""
+    """``stream(pieces)`` passes an answer's text pieces on unchanged; once ``pairs`` (appended to
+    by the model's stream, token by token) reach the first clause's end, it reads ``score``."""
 
-    def __init__(self, question: str, threshold: float | None, refusal: str, max_tokens: int = 24):
+    def __init__(self, question: str, max_tokens: int = 24):
         self.question = question
-        self.threshold = threshold
-        self.refusal = refusal
         self.max_tokens = max_tokens
         self.pairs: list[tuple[str, float]] = []
         self.score: float | None = None
         self.read = False  # the clause was complete and scored
-        self.refused = False
 
     def stream(self, pieces: Iterator[str]) -> Iterator[str]:
-        held = ""
+        written = ""
         try:
             for piece in pieces:
-                if self.read:
-                    yield piece
-                    continue
-                held += piece
-                if not self._clause_done(held):
-                    if self.threshold is None:
-                        yield piece
-                    continue
-                self._read()
-                if self.refused:
-                    yield self.refusal
-                    return
-                if self.threshold is not None:
-                    yield held
-                else:
-                    yield piece
+                if not self.read:
+                    written += piece
+                    if self._clause_done(written):
+                        self._read()
+                yield piece
             if not self.read:
                 self._read()
-                if self.refused:
-                    yield self.refusal
-                elif self.threshold is not None and held:
-                    yield held
         finally:
             close = getattr(pieces, "close", None)
             if close is not None:
                 close()  # stops the model (a local model's lock is released)
 
-    def _clause_done(self, held: str) -> bool:
-        return bool(_CLAUSE_END.search(_LIST_MARK.sub("", held))) or (
+    def _clause_done(self, written: str) -> bool:
+        return bool(_CLAUSE_END.search(_LIST_MARK.sub("", written))) or (
             len(self.pairs) >= self.max_tokens
         )
 
     def _read(self) -> None:
         self.read = True
         self.score = span_logprob(self.question, self.pairs[: self.max_tokens])
-        self.refused = (
-            self.threshold is not None and self.score is not None and self.score < self.threshold
-        )

@@ -138,14 +138,6 @@ class Services:
                 self._name_check = NameCheck()
             return self._name_check
 
-    @property
-    def sentence_support(self):
-        """The near-miss signal, on the knowledge bases' own embedding model (its bar is fitted
-        for the default one)."""
-        from retrieval import SentenceSupport
-
-        return SentenceSupport(self.embeddings)
-
     # --- generation ----------------------------------------------------------------------------
     def llm_config(
         self,

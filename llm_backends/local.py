@@ -17,10 +17,9 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from pydantic import ConfigDict, Field, PrivateAttr
 
-from .answer_check import yes_probability
 from .errors import LLMBackendError
 from .local_engine import _QUESTION_MARKERS, _ROLES, BASE_MODEL_STOP, LocalEngine, is_looping
-from .refusal_gate import BanPrefix, refusal_prefix, refusal_probability
+from .refusal_probability import refusal_prefix, refusal_probability
 from .token_logprobs import ChosenTokenLogprobs
 
 
@@ -50,8 +49,8 @@ class LocalChatModel(BaseChatModel):
 
     _own_engine: Any = PrivateAttr(default=None)
 
-    # The answer chain passes a refusal-gate request (``refusal_gate``, see
-    # llm_backends.refusal_gate) to chat models that say they read the refusal's probability.
+    # The answer chain passes ``refusal_probability_of`` (the refusal sentence, see
+    # llm_backends.refusal_probability) to chat models that say they read its probability.
     reads_refusal_probability: bool = True
     # ... and ``token_logprobs=True``: each piece carries its tokens' log-probabilities
     reads_token_logprobs: bool = True
@@ -106,28 +105,18 @@ class LocalChatModel(BaseChatModel):
         llama = self._engine().load()
         return list(llama.tokenize(text.encode("utf-8"), add_bos=False, special=False))
 
-    def yes_probability(self, messages: list[BaseMessage]) -> float | None:
-        """How sure the model is that its reply to ``messages`` (a yes/no question) is yes, read in
-        a context of its own; None for a base model (llm_backends.answer_check)."""
-        engine = self._engine()
-        with engine.lock:
-            if not engine.uses_chat_template:
-                return None
-            tokens, _, _ = engine.render([_as_dict(m) for m in messages])
-            return yes_probability(engine.check_context(), tokens)
-
     # --- generation ----------------------------------------------------------------------------
     def _answer_parts(
         self, messages: list[BaseMessage], stop: list[str] | None, options: dict[str, Any]
     ) -> Iterator[tuple[str, str | None, UsageMetadata | None, dict]]:
-        """(text, finish_reason, usage, metadata) pieces; usage only on the last, the refusal gate's
-        reading on the first. Call with the lock held."""
+        """(text, finish_reason, usage, metadata) pieces; usage only on the last, the refusal
+        probability on the first. Call with the lock held."""
         from llama_cpp import LogitsProcessorList
 
         engine = self._engine()
         # side_context: a short step beside the answers (a follow-up rewritten) runs in the second
         # context, so the answer prompt's system part stays read in the first
-        llama = engine.check_context() if options.get("side_context") else engine.load()
+        llama = engine.side_context() if options.get("side_context") else engine.load()
         max_tokens = int(options.get("max_tokens") or self.max_tokens)
         tokens, template_stop, criteria = self._fit(
             engine, [_as_dict(m) for m in messages], max_tokens, llama.n_ctx()
@@ -138,19 +127,13 @@ class LocalChatModel(BaseChatModel):
         base_stop = (
             [] if chat else [s for s in BASE_MODEL_STOP if not (single_line and s.startswith("\n"))]
         )
-        gate = options.get("refusal_gate")
-        reading, ban = self._read_refusal(llama, tokens, gate) if gate else ({}, None)
-        if gate and reading.get("refused_by_gate"):
-            usage = UsageMetadata(
-                input_tokens=len(tokens), output_tokens=0, total_tokens=len(tokens)
-            )
-            yield gate["text"], "refusal_gate", usage, reading
-            return
+        refusal = options.get("refusal_probability_of")
+        reading = self._read_refusal(llama, tokens, refusal) if refusal else {}
         # ``token_logprobs``: each piece carries the (token, log-probability) pairs chosen so far;
         # not with prompt-lookup drafts, where a step's input also holds the drafted tokens
         scored = options.get("token_logprobs") and engine.prompt_lookup_tokens <= 0
         recorder = ChosenTokenLogprobs(llama, len(tokens)) if scored else None
-        processors = [*(ban or []), *([recorder] if recorder else [])]
+        processors = [recorder] if recorder else []
         stream = llama.create_completion(
             prompt=tokens,
             max_tokens=max(1, min(max_tokens, llama.n_ctx() - len(tokens) - 1)),
@@ -190,20 +173,10 @@ class LocalChatModel(BaseChatModel):
         yield text if finish else "", finish or "length", usage, {}
 
     @staticmethod
-    def _read_refusal(llama: Any, tokens: list[int], gate: dict) -> tuple[dict, Any]:
-        """({"refusal_probability", "refused_by_gate"}, the logits processor that bans the refusal's
-        start)."""
-        from llama_cpp import LogitsProcessorList
-
-        prefix = refusal_prefix(llama, gate["text"])
-        probability = refusal_probability(llama, tokens, prefix)
-        threshold = gate.get("threshold")
-        reading = {
-            "refusal_probability": round(probability, 4),
-            "refused_by_gate": threshold is not None and probability >= threshold,
-        }
-        ban = LogitsProcessorList([BanPrefix(len(tokens), prefix)]) if gate.get("ban") else None
-        return reading, ban
+    def _read_refusal(llama: Any, tokens: list[int], refusal: str) -> dict:
+        """{"refusal_probability": P(the answer starts with the refusal sentence ``refusal``)}."""
+        prefix = refusal_prefix(llama, refusal)
+        return {"refusal_probability": round(refusal_probability(llama, tokens, prefix), 4)}
 
     def _fit(
         self, engine: LocalEngine, messages: list[dict], max_tokens: int, n_ctx: int

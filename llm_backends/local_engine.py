@@ -98,7 +98,7 @@ class LocalEngine:
         self.lock = threading.Lock()
         self._load_lock = threading.Lock()
         self._llama: Any = None
-        self._check_llama: Any = None
+        self._side_llama: Any = None
         self._formatter: Any = None
         self.state = "not loaded"
         self.error: str | None = None
@@ -145,16 +145,16 @@ class LocalEngine:
                 log.info("local model %s ready in %.1f s", self.name, self.load_s)
         return self._llama
 
-    def check_context(self) -> Any:
+    def side_context(self) -> Any:
         """A second llama.cpp context over the same file (the OS maps the weights once), for work
-        that must not evict the answer prompt's cache: the answer check (llm_backends.answer_check)
-        and rewriting a follow-up question (``side_context=True`` on a stream)."""
+        that must not evict the answer prompt's cache: rewriting a follow-up question
+        (``side_context=True`` on a stream)."""
         llama = self.load()
         with self._load_lock:
-            if self._check_llama is None:
+            if self._side_llama is None:
                 from llama_cpp import Llama
 
-                self._check_llama = Llama(
+                self._side_llama = Llama(
                     model_path=llama.model_path,
                     n_ctx=2048,
                     n_threads=self.n_threads,
@@ -162,7 +162,7 @@ class LocalEngine:
                     seed=0,
                     verbose=False,
                 )
-        return self._check_llama
+        return self._side_llama
 
     def _open(self) -> tuple[Any, Any]:
         try:

@@ -25,7 +25,6 @@ from language import CJK, detect_language
 __all__ = [
     "NO_ANSWER",
     "TEMPLATE_NAMES",
-    "answer_check_messages",
     "answer_messages",
     "condense_messages",
     "detect_language",
@@ -40,7 +39,7 @@ NO_ANSWER = {
     "zh": "知识库中没有找到与该问题相关的内容。",
     "en": "The knowledge base does not contain information about this question.",
 }
-TEMPLATE_NAMES = ("answer", "answer_check", "condense", "judge_faithfulness", "judge_relevance")
+TEMPLATE_NAMES = ("answer", "condense", "judge_faithfulness", "judge_relevance")
 _LANGS = ("zh", "en")
 _NO_CONTEXT = {"zh": "（无）", "en": "(none)"}
 _ROLE_LABELS = {
@@ -153,15 +152,6 @@ def answer_messages(
         else:
             messages.insert(0, SystemMessage(content=extra.strip()))
     return messages
-
-
-def answer_check_messages(
-    question: str, source: str, answer: str, lang: str, override_dir: str | None = None
-) -> list[BaseMessage]:
-    """Asks whether ``source`` (the text an answer cites) states ``answer`` to ``question``; the
-    model replies yes or no (llm_backends reads how sure it is)."""
-    template = load_template("answer_check", lang, override_dir)
-    return _messages(template, source=source, question=question, answer=answer)
 
 
 def _format_history(history: list[dict], lang: str) -> str:

@@ -1,10 +1,12 @@
-"""Does one sentence of the passages match the question? One signal of the refusal decision.
+"""Does one sentence of the passages match a text (a question, an answer)? As a refusal bar it did
+not carry from a tuning half to a report half (docs/benchmarks-history.md); it is kept as the way
+to find the sentence of a passage closest to a text.
 
 A passage about the right subject with the sentence that states the asked fact missing (a "near
 miss") still scores high as a whole: same subject, same words. The sentence that would answer is
 what is missing, so the best similarity between the question and a single sentence of the passages
 drops. This reads the embedding model's similarities, not word lists, so it carries to documents
-nobody here has read; its bar is fitted on a tuning half (bench/fit_bars.py).
+nobody here has read.
 """
 
 from __future__ import annotations

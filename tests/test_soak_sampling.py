@@ -1,10 +1,10 @@
-"""The soak's leak meter (bench/soak_sampling.py): a steady growth shows as its slope per hour,
+"""The soak's leak meter (bench/load/soak_sampling.py): a steady growth shows as its slope per hour,
 and a restart of the server, whose memory then starts afresh, does not read as a fall."""
 
 import os
 import threading
 
-from bench.soak_sampling import Sample, Sampler, slope_per_hour
+from bench.load.soak_sampling import Sample, Sampler, slope_per_hour
 
 
 def life(n: int, start_min: float, rss: list[float]) -> list[Sample]:

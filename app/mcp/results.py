@@ -57,9 +57,7 @@ class AnswerResult(BaseModel):
         None,
         description=(
             "relevance (no passage relevant enough) | names (a name asked about is not in the "
-            "passages) | sentence (no sentence of the passages comes close to the question) | "
-            "gate | confidence (the model was unsure of its answer's words) | check (asked after "
-            "its answer, the model was unsure a source states it) | model; null when answered"
+            "passages) | model (the model said the passages lack the answer); null when answered"
         ),
     )
     model: str = Field(description="provider:model that wrote the answer")

@@ -81,16 +81,7 @@ class AnswerService:
         profile = model_profile(config)
         chain_options = ChainOptions(
             k=options.k or s.search_k,
-            min_dense_score=s.min_dense_score,
-            min_cross_lingual_score=s.min_cross_lingual_score,
-            min_dense_score_en=s.min_dense_score_en,
-            refusal_threshold=s.refusal_threshold,
-            ban_refusal_start=s.ban_refusal_start,
-            min_sentence_score=s.min_sentence_score,
-            min_sentence_score_en=s.min_sentence_score_en,
-            min_span_logprob=s.min_span_logprob,
-            min_answer_check=s.min_answer_check,
-            min_answer_check_en=s.min_answer_check_en,
+            refusal=s.refusal_config(),
             context_tokens=s.context_tokens or profile.context_tokens,
             prompts_dir=s.prompts_dir,
             condense_history=profile.condense_history,
@@ -104,19 +95,15 @@ class AnswerService:
             options=chain_options,
             explain_error=lambda exc: explain_error(exc, config),
             missing_names=self._missing_names(kb) if s.check_names else None,
-            sentence_score=self.services.sentence_support.best_score,
             # the local model's own tokenizer (a remote one's may need a download)
             count_tokens=chat_model.get_num_tokens if config.provider == "local" else None,
         )
 
     def gate_signals(self, kb_name: str, question: str, k: int | None = None) -> dict:
-        """What the refusal gate reads before any model runs, for a question asked with no history:
-        the best dense score of the passages found, the names missing from them (None: the name
-        check is off) and the best sentence score of those in the question's language that the
-        model would read (None: none). The benchmarks fit the bars on these."""
-        import prompts
-        from answering import best_dense, context_blocks, texts_in_language
-        from llm_backends import model_profile
+        """What the refusal decision reads before any model runs, for a question asked with no
+        history: the best dense score of the passages found and the names missing from them (None:
+        the name check is off). bench.answers.fit_bars fits the bars on these."""
+        from answering import best_dense
 
         s = self.services.settings
         found = self._passages(kb_name, question, k or s.search_k, None)
@@ -124,16 +111,7 @@ class AnswerService:
         if s.check_names and found:
             kb = self.services.store.get(kb_name)
             missing = self._missing_names(kb)(question, [h.text for h in found])
-        budget = s.context_tokens or model_profile(self.services.llm_config()).context_tokens
-        same = texts_in_language(context_blocks(found, budget), prompts.detect_language(question))
-        by_passage = self.services.sentence_support.scores_by_passage(question, same)
-        scored = [x for x in by_passage if x is not None]
-        return {
-            "best_dense_score": best_dense(found),
-            "missing_names": missing,
-            "best_sentence_score": max(scored) if scored else None,
-            "sentence_scores": by_passage,  # per passage read, best first
-        }
+        return {"best_dense_score": best_dense(found), "missing_names": missing}
 
     def _missing_names(self, kb):
         """The name check against this knowledge base: a name it holds nowhere, passages

@@ -197,9 +197,13 @@ class AskResponse(BaseModel):
             "sentence where its answer starts; null when the model was not asked"
         ),
     )
-    refused_by: (
-        Literal["relevance", "names", "sentence", "gate", "confidence", "check", "model"] | None
-    ) = None
+    refused_by: Literal["relevance", "names", "model"] | None = Field(
+        None,
+        description=(
+            "relevance (no passage relevant enough) | names (a name asked about is not in the "
+            "passages) | model (the model said the passages lack the answer); null when answered"
+        ),
+    )
 
 
 class ErrorBody(BaseModel):

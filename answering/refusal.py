@@ -1,0 +1,112 @@
+"""The refusal decision in one place: what was read for one answer (``Evidence``) and who refuses
+(``decide``), with one typed config (``RefusalConfig``).
+
+Only gates that are on by default decide: the relevance bar (per language pair) and the name check.
+Gates that did not carry from a tuning half to a report half are gone (their figures are in
+docs/benchmarks-history.md); of what they read, the model's probability of starting the refusal
+sentence and the mean log-probability of the answer's first clause are still read and recorded
+(``Answer.signals``), gating nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import prompts
+from retrieval import Hit
+
+
+@dataclass(frozen=True)
+class RefusalConfig:
+    """The bars were chosen on tuning halves and reported on report halves (bench.answers.fit_bars,
+    docs/benchmarks.md)."""
+
+    # cosine similarity below which the best dense passage is irrelevant
+    min_dense_score: float = 0.84
+    # the bar when the best passage is in the other language than the question (cross-language
+    # similarities run lower); None: one bar for every pair of languages
+    min_cross_lingual_score: float | None = 0.76
+    # English questions over English passages (e5 similarities run lower); None: min_dense_score
+    min_dense_score_en: float | None = None
+    # refuse when the passages miss a name the question asks about
+    check_names: bool = True
+
+    def relevance_bar(self, question_lang: str, passage_lang: str | None) -> float:
+        if (
+            self.min_cross_lingual_score is not None
+            and passage_lang is not None
+            and passage_lang != question_lang
+        ):
+            return self.min_cross_lingual_score
+        if question_lang == "en" and self.min_dense_score_en is not None:
+            return self.min_dense_score_en
+        return self.min_dense_score
+
+
+@dataclass
+class Evidence:
+    """Every signal read for one answer: before the model (the passages found) and while it
+    answers (what the model wrote and how sure it was)."""
+
+    question_lang: str
+    passages: int = 0  # passages found
+    best_dense_score: float | None = None  # None: no dense score (dense search off)
+    best_dense_lang: str | None = None  # the language of that passage
+    keyword_matched: bool = False  # a keyword match among the passages
+    missing_names: list[str] | None = None  # names the passages miss (None: not checked)
+    # read while the model answers; recorded, gating nothing
+    refusal_probability: float | None = None  # P(the model starts the refusal sentence)
+    span_logprob: float | None = None  # mean log-probability of the answer's first clause
+    model_refused: bool = False  # the model wrote the refusal (or twice nothing of its own)
+    no_answer_twice: bool = False
+
+    @classmethod
+    def of_hits(cls, hits: list[Hit], question_lang: str) -> Evidence:
+        dense = [h for h in hits if h.dense_score is not None]
+        best = max(dense, key=lambda h: h.dense_score or 0.0) if dense else None
+        return cls(
+            question_lang=question_lang,
+            passages=len(hits),
+            best_dense_score=None if best is None else float(best.dense_score or 0.0),
+            best_dense_lang=None if best is None else prompts.detect_language(best.text),
+            keyword_matched=any(h.keyword_score for h in hits),
+        )
+
+    def signals(self) -> dict:
+        """The public record (``Answer.signals``): what the benchmarks and the eval read."""
+        out: dict = {
+            "best_dense_score": _rounded(self.best_dense_score),
+            "refusal_probability": self.refusal_probability,
+            "span_logprob": self.span_logprob,
+            "no_answer_twice": self.no_answer_twice,
+        }
+        if self.missing_names is not None:
+            out["missing_names"] = self.missing_names
+        return out
+
+
+def is_relevant(evidence: Evidence, config: RefusalConfig) -> bool:
+    """A dense match clears the bar (keyword matches count when dense search is off)."""
+    if not evidence.passages:
+        return False
+    if evidence.best_dense_score is None:
+        return evidence.keyword_matched
+    bar = config.relevance_bar(evidence.question_lang, evidence.best_dense_lang)
+    return evidence.best_dense_score >= bar
+
+
+def decide(evidence: Evidence, config: RefusalConfig) -> str | None:
+    """Who refuses: "relevance" (no passage clears the bar), "names" (the passages miss a name the
+    question asks about), "model" (the model wrote the refusal itself); None: answered. Before the
+    model runs, only the first two can refuse."""
+    if not is_relevant(evidence, config):
+        return "relevance"
+    if config.check_names and evidence.missing_names:
+        return "names"
+    if evidence.model_refused:
+        return "model"
+    return None
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)

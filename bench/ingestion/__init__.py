@@ -1,0 +1,1 @@
+"""Ingestion: how fast documents become chunks and vectors, and what the chunk size costs."""

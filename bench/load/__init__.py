@@ -1,0 +1,1 @@
+"""Load: the service under many clients, for hours, across replicas (latency, jobs, memory)."""
