@@ -4,7 +4,9 @@
 For each budget, CMRC 2018 (zh) and SQuAD (en) questions are asked with their own paragraphs (and
 the next ones, to fill the budget) as the sources, cut to the budget with the chain's own token
 estimate, through the real answer prompt and the shared engine (the system prompt stays in
-llama.cpp's cache, as in the server). Printed: prompt tokens and first-token time, p50 and p95.
+llama.cpp's cache, as in the server). Printed: prompt tokens and first-token time, p50 and p95,
+and the prompt-reading speed: the extra prompt tokens of the largest budget over the smallest,
+divided by the extra first-token time (the cached system part and the fixed costs cancel out).
 
     python -m bench.answers.first_token [--model qwen2.5-coder-1.5b]
     [--budgets 300,500,700,900,1200] [--questions 6]
@@ -54,7 +56,7 @@ def main() -> int:
         cases = load_cases(Path(args.qa_dir) / qa_file, args.questions)
         # warm the shared system prefix, as a running server has
         model.invoke(messages_for(cases[0], 300))
-        p50s = {}
+        p50s, tokens_p50 = {}, {}
         for budget in budgets:
             firsts, prompts_n = [], []
             for case in cases:
@@ -71,12 +73,29 @@ def main() -> int:
                 f" {statistics.median(firsts):.1f} s | {p95:.1f} s |",
                 flush=True,
             )
-            p50s[budget] = round(statistics.median(firsts), 1)
-        # the headline: first token p50 (s) at the smallest and the largest budget
+            p50s[budget] = statistics.median(firsts)
+            tokens_p50[budget] = statistics.median(prompts_n)
+        # the headline: first token p50 (s) at the smallest and the largest budget, reading speed
         ends = sorted({min(budgets), max(budgets)})
-        headline.append({"label": lang} | {f"p50_s@{b}": p50s[b] for b in ends})
+        speed = reading_speed(tokens_p50, p50s, ends)
+        if speed is not None:
+            print(f"{lang}: prompt reading {speed:.1f} tokens/s ({ends[0]} -> {ends[-1]} budget)")
+        headline.append(
+            {"label": lang}
+            | {f"p50_s@{b}": round(p50s[b], 1) for b in ends}
+            | {"prompt_tokens_per_s": None if speed is None else round(speed, 1)}
+        )
     record("answers.first_token", headline, command())
     return 0
+
+
+def reading_speed(tokens: dict, seconds: dict, ends: list[int]) -> float | None:
+    """Prompt tokens read per second between the smallest and the largest budget."""
+    low, high = ends[0], ends[-1]
+    extra_s = seconds[high] - seconds[low]
+    if high == low or extra_s <= 0:
+        return None
+    return (tokens[high] - tokens[low]) / extra_s
 
 
 def load_cases(path: Path, n: int) -> list[tuple[str, list[str]]]:
