@@ -22,12 +22,12 @@ class RefusalConfig:
     docs/benchmarks.md)."""
 
     # cosine similarity below which the best dense passage is irrelevant
-    min_dense_score: float = 0.84
+    min_dense_score: float = 0.865
     # the bar when the best passage is in the other language than the question (cross-language
     # similarities run lower); None: one bar for every pair of languages
     min_cross_lingual_score: float | None = 0.76
     # English questions over English passages (e5 similarities run lower); None: min_dense_score
-    min_dense_score_en: float | None = None
+    min_dense_score_en: float | None = 0.81
     # refuse when the passages miss a name the question asks about
     check_names: bool = True
 

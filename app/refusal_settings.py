@@ -6,28 +6,31 @@ from pydantic import BaseModel, Field
 
 from answering import RefusalConfig
 
+# the defaults are RefusalConfig's: the fitted bars live in one place
+
 
 class RefusalSettings(BaseModel):
     # both bars: bench.answers.fit_bars on every tuning-half question, the highest refusing at
     # most 0.02 of the answerable ones; reported on the report half (docs/benchmarks.md)
     min_dense_score: float = Field(
-        0.865, description="cosine similarity below which a dense-only hit is irrelevant"
+        RefusalConfig.min_dense_score,
+        description="cosine similarity below which a dense-only hit is irrelevant",
     )
-    min_cross_lingual_score: float = Field(
-        0.76,
+    min_cross_lingual_score: float | None = Field(
+        RefusalConfig.min_cross_lingual_score,
         description=(
             "the same bar when the best passage is in the other "
             "language than the question (cross-language similarities run lower)"
         ),
     )
     min_dense_score_en: float | None = Field(
-        0.81,
+        RefusalConfig.min_dense_score_en,
         description=(
             "the relevance bar for English questions over English passages (unset: min_dense_score)"
         ),
     )
     check_names: bool = Field(
-        True,
+        RefusalConfig.check_names,
         description=(
             "refuse when the passages miss a name (part-of-speech tagged) the "
             "question asks about (same-language questions only)"

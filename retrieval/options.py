@@ -31,8 +31,8 @@ class Reranker(Protocol):
 @dataclass(frozen=True)
 class SearchOptions:
     """How one search runs; every tuning value lives here (``as_dict`` goes into eval and bench
-    reports). Values measured with bench/search.py (docs/benchmarks.md says on which set each was
-    chosen)."""
+    reports). Values measured with bench/retrieval/search.py (docs/benchmarks.md says on which set
+    each was chosen)."""
 
     k: int = 5
     mode: SearchMode = "hybrid"
