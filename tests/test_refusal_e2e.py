@@ -62,7 +62,7 @@ def test_question_whose_words_the_knowledge_base_lacks_is_answered(chain):
     reason=(
         "known failure: the model's own refusal probability here is about 0.28, so it starts"
         " the refusal sentence itself in some runs (after other questions; alone it answered),"
-        " threshold off or on (docs/benchmarks.md, 'Refusals on a half nobody tuned on')"
+        " (docs/benchmarks-history.md, 'Refusals on a half nobody tuned on')"
     ),
     strict=False,
 )

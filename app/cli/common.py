@@ -40,12 +40,14 @@ def fail(message: str, code: int = 2) -> NoReturn:
 def open_kb(ops, name: str | None, create: bool = False) -> str:
     """The knowledge base's name (the default one when ``name`` is None), after checking it can be
     opened."""
-    from app.operations import OperationError
-    from retrieval import KBError
+    from app.operations import OperationError, user_message
+    from retrieval import EmbeddingMismatch, KBError
 
     name = name or ops.knowledge.default_kb
     try:
         ops.knowledge.open(name, create=create)
+    except EmbeddingMismatch as exc:  # the store is fine; this configuration cannot search it
+        fail(user_message(exc), 3)
     except (KBError, OperationError) as exc:
         fail(str(exc))
     except Exception as exc:  # an unreachable Chroma server, a broken data dir

@@ -1,5 +1,5 @@
-"""`kb ingest`, `kb kbs`, `kb docs`, `kb rm`, `kb create`, `kb drop`: knowledge bases and their
-documents."""
+"""`kb ingest`, `kb kbs`, `kb docs`, `kb rm`, `kb create`, `kb drop`, `kb reembed`: knowledge
+bases and their documents."""
 
 import json
 from pathlib import Path
@@ -55,7 +55,8 @@ def ingest(
 
 
 def kbs(as_json: JsonOpt = False):
-    """List knowledge bases with their document and chunk counts."""
+    """List knowledge bases with their document and chunk counts and the embedding model that
+    made their vectors."""
     try:
         infos = operations().knowledge.list_kbs()
     except Exception as exc:
@@ -66,9 +67,9 @@ def kbs(as_json: JsonOpt = False):
     from rich.console import Console
     from rich.table import Table
 
-    table = Table("knowledge base", "documents", "chunks")
+    table = Table("knowledge base", "documents", "chunks", "embedding model")
     for info in infos:
-        table.add_row(info.name, str(info.documents), str(info.chunks))
+        table.add_row(info.name, str(info.documents), str(info.chunks), info.embedding or "")
     Console().print(table if infos else "no knowledge bases yet: kb ingest PATH --kb NAME")
 
 
@@ -140,3 +141,35 @@ def drop(
     except KBError as exc:
         fail(str(exc))
     typer.echo(f"deleted {name}")
+
+
+def reembed(
+    name: Annotated[str, typer.Argument(help="knowledge-base name")],
+    as_json: JsonOpt = False,
+):
+    """Embed every passage of a knowledge base again with the configured embedding model
+    (KB_EMBEDDING, KB_EMBEDDING_MODEL), after that model changed. Searches go on using the old
+    vectors until the new ones are all written; then they are swapped in at once. Interrupted, it
+    resumes where it stopped when run again."""
+    from app.cli.progress import count_bar
+    from app.operations import user_message
+    from retrieval import KBError
+
+    ops = operations()
+    try:
+        with count_bar("embedding passages", quiet=as_json) as advance:
+            result = ops.knowledge.reembed(name, on_progress=advance)
+    except KBError as exc:
+        fail(user_message(exc))
+    except Exception as exc:  # an unreachable Chroma server, a broken data dir
+        fail(f"cannot open the knowledge-base store: {exc}", 3)
+    if as_json:
+        typer.echo(json.dumps(result.__dict__, ensure_ascii=False))
+    elif not result.changed:
+        typer.echo(
+            f"{name} is already embedded with the configured model ({result.passages} passages)"
+        )
+    else:
+        resumed = result.passages - result.embedded
+        note = f", {resumed} done by an earlier run" if resumed else ""
+        typer.echo(f"re-embedded {name}: {result.passages} passages{note}")

@@ -1,6 +1,9 @@
 """Ingest progress on the terminal: a bar over files and one over chunks (`kb eval
 --build-from-contexts`)."""
 
+import contextlib
+from collections.abc import Callable, Iterator
+
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -74,3 +77,21 @@ def progress_bar(console: Console, transient: bool = False) -> Progress:
         console=console,
         transient=transient,
     )
+
+
+@contextlib.contextmanager
+def count_bar(description: str, quiet: bool = False) -> Iterator[Callable[[int, int], None]]:
+    """A bar for work counted in items: yields ``advance(done, total)``. On a pipe or log, one line
+    per tenth of the work instead; ``quiet``: nothing on stdout (``--json``), lines on stderr."""
+    console = Console(stderr=quiet)
+    with progress_bar(console) as progress:
+        task = progress.add_task(description, total=None)
+        step = {"next": 0}
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+            if not console.is_terminal and (done >= step["next"] or done == total):
+                console.print(f"{description}: {done}/{total}", highlight=False)
+                step["next"] = done + max(1, total // 10)
+
+        yield advance

@@ -47,10 +47,15 @@ def user_message(exc: BaseException) -> str:
     """One readable sentence for the errors users can cause or fix; a generic line (and a logged
     trace) otherwise."""
     from llm_backends import LLMBackendError
-    from retrieval import KBError
+    from retrieval import EmbeddingMismatch, KBError
 
     if isinstance(exc, LLMBackendError):
         return exc.message
+    if isinstance(exc, EmbeddingMismatch):
+        return (
+            f"{exc}. Set KB_EMBEDDING and KB_EMBEDDING_MODEL back to the model that made it, or "
+            f"run `kb reembed '{exc.kb_name}'` to embed its passages again with the configured one"
+        )
     if isinstance(exc, OperationError):
         return exc.message
     if isinstance(exc, KBError):

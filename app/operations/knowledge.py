@@ -57,6 +57,11 @@ class KnowledgeService:
     def create(self, name: str):
         return self.services.store.create(name)
 
+    def reembed(self, name: str, on_progress=None):
+        """Embed every passage of ``name`` again with the configured model (``retrieval.
+        ReembedResult``); a run cut short resumes where it stopped."""
+        return self.services.store.reembed(name, on_progress)
+
     def drop(self, name: str) -> None:
         kb_id = self.open(name).id
         self.services.store.delete(name)

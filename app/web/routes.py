@@ -106,7 +106,8 @@ def list_kbs(kbs: KnowledgeService = Depends(knowledge)):
     responses={409: {"model": schemas.ErrorBody}},
 )
 def create_kb(body: schemas.KBCreate, kbs: KnowledgeService = Depends(knowledge)):
-    return {"name": kbs.create(body.name).name, "documents": 0, "chunks": 0}
+    name = kbs.create(body.name).name
+    return next(i.__dict__ for i in kbs.list_kbs() if i.name == name)
 
 
 @router.delete("/kbs/{name}", status_code=204, tags=["knowledge bases"], responses=_ERRORS)

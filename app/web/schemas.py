@@ -74,6 +74,9 @@ class KBSummary(BaseModel):
     name: str
     documents: int
     chunks: int
+    embedding: str | None = Field(
+        None, description="the embedding model that made its vectors (null: not stamped yet)"
+    )
 
 
 class DocumentInfo(BaseModel):
