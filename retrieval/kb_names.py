@@ -8,8 +8,6 @@ from dataclasses import dataclass
 
 MAX_KB_NAME = 64
 PREFIX = "kb_"  # every knowledge base's Chroma collections start with it
-DOCS_SUFFIX = "__docs"  # its document registry: store id + this
-VECTORS_KEY = "vectors"  # registry metadata: the chunks' collection, when not the store id
 
 
 class KBError(Exception):
@@ -58,14 +56,3 @@ def store_id(name: str) -> str:
     slug = re.sub(r"[^a-zA-Z0-9]+", "-", name).strip("-").lower()[:24]
     digest = hashlib.sha1(name.encode("utf-8")).hexdigest()[:12]
     return f"{PREFIX}{slug + '-' if slug else ''}{digest}"
-
-
-def vectors_collection(kb_id: str, registry_metadata) -> str:
-    """The collection holding a knowledge base's chunks: its store id, or the one ``reembed``
-    filled and swapped in (named in the registry's metadata)."""
-    return str((registry_metadata or {}).get(VECTORS_KEY) or kb_id)
-
-
-def collection_of(kb_id: str, collection_name: str) -> bool:
-    """Is this Chroma collection one of the knowledge base's (chunks, registry, a re-embedding)?"""
-    return collection_name == kb_id or collection_name.startswith(kb_id + "__")

@@ -5,6 +5,7 @@ from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
+from retrieval.collections import DOCS_SUFFIX, collection_of
 from retrieval.context import index_text
 from retrieval.embedding_identity import (
     EmbeddingIdentity,
@@ -15,16 +16,7 @@ from retrieval.embedding_identity import (
     write_stamp,
 )
 from retrieval.embeddings import embedding_name, embedding_provider
-from retrieval.kb_names import (
-    DOCS_SUFFIX,
-    PREFIX,
-    KBExists,
-    KBInfo,
-    KBNotFound,
-    collection_of,
-    store_id,
-    validate_kb_name,
-)
+from retrieval.kb_names import PREFIX, KBExists, KBInfo, KBNotFound, store_id, validate_kb_name
 from retrieval.keyword import KeywordIndex, Tokenizer
 from retrieval.reembed import ReembedResult, reembed_collections
 from retrieval.registry import DocumentRegistry

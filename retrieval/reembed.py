@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from langchain_core.embeddings import Embeddings
 
 from retrieval.chunk_ids import chunk_id
+from retrieval.collections import DOCS_SUFFIX, VECTORS_KEY, collection_of
 from retrieval.context import index_text
 from retrieval.embedding_identity import METADATA_KEY, EmbeddingIdentity, read_stamp
-from retrieval.kb_names import DOCS_SUFFIX, VECTORS_KEY, collection_of
 
 BATCH = 32
 

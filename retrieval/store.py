@@ -8,8 +8,9 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 
 from retrieval.chunk_ids import chunk_id, neighbour_id
+from retrieval.collections import open_collections
 from retrieval.context import index_text
-from retrieval.kb_names import DOCS_SUFFIX, store_id, vectors_collection
+from retrieval.kb_names import store_id
 from retrieval.keyword import KeywordIndex
 from retrieval.keyword_sync import KeywordSync
 from retrieval.registry import HIDDEN_STATES, DocumentRecord, DocumentRegistry
@@ -40,20 +41,11 @@ class KnowledgeBase:
         self.chunk_context = chunk_context
         self.id = store_id(name)
         self._client = client
-        self.registry = DocumentRegistry(
-            client.get_or_create_collection(
-                self.id + DOCS_SUFFIX, metadata={"kb_name": name}, embedding_function=None
-            )
-        )
-        # the chunks' collection: the KB's id, or the one `reembed` filled and swapped in
-        self.vectors_name = vectors_collection(self.id, self.registry.collection.metadata)
-        self.collection = client.get_or_create_collection(
-            self.vectors_name,
-            metadata={"kb_name": name, "hnsw:space": "cosine"},
-            embedding_function=None,
-        )
+        registry, self.collection = open_collections(client, self.id, name)
+        self.registry = DocumentRegistry(registry)
+        # the same chunks as a LangChain VectorStore
         self.vectors = Chroma(
-            client=client, collection_name=self.vectors_name, embedding_function=embeddings
+            client=client, collection_name=self.collection.name, embedding_function=embeddings
         )
         self._embeddings = embeddings
         self.keyword = keyword
