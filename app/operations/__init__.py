@@ -8,6 +8,7 @@ web UI, the CLI and the MCP server each hold one and never reach past it.
 from dataclasses import dataclass
 
 from app.operations.answers import AnswerService, AskOptions
+from app.operations.archives import ArchiveService
 from app.operations.errors import (
     DiskFull,
     FileTooLarge,
@@ -49,14 +50,21 @@ class Operations:
     search: SearchService
     answers: AnswerService
     sources: SourceService
+    archives: ArchiveService
 
     @classmethod
     def over(cls, services: Services, run_jobs: bool | None = None) -> "Operations":
         """``run_jobs``: run ingestion jobs in this process (default: only when no queue is
         configured)."""
         search, knowledge = SearchService(services), KnowledgeService(services, run_jobs)
+        answers = AnswerService(services, search)
         return cls(
-            services, knowledge, search, AnswerService(services, search), SourceService(knowledge)
+            services,
+            knowledge,
+            search,
+            answers,
+            SourceService(knowledge),
+            ArchiveService(knowledge),
         )
 
     @classmethod
@@ -94,6 +102,7 @@ class Operations:
 __all__ = [
     "AnswerLane",
     "AnswerService",
+    "ArchiveService",
     "AskOptions",
     "Busy",
     "DiskFull",
