@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 
 from langchain_core.embeddings import Embeddings
 
+from retrieval.collections import set_metadata
 from retrieval.kb_names import KBError
 
 PROBE_TEXT = "kb-assistant 嵌入模型指纹 / embedding fingerprint: 知识库检索 retrieval of passages"
@@ -90,9 +91,7 @@ def read_stamp(collection) -> EmbeddingIdentity | None:
 
 def write_stamp(collection, identity: EmbeddingIdentity) -> None:
     """Stamp ``identity`` on a registry collection, keeping its other metadata."""
-    metadata = dict(collection.metadata or {})
-    metadata[METADATA_KEY] = identity.to_json()
-    collection.modify(metadata=metadata)
+    set_metadata(collection, {METADATA_KEY: identity.to_json()})
 
 
 def stored_vectors_match(samples: list[tuple[list[str], list[float]]], embeddings) -> bool:

@@ -15,7 +15,13 @@ from dataclasses import dataclass
 from langchain_core.embeddings import Embeddings
 
 from retrieval.chunk_ids import chunk_id
-from retrieval.collections import DOCS_SUFFIX, VECTORS_KEY, collection_of
+from retrieval.collections import (
+    DOCS_SUFFIX,
+    VECTORS_KEY,
+    collection_of,
+    set_metadata,
+    vectors_collection,
+)
 from retrieval.context import index_text
 from retrieval.embedding_identity import METADATA_KEY, EmbeddingIdentity, read_stamp
 
@@ -48,12 +54,11 @@ def reembed_collections(
     """Re-embed knowledge base ``kb_id``'s passages with ``embeddings`` (whose identity is
     ``identity``) and swap them in. ``on_progress(done, total)`` after each batch."""
     registry = client.get_collection(kb_id + DOCS_SUFFIX, embedding_function=None)
-    meta = dict(registry.metadata or {})
-    current = str(meta.get(VECTORS_KEY) or kb_id)
+    current = vectors_collection(kb_id, registry.metadata)
     stamp = read_stamp(registry)
     if stamp is not None and stamp.same_model(identity):
         _remove_leftovers(client, kb_id, keep=current)
-        return ReembedResult(kb_name, _count(registry), 0, current, changed=False)
+        return ReembedResult(kb_name, len(_indexed_chunk_ids(registry)), 0, current, False)
     source = client.get_collection(current, embedding_function=None)
     target_name = target_collection(kb_id, identity)
     target = client.get_or_create_collection(
@@ -68,11 +73,11 @@ def reembed_collections(
         if on_progress:
             on_progress(min(start + BATCH, len(ids)), len(ids))
     # documents indexed by another process meanwhile: copied before the swap
-    late = [i for i in _indexed_chunk_ids(registry) if i not in set(ids)]
+    seen = set(ids)
+    late = [i for i in _indexed_chunk_ids(registry) if i not in seen]
     embedded += _copy_batch(source, target, late, embeddings, chunk_context) if late else 0
-    meta[VECTORS_KEY] = target_name
-    meta[METADATA_KEY] = identity.to_json()
-    registry.modify(metadata=meta)  # the swap: one write
+    # the swap: one write
+    set_metadata(registry, {VECTORS_KEY: target_name, METADATA_KEY: identity.to_json()})
     _remove_leftovers(client, kb_id, keep=target_name)
     return ReembedResult(kb_name, len(ids) + len(late), embedded, target_name, changed=True)
 
@@ -102,10 +107,6 @@ def _indexed_chunk_ids(registry) -> list[str]:
         for doc_id, meta in zip(found["ids"], found["metadatas"])
         for n in range(int((meta or {}).get("chunks", 0)))
     ]
-
-
-def _count(registry) -> int:
-    return len(_indexed_chunk_ids(registry))
 
 
 def _remove_leftovers(client, kb_id: str, keep: str) -> None:

@@ -1,7 +1,6 @@
 """Export a knowledge base to one archive file and import it again, on this machine or another
 (retrieval/archive.py holds the format). Originals travel with it."""
 
-import uuid
 from pathlib import Path
 
 from app.operations.knowledge import KnowledgeService
@@ -45,11 +44,7 @@ class ArchiveService:
             originals = self.knowledge.originals
 
             def keep(kb_id, record, data: bytes) -> None:
-                final = originals.path(kb_id, record.doc_id, record.source)
-                final.parent.mkdir(parents=True, exist_ok=True)
-                partial = final.with_name(f".{uuid.uuid4().hex}.partial")
-                partial.write_bytes(data)
-                partial.replace(final)
+                originals.keep_bytes(kb_id, record.doc_id, record.source, data)
 
             try:
                 return import_archive(

@@ -35,9 +35,17 @@ class OriginalFiles:
         target = self.path(kb_id, doc_id, source)
         if target.exists() or not original.is_file():
             return
+        self._write(target, lambda partial: shutil.copyfile(original, partial))
+
+    def keep_bytes(self, kb_id: str, doc_id: str, source: str, data: bytes) -> None:
+        """Keep an original that arrived as bytes (an imported archive's)."""
+        self._write(self.path(kb_id, doc_id, source), lambda partial: partial.write_bytes(data))
+
+    @staticmethod
+    def _write(target: Path, fill) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         partial = target.with_name(f".{uuid.uuid4().hex}.partial")
-        shutil.copyfile(original, partial)
+        fill(partial)
         partial.replace(target)  # atomic: a reader never sees half a file
 
     def remove(self, kb_id: str, doc_id: str, source: str) -> None:
