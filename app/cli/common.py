@@ -19,7 +19,7 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON out
 def operations():
     """The operations over settings from the environment and .env
     (``app.operations.Operations``)."""
-    from app.operations import Operations
+    from app.operations import DataDirTooNew, Operations
 
     # First use writes the packaged model out (~1 GB): show its progress lines on stderr.
     llm_log = logging.getLogger("kb.llm")
@@ -29,7 +29,10 @@ def operations():
         llm_log.addHandler(handler)
         llm_log.setLevel(logging.INFO)
         llm_log.propagate = False
-    return Operations.from_settings()
+    try:
+        return Operations.from_settings()
+    except DataDirTooNew as exc:
+        fail(str(exc), 3)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

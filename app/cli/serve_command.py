@@ -18,13 +18,19 @@ def serve(
 
     import uvicorn
 
+    from app.cli.common import fail
+    from app.operations import DataDirTooNew
     from app.web import create_app
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     typer.echo(f"kb-assistant: UI http://{host}:{port}/  API docs http://{host}:{port}/docs")
-    uvicorn.run(create_app(with_ui=ui), host=host, port=port, log_level="info")
+    try:
+        app = create_app(with_ui=ui)
+    except DataDirTooNew as exc:
+        fail(str(exc), 3)
+    uvicorn.run(app, host=host, port=port, log_level="info")
 
 
 def worker():
@@ -37,7 +43,7 @@ def worker():
     import signal
 
     from app.cli.common import fail
-    from app.operations import Operations
+    from app.operations import DataDirTooNew, Operations
     from app.settings import Settings
 
     logging.basicConfig(
@@ -47,7 +53,10 @@ def worker():
     if not settings.queue_url:
         fail("KB_QUEUE_URL is not set: without a shared queue, `kb serve` runs ingestion itself")
     Operations.import_parts()  # before the job threads start importing them
-    ops = Operations.from_settings(settings, run_jobs=True)
+    try:
+        ops = Operations.from_settings(settings, run_jobs=True)
+    except DataDirTooNew as exc:
+        fail(str(exc), 3)
 
     def stop(signum, frame):
         typer.echo(

@@ -6,9 +6,11 @@ web UI, the CLI and the MCP server each hold one and never reach past it.
 """
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from app.operations.answers import AnswerService, AskOptions
 from app.operations.archives import ArchiveService
+from app.operations.data_dir import DataDirTooNew, prepare_data_dir
 from app.operations.errors import (
     DiskFull,
     FileTooLarge,
@@ -71,7 +73,9 @@ class Operations:
     def from_settings(
         cls, settings: Settings | None = None, run_jobs: bool | None = None
     ) -> "Operations":
-        return cls.over(Services(settings or Settings()), run_jobs)
+        settings = settings or Settings()
+        prepare_data_dir(Path(settings.data_dir))
+        return cls.over(Services(settings), run_jobs)
 
     @staticmethod
     def import_parts() -> None:
@@ -105,6 +109,7 @@ __all__ = [
     "ArchiveService",
     "AskOptions",
     "Busy",
+    "DataDirTooNew",
     "DiskFull",
     "FileTooLarge",
     "InvalidRequest",
