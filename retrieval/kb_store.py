@@ -139,6 +139,9 @@ class KnowledgeBaseStore:
         with self._lock:
             if self.exists(name):
                 raise KBExists(f"knowledge base '{name}' already exists")
+            # what a killed import of this name left (hidden, never listed) starts over
+            self._discard_collections(store_id(name))
+            self._open.pop(name, None)
             return self._opened(name, created=True, hidden=True)
 
     def finish_import(self, name: str) -> None:

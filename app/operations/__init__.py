@@ -22,6 +22,7 @@ from app.operations.errors import (
     user_message,
 )
 from app.operations.jobs import Job, JobManager
+from app.operations.kb_jobs import KnowledgeBaseJobs
 from app.operations.knowledge import KnowledgeService
 from app.operations.lane import AnswerLane, Busy, Queued, TurnStream
 from app.operations.search import SearchService
@@ -53,20 +54,22 @@ class Operations:
     answers: AnswerService
     sources: SourceService
     archives: ArchiveService
+    kb_jobs: KnowledgeBaseJobs  # re-embedding and imports on the durable job queue
 
     @classmethod
     def over(cls, services: Services, run_jobs: bool | None = None) -> "Operations":
         """``run_jobs``: run ingestion jobs in this process (default: only when no queue is
         configured)."""
         search, knowledge = SearchService(services), KnowledgeService(services, run_jobs)
-        answers = AnswerService(services, search)
+        answers, archives = AnswerService(services, search), ArchiveService(knowledge)
         return cls(
             services,
             knowledge,
             search,
             answers,
             SourceService(knowledge),
-            ArchiveService(knowledge),
+            archives,
+            KnowledgeBaseJobs(knowledge, archives),  # before any job runs: it adds their kinds
         )
 
     @classmethod
@@ -116,6 +119,7 @@ __all__ = [
     "Job",
     "JobManager",
     "KBNotFound",
+    "KnowledgeBaseJobs",
     "KnowledgeService",
     "NotFound",
     "OperationError",

@@ -60,6 +60,7 @@ class Job:
     status: str = "running"  # running | done | cancelled
     created: float = field(default_factory=time.time)
     cancel_requested: bool = False
+    kind: str = "ingest"  # ingest (files) | reembed | import | import-replace (one archive)
 
     @property
     def progress(self) -> float:
@@ -82,6 +83,7 @@ class Job:
         return {
             "job_id": self.id,
             "kb": self.kb,
+            "kind": self.kind,
             "status": self.status,
             "progress": self.progress,
             "elapsed_s": round(time.time() - self.created, 1),
@@ -112,4 +114,5 @@ class Job:
             record["status"],
             record["created"],
             bool(record.get("cancel_requested")),
+            record.get("kind") or "ingest",
         )

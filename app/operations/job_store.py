@@ -36,6 +36,8 @@ _COLUMNS = [
         for name in ("pages_done", "pages_total", "chunks_done", "chunks_total")
     ],
     ("job_files", "stage", "TEXT"),
+    # ingest | reembed | import | import-replace
+    ("jobs", "kind", "TEXT NOT NULL DEFAULT 'ingest'"),
     *[("job_files", name, "DOUBLE PRECISION") for name in ("started", "embed_started", "finished")],
 ]
 PROGRESS_FIELDS = (
@@ -48,6 +50,7 @@ PROGRESS_FIELDS = (
     "embed_started",
     "finished",
 )
+_JOB_COLUMNS = ("id", "kb", "status", "created", "finished", "cancel_requested", "kind")
 _FILE_COLUMNS = ("idx", "source", "path", "status", "doc_id", "error", "chunks", *PROGRESS_FIELDS)
 
 
@@ -100,11 +103,18 @@ class JobStore:
         raise NotImplementedError
 
     # --- jobs ----------------------------------------------------------------------------------
-    def create(self, job_id: str, kb: str, files: list[tuple[Path, str]], created: float) -> None:
+    def create(
+        self,
+        job_id: str,
+        kb: str,
+        files: list[tuple[Path, str]],
+        created: float,
+        kind: str = "ingest",
+    ) -> None:
         with self._tx() as run:
             run(
-                "INSERT INTO jobs (id, kb, status, created) VALUES (?, ?, 'running', ?)",
-                (job_id, kb, created),
+                "INSERT INTO jobs (id, kb, status, created, kind) VALUES (?, ?, 'running', ?, ?)",
+                (job_id, kb, created, kind),
             )
             for i, (path, source) in enumerate(files):
                 run(
@@ -204,7 +214,8 @@ class JobStore:
     def get(self, job_id: str) -> dict | None:
         with self._tx() as run:
             rows = run(
-                "SELECT id, kb, status, created, finished, cancel_requested FROM jobs WHERE id = ?",
+                "SELECT id, kb, status, created, finished, cancel_requested, kind FROM jobs "
+                "WHERE id = ?",
                 (job_id,),
             )
             if not rows:
@@ -213,7 +224,7 @@ class JobStore:
                 f"SELECT {', '.join(_FILE_COLUMNS)} FROM job_files WHERE job_id = ? ORDER BY idx",
                 (job_id,),
             )
-        job = dict(zip(("id", "kb", "status", "created", "finished", "cancel_requested"), rows[0]))
+        job = dict(zip(_JOB_COLUMNS, rows[0]))
         job["files"] = [dict(zip(_FILE_COLUMNS, f)) for f in files]
         return job
 

@@ -51,7 +51,8 @@ class JobManager:
         poll_s: float = 0.5,
         patience: Patience | None = None,
     ):
-        self._ingest, self._store, self._uploads, self._keep_s = ingest, store, uploads_dir, keep_s
+        self._store, self._uploads, self._keep_s = store, uploads_dir, keep_s
+        self._runners: dict[str, IngestFn] = {"ingest": ingest}
         self.run_here, self.worker_id = run_here, worker_id or default_worker_id()
         self._lease_s, self._poll_s = lease_s, poll_s
         self._patience = patience or Patience()  # how long a job waits out a store that is away
@@ -65,10 +66,17 @@ class JobManager:
     def store(self) -> JobStore:
         return self._store
 
-    def submit(self, kb_name: str, files: list[tuple[Path, str]]) -> Job:
+    def add_kind(self, kind: str, runner: IngestFn) -> None:
+        """Jobs of ``kind`` are run by ``runner``, called like the ingest function: (knowledge
+        base, [(path, source)], progress, should_stop), reporting through the same progress."""
+        self._runners[kind] = runner
+
+    def submit(self, kb_name: str, files: list[tuple[Path, str]], kind: str = "ingest") -> Job:
         """Recorded durably before it returns: the job survives a crash from here on."""
-        job = Job(uuid.uuid4().hex, kb_name, [JobFile(source) for _, source in files])
-        self._store.create(job.id, kb_name, files, job.created)
+        if kind not in self._runners:
+            raise ValueError(f"unknown job kind {kind!r}")
+        job = Job(uuid.uuid4().hex, kb_name, [JobFile(source) for _, source in files], kind=kind)
+        self._store.create(job.id, kb_name, files, job.created, kind)
         if self.run_here:
             with self._lock:
                 self._live[job.id] = job
@@ -169,16 +177,17 @@ class JobManager:
             patience=self._patience,
             should_stop=should_stop,
         )
+        runner = self._runners.get(job.kind)
         try:
-            self._ingest(
-                job.kb, [(path, source) for path, source, _ in left], progress, should_stop
-            )
+            if runner is None:  # recorded by a newer release; another worker may know it
+                raise RuntimeError(f"this worker cannot run jobs of kind {job.kind!r}")
+            runner(job.kb, [(path, source) for path, source, _ in left], progress, should_stop)
         except Interrupted:  # stopped while a store was away: left for the next worker
             log.info("ingest job %s stopped while waiting for a store", job.id)
             if job.cancel_requested:
                 self._end_pending(job, "cancelled", "cancelled before it was stored")
         except Exception as exc:  # the store itself failed: every unfinished file says why
-            log.error("ingest job %s failed: %s", job.id, exc)
+            log.error("%s job %s failed: %s", job.kind, job.id, exc)
             self._end_pending(job, "failed", f"the knowledge-base store failed: {exc}")
         finally:
             lease.stop()

@@ -122,8 +122,11 @@ class KnowledgeService:
 
     def submit(self, kb_name: str, files: list[tuple[Path, str]]) -> Job:
         """Ingest in the background; the job reports progress per file and per chunk."""
+        return self.submit_kind(kb_name, files, "ingest")
+
+    def submit_kind(self, kb_name: str, files: list[tuple[Path, str]], kind: str) -> Job:
         with _job_store_call(self.disk):
-            return self.jobs.submit(kb_name, files)
+            return self.jobs.submit(kb_name, files, kind)
 
     def job(self, job_id: str) -> Job:
         with _job_store_call():

@@ -13,6 +13,7 @@ from app.ui import chat as talk
 from app.ui import conversations as conv
 from app.ui import documents as docs
 from app.ui import handlers as act
+from app.ui.keeping import build_keeping
 
 INTRO = (
     "# 知识库助手 Knowledge-base assistant\n"
@@ -171,6 +172,7 @@ def build_ui(ops) -> gr.Blocks:
                                 "确认删除 Delete", variant="stop", elem_id="confirm-delete-btn"
                             )
                             cancel = gr.Button("取消 Cancel", elem_id="cancel-delete-btn")
+                        build_keeping(ops, kb)
 
         # --- events ---------------------------------------------------------------------------
         docs_out = [docs_table, doc_pick, kb_summary]

@@ -52,7 +52,14 @@ def install_error_handlers(app: FastAPI) -> None:
     from app.operations import Busy, DiskFull, OperationError, user_message
     from app.web.waiting import AnswerFailed, ClientLeft
     from llm_backends import LLMBackendError
-    from retrieval import EmbeddingMismatch, InvalidKBName, KBExists, KBNotFound, is_disk_full
+    from retrieval import (
+        ArchiveError,
+        EmbeddingMismatch,
+        InvalidKBName,
+        KBExists,
+        KBNotFound,
+        is_disk_full,
+    )
 
     async def not_found(request: Request, exc: Exception) -> Response:
         if not _is_openai(request):
@@ -111,6 +118,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(KBNotFound, not_found)
     app.add_exception_handler(KBExists, plain(409))
     app.add_exception_handler(InvalidKBName, plain(422))
+    app.add_exception_handler(ArchiveError, plain(422, code="invalid_archive"))
     # the knowledge base is fine, the configured embedding model is not the one that made it
     app.add_exception_handler(
         EmbeddingMismatch, plain(409, user_message, code="embedding_mismatch")

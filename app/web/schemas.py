@@ -129,6 +129,7 @@ class JobFileInfo(BaseModel):
 class JobInfo(BaseModel):
     job_id: str
     kb: str
+    kind: Literal["ingest", "reembed", "import", "import-replace"] = "ingest"
     status: Literal["running", "done", "cancelled"]
     progress: float = Field(ge=0, le=1)
     elapsed_s: float = 0.0
@@ -260,3 +261,8 @@ class PageHighlights(BaseModel):
     boxes: list[list[float]] = Field(
         description="highlighted areas as [x0, y0, x1, y1] in image pixels"
     )
+
+
+class KBJobAccepted(BaseModel):
+    job_id: str
+    kb: str = Field(description="the knowledge base the job works on")

@@ -16,6 +16,7 @@ def create_api(ops) -> FastAPI:
     """The REST API alone, over ``ops`` (an ``app.operations.Operations``)."""
     from fastapi import Depends, FastAPI
 
+    from app.web.archive_routes import router as archive_router
     from app.web.deps import require_api_key
     from app.web.errors import install_error_handlers
     from app.web.openai_route import chat_completions_router
@@ -32,6 +33,7 @@ def create_api(ops) -> FastAPI:
     api.include_router(public)
     api.include_router(router)
     api.include_router(source_router)
+    api.include_router(archive_router)
     api.include_router(chat_completions_router, dependencies=[Depends(require_api_key)])
     if ops.settings.mcp:
         from app.web.mcp_mount import mount_mcp
