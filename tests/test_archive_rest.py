@@ -1,6 +1,7 @@
 """Keeping and moving a knowledge base over REST (issue 39, items 2-3): download an archive, upload
 it under another name (a durable job, then the same search results), refuse a damaged archive and
-an existing name with nothing written, and re-embed as a job. Behind KB_API_KEYS like every route."""
+an existing name with nothing written, and re-embed as a job. Behind KB_API_KEYS like every
+route."""
 
 import io
 import zipfile
