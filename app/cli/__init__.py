@@ -15,6 +15,7 @@ from app.cli.eval_command import eval_cmd
 from app.cli.kb_commands import create, docs, drop, ingest, kbs, reembed, rm
 from app.cli.mcp_command import mcp
 from app.cli.serve_command import serve, worker
+from app.cli.sync_command import sync
 from app.settings import prepare_process_env
 
 app = typer.Typer(
@@ -26,7 +27,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for command in (ingest, kbs, docs, search, ask, rm, create, drop, reembed, serve, worker, mcp):
+COMMANDS = (ingest, sync, kbs, docs, search, ask, rm, create, drop, reembed, serve, worker, mcp)
+for command in COMMANDS:
     app.command()(command)
 app.command("eval")(eval_cmd)
 app.command()(export)

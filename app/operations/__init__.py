@@ -27,6 +27,7 @@ from app.operations.knowledge import KnowledgeService
 from app.operations.lane import AnswerLane, Busy, Queued, TurnStream
 from app.operations.search import SearchService
 from app.operations.sources import SourceService
+from app.operations.sync import FolderSync, SyncPlan, SyncResult
 from app.services import Services
 from app.settings import Settings
 from retrieval import KBNotFound  # an unknown knowledge base, as every door names it
@@ -55,6 +56,7 @@ class Operations:
     sources: SourceService
     archives: ArchiveService
     kb_jobs: KnowledgeBaseJobs  # re-embedding and imports on the durable job queue
+    folders: FolderSync  # `kb sync`
 
     @classmethod
     def over(cls, services: Services, run_jobs: bool | None = None) -> "Operations":
@@ -70,6 +72,7 @@ class Operations:
             SourceService(knowledge),
             archives,
             KnowledgeBaseJobs(knowledge, archives),  # before any job runs: it adds their kinds
+            FolderSync(knowledge),
         )
 
     @classmethod
@@ -116,6 +119,7 @@ __all__ = [
     "DiskFull",
     "FileTooLarge",
     "InvalidRequest",
+    "FolderSync",
     "Job",
     "JobManager",
     "KBNotFound",
@@ -127,6 +131,8 @@ __all__ = [
     "Queued",
     "SearchService",
     "SourceService",
+    "SyncPlan",
+    "SyncResult",
     "TurnStream",
     "Unavailable",
     "UnsupportedFile",

@@ -57,6 +57,9 @@ class KnowledgeService:
     def create(self, name: str):
         return self.services.store.create(name)
 
+    def exists(self, name: str) -> bool:
+        return self.services.store.exists(name)
+
     def reembed(self, name: str, on_progress=None):
         """Embed every passage of ``name`` again with the configured model (``retrieval.
         ReembedResult``); a run cut short resumes where it stopped."""
