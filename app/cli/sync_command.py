@@ -11,6 +11,7 @@ import typer
 from app.cli.common import JsonOpt, KBOpt, fail, open_kb, operations
 
 DEBOUNCE_MS = 2000  # an editor's save or a copy of many files arrives as one round
+RESCAN_MS = 30_000
 
 
 def sync(
@@ -42,14 +43,17 @@ def sync(
         ops.knowledge.shutdown()
 
 
-def _round(ops, name: str, folder: Path, dry_run: bool, as_json: bool) -> None:
+def _round(
+    ops, name: str, folder: Path, dry_run: bool, as_json: bool, quiet_when_in_sync: bool = False
+) -> None:
     from app.cli.job_follow import follow_job
     from app.operations import OperationError, user_message
 
     try:
         plan = ops.folders.plan(name, folder)
         if dry_run or plan.empty:
-            _say_plan(name, plan, dry_run, as_json)
+            if not (plan.empty and quiet_when_in_sync):
+                _say_plan(name, plan, dry_run, as_json)
             return
         result = ops.folders.apply(
             name, plan, lambda job_id: follow_job(ops, job_id, stderr=as_json)
@@ -94,8 +98,16 @@ def _watch(ops, name: str, folder: Path, as_json: bool) -> None:
 
     typer.echo(f"watching {folder} (Ctrl-C to stop)", err=True)
     try:
-        for _changes in watchfiles.watch(folder, debounce=DEBOUNCE_MS, raise_interrupt=False):
-            _round(ops, name, folder, False, as_json)
+        # also a rescan every RESCAN_MS without events: a change made between two rounds, before
+        # the watcher was listening again, is caught then
+        for _changes in watchfiles.watch(
+            folder,
+            debounce=DEBOUNCE_MS,
+            raise_interrupt=False,
+            rust_timeout=RESCAN_MS,
+            yield_on_timeout=True,
+        ):
+            _round(ops, name, folder, False, as_json, quiet_when_in_sync=True)
     except KeyboardInterrupt:
         pass
     typer.echo("stopped watching", err=True)
