@@ -21,6 +21,7 @@ _SIZE_RATIO = 1.15  # a line this much larger than the body text stands out
 _MAX_HEADINGS_PER_PAGE = 6
 _SENTENCE_END = re.compile(r"[。．.!！?？,，;；:：]$")
 _BARE_NUMBER = re.compile(r"^(\d+(\.\d+)*\.?|[A-Z]|第[一二三四五六七八九十\d]+[章节])$")
+_INNER_PUNCTUATION = re.compile(r"[，。：；,;]")
 _WORDY = re.compile(r"[A-Za-z\u4e00-\u9fff]{2}")
 
 
@@ -50,7 +51,9 @@ def text_headings(pdf) -> list[tuple[int, str, int]]:
         numbered = numbered_level(text)
         stands_out = size >= body * _SIZE_RATIO or (bold and size >= body)
         # body-size lines need a chapter's numbering ("第3章", "Item 7."): others are list items
-        if not stands_out and (numbered != 1 or text[0].isdigit()):
+        if not stands_out and (
+            numbered != 1 or text[0].isdigit() or len(text) > 30 or _INNER_PUNCTUATION.search(text)
+        ):
             continue
         level = numbered or (min(larger.index(size) + 1, 3) if size in larger else 3)
         per_page[page] += 1
