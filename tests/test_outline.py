@@ -225,3 +225,24 @@ def test_outline_resource_over_mcp(api):
         text = session.read(f"kb://%E4%B9%A6/{doc_id}/outline")
     assert "# Outline of book.pdf" in text
     assert "- 第1章 绪论 (p. 1-3)" in text and "  - 2.2 评估方法 (p. 4)" in text
+
+
+def test_kb_outline_command(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    kb = str(Path(sys.executable).parent / "kb")
+    env = {**os.environ, "KB_DATA_DIR": str(tmp_path / "data"), "KB_PRELOAD_MODEL": "false"}
+    path = book_pdf(tmp_path / "book.pdf")
+    run = lambda *args: subprocess.run(  # noqa: E731
+        [kb, *args], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert run("ingest", str(path), "--kb", "cli").returncode == 0
+    doc_id = json.loads(run("docs", "--kb", "cli", "--json").stdout)[0]["doc_id"]
+    shown = run("outline", doc_id[:8], "--kb", "cli")
+    assert shown.returncode == 0, shown.stderr
+    assert "第1章 绪论  p. 1-3" in shown.stdout and "  2.2 评估方法  p. 4" in shown.stdout
+    missing = run("outline", "ffffffff", "--kb", "cli")
+    assert missing.returncode != 0 and "Traceback" not in missing.stderr
