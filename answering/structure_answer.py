@@ -116,6 +116,11 @@ class StructureAnswerer:
                 continue
             for n in section_of(outline, index, getattr(hit, "page", None)):
                 votes[(outline.doc_id, n)] = votes.get((outline.doc_id, n), 0.0) + 1 / (rank + 1)
+        titled = by_title(outlines, asked.named) if asked.named else None
+        if titled is not None:  # the topic is a section's own title: the outline says where
+            outline, at = titled
+            for n in _enclosing(outline, at):
+                votes[(outline.doc_id, n)] = votes.get((outline.doc_id, n), 0.0) + 10.0
         if not votes:
             return None
         words = WORDS[lang]
@@ -197,6 +202,16 @@ class StructureAnswerer:
                 signals={"route": "structure", **asked.as_dict()},
             )
         )
+
+
+def _enclosing(outline: DocumentOutline, index: int) -> list[int]:
+    """The entry and the entries above it (its chapter, ...)."""
+    out, level = [index], outline.entries[index]["level"]
+    for n in range(index - 1, -1, -1):
+        if outline.entries[n]["level"] < level:
+            out.append(n)
+            level = outline.entries[n]["level"]
+    return out
 
 
 def _named_section(asked: StructureQuestion, question: str, outlines, hits):

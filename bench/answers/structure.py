@@ -88,6 +88,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--split", default="all", choices=["tune", "report", "all"])
+    ap.add_argument("--kind", default=None, help="only questions of this kind")
     ap.add_argument("--cache", default=str(REPO / "bench/.cache/structure"))
     ap.add_argument("--out", default=None, help="also write each answer as JSONL here")
     args = ap.parse_args()
@@ -101,6 +102,7 @@ def main() -> int:
         if line.strip()
     ]
     rows = [r for r in rows if args.split in ("all", r["split"])]
+    rows = [r for r in rows if args.kind in (None, r["kind"])]
     ops = _operations(Path(args.cache))
     _ingest(ops, sorted({r["doc"] for r in rows}))
     from app.operations import AskOptions
