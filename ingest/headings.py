@@ -64,7 +64,7 @@ def text_headings(pdf) -> list[tuple[int, str, int]]:
 
 def _lines(pdf) -> list[tuple[int, str, float, bool]]:
     """(page, text, font size rounded, bold) of every text line."""
-    out = []
+    out: list[tuple[int, str, float, bool]] = []
     for index in range(pdf.page_count):
         try:
             blocks = pdf[index].get_text("dict")["blocks"]
