@@ -10,6 +10,9 @@ from answering.context import best_dense, context_blocks
 from answering.events import Answer, AnswerEvent, Citation, Done, Failed, Reading, Sources, Token
 from answering.options import ChainOptions
 from answering.refusal import Evidence, RefusalConfig, decide
+from answering.structure import StructureQuestion, classify
+from answering.structure_answer import StructureAnswerer
+from answering.structure_find import DocumentOutline
 from answering.tidy import StreamTidier, is_refusal, tidy_answer
 
 __all__ = [
@@ -22,6 +25,10 @@ __all__ = [
     "ChainOptions",
     "decide",
     "Done",
+    "DocumentOutline",
+    "StructureAnswerer",
+    "StructureQuestion",
+    "classify",
     "Evidence",
     "Failed",
     "Reading",

@@ -37,6 +37,9 @@ class AnswerChain:
     missing_names: Callable[[str, list[str]], list[str]] | None = None
     # text -> the tokens it costs the model (its own tokenizer; None: the estimate alone)
     count_tokens: Callable[[str], int] | None = None
+    # (question, language) -> the events of an answer from the documents' structure, or None: the
+    # question is not about an outline, a chapter or the whole document (answering/structure_answer)
+    structure: Callable[[str, str], Iterator[AnswerEvent] | None] | None = None
 
     def invoke(
         self, question: str, history: list[dict] | None = None, instructions: str | None = None
@@ -55,6 +58,10 @@ class AnswerChain:
         usage = {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}
         lang = prompts.detect_language(question)
         query = self._condense(question, history or [], lang, usage)
+        routed = self.structure(query, lang) if self.structure is not None else None
+        if routed is not None:
+            yield from routed
+            return
         t_retrieve = time.perf_counter()
         found = self.search(query, self.options.k)
         evidence, blocks = self._read_passages(found, query, lang)

@@ -143,6 +143,14 @@ class Settings(BaseSettings, RefusalSettings):
     preload_model: bool = Field(
         True, description="load the local model in the background when the server starts"
     )
+    structure_questions: bool = Field(
+        True,
+        description=(
+            "answer a question about a document's outline, one of its chapters or the whole "
+            "document from its outline and section digests (docs/structure.md); off: every "
+            "question goes through passage retrieval"
+        ),
+    )
     answer_passage_chars: int = Field(
         400,
         description=(

@@ -2,13 +2,14 @@
 this)."""
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from langchain_core.documents import Document
 
 from ingest.loaders import LoadLimits, load_file
 from ingest.loaders.common import PageProgress
+from ingest.outline import OutlineEntry, document_outline
 from ingest.splitter import ChineseTextSplitter
 
 
@@ -18,6 +19,7 @@ class ParsedFile:
     pages: int
     parse_s: float = 0.0
     split_s: float = 0.0
+    outline: list[OutlineEntry] = field(default_factory=list)
 
 
 def parse_and_split(
@@ -35,4 +37,5 @@ def parse_and_split(
     for index, chunk in enumerate(chunks):
         chunk.metadata["chunk_index"] = index
     pages = max((d.metadata.get("page_count") or d.metadata.get("page") or 0) for d in docs)
-    return ParsedFile(chunks, pages, parsed - start, time.perf_counter() - parsed)
+    outline = document_outline(Path(path), chunks, pages)
+    return ParsedFile(chunks, pages, parsed - start, time.perf_counter() - parsed, outline)

@@ -200,7 +200,12 @@ def _finish(
     t0 = time.perf_counter()
     try:
         kb.add_document(
-            doc_id, source, parsed.chunks, parsed.pages, on_progress=progress.chunks_done
+            doc_id,
+            source,
+            parsed.chunks,
+            parsed.pages,
+            on_progress=progress.chunks_done,
+            outline=[entry.as_dict() for entry in parsed.outline],
         )
     except Interrupted as exc:  # asked to stop while the store was away: taken up again later
         return FileOutcome(source, "cancelled", doc_id, error=str(exc))

@@ -24,6 +24,7 @@ from language import CJK, detect_language
 
 __all__ = [
     "NO_ANSWER",
+    "overview_messages",
     "TEMPLATE_NAMES",
     "answer_messages",
     "condense_messages",
@@ -39,7 +40,7 @@ NO_ANSWER = {
     "zh": "知识库中没有找到与该问题相关的内容。",
     "en": "The knowledge base does not contain information about this question.",
 }
-TEMPLATE_NAMES = ("answer", "condense", "judge_faithfulness", "judge_relevance")
+TEMPLATE_NAMES = ("answer", "condense", "judge_faithfulness", "judge_relevance", "overview")
 _LANGS = ("zh", "en")
 _NO_CONTEXT = {"zh": "（无）", "en": "(none)"}
 _ROLE_LABELS = {
@@ -152,6 +153,17 @@ def answer_messages(
         else:
             messages.insert(0, SystemMessage(content=extra.strip()))
     return messages
+
+
+def overview_messages(
+    question: str, context_blocks: list[dict], lang: str, override_dir: str | None = None
+) -> list[BaseMessage]:
+    """Messages asking for a short cited overview of some sections from their digests (a
+    structure question: answering/structure_answer.py)."""
+    template = load_template("overview", lang, override_dir)
+    return _messages(
+        template, context=format_context(context_blocks), question=" ".join(question.split())
+    )
 
 
 def _format_history(history: list[dict], lang: str) -> str:

@@ -11,7 +11,7 @@ import json
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +35,7 @@ class ArchiveError(KBError):
 class ArchivedDocument:
     record: DocumentRecord
     original: str | None  # the member holding the original file, if kept
+    outline: list[dict] = field(default_factory=list)  # entries with their digests
 
 
 @dataclass
@@ -76,7 +77,11 @@ def write_archive(
             if original is not None and original.is_file():
                 member = f"originals/{record.doc_id}{original.suffix}"
                 put(member, original.read_bytes())
-            docs.append({**record.as_dict(), "chunks": len(rows), "original": member})
+            # the outline and its digests ride in the manifest (absent in older archives)
+            outline = kb.outline(record.doc_id)
+            docs.append(
+                {**record.as_dict(), "chunks": len(rows), "original": member, "outline": outline}
+            )
             passages += len(rows)
             if on_progress:
                 on_progress(n, len(records))
@@ -122,7 +127,8 @@ class Archive:
         self.name: str = self.manifest["kb"]
         self.identity = EmbeddingIdentity.from_json(json.dumps(self.manifest["embedding"]))
         self.documents = [
-            ArchivedDocument(_record(d), d.get("original")) for d in self.manifest["documents"]
+            ArchivedDocument(_record(d), d.get("original"), _outline(d))
+            for d in self.manifest["documents"]
         ]
 
     def __enter__(self) -> "Archive":
@@ -182,6 +188,16 @@ class Archive:
         return None if document.original is None else self._zip.read(document.original)
 
 
+def _outline(d: dict) -> list[dict]:
+    outline = d.get("outline") or []
+    keys = {"level", "title", "chunk_start", "chunk_end"}
+    if not isinstance(outline, list) or not all(
+        isinstance(e, dict) and keys <= e.keys() for e in outline
+    ):
+        raise ArchiveError(f"the archive's outline of {d.get('source')} is malformed")
+    return outline
+
+
 def _record(d: dict) -> DocumentRecord:
     try:
         return DocumentRecord(
@@ -235,7 +251,14 @@ def import_archive(
                 vectors is not None and len(vectors) != len(chunks)
             ):
                 raise ArchiveError(f"the archive's passages of {record.source} are incomplete")
-            kb.add_document(record.doc_id, record.source, chunks, record.pages, vectors=vectors)
+            kb.add_document(
+                record.doc_id,
+                record.source,
+                chunks,
+                record.pages,
+                vectors=vectors,
+                outline=doc.outline,
+            )
             original = archive.original(doc)
             if keep_original and original is not None:
                 keep_original(kb.id, record, original)

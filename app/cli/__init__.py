@@ -12,7 +12,7 @@ import typer
 from app.cli.answer_commands import ask, search
 from app.cli.archive_commands import export, import_
 from app.cli.eval_command import eval_cmd
-from app.cli.kb_commands import create, docs, drop, ingest, kbs, reembed, rm
+from app.cli.kb_commands import create, docs, drop, ingest, kbs, outline, reembed, rm
 from app.cli.mcp_command import mcp
 from app.cli.serve_command import serve, worker
 from app.cli.sync_command import sync
@@ -27,7 +27,22 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-COMMANDS = (ingest, sync, kbs, docs, search, ask, rm, create, drop, reembed, serve, worker, mcp)
+COMMANDS = (
+    ingest,
+    sync,
+    kbs,
+    docs,
+    outline,
+    search,
+    ask,
+    rm,
+    create,
+    drop,
+    reembed,
+    serve,
+    worker,
+    mcp,
+)
 for command in COMMANDS:
     app.command()(command)
 app.command("eval")(eval_cmd)

@@ -173,3 +173,29 @@ def reembed(
         resumed = result.passages - result.embedded
         note = f", {resumed} done by an earlier run" if resumed else ""
         typer.echo(f"re-embedded {name}: {result.passages} passages{note}")
+
+
+def outline(
+    doc_id: Annotated[str, typer.Argument(help="document id (or a unique prefix of it)")],
+    kb: KBOpt = None,
+    as_json: JsonOpt = False,
+):
+    """Show a document's outline: its chapters and sections with their pages."""
+    from app.operations import NotFound
+
+    ops = operations()
+    name = open_kb(ops, kb)
+    try:
+        record = ops.knowledge.find_document(name, doc_id)
+        found = ops.sources.outline(name, record.doc_id)
+    except NotFound as exc:
+        fail(exc.message)
+    if as_json:
+        typer.echo(json.dumps(found, ensure_ascii=False))
+        return
+    if not found["entries"]:
+        typer.echo(f"{record.source}: no outline (no headings were recognised)")
+    for entry in found["entries"]:
+        start, end = entry["page_start"], entry["page_end"]
+        pages = "" if start is None else f"  p. {start}" + (f"-{end}" if end != start else "")
+        typer.echo(f"{'  ' * (entry['level'] - 1)}{entry['title']}{pages}")

@@ -66,10 +66,47 @@ def add_document_template(server: MCPServer, ops: Operations) -> None:
             raise resource_error(ops, exc) from None
         return document_text(kb, doc_id, source, parts)
 
+    @server.resource(
+        URI_TEMPLATE + "/outline",
+        name="outline",
+        title="A document's outline",
+        description=(
+            "The outline of one document: its chapters and sections with their pages and a short "
+            "digest of each (from its PDF outline, or the headings found in its text)"
+        ),
+        mime_type=MIME,
+    )
+    def outline(kb: str, doc_id: str) -> str:
+        try:
+            found = ops.sources.outline(kb, doc_id)
+        except Exception as exc:  # noqa: BLE001  said to the client as a resource error
+            raise resource_error(ops, exc) from None
+        return outline_text(kb, found)
+
 
 def document_text(kb: str, doc_id: str, source: str, parts: list[tuple[int | None, str]]) -> str:
     lines = [f"# {source}", "", f"knowledge base: {kb} · document {doc_id}"]
     for page, text in parts:
         lines += ["", f"## Page {page}", ""] if page is not None else [""]
         lines.append(text)
+    return "\n".join(lines) + "\n"
+
+
+def outline_text(kb: str, outline: dict) -> str:
+    lines = [
+        f"# Outline of {outline['source']}",
+        "",
+        f"knowledge base: {kb} · document {outline['doc_id']}",
+        "",
+    ]
+    if not outline["entries"]:
+        lines.append("(no outline: the document has no headings that were recognised)")
+    for entry in outline["entries"]:
+        pages = entry["page_start"], entry["page_end"]
+        where = (
+            ""
+            if pages[0] is None
+            else f" (p. {pages[0]}" + (f"-{pages[1]})" if pages[1] != pages[0] else ")")
+        )
+        lines.append(f"{'  ' * (entry['level'] - 1)}- {entry['title']}{where}")
     return "\n".join(lines) + "\n"

@@ -9,7 +9,15 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from answering import Answer, AnswerChain, AnswerEvent, ChainOptions, Failed
+from answering import (
+    Answer,
+    AnswerChain,
+    AnswerEvent,
+    ChainOptions,
+    DocumentOutline,
+    Failed,
+    StructureAnswerer,
+)
 from app.operations.errors import user_message
 from app.operations.lane import AnswerLane, TurnStream
 from app.operations.search import SearchService, check_length
@@ -88,8 +96,19 @@ class AnswerService:
         )
         info = describe(config)
         doc_ids = list(options.doc_ids) if options.doc_ids else None
+        search = lambda query, k: self._passages(options.kb, query, k, doc_ids)  # noqa: E731
+        structure = None
+        if s.structure_questions:
+            structure = StructureAnswerer(
+                outlines=lambda: document_outlines(kb, doc_ids),
+                search=search,
+                chat_model=chat_model,
+                model_name=f"{info['provider']}:{info['model']}",
+                explain_error=lambda exc: explain_error(exc, config),
+                prompts_dir=s.prompts_dir,
+            ).route
         return AnswerChain(
-            search=lambda query, k: self._passages(options.kb, query, k, doc_ids),
+            search=search,
             chat_model=chat_model,
             model_name=f"{info['provider']}:{info['model']}",
             options=chain_options,
@@ -97,6 +116,7 @@ class AnswerService:
             missing_names=self._missing_names(kb) if s.check_names else None,
             # the local model's own tokenizer (a remote one's may need a download)
             count_tokens=chat_model.get_num_tokens if config.provider == "local" else None,
+            structure=structure,
         )
 
     def gate_signals(self, kb_name: str, question: str, k: int | None = None) -> dict:
@@ -172,3 +192,13 @@ class AnswerService:
 
         chat_model, config = self.services.chat_model(provider, model)
         warm_up(chat_model, config)
+
+
+def document_outlines(kb, doc_ids: list[str] | None) -> list[DocumentOutline]:
+    """The outlines of the knowledge base's indexed documents (those chosen, when some are)."""
+    records = [r for r in kb.documents() if r.status == "indexed"]
+    return [
+        DocumentOutline(r.doc_id, r.source, r.pages, kb.outline(r.doc_id))
+        for r in records
+        if not doc_ids or r.doc_id in doc_ids
+    ]

@@ -80,7 +80,9 @@ class JobWrites:
                 "failure of %s not recorded in the registry: %s", source, self.disk.reason()
             )
 
-    def add_document(self, doc_id: str, source: str, chunks, pages: int = 0, on_progress=None):
+    def add_document(
+        self, doc_id: str, source: str, chunks, pages: int = 0, on_progress=None, outline=None
+    ):
         """Whole or not at all; ``IngestError`` (a disk-full reason) when space runs out."""
 
         def batch_done(count: int) -> None:
@@ -90,7 +92,9 @@ class JobWrites:
 
         def attempt():
             self.disk.check_write()
-            return self.kb.add_document(doc_id, source, chunks, pages, on_progress=batch_done)
+            return self.kb.add_document(
+                doc_id, source, chunks, pages, on_progress=batch_done, outline=outline
+            )
 
         try:
             return self.patiently(attempt, again=lambda: self._planned(source, len(chunks)))

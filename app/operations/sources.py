@@ -172,6 +172,24 @@ class SourceService:
                 parts.append((page, chunk["text"]))
         return record.source, parts
 
+    def outline(self, kb_name: str, doc_id: str) -> dict:
+        """{source, doc_id, pages, entries}: each entry's level, title, page range (None for an
+        unpaged format), passage range with the id of its first passage (``chunk_id``, what the
+        passage route opens) and its digest; no entries when the document has no outline."""
+        from retrieval.chunk_ids import chunk_id
+
+        kb, record = self._document(kb_name, doc_id)
+        entries = [
+            {**entry, "chunk_id": chunk_id(doc_id, int(entry["chunk_start"]))}
+            for entry in kb.outline(doc_id)
+        ]
+        return {
+            "source": record.source,
+            "doc_id": doc_id,
+            "pages": record.pages,
+            "entries": entries,
+        }
+
     def passage(self, kb_name: str, doc_id: str, chunk: str) -> dict:
         """The chunk and the text around it: {source, page, doc_id, chunk_id, before, text,
         after}."""

@@ -13,6 +13,7 @@ from app.ui import chat as talk
 from app.ui import conversations as conv
 from app.ui import documents as docs
 from app.ui import handlers as act
+from app.ui import outline
 from app.ui.keeping import build_keeping
 
 INTRO = (
@@ -173,6 +174,17 @@ def build_ui(ops) -> gr.Blocks:
                             )
                             cancel = gr.Button("取消 Cancel", elem_id="cancel-delete-btn")
                         build_keeping(ops, kb)
+                        outline_note = gr.Markdown(elem_id="outline-note")
+                        with gr.Row():
+                            outline_table = gr.Dataframe(
+                                headers=outline.OUTLINE_COLUMNS,
+                                label="目录 Outline (点击打开 click to open)",
+                                interactive=False,
+                                wrap=True,
+                                column_widths=outline.OUTLINE_WIDTHS,
+                                elem_id="outline-table",
+                            )
+                            outline_passage = gr.Markdown(elem_id="outline-passage")
 
         # --- events ---------------------------------------------------------------------------
         docs_out = [docs_table, doc_pick, kb_summary]
@@ -215,6 +227,14 @@ def build_ui(ops) -> gr.Blocks:
             return docs.pick_row(ops, kb_name, evt)
 
         docs_table.select(pick_row, kb, doc_pick)
+        doc_pick.change(
+            partial(outline.outline_view, ops), [kb, doc_pick], [outline_table, outline_note]
+        )
+
+        def open_entry(kb_name, doc_id, evt: gr.SelectData):
+            return outline.open_entry(ops, kb_name, doc_id, evt)
+
+        outline_table.select(open_entry, [kb, doc_pick], outline_passage)
         upload.click(
             partial(docs.upload, ops),
             [kb, files],

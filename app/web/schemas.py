@@ -266,3 +266,21 @@ class PageHighlights(BaseModel):
 class KBJobAccepted(BaseModel):
     job_id: str
     kb: str = Field(description="the knowledge base the job works on")
+
+
+class OutlineEntry(BaseModel):
+    level: int = Field(description="1 for a chapter, 2 for its sections, ...")
+    title: str
+    page_start: int | None = Field(description="first page (None: an unpaged format)")
+    page_end: int | None
+    chunk_start: int = Field(description="first passage of the section (its subsections included)")
+    chunk_end: int
+    chunk_id: str = Field(description="the first passage: .../passages/{chunk_id} opens it")
+    digest: str = Field(description="the section's most central sentences, extracted")
+
+
+class DocumentOutline(BaseModel):
+    source: str
+    doc_id: str
+    pages: int
+    entries: list[OutlineEntry] = Field(description="in document order; empty: no outline found")

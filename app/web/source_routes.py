@@ -87,3 +87,14 @@ def passage(
     service: SourceService = Depends(sources),
 ):
     return service.passage(name, doc_id, chunk_id)
+
+
+@router.get(
+    "/kbs/{name}/documents/{doc_id}/outline",
+    response_model=schemas.DocumentOutline,
+    responses=_ERRORS,
+)
+def outline(name: str, doc_id: str, service: SourceService = Depends(sources)):
+    """The document's outline (its own PDF outline, or headings found in its text) with each
+    section's page range, first passage and digest."""
+    return service.outline(name, doc_id)

@@ -8,7 +8,8 @@ from langchain_core.documents import Document
 from ingest.loaders.text import read_text
 
 _HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
-_FENCE = re.compile(r"^\s*(```|~~~)")
+# a fence line: ``` with no backtick after it (```{text}``` is inline code), or ~~~
+_FENCE = re.compile(r"^\s*(```(?!.*`)|~~~)")
 
 
 def load_markdown(path: Path) -> list[Document]:
