@@ -205,6 +205,14 @@ class Settings(BaseSettings, RefusalSettings):
             "data_dir/jobs.sqlite run by the server itself"
         ),
     )
+    heap_trim_s: float = Field(
+        30,
+        ge=0,
+        description=(
+            "every this many seconds the server and `kb worker` hand freed native memory back to "
+            "the system (glibc malloc_trim); 0 turns it off"
+        ),
+    )
     job_lease_s: float = Field(
         60,
         description=(

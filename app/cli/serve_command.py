@@ -43,6 +43,7 @@ def worker():
     import signal
 
     from app.cli.common import fail
+    from app.heap_trim import HeapTrimmer
     from app.operations import DataDirTooNew, Operations
     from app.settings import Settings
 
@@ -71,4 +72,6 @@ def worker():
     typer.echo(
         f"kb worker {ops.knowledge.jobs.worker_id}: taking ingestion jobs from the queue", err=True
     )
+    trimmer = HeapTrimmer(settings.heap_trim_s).start()
     ops.knowledge.run_worker()
+    trimmer.stop()

@@ -59,6 +59,7 @@ def create_app(settings: Settings | None = None, with_ui: bool = True):
     prepare_process_env()
     from fastapi.responses import RedirectResponse
 
+    from app.heap_trim import HeapTrimmer
     from app.operations import Operations
     from retrieval import store_id
 
@@ -76,8 +77,10 @@ def create_app(settings: Settings | None = None, with_ui: bool = True):
         ops.knowledge.seed_default(
             s.seed_dir, ops.services.shared_dir / f".seeded-{store_id(s.default_kb)}"
         )
+        trimmer = HeapTrimmer(s.heap_trim_s).start()
         async with serving(app):
             yield
+        trimmer.stop()
         ops.knowledge.shutdown()
 
     api.router.lifespan_context = lifespan

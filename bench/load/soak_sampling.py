@@ -75,14 +75,14 @@ def slope_per_hour(samples: list[Sample], measure: str) -> float | None:
         span = points[-1].minute - points[0].minute
         points = [s for s in points if s.minute >= points[0].minute + 0.1 * span]
         hours = [s.minute / 60 for s in points]
-        slope = _least_squares(hours, [getattr(s, measure) for s in points])
+        slope = least_squares(hours, [getattr(s, measure) for s in points])
         if slope is not None:
             weighted += slope * span
             total += span
     return weighted / total if total else None
 
 
-def _least_squares(xs: list[float], ys: list[float]) -> float | None:
+def least_squares(xs: list[float], ys: list[float]) -> float | None:
     if len(xs) < 3:
         return None
     mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
