@@ -14,6 +14,7 @@ from app.cli.archive_commands import export, import_
 from app.cli.eval_command import eval_cmd
 from app.cli.kb_commands import create, docs, drop, ingest, kbs, reembed, rm
 from app.cli.mcp_command import mcp
+from app.cli.passage_commands import passages
 from app.cli.serve_command import serve, worker
 from app.settings import prepare_process_env
 
@@ -26,7 +27,21 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-for command in (ingest, kbs, docs, search, ask, rm, create, drop, reembed, serve, worker, mcp):
+for command in (
+    ingest,
+    kbs,
+    docs,
+    passages,
+    search,
+    ask,
+    rm,
+    create,
+    drop,
+    reembed,
+    serve,
+    worker,
+    mcp,
+):
     app.command()(command)
 app.command("eval")(eval_cmd)
 app.command()(export)

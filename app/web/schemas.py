@@ -252,6 +252,24 @@ class PassageInfo(BaseModel):
     after: str
 
 
+class PassageItem(BaseModel):
+    chunk_id: str
+    index: int = Field(description="the passage's place in the document, from 0")
+    page: int | None = None
+    headings: str = Field(description="the heading path the passage sits under")
+    text: str
+    enabled: bool = Field(description="false: kept, but left out of search and answers")
+    edited: bool = Field(description="its text was changed by hand")
+
+
+class PassagePage(BaseModel):
+    source: str
+    doc_id: str
+    total: int = Field(description="passages matching (all of the document's without q)")
+    offset: int
+    items: list[PassageItem]
+
+
 class PageHighlights(BaseModel):
     page: int
     pages: int
