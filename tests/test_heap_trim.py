@@ -1,4 +1,4 @@
-"""The server's heap trimmer: freed native memory left inside glibc's heap goes back to the system."""
+"""The server's heap trimmer: freed native memory kept inside glibc's heap goes back to the OS."""
 
 import ctypes
 import platform

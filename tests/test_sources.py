@@ -196,3 +196,31 @@ def test_deleting_a_document_deletes_its_original(api):
     assert client.get(f"/kbs/手册/documents/{notes['doc_id']}/file").status_code == 404
     kept = list((root / "data" / "files").rglob("*.md"))
     assert kept == []
+
+
+def test_a_documents_passages_in_indexed_order_paged_and_searched(api):
+    client, _ = api
+    hit = target_hit(client)
+    url = f"/kbs/手册/documents/{hit['doc_id']}/passages"
+    whole = client.get(url, params={"limit": 500}).json()
+    items = whole["items"]
+    assert whole["source"] == "handbook.pdf" and whole["total"] == len(items) >= 2
+    assert [i["index"] for i in items] == list(range(len(items)))
+    assert [i["page"] for i in items] == sorted(i["page"] for i in items)
+    assert all(i["enabled"] and not i["edited"] for i in items)
+    assert hit["chunk_id"] in [i["chunk_id"] for i in items]
+    second = client.get(url, params={"offset": 1, "limit": 1}).json()
+    assert second["items"] == items[1:2] and second["total"] == whole["total"]
+    found = client.get(url, params={"q": "分两次休完"}).json()
+    assert found["total"] >= 1 and all("分两次休完" in i["text"] for i in found["items"])
+    assert client.get(url, params={"q": "不存在的词语组合"}).json()["total"] == 0
+
+
+def test_passages_of_unknown_document_or_bad_paging_are_4xx(api):
+    client, _ = api
+    assert client.get("/kbs/手册/documents/" + "0" * 64 + "/passages").status_code == 404
+    assert client.get("/kbs/手册/documents/nope/passages").status_code == 404
+    hit = target_hit(client)
+    url = f"/kbs/手册/documents/{hit['doc_id']}/passages"
+    assert client.get(url, params={"limit": 0}).status_code == 422
+    assert client.get(url, params={"offset": -1}).status_code == 422

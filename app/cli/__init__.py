@@ -14,6 +14,7 @@ from app.cli.archive_commands import export, import_
 from app.cli.eval_command import eval_cmd
 from app.cli.kb_commands import create, docs, drop, ingest, kbs, outline, reembed, rm
 from app.cli.mcp_command import mcp
+from app.cli.passage_commands import passages
 from app.cli.serve_command import serve, worker
 from app.cli.sync_command import sync
 from app.settings import prepare_process_env
@@ -33,6 +34,7 @@ COMMANDS = (
     kbs,
     docs,
     outline,
+    passages,
     search,
     ask,
     rm,

@@ -241,46 +241,6 @@ class ChatCompletionRequest(BaseModel):
     functions: list | None = Field(None, description="not supported: refused with 400")
 
 
-class PassageInfo(BaseModel):
-    source: str
-    page: int | None = None
-    doc_id: str
-    chunk_id: str
-    before: str = Field(
-        description="the text just before the passage on its page (its neighbouring chunks)"
-    )
-    text: str
-    after: str
-
-
-class PageHighlights(BaseModel):
-    page: int
-    pages: int
-    width: int = Field(description="image width in pixels")
-    height: int
-    boxes: list[list[float]] = Field(
-        description="highlighted areas as [x0, y0, x1, y1] in image pixels"
-    )
-
-
 class KBJobAccepted(BaseModel):
     job_id: str
     kb: str = Field(description="the knowledge base the job works on")
-
-
-class OutlineEntry(BaseModel):
-    level: int = Field(description="1 for a chapter, 2 for its sections, ...")
-    title: str
-    page_start: int | None = Field(description="first page (None: an unpaged format)")
-    page_end: int | None
-    chunk_start: int = Field(description="first passage of the section (its subsections included)")
-    chunk_end: int
-    chunk_id: str = Field(description="the first passage: .../passages/{chunk_id} opens it")
-    digest: str = Field(description="the section's most central sentences, extracted")
-
-
-class DocumentOutline(BaseModel):
-    source: str
-    doc_id: str
-    pages: int
-    entries: list[OutlineEntry] = Field(description="in document order; empty: no outline found")

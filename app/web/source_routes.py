@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from app.operations import SourceService
-from app.web import schemas
+from app.web import document_schemas, schemas
 from app.web.deps import require_api_key, sources
 
 router = APIRouter(dependencies=[Depends(require_api_key)], tags=["sources"])
@@ -53,7 +53,7 @@ async def page_image(
 
 @router.get(
     "/kbs/{name}/documents/{doc_id}/pages/{page}/highlights",
-    response_model=schemas.PageHighlights,
+    response_model=document_schemas.PageHighlights,
     responses=_ERRORS,
 )
 async def page_highlights(
@@ -76,8 +76,25 @@ async def page_highlights(
 
 
 @router.get(
+    "/kbs/{name}/documents/{doc_id}/passages",
+    response_model=document_schemas.PassagePage,
+    responses=_ERRORS,
+)
+def passages(
+    name: str,
+    doc_id: str,
+    offset: int = Query(0, ge=0, le=10_000_000),
+    limit: int = Query(50, ge=1, le=500),
+    q: str = Query("", max_length=500, description="keep passages whose text holds this"),
+    service: SourceService = Depends(sources),
+):
+    """A document's passages in the order they were indexed, a page at a time."""
+    return service.passages(name, doc_id, offset, limit, q)
+
+
+@router.get(
     "/kbs/{name}/documents/{doc_id}/passages/{chunk_id}",
-    response_model=schemas.PassageInfo,
+    response_model=document_schemas.PassageInfo,
     responses=_ERRORS,
 )
 def passage(
@@ -91,7 +108,7 @@ def passage(
 
 @router.get(
     "/kbs/{name}/documents/{doc_id}/outline",
-    response_model=schemas.DocumentOutline,
+    response_model=document_schemas.DocumentOutline,
     responses=_ERRORS,
 )
 def outline(name: str, doc_id: str, service: SourceService = Depends(sources)):

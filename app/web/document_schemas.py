@@ -1,0 +1,62 @@
+"""The REST contract of a document's insides: its passages, page images and outline. Keep it
+stable."""
+
+from pydantic import BaseModel, Field
+
+
+class PassageInfo(BaseModel):
+    source: str
+    page: int | None = None
+    doc_id: str
+    chunk_id: str
+    before: str = Field(
+        description="the text just before the passage on its page (its neighbouring chunks)"
+    )
+    text: str
+    after: str
+
+
+class PassageItem(BaseModel):
+    chunk_id: str
+    index: int = Field(description="the passage's place in the document, from 0")
+    page: int | None = None
+    headings: str = Field(description="the heading path the passage sits under")
+    text: str
+    enabled: bool = Field(description="false: kept, but left out of search and answers")
+    edited: bool = Field(description="its text was changed by hand")
+
+
+class PassagePage(BaseModel):
+    source: str
+    doc_id: str
+    total: int = Field(description="passages matching (all of the document's without q)")
+    offset: int
+    items: list[PassageItem]
+
+
+class PageHighlights(BaseModel):
+    page: int
+    pages: int
+    width: int = Field(description="image width in pixels")
+    height: int
+    boxes: list[list[float]] = Field(
+        description="highlighted areas as [x0, y0, x1, y1] in image pixels"
+    )
+
+
+class OutlineEntry(BaseModel):
+    level: int = Field(description="1 for a chapter, 2 for its sections, ...")
+    title: str
+    page_start: int | None = Field(description="first page (None: an unpaged format)")
+    page_end: int | None
+    chunk_start: int = Field(description="first passage of the section (its subsections included)")
+    chunk_end: int
+    chunk_id: str = Field(description="the first passage: .../passages/{chunk_id} opens it")
+    digest: str = Field(description="the section's most central sentences, extracted")
+
+
+class DocumentOutline(BaseModel):
+    source: str
+    doc_id: str
+    pages: int
+    entries: list[OutlineEntry] = Field(description="in document order; empty: no outline found")
