@@ -138,7 +138,10 @@ def test_lists_its_tools_with_typed_schemas_and_descriptions(stdio):
     assert tools["search"].annotations.read_only_hint
     assert not tools["add_documents"].annotations.read_only_hint
     templates = stdio.portal.call(stdio.client.list_resource_templates).resource_templates
-    assert [t.uri_template for t in templates] == ["kb://{kb}/{doc_id}"]
+    assert [t.uri_template for t in templates] == [
+        "kb://{kb}/{doc_id}",
+        "kb://{kb}/{doc_id}/outline",
+    ]
 
 
 def test_add_documents_runs_a_job_that_job_status_follows(stdio, demo, corpus):
