@@ -9,7 +9,7 @@ from answering.chain import AnswerChain
 from answering.context import best_dense, context_blocks
 from answering.events import Answer, AnswerEvent, Citation, Done, Failed, Reading, Sources, Token
 from answering.options import ChainOptions
-from answering.refusal import Evidence, RefusalConfig, decide
+from answering.refusal import Evidence, RefusalConfig, decide, explain_decision
 from answering.structure import StructureQuestion, classify
 from answering.structure_answer import StructureAnswerer
 from answering.structure_find import DocumentOutline
@@ -24,6 +24,7 @@ __all__ = [
     "context_blocks",
     "ChainOptions",
     "decide",
+    "explain_decision",
     "Done",
     "DocumentOutline",
     "StructureAnswerer",

@@ -108,5 +108,40 @@ def decide(evidence: Evidence, config: RefusalConfig) -> str | None:
     return None
 
 
+def explain_decision(evidence: Evidence, config: RefusalConfig) -> dict:
+    """What the answer step would decide before the model runs, and why: the bar the best dense
+    passage is held to (per language pair), the names the passages miss; ``refused_by`` is
+    ``decide``'s word (None: the model would be asked)."""
+    bar = (
+        config.relevance_bar(evidence.question_lang, evidence.best_dense_lang)
+        if evidence.best_dense_score is not None
+        else None
+    )
+    refused_by = decide(evidence, config)
+    if refused_by == "relevance":
+        why = (
+            "no passage found"
+            if not evidence.passages
+            else "no keyword match (dense search off)"
+            if bar is None
+            else f"best dense similarity {evidence.best_dense_score:.3f} is below the bar {bar}"
+        )
+    elif refused_by == "names":
+        why = "the passages miss " + ", ".join(evidence.missing_names or [])
+    else:
+        why = "a passage clears the bar" + (
+            "" if not config.check_names else "; every name asked about is found"
+        )
+    return {
+        "refused_by": refused_by,
+        "reason": why,
+        "question_lang": evidence.question_lang,
+        "best_dense_score": _rounded(evidence.best_dense_score),
+        "best_dense_lang": evidence.best_dense_lang,
+        "bar": bar,
+        "missing_names": evidence.missing_names,
+    }
+
+
 def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 4)

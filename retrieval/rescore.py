@@ -130,4 +130,6 @@ def rescore_pages(
             values = [similarity.get((h.doc_id, h.page), own[i])[part] for i, h in enumerate(head)]
             combined = [c + part_weight * v for c, v in zip(combined, _scaled(values))]
     order = sorted(range(len(head)), key=lambda i: combined[i], reverse=True)
+    for i, hit in enumerate(head):  # what the retrieval test shows
+        hit.extra["rank_before_page_rescore"], hit.extra["page_rescore"] = i + 1, combined[i]
     return [head[i] for i in order] + tail

@@ -64,6 +64,7 @@ def search(
         for cid, score in ranked
         if cid in chunks
     ]
+    _note_signals(hits, dense, dense_focused, keyword, references)
     if options.per_page:
         hits = _best_per_page(hits)
         if options.page_rescore:
@@ -77,11 +78,31 @@ def search(
     if reranker is not None:
         scores = reranker.rerank(query, [h.text for h in hits])
         for hit, score in zip(hits, scores):
-            hit.extra["fused_score"], hit.score = hit.score, float(score)
+            hit.extra["rerank_score"] = hit.score = float(score)
         hits.sort(key=lambda h: h.score, reverse=True)
     if options.mmr and len(hits) > options.k:
         hits = _mmr(kb, query, hits, chunks, options)
     return hits[: options.k]
+
+
+def _note_signals(
+    hits: list[Hit],
+    dense: list[tuple[str, float]],
+    dense_focused: list[tuple[str, float]],
+    keyword: list[tuple[str, float]],
+    references: dict[str, int],
+) -> None:
+    """What ranked each hit, under its own name in ``hit.extra`` (the retrieval test shows them):
+    its rank on each side (1 = first), the fused score, a named reference's boost."""
+    sides = {"dense_rank": dense, "focused_dense_rank": dense_focused, "keyword_rank": keyword}
+    ranks = {name: {cid: n for n, (cid, _) in enumerate(side, 1)} for name, side in sides.items()}
+    for hit in hits:
+        hit.extra["fused_score"] = hit.score
+        for name, rank in ranks.items():
+            if hit.chunk_id in rank:
+                hit.extra[name] = rank[hit.chunk_id]
+        if hit.chunk_id in references:
+            hit.extra["reference_boost"] = references[hit.chunk_id]
 
 
 def _focused_query(kb: KnowledgeBase, query: str, options: SearchOptions) -> str | None:

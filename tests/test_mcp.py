@@ -131,6 +131,7 @@ def test_lists_its_tools_with_typed_schemas_and_descriptions(stdio):
         "kb",
         "k",
         "mode",
+        "explain",
     }
     assert search["properties"]["mode"]["anyOf"][0]["enum"] == list(SEARCH_MODES)
     assert set(tools["ask"].input_schema["properties"]) == {"question", "kb", "history"}
@@ -175,6 +176,14 @@ def test_search_gives_file_page_score_and_chunk_and_the_page_text(stdio, demo):
     assert text.index("## Page 2") < text.index("twelve seconds")
     listed = stdio.portal.call(stdio.client.list_resources).resources
     assert hit["uri"] in {r.uri for r in listed}
+
+
+def test_search_with_explain_gives_each_signal_and_the_answer_steps_decision(stdio, demo):
+    found = stdio.ok("search", query="年假有多少天", kb="demo", k=3, explain=True)
+    signals = found["passages"][0]["signals"]
+    assert signals["dense_rank"] >= 1 and signals["fused_score"] > 0
+    assert found["decision"]["question_lang"] == "zh" and "reason" in found["decision"]
+    assert stdio.ok("search", query="年假有多少天", kb="demo")["passages"][0]["signals"] is None
 
 
 def test_ask_answers_from_the_local_model_citing_the_file(stdio, demo):

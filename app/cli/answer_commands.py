@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from app.cli.common import JsonOpt, KBOpt, fail, open_kb, operations
+from app.cli.explain_view import show_explained
 
 
 def search(
@@ -22,6 +23,14 @@ def search(
             help="hybrid | dense | keyword (default: KB_SEARCH_MODE, hybrid)", show_default=False
         ),
     ] = None,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain",
+            help="the retrieval test: each signal that ranked a hit, and whether the answer "
+            "step would refuse and why (no model is called)",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ):
     """Search a knowledge base (no LLM): the chunks an answer would be built from."""
@@ -30,6 +39,8 @@ def search(
     ops = operations()
     name = open_kb(ops, kb)
     try:
+        if explain:
+            return show_explained(ops.search.explain(name, query, k, mode), as_json)
         hits = ops.search.search(name, query, k, mode)
     except OperationError as exc:
         fail(exc.message)

@@ -22,11 +22,19 @@ class Passage(BaseModel):
     chunk_id: str = Field(description="this passage's id within its document")
     doc_id: str
     uri: str = Field(description="resource with the document's text by page (resources/read)")
+    signals: dict[str, float] | None = Field(
+        None,
+        description="with explain: each signal that ranked it (dense_score, keyword_rank, ...)",
+    )
 
 
 class SearchResult(BaseModel):
     kb: str
     passages: list[Passage] = Field(description="best first")
+    decision: dict | None = Field(
+        None,
+        description="with explain: whether an answer would be refused before the model, and why",
+    )
 
 
 class Citation(BaseModel):
@@ -120,8 +128,11 @@ class JobState(BaseModel):
     files: list[JobFileState]
 
 
-def search_result(kb: str, hits) -> SearchResult:
-    """From ``retrieval.Hit`` objects."""
+def search_result(kb: str, hits, decision: dict | None = None) -> SearchResult:
+    """From ``retrieval.Hit`` objects; with the retrieval test's ``decision``, each passage
+    carries its signals."""
+    from app.operations import hit_signals
+
     return SearchResult(
         kb=kb,
         passages=[
@@ -133,9 +144,11 @@ def search_result(kb: str, hits) -> SearchResult:
                 chunk_id=h.chunk_id,
                 doc_id=h.doc_id,
                 uri=document_uri(kb, h.doc_id),
+                signals=hit_signals(h)["signals"] if decision is not None else None,
             )
             for h in hits
         ],
+        decision=decision,
     )
 
 

@@ -46,11 +46,21 @@ class KnowledgeTools:
                 description="hybrid (default): meaning and words; dense: meaning; keyword: words"
             ),
         ] = None,
+        explain: Annotated[
+            bool,
+            Field(
+                description="also each signal that ranked a passage, and whether an answer "
+                "would be refused before the model and why"
+            ),
+        ] = False,
     ) -> results.SearchResult:
         """Search a knowledge base for the passages that best match a query, without writing an
         answer. Each passage has its file, page, score and chunk_id, and a uri whose resource holds
         the document's whole text by page. Use it to find sources; use ask for an answer."""
         name = kb or self.ops.knowledge.default_kb
+        if explain:
+            found = self.ops.search.explain(name, query, k, mode)
+            return results.search_result(name, found["hits"], found["decision"])
         return results.search_result(name, self.ops.search.search(name, query, k, mode))
 
     def ask(

@@ -25,7 +25,7 @@ from app.operations.jobs import Job, JobManager
 from app.operations.kb_jobs import KnowledgeBaseJobs
 from app.operations.knowledge import KnowledgeService
 from app.operations.lane import AnswerLane, Busy, Queued, TurnStream
-from app.operations.search import SearchService
+from app.operations.search import SIGNALS, SearchService, hit_signals
 from app.operations.sources import SourceService
 from app.operations.sync import FolderSync, SyncPlan, SyncResult
 from app.services import Services
@@ -129,7 +129,9 @@ __all__ = [
     "OperationError",
     "Operations",
     "Queued",
+    "SIGNALS",
     "SearchService",
+    "hit_signals",
     "SourceService",
     "SyncPlan",
     "SyncResult",

@@ -30,6 +30,37 @@ class SearchService:
             self.services.reranker,
         )
 
+    def explain(
+        self,
+        kb_name: str,
+        query: str,
+        k: int | None = None,
+        mode: str | None = None,
+        doc_ids: list[str] | None = None,
+    ) -> dict:
+        """The retrieval test: the ranked hits (each with the signals that ranked it in
+        ``extra``), the options searched with, and what the answer step would decide before any
+        model runs and why. No model is called."""
+        import prompts
+        from answering import Evidence, classify, explain_decision
+
+        options = self.options(k, mode, doc_ids)
+        hits = self.search(kb_name, query, options.k, options.mode, doc_ids)
+        s = self.services.settings
+        evidence = Evidence.of_hits(hits, prompts.detect_language(query))
+        if s.check_names and hits:
+            known = self.services.store.get(kb_name).mentions
+            evidence.missing_names = self.services.name_check.missing(
+                query, [h.text for h in hits], known=known
+            )
+        routed = classify(query) if s.structure_questions else None
+        return {
+            "hits": hits,
+            "options": options.as_dict(),
+            "decision": explain_decision(evidence, s.refusal_config()),
+            "structure_question": routed.as_dict() if routed else None,
+        }
+
     def retriever(
         self,
         kb_name: str,
@@ -69,6 +100,33 @@ class SearchService:
             mmr=s.mmr,
             doc_ids=tuple(doc_ids) if doc_ids else None,
         )
+
+
+SIGNALS = (
+    "dense_score",
+    "dense_rank",
+    "focused_dense_rank",
+    "keyword_score",
+    "keyword_rank",
+    "fused_score",
+    "reference_boost",
+    "rank_before_page_rescore",
+    "page_rescore",
+    "rerank_score",
+)
+
+
+def hit_signals(hit) -> dict:
+    """A hit as the retrieval test shows it: its fields, and ``signals``, each signal that ranked
+    it under its own name (see SIGNALS; one that took no part is absent)."""
+    out = {
+        k: v for k, v in hit.as_dict().items() if k not in ("extra", "dense_score", "keyword_score")
+    }
+    known = {"dense_score": hit.dense_score, "keyword_score": hit.keyword_score, **hit.extra}
+    out["signals"] = {
+        name: round(float(known[name]), 4) for name in SIGNALS if known.get(name) is not None
+    }
+    return out
 
 
 def check_length(text: str, limit: int, what: str = "question") -> None:

@@ -17,6 +17,7 @@ from app.operations import (
     Operations,
     Queued,
     SearchService,
+    hit_signals,
 )
 from app.operations.knowledge import refused_batch
 from app.web import schemas
@@ -182,7 +183,14 @@ def cancel_job(job_id: str, kbs: KnowledgeService = Depends(knowledge)):
 
 @router.post("/search", response_model=schemas.SearchResponse, tags=["ask"], responses=_ERRORS)
 async def search_kb(body: schemas.SearchRequest, searcher: SearchService = Depends(search)):
-    hits = await run_in_threadpool(searcher.search, body.kb, body.query, body.k, body.mode)
+    if body.explain:
+        found = await run_in_threadpool(
+            searcher.explain, body.kb, body.query, body.k, body.mode, body.doc_ids
+        )
+        return {**found, "hits": [hit_signals(h) for h in found["hits"]]}
+    hits = await run_in_threadpool(
+        searcher.search, body.kb, body.query, body.k, body.mode, body.doc_ids
+    )
     return {"hits": [h.as_dict() for h in hits]}
 
 

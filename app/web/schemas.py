@@ -142,6 +142,10 @@ class SearchRequest(BaseModel):
     query: str = Field(min_length=1, description="at most KB_MAX_QUESTION_CHARS characters")
     k: int | None = Field(None, ge=1, le=50, description="unset: KB_SEARCH_K")
     mode: SearchMode | None = Field(None, description="unset: KB_SEARCH_MODE")
+    doc_ids: list[str] | None = Field(None, description="search only these documents")
+    explain: bool = Field(
+        False, description="the retrieval test: each hit's signals and the answer step's decision"
+    )
 
 
 class SearchHit(BaseModel):
@@ -151,10 +155,40 @@ class SearchHit(BaseModel):
     page: int | None = None
     doc_id: str
     chunk_id: str = ""
+    signals: dict[str, float] | None = Field(
+        None,
+        description=(
+            "with explain: dense_score (cosine), dense_rank, focused_dense_rank, keyword_score "
+            "(BM25), keyword_rank, fused_score (reciprocal rank fusion), reference_boost, "
+            "rank_before_page_rescore, page_rescore, rerank_score; a signal that did not take "
+            "part is absent"
+        ),
+    )
+
+
+class SearchDecision(BaseModel):
+    refused_by: str | None = Field(
+        description="relevance | names: the answer would be refused before the model; null: asked"
+    )
+    reason: str
+    question_lang: str
+    best_dense_score: float | None
+    best_dense_lang: str | None
+    bar: float | None = Field(description="the relevance bar for this pair of languages")
+    missing_names: list[str] | None = Field(description="null: the name check is off")
 
 
 class SearchResponse(BaseModel):
     hits: list[SearchHit]
+    options: dict | None = Field(None, description="with explain: the search's options")
+    decision: SearchDecision | None = Field(None, description="with explain")
+    structure_question: dict | None = Field(
+        None,
+        description=(
+            "with explain: the question read as one about a document's outline (answered from "
+            "it when the documents in scope have one); null: the usual way"
+        ),
+    )
 
 
 class ChatTurn(BaseModel):
