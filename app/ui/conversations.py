@@ -92,9 +92,9 @@ def switch(chat_id: str | None, saved: dict):
     return chat["kb"], chat["messages"], chat["history"], {**saved, "current": chat_id}
 
 
-def remember(kb: str | None, messages: list, history: list, saved: dict):
-    """After an answer (or Clear): the current conversation stored as shown. Returns (saved,
-    list)."""
+def remember(kb: str | None, messages: list, history: list, saved: dict, cited: list | None = None):
+    """After an answer (or Clear): the current conversation stored as shown, the latest answer's
+    citations (``cited``) kept under its message's index. Returns (saved, list)."""
     saved = _valid(saved)
     if _current(saved) is None:
         saved = _new(saved, kb)
@@ -104,16 +104,32 @@ def remember(kb: str | None, messages: list, history: list, saved: dict):
     chats = []
     for chat in saved["chats"]:
         if chat["id"] == saved["current"]:
+            citations = _citations(chat, messages, cited)
             first = next((m["content"] for m in messages if m["role"] == "user"), "")
             title = (
                 first[:TITLE_CHARS] + ("…" if len(first) > TITLE_CHARS else "")
                 if first
                 else NEW_TITLE
             )
-            chat = {**chat, "kb": kb, "title": title, "messages": messages, "history": history}
+            chat = {
+                **chat,
+                "kb": kb,
+                "title": title,
+                "messages": messages,
+                "history": history,
+                "citations": citations,
+            }
         chats.append(chat)
     saved = {**saved, "chats": chats}
     return saved, picker(saved)
+
+
+def _citations(chat: dict, messages: list[dict], cited: list | None) -> dict:
+    """{message index: its citations} for the messages still shown, the last answer's updated."""
+    kept = {k: v for k, v in (chat.get("citations") or {}).items() if int(k) < len(messages)}
+    if cited and messages and messages[-1]["role"] == "assistant":
+        kept[str(len(messages) - 1)] = cited
+    return kept
 
 
 def _text(content) -> str:

@@ -14,6 +14,7 @@ from app.ui import conversations as conv
 from app.ui import documents as docs
 from app.ui import handlers as act
 from app.ui import outline
+from app.ui.export_chat import export_current
 from app.ui.keeping import build_keeping
 
 INTRO = (
@@ -52,6 +53,15 @@ def build_ui(ops) -> gr.Blocks:
                         label="对话 Conversations", choices=[], value=None, elem_id="conversations"
                     )
                     new_conversation = gr.Button("新对话 New chat", size="sm", elem_id="new-chat")
+                    export_chat = gr.Button(
+                        "导出对话 Export (Markdown, JSON)", size="sm", elem_id="export-chat"
+                    )
+                    exported_chat = gr.File(
+                        label="导出 Exported",
+                        file_count="multiple",
+                        visible=False,
+                        elem_id="exported-chat",
+                    )
                 with gr.Group():
                     new_kb = gr.Textbox(
                         label="新知识库名称 New knowledge base",
@@ -215,6 +225,9 @@ def build_ui(ops) -> gr.Blocks:
             conv.switch, [conversations, saved], [kb, chatbot, history, saved]
         ).then(lambda: no_sources, None, shown)
 
+        export_chat.click(
+            lambda saved: gr.update(value=export_current(saved), visible=True), saved, exported_chat
+        )
         refresh_docs.click(show_docs, kb, docs_out).then(filter_choices, kb, doc_filter)
         delete.click(docs.ask_to_delete, [kb, doc_pick], [confirm_row, confirm_text])
         confirm.click(
@@ -247,7 +260,7 @@ def build_ui(ops) -> gr.Blocks:
         chat_out = [chatbot, history, sources, question, cited, source_pick]
         show_source = partial(talk.show_source, ops)
         preview_in, preview_out = [kb, cited, source_pick], [source_page, source_passage]
-        remember_in, remember_out = [kb, chatbot, history, saved], [saved, conversations]
+        remember_in, remember_out = [kb, chatbot, history, saved, cited], [saved, conversations]
         # after each answer: its first source is shown, and the conversation is kept in the browser
         for trigger in (send.click, question.submit):
             trigger(ask, chat_in, chat_out, concurrency_limit=4).then(
