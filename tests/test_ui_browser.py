@@ -5,6 +5,7 @@ whose answer is in it, and check the streamed answer and its cited source. Leave
 the chat in test-artifacts/ui-chat.png.
 """
 
+import json
 import re
 import socket
 import threading
@@ -223,6 +224,22 @@ def test_upload_then_ask_shows_cited_answer(page, server_url, tmp_path):
     expect(page.locator("#chatbot")).to_contain_text(QUESTION)
     expect(page.locator("#conversations input")).to_have_value(re.compile(QUESTION[:10]))
     page.screenshot(path=str(ARTIFACTS / "ui-after-reload.png"), full_page=True)
+
+    # the conversation exports as Markdown and JSON, each answer with the file and page it cites
+    page.locator("#export-chat").click()
+    links = page.locator("#exported-chat a")
+    expect(links).to_have_count(2, timeout=30_000)
+    exported = {}
+    for n in range(2):
+        with page.expect_download() as download:
+            links.nth(n).click()
+        name = download.value.suggested_filename
+        exported[Path(name).suffix] = Path(download.value.path()).read_text(encoding="utf-8")
+    assert set(exported) == {".md", ".json"}, exported.keys()
+    assert json.loads(exported[".json"])["turns"][1]["citations"][0]["source"] == PDF_NAME
+    markdown = exported[".md"]
+    assert markdown.index(QUESTION) < markdown.index(PDF_QUESTION), markdown
+    assert f"{PDF_NAME}, p.2" in markdown and DOC_NAME in markdown, markdown
 
     # Clear empties the conversation and the sources
     page.locator("#clear").click()
