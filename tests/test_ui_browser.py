@@ -292,9 +292,22 @@ def test_upload_shows_stages_and_full_reasons_and_delete_asks_first(page, server
     expect(page.locator("#doc-pick input")).to_have_value(re.compile("扫描件"), timeout=30_000)
     page.locator("#delete-doc").click()
     expect(page.locator("#confirm-delete")).to_be_visible()
+    expect(page.locator("#confirm-delete")).to_contain_text("扫描件.pdf")  # the file, not its id
+    expect(page.locator("#confirm-delete-btn")).to_be_in_viewport()
     page.locator("#cancel-delete-btn").click()
     expect(page.locator("#confirm-delete")).to_be_hidden()
     expect(docs).to_contain_text("扫描件.pdf")
     page.locator("#delete-doc").click()
     page.locator("#confirm-delete-btn").click()
     expect(docs).not_to_contain_text("扫描件.pdf", timeout=30_000)
+
+
+def test_the_page_has_its_own_favicon(page, server_url):
+    from playwright.sync_api import expect
+
+    page.goto(server_url + "/ui/")
+    icon = page.locator('link[rel="icon"]')
+    expect(icon).to_have_count(1, timeout=30_000)
+    href = icon.get_attribute("href") or ""
+    reply = httpx.get(httpx.URL(page.url).join(href), timeout=30)
+    assert reply.status_code == 200 and b"<svg" in reply.content, (href, reply.status_code)

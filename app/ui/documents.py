@@ -121,16 +121,24 @@ def pick_row(ops, kb_name: str | None, evt: gr.SelectData):
     return matches[0] if len(matches) == 1 else gr.update()
 
 
-def ask_to_delete(kb_name: str | None, doc_id: str | None):
-    """Returns (confirmation row visibility, its question). Nothing is deleted until it is
-    confirmed."""
+def ask_to_delete(ops, kb_name: str | None, doc_id: str | None):
+    """Returns (confirmation row visibility, its question, naming the file). Nothing is deleted
+    until it is confirmed."""
     if not kb_name or not doc_id:
         gr.Warning("请先选择要删除的文档 Choose a document to delete first.")
         return gr.update(visible=False), ""
+    source = next(
+        (d.source for d in ops.knowledge.documents(kb_name) if d.doc_id == doc_id),
+        doc_id[:SHORT_ID],
+    )
     return (
         gr.update(visible=True),
-        f"**确定删除文档 `{doc_id[:SHORT_ID]}` 吗？ Delete this document and its chunks?**",
+        f"**确定删除《{_md(source)}》吗？ Delete “{_md(source)}” and its passages?**",
     )
+
+
+def _md(text: str) -> str:
+    return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", text)
 
 
 def delete_document(ops, kb_name: str | None, doc_id: str | None):

@@ -17,6 +17,10 @@ from app.ui import outline
 from app.ui.export_chat import export_current
 from app.ui.keeping import build_keeping
 
+# the question appears below the table: bring it into view
+SHOW_CONFIRMATION_JS = (
+    "() => document.getElementById('confirm-delete')?.scrollIntoView({block: 'center'})"
+)
 INTRO = (
     "# 知识库助手 Knowledge-base assistant\n"
     "上传文档，然后提问；回答会注明出处。 Upload documents, then ask; answers cite file and page."
@@ -229,7 +233,9 @@ def build_ui(ops) -> gr.Blocks:
             lambda saved: gr.update(value=export_current(saved), visible=True), saved, exported_chat
         )
         refresh_docs.click(show_docs, kb, docs_out).then(filter_choices, kb, doc_filter)
-        delete.click(docs.ask_to_delete, [kb, doc_pick], [confirm_row, confirm_text])
+        delete.click(
+            partial(docs.ask_to_delete, ops), [kb, doc_pick], [confirm_row, confirm_text]
+        ).then(None, js=SHOW_CONFIRMATION_JS)
         confirm.click(
             partial(docs.delete_document, ops), [kb, doc_pick], [*docs_out, confirm_row]
         ).then(filter_choices, kb, doc_filter)

@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None, with_ui: bool = True):
     """API (and UI at /ui) over fresh operations; on start the local model loads in the background
     and, on a first run, the default knowledge base is built from the bundled guide."""
     prepare_process_env()
-    from fastapi.responses import RedirectResponse
+    from fastapi.responses import FileResponse, RedirectResponse
 
     from app.heap_trim import HeapTrimmer
     from app.operations import Operations
@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None, with_ui: bool = True):
     if with_ui:
         import gradio as gr
 
-        from app.ui import CITATION_CLICKS_JS, build_ui
+        from app.ui import CITATION_CLICKS_JS, FAVICON, build_ui
 
         keys = s.api_key_set()  # with KB_API_KEYS set, the UI asks for one as its password
         api = gr.mount_gradio_app(
@@ -96,6 +96,8 @@ def create_app(settings: Settings | None = None, with_ui: bool = True):
             path="/ui",
             max_file_size=f"{s.max_upload_mb}mb",
             js=CITATION_CLICKS_JS,
+            favicon_path=FAVICON,
+            head='<link rel="icon" type="image/svg+xml" href="./favicon.ico">',
             auth=(lambda _user, password: password in keys) if keys else None,
             auth_message="输入 API 密钥作为密码 Enter an API key as the password",
         )
@@ -103,5 +105,9 @@ def create_app(settings: Settings | None = None, with_ui: bool = True):
         @api.get("/", include_in_schema=False)
         def root():
             return RedirectResponse("/ui/")
+
+        @api.get("/favicon.ico", include_in_schema=False)
+        def favicon():  # what a browser asks the site's root for
+            return FileResponse(FAVICON, media_type="image/svg+xml")
 
     return api
