@@ -127,3 +127,11 @@ def test_a_waiting_question_shows_its_place_and_wait():
 
     assert waiting_line(2, 31.4) == "⏳ 前面还有 2 个问题 2 questions ahead, ~31 s"
     assert waiting_line(1, None) == "⏳ 前面还有 1 个问题 1 question ahead"
+
+
+def test_a_markdown_source_reads_without_its_markup():
+    from app.ui.chat import readable
+
+    shown = readable("## 年假\n\n**正式员工**每年享有 *十五天*，见 [手册](a.md)。\n- 一条", "a.md")
+    assert shown == "年假\n\n正式员工每年享有 十五天，见 手册。\n• 一条"
+    assert readable("2**3 = 8, ## not a heading", "b.pdf") == "2**3 = 8, ## not a heading"

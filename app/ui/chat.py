@@ -32,6 +32,25 @@ CONTEXT_CHARS = 300  # text shown around a passage, each side
 
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~!])")
+_MD_MARKUP = (
+    (re.compile(r"^\s{0,3}#{1,6}\s+", re.M), ""),  # heading marks
+    (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),  # bold
+    (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])"), r"\1"),  # italics
+    (re.compile(r"`([^`]+)`"), r"\1"),  # inline code
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),  # links and images: their text
+    (re.compile(r"^\s*[-*+]\s+", re.M), "• "),  # list items
+)
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+
+
+def readable(text: str, source: str) -> str:
+    """A Markdown source's passage as a person reads it: headings, emphasis, code and link marks
+    taken out (other formats' text is left as it is)."""
+    if not source.lower().endswith(MARKDOWN_SUFFIXES):
+        return text
+    for pattern, replacement in _MD_MARKUP:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def _md_escape(text: str) -> str:
@@ -46,7 +65,7 @@ def format_sources(citations) -> str:
     parts = []
     for c in citations:
         where = f"{c.source}, p.{c.page}" if c.page else c.source
-        text = " ".join(c.text.split())
+        text = " ".join(readable(c.text, c.source).split())
         if len(text) > QUOTE_CHARS:
             text = text[:QUOTE_CHARS] + "…"
         parts.append(f"**[{c.n}] {_md_escape(where)}**\n\n> {_md_escape(text)}")
@@ -207,12 +226,13 @@ def show_source(ops, kb_name: str | None, cited: list[dict], pick: int | None):
 
 
 def passage_html(citation: dict, passage: dict) -> str:
-    before = reflow(passage["before"])[-CONTEXT_CHARS:]
-    after = reflow(passage["after"])[:CONTEXT_CHARS]
+    source = citation.get("source") or ""
+    before = readable(reflow(passage["before"]), source)[-CONTEXT_CHARS:]
+    after = readable(reflow(passage["after"]), source)[:CONTEXT_CHARS]
     body = (
         ("…" if len(passage["before"]) > CONTEXT_CHARS else "")
         + html.escape(before)
-        + f"<mark>{html.escape(reflow(passage['text']))}</mark>"
+        + f"<mark>{html.escape(readable(reflow(passage['text']), source))}</mark>"
         + html.escape(after)
         + ("…" if len(passage["after"]) > CONTEXT_CHARS else "")
     )
