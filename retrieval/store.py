@@ -113,6 +113,7 @@ class KnowledgeBase(ChunkReading):
         on_progress: Callable[[int], None] | None = None,
         vectors: list[list[float]] | None = None,
         outline: list[dict] | None = None,
+        added_at: float | None = None,
     ) -> DocumentRecord:
         """Embed and store ``chunks`` (``vectors``: already embedded by this model, an import) and
         the sections of its ``outline`` (``ingest.OutlineEntry.as_dict()`` each); visible all at
@@ -125,7 +126,9 @@ class KnowledgeBase(ChunkReading):
                 self.collection.delete(where={"doc_id": doc_id})
                 self.sections.remove(doc_id)
             try:
-                record = self._write(doc_id, source, chunks, pages, on_progress, vectors, outline)
+                record = self._write(
+                    doc_id, source, chunks, pages, on_progress, vectors, outline, added_at
+                )
             except BaseException:
                 self._roll_back(doc_id)  # nothing of a failed write stays: whole or not at all
                 raise
@@ -134,9 +137,12 @@ class KnowledgeBase(ChunkReading):
                     self.delete_document(old.doc_id)
             return record
 
-    def _write(self, doc_id, source, chunks, pages, on_progress, given, outline) -> DocumentRecord:
+    def _write(
+        self, doc_id, source, chunks, pages, on_progress, given, outline, added_at
+    ) -> DocumentRecord:
         """Chunks and sections under a pending record, then the commit point, then the keyword rows
-        (the caller holds the write lock)."""
+        (the caller holds the write lock). The indexed record's time is ``added_at`` (when the file
+        was received) or now; a pending record's is its writer's heartbeat."""
         pending = DocumentRecord(doc_id, source, "pending", len(chunks), pages)
         ids = [chunk_id(doc_id, i) for i in range(len(chunks))]
         written: list[list[float]] = []
@@ -162,7 +168,9 @@ class KnowledgeBase(ChunkReading):
                 on_progress(len(batch))
         if outline:
             self.sections.put(doc_id, outline, [c.page_content for c in chunks], written)
-        record = DocumentRecord(doc_id, source, "indexed", len(chunks), pages, added_at=time.time())
+        record = DocumentRecord(
+            doc_id, source, "indexed", len(chunks), pages, added_at=added_at or time.time()
+        )
         self.registry.put(record)  # the commit point
         self._keyword_rows.add(
             doc_id, [(i, self._index_text(c.page_content, c.metadata)) for i, c in zip(ids, chunks)]

@@ -67,7 +67,7 @@ class FakeKB:
     def __init__(self, failures=()):
         self.failures, self.added, self.discarded = list(failures), [], []
 
-    def add_document(self, doc_id, source, chunks, pages=0, on_progress=None, outline=None):
+    def add_document(self, doc_id, source, chunks, pages=0, on_progress=None, **_):
         if self.failures:
             raise self.failures.pop(0)
         for _ in range(3):

@@ -35,6 +35,7 @@ def test_job_reports_stages_pages_and_chunks_as_it_runs(client):
         "notes.txt",
         "\n\n".join(f"第{i}段：知识库会把每个文件切成小块，再逐块向量化。" * 3 for i in range(40)),
     )
+    sent_at = time.time()
     job_id = c.post(
         "/kbs/scans/documents",
         files=[
@@ -69,3 +70,8 @@ def test_job_reports_stages_pages_and_chunks_as_it_runs(client):
     assert done_scan["chunks_done"] == done_scan["chunks_total"] == done_scan["chunks"] > 0
     progress = [job["progress"] for job in seen]
     assert progress == sorted(progress) and progress[-1] == 1.0  # never goes backwards
+    # "added" is when the files were received, not when each finished indexing: the notes waited
+    # behind the scan's OCR
+    added = {d["source"]: d["added_at"] for d in c.get("/kbs/scans/documents").json()}
+    assert sent_at - 1 < added["notes.txt"] < sent_at + 1 < sent_at + final["elapsed_s"], added
+    assert added["scan.pdf"] == added["notes.txt"]

@@ -30,16 +30,20 @@ class JobWrites:
         patience: Patience,
         progress=None,
         should_stop: Callable[[], bool] | None = None,
+        received_at: float | None = None,
     ):
         self.kb, self.disk, self.patience = kb, disk, patience
+        self.received_at = received_at  # the documents' "added" time: when the job was accepted
         self._waiting = getattr(progress, "waiting_for_store", None) or (lambda on: None)
         self._planned = getattr(progress, "chunks_planned", None) or (lambda source, count: None)
         self._should_stop = should_stop or (lambda: False)
 
     @classmethod
     def open(cls, store, kb_name: str, disk: DiskSpace, patience: Patience, progress, should_stop):
-        """The knowledge base opened for writing (created if needed), waiting for the store."""
-        writes = cls(None, disk, patience, progress, should_stop)
+        """The knowledge base opened for writing (created if needed), waiting for the store. A
+        job's progress carries the job, whose creation is when its files were received."""
+        received_at = getattr(getattr(progress, "job", None), "created", None)
+        writes = cls(None, disk, patience, progress, should_stop, received_at)
         writes.kb = writes.patiently(lambda: store.open_for_writing(kb_name, create=True))
         return writes
 
@@ -93,7 +97,13 @@ class JobWrites:
         def attempt():
             self.disk.check_write()
             return self.kb.add_document(
-                doc_id, source, chunks, pages, on_progress=batch_done, outline=outline
+                doc_id,
+                source,
+                chunks,
+                pages,
+                on_progress=batch_done,
+                outline=outline,
+                added_at=self.received_at,
             )
 
         try:

@@ -86,6 +86,7 @@ class DocumentInfo(BaseModel):
     chunks: int
     status: str
     error: str | None = None
+    added_at: float = Field(0.0, description="when the file was received (seconds since epoch)")
 
 
 class RefusedFile(BaseModel):
