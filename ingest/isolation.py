@@ -107,10 +107,14 @@ class IsolatedParser:
     def _read_exact(proc: subprocess.Popen, size: int, deadline: float) -> bytes:
         assert proc.stdout is not None  # started with stdout=PIPE
         fd = proc.stdout.fileno()
+        # poll, not select: select() cannot watch a descriptor numbered 1024 or more, which a
+        # process holding many open stores reaches
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
         chunks, remaining = [], size
         while remaining:
             wait = deadline - time.monotonic()
-            if wait <= 0 or not select.select([fd], [], [], wait)[0]:
+            if wait <= 0 or not poller.poll(wait * 1000):
                 raise TimeoutError
             block = os.read(fd, min(remaining, 1 << 20))
             if not block:

@@ -100,7 +100,12 @@ def test_watch_follows_a_new_file(tmp_path):
         assert {"a.md", "b.md"} <= _listed(data)
     finally:
         os.killpg(proc.pid, signal.SIGINT)
-        out, _ = proc.communicate(timeout=60)
+        try:
+            out, _ = proc.communicate(timeout=180)  # a round under way finishes its file first
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate(timeout=30)
+            pytest.fail(f"kb sync --watch did not stop on Ctrl-C within 180 s:\n{out[-3000:]}")
     assert "watching" in out and "Traceback" not in out
 
 
