@@ -17,7 +17,6 @@ from pathlib import Path
 import numpy as np
 from langchain_core.documents import Document
 
-from retrieval.chunk_ids import chunk_id
 from retrieval.embedding_identity import EmbeddingIdentity
 from retrieval.kb_names import KBError, KBExists, validate_kb_name
 from retrieval.registry import DocumentRecord
@@ -62,11 +61,15 @@ def write_archive(
         put = _member_writer(zf, sums)
         docs = []
         for n, record in enumerate(records, 1):
-            ids = [chunk_id(record.doc_id, i) for i in range(record.chunks)]
+            # every passage, disabled and hand-added ones too, with its marks and its own id
+            ids = [cid for cid, _, _ in kb.document_chunks(record.doc_id)]
             chunks = kb.get_chunks(ids, with_embeddings=True)
             rows = [{"id": i, **chunks[i]} for i in ids if i in chunks]
             lines = [
-                json.dumps({"text": r["text"], "metadata": r["metadata"]}, ensure_ascii=False)
+                json.dumps(
+                    {"id": r["id"], "text": r["text"], "metadata": r["metadata"]},
+                    ensure_ascii=False,
+                )
                 for r in rows
             ]
             put(f"passages/{record.doc_id}.jsonl", "\n".join(lines).encode())
@@ -178,7 +181,10 @@ class Archive:
     def passages(self, doc_id: str) -> list[Document]:
         text = self._zip.read(f"passages/{doc_id}.jsonl").decode()
         rows = [json.loads(line) for line in text.splitlines() if line]
-        return [Document(page_content=r["text"], metadata=r["metadata"]) for r in rows]
+        # an archive written before passages could be edited carries no ids
+        return [
+            Document(page_content=r["text"], metadata=r["metadata"], id=r.get("id")) for r in rows
+        ]
 
     def vectors(self, doc_id: str) -> list[list[float]]:
         raw = np.frombuffer(self._zip.read(f"vectors/{doc_id}.f32"), dtype="<f4")
@@ -258,6 +264,7 @@ def import_archive(
                 record.pages,
                 vectors=vectors,
                 outline=doc.outline,
+                ids=[c.id for c in chunks] if all(c.id for c in chunks) else None,
             )
             original = archive.original(doc)
             if keep_original and original is not None:

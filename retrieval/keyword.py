@@ -35,6 +35,11 @@ class KeywordIndex:
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS kw_meta (key TEXT PRIMARY KEY, value TEXT)"
             )
+            # which revision of each document the rows hold (a passage edit bumps it)
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS kw_revisions (kb TEXT, doc_id TEXT, revision INTEGER,"
+                " PRIMARY KEY (kb, doc_id))"
+            )
             row = self._db.execute(
                 "SELECT value FROM kw_meta WHERE key = 'tokenizer_version'"
             ).fetchone()
@@ -59,6 +64,7 @@ class KeywordIndex:
             self._db.execute("BEGIN")
             for table in tables:
                 self._db.execute(f'DROP TABLE "{table}"')
+            self._db.execute("DELETE FROM kw_revisions")
             self._db.execute(
                 "INSERT OR REPLACE INTO kw_meta VALUES ('tokenizer_version', ?)",
                 (self._tok.signature,),
@@ -86,9 +92,23 @@ class KeywordIndex:
         ).fetchone()
         return row is not None
 
-    def add(self, kb: str, doc_id: str, chunks: list[tuple[str, str]]) -> None:
+    def add(self, kb: str, doc_id: str, chunks: list[tuple[str, str]], revision: int = 0) -> None:
         """``chunks``: (chunk_id, text). One transaction: a document is in whole or not at all."""
-        rows = [(" ".join(self._tok.tokens(text)), doc_id, cid) for cid, text in chunks]
+        self._write(kb, doc_id, chunks, revision, replace_all=True)
+
+    def replace_rows(
+        self, kb: str, doc_id: str, chunks: list[tuple[str, str | None]], revision: int
+    ) -> None:
+        """Some of a document's rows, in one transaction with its new revision: each (chunk_id,
+        text) replaces that chunk's row; a text of None removes it (a disabled passage)."""
+        self._write(kb, doc_id, chunks, revision, replace_all=False)
+
+    def _write(self, kb, doc_id, chunks, revision: int, replace_all: bool) -> None:
+        rows = [
+            (" ".join(self._tok.tokens(text)), doc_id, cid)
+            for cid, text in chunks
+            if text is not None
+        ]
         table = self._table(kb)
         with self._lock:
             self._db.execute("BEGIN")
@@ -97,8 +117,17 @@ class KeywordIndex:
                     f"CREATE VIRTUAL TABLE IF NOT EXISTS {table} USING fts5("
                     "tokens, doc_id UNINDEXED, chunk_id UNINDEXED, tokenize='unicode61')"
                 )
-                self._db.execute(f"DELETE FROM {table} WHERE doc_id = ?", (doc_id,))
+                if replace_all:
+                    self._db.execute(f"DELETE FROM {table} WHERE doc_id = ?", (doc_id,))
+                else:
+                    self._db.executemany(
+                        f"DELETE FROM {table} WHERE doc_id = ? AND chunk_id = ?",
+                        [(doc_id, cid) for cid, _ in chunks],
+                    )
                 self._db.executemany(f"INSERT INTO {table} VALUES (?, ?, ?)", rows)
+                self._db.execute(
+                    "INSERT OR REPLACE INTO kw_revisions VALUES (?, ?, ?)", (kb, doc_id, revision)
+                )
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -107,6 +136,12 @@ class KeywordIndex:
     def remove(self, kb: str, doc_id: str | None = None) -> None:
         table = self._table(kb)
         with self._lock:
+            if doc_id is None:
+                self._db.execute("DELETE FROM kw_revisions WHERE kb = ?", (kb,))
+            else:
+                self._db.execute(
+                    "DELETE FROM kw_revisions WHERE kb = ? AND doc_id = ?", (kb, doc_id)
+                )
             if not self._exists(kb):
                 return
             if doc_id is None:
@@ -114,12 +149,21 @@ class KeywordIndex:
             else:
                 self._db.execute(f"DELETE FROM {table} WHERE doc_id = ?", (doc_id,))
 
-    def doc_ids(self, kb: str) -> set[str]:
+    def doc_revisions(self, kb: str) -> dict[str, int]:
+        """doc id -> the revision its rows hold, for every document indexed (0: written before
+        revisions were kept)."""
         table = self._table(kb)
         with self._lock:
-            if not self._exists(kb):
-                return set()
-            return {r[0] for r in self._db.execute(f"SELECT DISTINCT doc_id FROM {table}")}
+            held = {
+                r[0]: int(r[1])
+                for r in self._db.execute(
+                    "SELECT doc_id, revision FROM kw_revisions WHERE kb = ?", (kb,)
+                )
+            }
+            if self._exists(kb):
+                for (doc_id,) in self._db.execute(f"SELECT DISTINCT doc_id FROM {table}"):
+                    held.setdefault(doc_id, 0)
+            return held
 
     def search(
         self, kb: str, query: str, k: int, doc_ids: list[str] | None = None

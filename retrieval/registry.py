@@ -9,7 +9,7 @@ batch).
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 HIDDEN_STATES = ("pending", "deleting")
 
@@ -23,9 +23,16 @@ class DocumentRecord:
     pages: int = 0
     error: str | None = None
     added_at: float = 0.0
+    # bumped by every passage edit: the keyword index of each app instance re-reads a document
+    # whose revision differs from the one it indexed (retrieval/keyword_sync.py)
+    revision: int = 0
+    # passages edited by hand that went with the older version this record replaced (not stored)
+    edits_dropped: int = field(default=0, compare=False)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        out.pop("edits_dropped")
+        return out
 
 
 class DocumentRegistry:
@@ -68,6 +75,13 @@ class DocumentRegistry:
         )
         return self._col.get(where=where, include=[])["ids"]
 
+    def indexed_revisions(self) -> dict[str, int]:
+        """doc id -> revision of every indexed document."""
+        found = self._col.get(where={"status": "indexed"}, include=["metadatas"])
+        return {
+            i: int((m or {}).get("revision", 0)) for i, m in zip(found["ids"], found["metadatas"])
+        }
+
     def stale_hidden_ids(self, before: float) -> list[str]:
         """Pending or deleting records last written before ``before`` (their writer is gone)."""
         found = self._col.get(where={"status": {"$in": list(HIDDEN_STATES)}}, include=["metadatas"])
@@ -91,4 +105,5 @@ def _record(doc_id: str, meta: dict) -> DocumentRecord:
         pages=int(meta.get("pages", 0)),
         error=meta.get("error"),
         added_at=float(meta.get("added_at", 0.0)),
+        revision=int(meta.get("revision", 0)),
     )

@@ -13,6 +13,7 @@ from retrieval.context import index_text
 from retrieval.kb_names import store_id
 from retrieval.keyword import KeywordIndex
 from retrieval.keyword_sync import KeywordSync
+from retrieval.passage_edits import PassageEditing
 from retrieval.registry import HIDDEN_STATES, DocumentRecord, DocumentRegistry
 from retrieval.sections import SectionIndex, open_sections
 from retrieval.store_reading import ChunkReading
@@ -23,7 +24,7 @@ KEYWORD_SYNC_S = 5.0
 _WRITE_BATCH = 16
 
 
-class KnowledgeBase(ChunkReading):
+class KnowledgeBase(ChunkReading, PassageEditing):
     """Operations on one knowledge base. Writes are serialised by a per-KB lock."""
 
     def __init__(
@@ -53,10 +54,16 @@ class KnowledgeBase(ChunkReading):
         )
         self._embeddings = embeddings
         self.keyword = keyword
-        self._keyword_rows = KeywordSync(
-            keyword, self.id, self.registry, self.collection, self._index_text, keyword_sync_s
-        )
         self._write_lock = threading.RLock()
+        self._keyword_rows = KeywordSync(
+            keyword,
+            self.id,
+            self.registry,
+            self.collection,
+            self._index_text,
+            keyword_sync_s,
+            self._write_lock,
+        )
         # A half-written document is rolled back on open only once its writer has been silent this
         # long (0: this process is the only writer; a shared server: another process may be writing
         # it now).
@@ -114,10 +121,13 @@ class KnowledgeBase(ChunkReading):
         vectors: list[list[float]] | None = None,
         outline: list[dict] | None = None,
         added_at: float | None = None,
+        ids: list[str] | None = None,
     ) -> DocumentRecord:
-        """Embed and store ``chunks`` (``vectors``: already embedded by this model, an import) and
-        the sections of its ``outline`` (``ingest.OutlineEntry.as_dict()`` each); visible all at
-        once when done. Replaces an older version of ``source``."""
+        """Embed and store ``chunks`` (``vectors``: already embedded by this model, an import;
+        ``ids``: their chunk ids, an import's) and the sections of its ``outline``
+        (``ingest.OutlineEntry.as_dict()`` each); visible all at once when done. Replaces an older
+        version of ``source``; the record's ``edits_dropped`` says how many passages edited by hand
+        went with it."""
         with self._write_lock:
             self.open_for_writing()
             earlier = self.registry.get(doc_id)
@@ -127,24 +137,25 @@ class KnowledgeBase(ChunkReading):
                 self.sections.remove(doc_id)
             try:
                 record = self._write(
-                    doc_id, source, chunks, pages, on_progress, vectors, outline, added_at
+                    doc_id, source, chunks, pages, on_progress, vectors, outline, added_at, ids
                 )
             except BaseException:
                 self._roll_back(doc_id)  # nothing of a failed write stays: whole or not at all
                 raise
             for old in self.registry.by_source(source):
                 if old.doc_id != doc_id:
+                    record.edits_dropped += self.edits_in(old.doc_id)
                     self.delete_document(old.doc_id)
             return record
 
     def _write(
-        self, doc_id, source, chunks, pages, on_progress, given, outline, added_at
+        self, doc_id, source, chunks, pages, on_progress, given, outline, added_at, given_ids
     ) -> DocumentRecord:
         """Chunks and sections under a pending record, then the commit point, then the keyword rows
         (the caller holds the write lock). The indexed record's time is ``added_at`` (when the file
         was received) or now; a pending record's is its writer's heartbeat."""
         pending = DocumentRecord(doc_id, source, "pending", len(chunks), pages)
-        ids = [chunk_id(doc_id, i) for i in range(len(chunks))]
+        ids = given_ids or [chunk_id(doc_id, i) for i in range(len(chunks))]
         written: list[list[float]] = []
         for start in range(0, len(chunks), _WRITE_BATCH):
             pending.added_at = time.time()
@@ -173,7 +184,8 @@ class KnowledgeBase(ChunkReading):
         )
         self.registry.put(record)  # the commit point
         self._keyword_rows.add(
-            doc_id, [(i, self._index_text(c.page_content, c.metadata)) for i, c in zip(ids, chunks)]
+            doc_id,
+            self._keyword_rows.rows((i, c.page_content, c.metadata) for i, c in zip(ids, chunks)),
         )
         return record
 

@@ -20,6 +20,8 @@ class ChunkReading:
     _keyword_rows: Any
     _embeddings: Any
 
+    disabled_ids: Any  # PassageEditing's
+
     # --- reading -------------------------------------------------------------------------------
     def hidden_doc_ids(self) -> list[str]:
         return self.registry.ids_with_status(*HIDDEN_STATES)
@@ -37,7 +39,9 @@ class ChunkReading:
     def nearest(
         self, vector: list[float], n: int, doc_ids: list[str] | None = None
     ) -> list[tuple[str, float]]:
-        """``dense_search`` for a query already embedded."""
+        """``dense_search`` for a query already embedded. Disabled passages are left out: fetched
+        past and dropped, so a knowledge base with none pays no filter."""
+        disabled = set(self.disabled_ids())
         clauses: list[dict] = []
         hidden = self.hidden_doc_ids()
         if hidden:
@@ -46,10 +50,14 @@ class ChunkReading:
             clauses.append({"doc_id": {"$in": list(doc_ids)}})
         where = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
         found = self.collection.query(
-            query_embeddings=[vector], n_results=n, where=where, include=["distances"]
+            query_embeddings=[vector],
+            n_results=n + len(disabled),
+            where=where,
+            include=["distances"],
         )
         # cosine space: distance = 1 - similarity
-        return [(cid, 1.0 - float(d)) for cid, d in zip(found["ids"][0], found["distances"][0])]
+        pairs = zip(found["ids"][0], found["distances"][0])
+        return [(cid, 1.0 - float(d)) for cid, d in pairs if cid not in disabled][:n]
 
     def keyword_search(
         self, query: str, n: int, doc_ids: list[str] | None = None
@@ -78,9 +86,13 @@ class ChunkReading:
 
     def mentions(self, text: str) -> bool:
         """Does any chunk of this knowledge base contain ``text`` (exactly, case included)?"""
-        return bool(
-            self.collection.get(where_document={"$contains": text}, limit=1, include=[])["ids"]
+        found = self.collection.get(
+            where={"enabled": {"$ne": False}},
+            where_document={"$contains": text},
+            limit=1,
+            include=[],
         )
+        return bool(found["ids"])
 
     def embed_query(self, query: str) -> list[float]:
         return self._embeddings.embed_query(query)

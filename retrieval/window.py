@@ -21,6 +21,7 @@ import re
 from collections.abc import Sequence
 
 from retrieval.chunk_ids import chunk_index, neighbour_id
+from retrieval.passage_edits import is_enabled
 from retrieval.store import KnowledgeBase
 
 _MOST_NEIGHBOURS = 4  # on each side: enough for 150-character chunks to fill a 500-character window
@@ -43,6 +44,7 @@ def widen_hits(
         neighbour_id(h.chunk_id, s * n) for h in todo for n in range(1, reach + 1) for s in (1, -1)
     }
     found = kb.get_chunks(sorted(w for w in wanted if w is not None))
+    found = {cid: c for cid, c in found.items() if is_enabled(c["metadata"])}  # not a disabled one
     widen = {id(h) for h in todo}
     return [
         (
