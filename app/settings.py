@@ -189,6 +189,9 @@ class Settings(BaseSettings, RefusalSettings):
         ),
     )
     max_question_chars: int = 2000
+    max_passage_chars: int = Field(
+        4000, ge=1, description="longest text a passage edited or added by hand may hold"
+    )
     max_waiting: int = Field(
         8,
         ge=0,

@@ -14,7 +14,7 @@ from app.cli.archive_commands import export, import_
 from app.cli.eval_command import eval_cmd
 from app.cli.kb_commands import create, docs, drop, ingest, kbs, outline, reembed, rm
 from app.cli.mcp_command import mcp
-from app.cli.passage_commands import passages
+from app.cli.passage_commands import passage_app, passages
 from app.cli.serve_command import serve, worker
 from app.cli.sync_command import sync
 from app.settings import prepare_process_env
@@ -50,6 +50,7 @@ for command in COMMANDS:
 app.command("eval")(eval_cmd)
 app.command()(export)
 app.command("import")(import_)
+app.add_typer(passage_app, name="passage")
 
 
 def main() -> None:

@@ -25,6 +25,7 @@ from app.operations.jobs import Job, JobManager
 from app.operations.kb_jobs import KnowledgeBaseJobs
 from app.operations.knowledge import KnowledgeService
 from app.operations.lane import AnswerLane, Busy, Queued, TurnStream
+from app.operations.passages import PassageService
 from app.operations.search import SIGNALS, SearchService, hit_signals
 from app.operations.sources import SourceService
 from app.operations.sync import FolderSync, SyncPlan, SyncResult
@@ -57,6 +58,7 @@ class Operations:
     archives: ArchiveService
     kb_jobs: KnowledgeBaseJobs  # re-embedding and imports on the durable job queue
     folders: FolderSync  # `kb sync`
+    passages: PassageService  # a person's corrections
 
     @classmethod
     def over(cls, services: Services, run_jobs: bool | None = None) -> "Operations":
@@ -73,6 +75,7 @@ class Operations:
             archives,
             KnowledgeBaseJobs(knowledge, archives),  # before any job runs: it adds their kinds
             FolderSync(knowledge),
+            PassageService(knowledge, services.settings.max_passage_chars),
         )
 
     @classmethod

@@ -190,29 +190,6 @@ class SourceService:
             "entries": entries,
         }
 
-    def passages(
-        self, kb_name: str, doc_id: str, offset: int = 0, limit: int = 50, query: str = ""
-    ) -> dict:
-        """A document's passages in indexed order, one page of them: {source, doc_id, total,
-        offset, items: [{chunk_id, index, page, headings, text, enabled, edited}]}. ``query``
-        keeps only passages whose text holds it (case-insensitive); ``total`` counts those."""
-        from retrieval.chunk_ids import chunk_id
-
-        kb, record = self._document(kb_name, doc_id)
-        ids = [chunk_id(doc_id, i) for i in range(record.chunks)]
-        found = kb.get_chunks(ids)
-        items = [_passage_item(n, cid, found[cid]) for n, cid in enumerate(ids) if cid in found]
-        needle = query.strip().casefold()
-        if needle:
-            items = [i for i in items if needle in i["text"].casefold()]
-        return {
-            "source": record.source,
-            "doc_id": doc_id,
-            "total": len(items),
-            "offset": offset,
-            "items": items[offset : offset + limit],
-        }
-
     def passage(self, kb_name: str, doc_id: str, chunk: str) -> dict:
         """The chunk and the text around it: {source, page, doc_id, chunk_id, before, text,
         after}."""
@@ -242,21 +219,6 @@ class SourceService:
             "after": after,
             **({"ocr_lines": json.loads(ocr)} if ocr else {}),
         }
-
-
-def _passage_item(index: int, cid: str, chunk: dict) -> dict:
-    meta = chunk["metadata"]
-    page = meta.get("page")
-    return {
-        "chunk_id": cid,
-        "index": index,
-        "page": int(page) if page is not None else None,
-        "headings": meta.get("headings") or "",
-        "text": chunk["text"],
-        # no edit has ever set these yet: a passage is enabled and unedited unless marked
-        "enabled": bool(meta.get("enabled", True)),
-        "edited": bool(meta.get("edited", False)),
-    }
 
 
 def _without_overlap(before: str, text: str, most: int = 400) -> str:

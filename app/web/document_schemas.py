@@ -18,12 +18,34 @@ class PassageInfo(BaseModel):
 
 class PassageItem(BaseModel):
     chunk_id: str
-    index: int = Field(description="the passage's place in the document, from 0")
+    doc_id: str
+    index: int | None = Field(
+        description="the passage's place in the document, from 0 (None: added by hand)"
+    )
     page: int | None = None
     headings: str = Field(description="the heading path the passage sits under")
     text: str
     enabled: bool = Field(description="false: kept, but left out of search and answers")
     edited: bool = Field(description="its text was changed by hand")
+    manual: bool = Field(False, description="added by hand")
+    original_text: str | None = Field(
+        None, description="the parsed text an edit replaced (what undo brings back)"
+    )
+
+
+class PassageChange(BaseModel):
+    text: str | None = Field(
+        None, max_length=100_000, description="new text: embedded again, keyword index updated"
+    )
+    enabled: bool | None = Field(None, description="false: leaves search and answers, is kept")
+
+
+class NewPassage(BaseModel):
+    text: str = Field(max_length=100_000)
+    doc_id: str | None = Field(
+        None, max_length=100, description="the document it joins (default: the notes added by hand)"
+    )
+    page: int | None = Field(None, ge=1, le=100_000)
 
 
 class PassagePage(BaseModel):

@@ -76,23 +76,6 @@ async def page_highlights(
 
 
 @router.get(
-    "/kbs/{name}/documents/{doc_id}/passages",
-    response_model=document_schemas.PassagePage,
-    responses=_ERRORS,
-)
-def passages(
-    name: str,
-    doc_id: str,
-    offset: int = Query(0, ge=0, le=10_000_000),
-    limit: int = Query(50, ge=1, le=500),
-    q: str = Query("", max_length=500, description="keep passages whose text holds this"),
-    service: SourceService = Depends(sources),
-):
-    """A document's passages in the order they were indexed, a page at a time."""
-    return service.passages(name, doc_id, offset, limit, q)
-
-
-@router.get(
     "/kbs/{name}/documents/{doc_id}/passages/{chunk_id}",
     response_model=document_schemas.PassageInfo,
     responses=_ERRORS,
