@@ -16,7 +16,16 @@ from app.settings import Settings
 from tests.servers import running_server, seeded_settings, wait_seeded
 
 KB = str(Path(sys.executable).parent / "kb")
-TOOLS = {"search", "ask", "list_knowledge_bases", "list_documents", "add_documents", "job_status"}
+TOOLS = {
+    "search",
+    "ask",
+    "list_knowledge_bases",
+    "list_documents",
+    "add_documents",
+    "job_status",
+    "list_passages",
+    "correct_passage",
+}
 HANDBOOK = (
     "# 星河手册\n\n星河科技的正式员工每年有十五天带薪年假。\n\n## 报销\n\n"
     "差旅报销需要在出差结束后三十天内提交。\n"
@@ -184,6 +193,20 @@ def test_search_with_explain_gives_each_signal_and_the_answer_steps_decision(std
     assert signals["dense_rank"] >= 1 and signals["fused_score"] > 0
     assert found["decision"]["question_lang"] == "zh" and "reason" in found["decision"]
     assert stdio.ok("search", query="年假有多少天", kb="demo")["passages"][0]["signals"] is None
+
+
+def test_a_passage_is_listed_corrected_and_searched_through_the_door(stdio, demo):
+    docs = {d["file"]: d for d in stdio.ok("list_documents", kb="demo")["documents"]}
+    doc_id = docs["handbook.md"]["doc_id"]
+    page = stdio.ok("list_passages", kb="demo", doc_id=doc_id, query="年假")
+    assert page["total"] >= 1 and all("年假" in p["text"] for p in page["items"])
+    chunk = page["items"][0]["chunk_id"]
+    off = stdio.ok("correct_passage", kb="demo", chunk_id=chunk, enabled=False)
+    assert off["enabled"] is False
+    found = stdio.ok("search", query="年假有多少天", kb="demo", k=5)["passages"]
+    assert chunk not in [p["chunk_id"] for p in found]
+    assert stdio.ok("correct_passage", kb="demo", chunk_id=chunk, enabled=True)["enabled"]
+    assert "no passage" in stdio.error("correct_passage", kb="demo", chunk_id="nope", text="x")
 
 
 def test_ask_answers_from_the_local_model_citing_the_file(stdio, demo):

@@ -37,6 +37,27 @@ class SearchResult(BaseModel):
     )
 
 
+class PassageState(BaseModel):
+    chunk_id: str
+    doc_id: str
+    index: int | None = Field(description="its place in the document (None: added by hand)")
+    page: int | None = None
+    headings: str
+    text: str
+    enabled: bool = Field(description="false: kept, but left out of search and answers")
+    edited: bool
+    manual: bool = Field(description="added by hand")
+    original_text: str | None = Field(None, description="the parsed text an edit replaced")
+
+
+class PassagePage(BaseModel):
+    source: str
+    doc_id: str
+    total: int
+    offset: int
+    items: list[PassageState]
+
+
 class Citation(BaseModel):
     n: int = Field(description="the [n] the answer text cites it by")
     file: str

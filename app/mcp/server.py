@@ -17,7 +17,14 @@ INSTRUCTIONS = (
     "read a result's uri for the document's text by page. add_documents indexes local files in "
     "the background: poll job_status with its job id."
 )
-_READ_ONLY = {"search", "ask", "list_knowledge_bases", "list_documents", "job_status"}
+_READ_ONLY = {
+    "search",
+    "ask",
+    "list_knowledge_bases",
+    "list_documents",
+    "job_status",
+    "list_passages",
+}
 
 
 def build_server(

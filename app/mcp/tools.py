@@ -141,6 +141,34 @@ class KnowledgeTools:
         and each file's status (indexed, duplicate, failed with the reason, pending) and stage."""
         return results.job_state(self.ops.knowledge.job(job_id))
 
+    def list_passages(
+        self,
+        kb: Annotated[str, Field(min_length=1, description="knowledge base")],
+        doc_id: Annotated[str, Field(min_length=1, description="a document's doc_id")],
+        query: Annotated[str, Field(max_length=500, description="keep passages holding this")] = "",
+        offset: Annotated[int, Field(ge=0)] = 0,
+        limit: Annotated[int, Field(ge=1, le=500)] = 50,
+    ) -> results.PassagePage:
+        """A document's passages in the order they were indexed (those added by hand last), each
+        with its chunk_id, page, heading path, text, and whether it is enabled, edited or added by
+        hand. Use a chunk_id with correct_passage."""
+        return results.PassagePage(**self.ops.passages.list(kb, doc_id, offset, limit, query))
+
+    def correct_passage(
+        self,
+        kb: Annotated[str, Field(min_length=1, description="knowledge base")],
+        chunk_id: Annotated[str, Field(min_length=1, description="the passage (list_passages)")],
+        text: Annotated[
+            str | None, Field(description="new text: embedded again, keyword index updated")
+        ] = None,
+        enabled: Annotated[
+            bool | None, Field(description="false: kept but left out of search and answers")
+        ] = None,
+    ) -> results.PassageState:
+        """Correct a passage of a knowledge base: replace its text (its parsed text is kept, and an
+        undo in the page, REST or CLI brings it back) and/or disable or enable it."""
+        return results.PassageState(**self.ops.passages.change(kb, chunk_id, text, enabled))
+
     def _wait_for_model(self) -> None:
         """A local model still loading (it loads in the background when the server starts): wait a
         little, then say so instead of holding the client past its timeout."""
@@ -161,4 +189,6 @@ class KnowledgeTools:
             self.list_documents,
             self.add_documents,
             self.job_status,
+            self.list_passages,
+            self.correct_passage,
         ]
