@@ -46,6 +46,8 @@ class Answer:
     # signals["no_answer_twice"]); None when answered
     refused_by: str | None = None
     signals: dict = field(default_factory=dict)  # the evidence read (answering.refusal.Evidence)
+    # what a rating of this answer names (set by the app that remembers answers; "" otherwise)
+    answer_id: str = ""
 
     def as_dict(self) -> dict:
         return asdict(self)

@@ -12,6 +12,7 @@ import typer
 from app.cli.answer_commands import ask, search
 from app.cli.archive_commands import export, import_
 from app.cli.eval_command import eval_cmd
+from app.cli.feedback_commands import feedback_app
 from app.cli.kb_commands import create, docs, drop, ingest, kbs, outline, reembed, rm
 from app.cli.mcp_command import mcp
 from app.cli.passage_commands import passage_app, passages
@@ -51,6 +52,7 @@ app.command("eval")(eval_cmd)
 app.command()(export)
 app.command("import")(import_)
 app.add_typer(passage_app, name="passage")
+app.add_typer(feedback_app, name="feedback")
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from app.operations.errors import (
     UnsupportedFile,
     user_message,
 )
+from app.operations.feedback import AnswerLog
 from app.operations.jobs import Job, JobManager
 from app.operations.kb_jobs import KnowledgeBaseJobs
 from app.operations.knowledge import KnowledgeService
@@ -59,13 +60,16 @@ class Operations:
     kb_jobs: KnowledgeBaseJobs  # re-embedding and imports on the durable job queue
     folders: FolderSync  # `kb sync`
     passages: PassageService  # a person's corrections
+    feedback: AnswerLog  # answers remembered, and their ratings
 
     @classmethod
     def over(cls, services: Services, run_jobs: bool | None = None) -> "Operations":
         """``run_jobs``: run ingestion jobs in this process (default: only when no queue is
         configured)."""
         search, knowledge = SearchService(services), KnowledgeService(services, run_jobs)
-        answers, archives = AnswerService(services, search), ArchiveService(knowledge)
+        answer_log = AnswerLog(knowledge.jobs.store, services.settings.job_retention_hours * 3600)
+        answers = AnswerService(services, search, answer_log)
+        archives = ArchiveService(knowledge)
         return cls(
             services,
             knowledge,
@@ -76,6 +80,7 @@ class Operations:
             KnowledgeBaseJobs(knowledge, archives),  # before any job runs: it adds their kinds
             FolderSync(knowledge),
             PassageService(knowledge, services.settings.max_passage_chars),
+            answer_log,
         )
 
     @classmethod

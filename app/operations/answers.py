@@ -15,6 +15,7 @@ from answering import (
     AnswerEvent,
     ChainOptions,
     DocumentOutline,
+    Done,
     Failed,
     StructureAnswerer,
 )
@@ -40,9 +41,12 @@ class AskOptions:
 
 
 class AnswerService:
-    def __init__(self, services: Services, search: SearchService):
+    def __init__(self, services: Services, search: SearchService, answer_log=None):
+        """``answer_log``: where each answer is remembered under its ``answer_id`` for ratings
+        (``app.operations.feedback.AnswerLog``; None: not remembered)."""
         self.services = services
         self.searcher = search
+        self.answer_log = answer_log
         # the local model answers one question at a time; the others wait their turn here
         self.lane = AnswerLane(services.settings.max_waiting)
 
@@ -55,7 +59,7 @@ class AnswerService:
         try:
             if lane and ticket:
                 lane.wait_turn(ticket, timeout_s=None)
-            return chain.invoke(question, history, options.instructions)
+            return self._remembered(chain.invoke(question, history, options.instructions), options)
         finally:
             if lane and ticket:
                 lane.leave(ticket)
@@ -68,8 +72,34 @@ class AnswerService:
         chain = self.chain(options, question)
         return TurnStream(
             self._lane_for(options),
-            lambda: self._events(chain, question, history, options.instructions),
+            lambda: self._events(chain, question, history, options),
         )
+
+    def _remembered(self, answer: Answer, options: AskOptions) -> Answer:
+        """``answer`` with its ``answer_id``, remembered for a rating. A log that cannot be
+        written (the queue's database away) costs the rating, never the answer."""
+        from app.operations.feedback import new_answer_id
+
+        answer.answer_id = new_answer_id()
+        if self.answer_log is None:
+            return answer
+        s = self.services.settings
+        config = {
+            "model": answer.model,
+            "k": options.k or s.search_k,
+            "search_mode": s.search_mode,
+            "embedding": f"{s.embedding}:{s.embedding_model or ''}",
+            "doc_ids": list(options.doc_ids or []),
+            "temperature": options.temperature,
+            "refused_by": answer.refused_by,
+        }
+        try:
+            self.answer_log.remember(answer.answer_id, options.kb, answer, config)
+        except Exception:  # noqa: BLE001
+            log.warning(
+                "answer %s could not be remembered for ratings", answer.answer_id, exc_info=True
+            )
+        return answer
 
     def _lane_for(self, options: AskOptions) -> AnswerLane | None:
         """The lane for a local model; a remote provider (vLLM included) batches on its own."""
@@ -149,12 +179,14 @@ class AnswerService:
             self.services.store.get(kb_name), hits, self.services.settings.answer_passage_chars
         )
 
-    @staticmethod
     def _events(
-        chain: AnswerChain, question: str, history: list[dict], instructions: str | None
+        self, chain: AnswerChain, question: str, history: list[dict], options: AskOptions
     ) -> Iterator[AnswerEvent]:
         try:
-            yield from chain.stream(question, history, instructions)
+            for event in chain.stream(question, history, options.instructions):
+                if isinstance(event, Done):
+                    self._remembered(event.answer, options)
+                yield event
         except Exception as exc:  # noqa: BLE001  never a broken stream without a word
             yield Failed(user_message(exc))
 

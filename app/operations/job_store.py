@@ -1,5 +1,4 @@
-"""Ingestion jobs in a durable store that is also their queue: a 202 is a promise that survives a
-crash.
+"""Ingestion jobs in a durable store that is also their queue: a 202 survives a crash.
 
 A job and each of its files are committed before the upload is answered; each file's outcome is
 written the moment it is known, and its progress (stage, pages, chunks) about once a second, so any
@@ -83,6 +82,8 @@ class JobStore:
             self._schema_ready = True
         with self._begin() as run:
             yield run
+
+    transaction = _tx  # for other tables kept beside the jobs (answers and their feedback)
 
     # --- back-end specific ---------------------------------------------------------------------
     def _begin(self):

@@ -1,5 +1,7 @@
-"""The REST contract of a document's insides: its passages, page images and outline. Keep it
-stable."""
+"""The REST contract of a document's insides (its passages, page images and outline) and of
+ratings of answers. Keep it stable."""
+
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -82,3 +84,25 @@ class DocumentOutline(BaseModel):
     doc_id: str
     pages: int
     entries: list[OutlineEntry] = Field(description="in document order; empty: no outline found")
+
+
+class FeedbackRequest(BaseModel):
+    kb: str = Field(min_length=1, max_length=200)
+    answer_id: str = Field(min_length=1, max_length=64, description="from /ask or its done event")
+    rating: Literal["up", "down"]
+    reason: str | None = Field(None, max_length=2000)
+    correct_answer: str | None = Field(
+        None, max_length=4000, description="the right answer (a 👎's correction)"
+    )
+
+
+class FeedbackItem(BaseModel):
+    answer_id: str
+    rating: Literal["up", "down"]
+    reason: str | None = None
+    correct_answer: str | None = None
+    rated_at: float
+    question: str
+    answer: str
+    citations: list[dict]
+    config: dict = Field(description="what answered: model, k, search mode, embedding, scope")

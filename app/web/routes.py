@@ -246,6 +246,7 @@ def _sse_event(event) -> dict | None:
                     "answer": answer.answer,
                     "confidence": answer.confidence,
                     "refused_by": answer.refused_by,
+                    "answer_id": answer.answer_id,
                 },
             )
         case Failed(message):
@@ -265,4 +266,5 @@ def answer_payload(answer) -> dict:
         "model": answer.model,
         "confidence": answer.confidence,
         "refused_by": answer.refused_by,
+        "answer_id": answer.answer_id,
     }

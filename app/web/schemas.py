@@ -243,6 +243,7 @@ class AskResponse(BaseModel):
             "passages) | model (the model said the passages lack the answer); null when answered"
         ),
     )
+    answer_id: str = Field("", description="what POST /feedback rates this answer by")
 
 
 class ErrorBody(BaseModel):

@@ -19,6 +19,7 @@ def create_api(ops) -> FastAPI:
     from app.web.archive_routes import router as archive_router
     from app.web.deps import require_api_key
     from app.web.errors import install_error_handlers
+    from app.web.feedback_routes import router as feedback_router
     from app.web.openai_route import chat_completions_router
     from app.web.passage_routes import router as passage_router
     from app.web.routes import VERSION, public, router
@@ -35,6 +36,7 @@ def create_api(ops) -> FastAPI:
     api.include_router(router)
     api.include_router(source_router)
     api.include_router(passage_router)
+    api.include_router(feedback_router)
     api.include_router(archive_router)
     api.include_router(chat_completions_router, dependencies=[Depends(require_api_key)])
     if ops.settings.mcp:

@@ -31,16 +31,19 @@ def snapshot_every(folder: Path, every_s: float, stop: threading.Event) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--port", type=int, required=True)
-    ap.add_argument("--snapshots", type=Path, required=True)
+    ap.add_argument(
+        "--snapshots", type=Path, default=None, help="without: no tracemalloc (memray_trace)"
+    )
     ap.add_argument("--every-s", type=float, default=300)
     ap.add_argument("--frames", type=int, default=12, help="traceback depth kept per allocation")
     args = ap.parse_args()
-    tracemalloc.start(args.frames)
-    args.snapshots.mkdir(parents=True, exist_ok=True)
     stop = threading.Event()
-    threading.Thread(
-        target=snapshot_every, args=(args.snapshots, args.every_s, stop), daemon=True
-    ).start()
+    if args.snapshots is not None:
+        tracemalloc.start(args.frames)
+        args.snapshots.mkdir(parents=True, exist_ok=True)
+        threading.Thread(
+            target=snapshot_every, args=(args.snapshots, args.every_s, stop), daemon=True
+        ).start()
     import uvicorn
 
     from app.web import create_app
