@@ -118,7 +118,7 @@ def chat(
         {"role": "assistant", "content": "⏳ 思考中 Thinking…"},
     ]
     yield messages, history, keep, "", keep, keep
-    answer, sources, cited = "", NO_SOURCES, []
+    answer, sources, cited, answer_id = "", NO_SOURCES, [], ""
     try:
         for event in events:
             match event:
@@ -136,7 +136,7 @@ def chat(
                     sources, cited = format_sources(citations), [c.as_dict() for c in citations]
                     continue
                 case Done(final):
-                    answer = final.answer
+                    answer, answer_id = final.answer, final.answer_id
                     continue
                 case Failed(message):
                     gr.Warning(message)
@@ -148,8 +148,9 @@ def chat(
     finally:
         events.cancel()  # the page was closed or the question stopped: it leaves the queue
 
+    # the answer's id rides in its message, for a 👍/👎 on it (app/ui/feedback.py)
     messages = [_unlinked(m) for m in messages[:-1]] + [
-        {"role": "assistant", "content": _linked(answer, cited)}
+        {"role": "assistant", "content": _linked(answer, cited), "metadata": {"id": answer_id}}
     ]
     history = [
         *history,

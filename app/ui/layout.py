@@ -15,7 +15,10 @@ from app.ui import documents as docs
 from app.ui import handlers as act
 from app.ui import outline
 from app.ui.export_chat import export_current
+from app.ui.feedback import build_feedback_form, build_feedback_list
 from app.ui.keeping import build_keeping
+from app.ui.passages import build_passages
+from app.ui.retrieval_test import build_retrieval_test
 
 # the question appears below the table: bring it into view
 SHOW_CONFIRMATION_JS = (
@@ -102,7 +105,7 @@ def build_ui(ops) -> gr.Blocks:
                                     height=460,
                                     elem_id="chatbot",
                                     buttons=["copy"],
-                                    feedback_options=None,
+                                    feedback_options=("Like", "Dislike"),
                                     placeholder="向知识库提问 Ask the knowledge base a question",
                                 )
                                 question = gr.Textbox(
@@ -123,6 +126,7 @@ def build_ui(ops) -> gr.Blocks:
                                     multiselect=True,
                                     elem_id="doc-filter",
                                 )
+                                build_feedback_form(ops, kb, chatbot)
                             with gr.Column(scale=2, min_width=260):
                                 gr.Markdown("### 来源 Sources")
                                 sources = gr.Markdown(talk.NO_SOURCES, elem_id="sources")
@@ -188,6 +192,8 @@ def build_ui(ops) -> gr.Blocks:
                             )
                             cancel = gr.Button("取消 Cancel", elem_id="cancel-delete-btn")
                         build_keeping(ops, kb)
+                        build_passages(ops, kb, doc_pick)
+                        build_feedback_list(ops, kb)
                         outline_note = gr.Markdown(elem_id="outline-note")
                         with gr.Row():
                             outline_table = gr.Dataframe(
@@ -199,6 +205,7 @@ def build_ui(ops) -> gr.Blocks:
                                 elem_id="outline-table",
                             )
                             outline_passage = gr.Markdown(elem_id="outline-passage")
+                    build_retrieval_test(ops, kb)
 
         # --- events ---------------------------------------------------------------------------
         docs_out = [docs_table, doc_pick, kb_summary]

@@ -1,0 +1,191 @@
+"""Open the box, through a real browser (issue 38's acceptance walk): upload a document and open its
+passages; edit one, and the retrieval test ranks it first for a query only the new text matches, by
+keyword and by meaning; disable it, and it is gone from the retrieval test; ask, give 👎 with a
+correction, export the feedback, and `kb eval` on the export runs and scores it."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.test_ui_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, _free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+DOC_NAME = "差旅制度.md"
+DOC_TEXT = (
+    "# 差旅制度\n\n"
+    "## 申请\n\n员工出差需提前三天提交申请，经部门经理批准后方可出行。\n\n"
+    "## 住宿\n\n住宿标准：一线城市每晚不超过六百元，其他城市不超过四百元。\n\n"
+    "## 报销\n\n报销须在出差结束后十五个工作日内提交，并附上全部发票原件。\n"
+)
+NEW_TEXT = "住宿标准：员工可入住公司签约的协议酒店，费用由公司直接结算。"
+KB_NAME = "差旅"
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian chromium at /usr/bin/chromium (bash .ci/system-deps.sh)")
+    pytest.importorskip("playwright.sync_api", reason="needs the playwright python package")
+    import uvicorn
+
+    from app.settings import Settings
+    from app.web import create_app
+
+    root = tmp_path_factory.mktemp("open-box")
+    (root / "seed").mkdir()
+    settings = Settings(data_dir=root / "data", seed_dir=root / "seed", _env_file=None)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            if httpx.get(f"{url}/health", timeout=5).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or not thread.is_alive():
+            pytest.fail("the server did not answer /health within 120 s")
+        time.sleep(0.3)
+    yield url, root
+    server.should_exit = True
+    thread.join(timeout=30)
+
+
+@pytest.fixture()
+def page(served):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
+        context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        errors: list[str] = []
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        yield page
+        browser.close()
+    assert not errors, f"JavaScript errors in the page: {errors}"
+
+
+def _retrieval_test(page, query: str, mode: str):
+    page.get_by_role("tab", name="检索测试 Retrieval test").click()
+    page.locator("#test-query textarea").fill(query)
+    page.get_by_label(mode, exact=True).check()
+    page.locator("#test-run").click()
+
+
+def _first_of(table_text: str) -> str:
+    """Which passage comes first in the hits table (each named by words only it holds)."""
+    found = {w: table_text.find(w) for w in ("协议酒店", "提前三天", "十五个工作日")}
+    return min((at, w) for w, at in found.items() if at >= 0)[1]
+
+
+def test_see_correct_and_rate(page, served, tmp_path):
+    from playwright.sync_api import expect
+
+    url, root = served
+    doc = tmp_path / DOC_NAME
+    doc.write_text(DOC_TEXT, encoding="utf-8")
+    page.goto(url + "/")
+    expect(page.locator("#kb-summary")).to_contain_text("Choose or create", timeout=60_000)
+    page.locator("#new-kb textarea, #new-kb input").first.fill(KB_NAME)
+    page.locator("#create-kb").click()
+    expect(page.locator("#kb-summary")).to_contain_text(KB_NAME, timeout=60_000)
+
+    # 1. upload and open its passages
+    page.get_by_role("tab", name="文档 Documents").click()
+    page.locator("#upload input[type=file]").set_input_files([str(doc)])
+    expect(page.locator("#upload")).to_contain_text(Path(DOC_NAME).stem, timeout=60_000)
+    page.locator("#upload-btn").click()
+    expect(page.locator("#job-progress")).to_contain_text("完成 Done", timeout=300_000)
+    page.locator("#docs-table span", has_text=DOC_NAME).first.click()  # picks the document
+    expect(page.locator("#doc-pick input")).to_have_value(re.compile("差旅"), timeout=30_000)
+    page.locator("#passages").get_by_text("段落 Passages").click()
+    table = page.locator("#passages-table")
+    expect(table).to_contain_text("一线城市", timeout=60_000)
+
+    # 2. edit one: the retrieval test ranks it first by keyword and by meaning
+    table.locator("span", has_text="一线城市").first.click()
+    editor = page.locator("#passage-text textarea")
+    page.wait_for_function(
+        "() => document.querySelector('#passage-text textarea').value.includes('一线城市')"
+    )
+    chunk_id = page.locator("#passage-id textarea, #passage-id input").first.input_value()
+    editor.fill(NEW_TEXT)
+    page.locator("#passage-save").click()
+    expect(page.locator("#passage-status")).to_contain_text("Saved", timeout=60_000)
+    expect(table).to_contain_text("edited")
+    _retrieval_test(page, "协议酒店", "keyword")
+    hits = page.locator("#test-hits")
+    expect(hits).to_contain_text(chunk_id, timeout=60_000)
+    assert _first_of(hits.inner_text()) == "协议酒店", hits.inner_text()
+    _retrieval_test(page, "公司替员工直接付住宿费吗", "dense")
+    expect(page.locator("#test-decision")).to_contain_text("mode dense", timeout=60_000)
+    expect(hits).to_contain_text("提前三天")  # dense mode ranks every passage
+    assert _first_of(hits.inner_text()) == "协议酒店", hits.inner_text()
+
+    # 3. disable it: gone from search
+    page.get_by_role("tab", name="文档 Documents").click()
+    page.locator("#passage-disable").click()
+    expect(page.locator("#passage-status")).to_contain_text("Disabled", timeout=60_000)
+    expect(table).to_contain_text("disabled")
+    _retrieval_test(page, "协议酒店", "hybrid")
+    expect(page.locator("#test-decision")).to_contain_text("mode hybrid", timeout=60_000)
+    expect(hits).not_to_contain_text(chunk_id)
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "ui-retrieval-test.png"), full_page=True)
+
+    # 4. ask, 👎 with a correction, export, and kb eval runs the export
+    page.get_by_role("tab", name="问答 Chat").click()
+    question = "报销要在出差结束后多少天内提交？"
+    page.locator("#question textarea").fill(question)
+    page.locator("#question textarea").press("Enter")
+    expect(page.locator("#sources")).to_contain_text(DOC_NAME, timeout=300_000)
+    # Gradio labels the thumbs in the browser's language (zh-CN: 踩 is dislike)
+    page.locator("#chatbot").get_by_label(re.compile("^(踩|Dislike)$")).last.click()
+    expect(page.locator("#feedback-reason textarea")).to_be_visible(timeout=30_000)
+    page.locator("#feedback-reason textarea").fill("没有说是工作日")
+    page.locator("#feedback-correct textarea").fill("十五个工作日内")
+    page.locator("#feedback-send").click()
+    expect(page.locator("#feedback-reason textarea")).to_be_hidden(timeout=30_000)
+    page.get_by_role("tab", name="文档 Documents").click()
+    page.locator("#feedback").get_by_text("反馈 Feedback").click()
+    page.locator("#feedback-refresh").click()
+    expect(page.locator("#feedback-table")).to_contain_text("十五个工作日内", timeout=30_000)
+    page.locator("#feedback-export").click()
+    link = page.locator("#feedback-file a")
+    expect(link).to_have_count(1, timeout=30_000)
+    with page.expect_download() as download:
+        link.click()
+    qa = tmp_path / "feedback.jsonl"
+    qa.write_bytes(Path(download.value.path()).read_bytes())
+    items = [json.loads(line) for line in qa.read_text(encoding="utf-8").splitlines()]
+    assert [(i["question"], i["answers"]) for i in items] == [(question, ["十五个工作日内"])]
+    kb = Path(sys.executable).parent / "kb"
+    env = {**os.environ, "KB_DATA_DIR": str(root / "data"), "KB_PRELOAD_MODEL": "false"}
+    out = tmp_path / "report"
+    run = subprocess.run(
+        [str(kb), "eval", str(qa), "--kb", KB_NAME, "--retrieval-only", "--out", str(out)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert run.returncode == 0, run.stdout + run.stderr
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert report["summary"]["n_questions"] == 1
+    assert report["per_question"][0]["gold_source"] == DOC_NAME
