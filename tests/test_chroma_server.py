@@ -79,3 +79,35 @@ def test_two_replicas_keyword_indexes_follow_the_registry(
     while keyword_hits(kb_a) and time.monotonic() - started < KEYWORD_SYNC_S + 5:
         time.sleep(0.2)
     assert keyword_hits(kb_a) == [] and time.monotonic() - started <= KEYWORD_SYNC_S + 1
+
+
+def test_a_passage_edit_reaches_the_other_replicas_keyword_index(
+    chroma_server, tmp_path, embeddings
+):
+    """Issue 38, item 3: an edit or a disable through replica A is what replica B's keyword search
+    finds within KEYWORD_SYNC_S, with no restart; B's dense search sees it at once (the same
+    Chroma)."""
+    from langchain_core.documents import Document
+
+    from retrieval.store import KEYWORD_SYNC_S
+
+    a = KnowledgeBaseStore(open_chroma_client(url=chroma_server), embeddings, tmp_path / "a.sqlite")
+    b = KnowledgeBaseStore(open_chroma_client(url=chroma_server), embeddings, tmp_path / "b.sqlite")
+    kb_a = a.open_for_writing("副本", create=True)
+    texts = ["出差需提前三天申请。", "住宿每晚不超过六百元。", "报销须在十五个工作日内提交。"]
+    kb_a.add_document("f" * 64, "rules.md", [Document(page_content=t) for t in texts])
+    kb_b = b.get("副本")
+    assert kb_b.keyword_search("六百元", 1)  # B's index holds the old text
+    cid = kb_a.document_chunks("f" * 64)[1][0]
+    kb_a.edit_passage(cid, "住宿可选协议酒店，由公司结算。")
+    deadline = time.monotonic() + KEYWORD_SYNC_S + 10
+    while not kb_b.keyword_search("协议酒店", 1) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert kb_b.keyword_search("协议酒店", 1)[0][0] == cid
+    assert not kb_b.keyword_search("六百元", 1)
+    kb_a.set_passage_enabled(cid, False)
+    assert cid not in [c for c, _ in kb_b.dense_search("协议酒店", 3)]
+    deadline = time.monotonic() + KEYWORD_SYNC_S + 10
+    while kb_b.keyword_search("协议酒店", 1) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not kb_b.keyword_search("协议酒店", 1)

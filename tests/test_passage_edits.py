@@ -126,3 +126,36 @@ def test_a_stale_keyword_revision_is_read_again_from_chroma(store, tmp_path, emb
     again = _reopen(tmp_path, embeddings)
     assert again.keyword_search("线上 提交", 1)[0][0] == cid
     _agree(tmp_path, again)
+
+
+def test_exports_imports_and_reembeds_carry_the_edits(store, tmp_path, embeddings):
+    """Issue 39's note: an archive and a re-embedding keep edited, disabled and hand-added passages
+    with their marks (and a note keeps its own id, so it never becomes a parsed passage's
+    neighbour)."""
+    from retrieval.archive import Archive, import_archive, write_archive
+
+    kb = _kb(store)
+    first, second = kb.document_chunks("d" * 64)[:2]
+    kb.edit_passage(first[0], "员工出差需提前五天在线提交申请。")
+    kb.set_passage_enabled(second[0], False)
+    note = kb.add_passage("问：能坐一等座吗？答：经理级以上可以。", doc_id="d" * 64)
+    out = tmp_path / "policy.kb.zip"
+    write_archive(kb, store.embedding_identity(), out, lambda record: None)
+
+    client = open_chroma_client(path=tmp_path / "elsewhere")
+    other = KnowledgeBaseStore(client, embeddings, tmp_path / "elsewhere.sqlite")
+    with Archive(out) as archive:
+        import_archive(other, archive, "policy")
+    kb2 = other.get("policy")
+    rows = {cid: (text, meta) for cid, text, meta in kb2.document_chunks("d" * 64)}
+    assert rows[first[0]][1]["edited"] and "五天" in rows[first[0]][0]
+    assert rows[second[0]][1]["enabled"] is False
+    assert rows[note["chunk_id"]][1]["manual"]
+    assert kb2.keyword_search("一等座", 1)[0][0] == note["chunk_id"]
+    assert second[0] not in [c for c, _ in kb2.dense_search(POLICY[1], 4)]
+
+    store.reembed("policy")
+    again = store.get("policy")
+    marks = {cid: meta for cid, _, meta in again.document_chunks("d" * 64)}
+    assert marks[first[0]]["edited"] and marks[second[0]]["enabled"] is False
+    assert second[0] not in [c for c, _ in again.dense_search(POLICY[1], 4)]
