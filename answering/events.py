@@ -13,6 +13,8 @@ class Citation:
     doc_id: str = ""
     # with doc_id: what the source preview needs (REST /kbs/{kb}/documents/{doc_id}/...)
     chunk_id: str = ""
+    # the sentence of ``text`` closest to the answer, marked in the page (set by the app; "" none)
+    support: str = ""
 
     def as_dict(self) -> dict:
         """The one public form of a citation (REST, SSE, the OpenAI route and the CLI's JSON)."""

@@ -12,6 +12,7 @@ from pathlib import Path
 from ingest.errors import IngestError
 
 _HIGHLIGHT = (1.0, 0.82, 0.0)  # amber, drawn at 35% opacity over the text
+_SUPPORT = (0.95, 0.45, 0.1)  # orange over the amber: the sentence that supports the answer
 _MIN_FRAGMENT = 4
 _MAX_FRAGMENTS = 60
 _PIECE = 12  # a line that is not found whole is looked for in pieces of this many characters
@@ -26,6 +27,8 @@ class PagePreview:
     pages: int
     # highlight, image pixels
     boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
+    # the supporting sentence's boxes, inside the passage's
+    support_boxes: list[tuple[float, float, float, float]] = field(default_factory=list)
 
 
 def render_page(
@@ -35,10 +38,12 @@ def render_page(
     max_side: int = 1400,
     max_image_pixels: int = 40_000_000,
     ocr_lines: list | None = None,
+    support: str = "",
 ) -> PagePreview:
     """``page`` is 1-based; ``ocr_lines`` (``[x0, y0, x1, y1, text]`` in points, recorded when the
-    page was OCR'd) place a passage on a page without a text layer. IngestError (one sentence) for a
-    page out of range or one too costly to draw."""
+    page was OCR'd) place a passage on a page without a text layer; ``support``, a sentence of the
+    passage, is drawn over it more strongly and underlined (``support_boxes``). IngestError (one
+    sentence) for a page out of range or one too costly to draw."""
     import pymupdf
 
     with pymupdf.open(str(path), filetype="pdf") as pdf:
@@ -54,11 +59,26 @@ def render_page(
             rects = locate_ocr_lines(ocr_lines, passage)
         for rect in rects:
             sheet.draw_rect(rect, color=None, fill=_HIGHLIGHT, fill_opacity=0.35, overlay=True)
+        strong = [  # the sentence where the passage is, not another copy of it on the page
+            r
+            for r in (locate(sheet, support) if rects and support.strip() else [])
+            if any(r.intersects(p) for p in rects)
+        ]
+        for rect in strong:
+            sheet.draw_rect(rect, color=None, fill=_SUPPORT, fill_opacity=0.35, overlay=True)
+            sheet.draw_line(rect.bl, rect.br, color=_SUPPORT, width=1.2, overlay=True)
         zoom = min(2.0, max_side / max(sheet.rect.width, sheet.rect.height, 1))
         pixmap = sheet.get_pixmap(matrix=pymupdf.Matrix(zoom, zoom), alpha=False)
         boxes = [(r.x0 * zoom, r.y0 * zoom, r.x1 * zoom, r.y1 * zoom) for r in rects]
+        support_boxes = [(r.x0 * zoom, r.y0 * zoom, r.x1 * zoom, r.y1 * zoom) for r in strong]
         return PagePreview(
-            pixmap.tobytes("png"), pixmap.width, pixmap.height, page, pdf.page_count, boxes
+            pixmap.tobytes("png"),
+            pixmap.width,
+            pixmap.height,
+            page,
+            pdf.page_count,
+            boxes,
+            support_boxes,
         )
 
 

@@ -66,16 +66,26 @@ class SentenceSupport:
 
     def scores_by_passage(self, question: str, passages: list[str]) -> list[float | None]:
         """Each passage's best sentence score (None: no sentence of it was scored)."""
+        return [None if best is None else best[1] for best in self._best(question, passages)]
+
+    def best_sentences(self, text: str, passages: list[str]) -> list[str | None]:
+        """Each passage's sentence closest to ``text`` (an answer: the sentence that supports it;
+        None: no sentence of that passage was scored)."""
+        return [None if best is None else best[0] for best in self._best(text, passages)]
+
+    def _best(self, text: str, passages: list[str]) -> list[tuple[str, float] | None]:
         units = self.units(passages)
-        best: list[float | None] = [None] * len(passages)
+        best: list[tuple[str, float] | None] = [None] * len(passages)
         if not units:
             return best
-        query = np.asarray(self._embeddings.embed_query(question), dtype=np.float32)
+        query = np.asarray(self._embeddings.embed_query(text), dtype=np.float32)
         vectors = np.asarray(self._embeddings.embed_documents([t for _, t in units]), np.float32)
         # cosine, whether or not the embedding model normalises its vectors
         norms = np.linalg.norm(vectors, axis=1) * (np.linalg.norm(query) or 1.0)
         scores = vectors @ query / np.where(norms == 0, 1.0, norms)
-        for (n, _), score in zip(units, scores, strict=True):
+        for (n, sentence), score in zip(units, scores, strict=True):
             value = round(float(score), 4)
-            best[n] = value if best[n] is None else max(best[n], value)  # type: ignore[type-var]
+            held = best[n]
+            if held is None or value > held[1]:
+                best[n] = (sentence, value)
         return best

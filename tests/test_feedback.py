@@ -60,6 +60,9 @@ def test_answers_are_rated_listed_and_kept(api):
     client, _ = api
     first = _ask(client, "正式员工每年有多少天带薪年假？")
     assert len(first["answer_id"]) == 32
+    if first["refused_by"] is None:  # each cited passage's sentence closest to the answer
+        assert any(c["support"] for c in first["citations"]), first
+        assert all(c["support"] in c["text"] for c in first["citations"]), first
     up = client.post(
         "/feedback", json={"kb": "手册", "answer_id": first["answer_id"], "rating": "up"}
     )
@@ -75,6 +78,9 @@ def test_answers_are_rated_listed_and_kept(api):
         ).text
     )
     done = json.loads(next(data for name, data in events if name == "done"))
+    assert [c["chunk_id"] for c in done["citations"]] == [
+        c["chunk_id"] for c in json.loads(next(d for n, d in events if n == "citations"))
+    ]
     down = client.post(
         "/feedback",
         json={

@@ -138,6 +138,27 @@ def test_highlight_lies_where_the_chunk_is_on_the_page(api):
     assert plain.status_code == 200 and plain.content != png.content
 
 
+def test_the_supporting_sentence_is_drawn_inside_the_passage(tmp_path):
+    """Issue 38, item 5: the sentence that supports an answer is drawn more strongly, inside the
+    passage's boxes, and only where the passage is."""
+    from ingest import render_page
+
+    pdf = tmp_path / "handbook.pdf"
+    make_pdf(pdf)
+    sentence = "年假可以分两次休完，未休完的年假可顺延至次年三月。"
+    preview = render_page(pdf, 2, TARGET, support=sentence)
+    assert preview.boxes and preview.support_boxes
+    for x0, y0, x1, y1 in preview.support_boxes:  # covered by the passage's boxes
+        covered = sum(
+            max(0.0, min(x1, b[2]) - max(x0, b[0])) * max(0.0, min(y1, b[3]) - max(y0, b[1]))
+            for b in preview.boxes
+        )
+        assert covered >= 0.8 * (x1 - x0) * (y1 - y0), (preview.support_boxes, preview.boxes)
+    plain = render_page(pdf, 2, TARGET)
+    assert not plain.support_boxes and plain.png != preview.png
+    assert not render_page(pdf, 2, "", support=sentence).support_boxes  # no passage, no mark
+
+
 def test_ocr_page_highlighted_by_the_boxes_recorded_at_ingest(api):
     client, _ = api
     hits = client.post("/search", json={"kb": "手册", "query": "第七条年假规定", "k": 5}).json()[

@@ -61,3 +61,19 @@ def test_the_sentence_that_answers_scores_higher_than_its_neighbours(
 def test_no_sentence_to_score_is_none(support):
     assert support.best_score("问题是什么？", ["短", ""]) is None
     assert support.scores_by_passage("问题是什么？", ["短"]) == [None]
+
+
+def test_the_sentence_that_supports_an_answer_is_found_in_each_passage(support):
+    """Issue 38, item 5: beside each cited passage, the sentence closest to the answer."""
+    passages = [
+        "星河科技成立于二〇〇八年，总部位于杭州。正式员工每年享有十五天带薪年假。公司设有五个部门。",
+        "Harbor Point Lighthouse stands on Gull Island. It was completed in 1894. "
+        "Visitors may climb it on Saturdays.",
+        "#",
+    ]
+    found = support.best_sentences(
+        "正式员工每年有十五天带薪年假。 It was completed in 1894.", passages
+    )
+    assert found[0] == "正式员工每年享有十五天带薪年假。"
+    assert found[1] == "It was completed in 1894."
+    assert found[2] is None  # nothing there to support anything

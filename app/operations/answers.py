@@ -81,6 +81,7 @@ class AnswerService:
         from app.operations.feedback import new_answer_id
 
         answer.answer_id = new_answer_id()
+        self._mark_support(answer)
         if self.answer_log is None:
             return answer
         s = self.services.settings
@@ -178,6 +179,23 @@ class AnswerService:
         return widen_hits(
             self.services.store.get(kb_name), hits, self.services.settings.answer_passage_chars
         )
+
+    def _mark_support(self, answer: Answer) -> None:
+        """Each cited passage's sentence closest to the answer (``Citation.support``), for a
+        person to check the answer against: one embedding call over the cited sentences."""
+        from retrieval.support import SentenceSupport
+
+        if not answer.citations or not answer.answer.strip() or answer.refused_by:
+            return
+        try:
+            found = SentenceSupport(self.services.embeddings).best_sentences(
+                answer.answer, [c.text for c in answer.citations]
+            )
+        except Exception:  # noqa: BLE001  the marks are a help, never a reason to fail an answer
+            log.warning("supporting sentences not found", exc_info=True)
+            return
+        for citation, sentence in zip(answer.citations, found, strict=True):
+            citation.support = sentence or ""
 
     def _events(
         self, chain: AnswerChain, question: str, history: list[dict], options: AskOptions

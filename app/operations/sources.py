@@ -136,9 +136,11 @@ class SourceService:
             mimetypes.guess_type(record.source)[0] or "application/octet-stream",
         )
 
-    def page_preview(self, kb_name: str, doc_id: str, page: int, chunk: str | None = None):
+    def page_preview(
+        self, kb_name: str, doc_id: str, page: int, chunk: str | None = None, support: str = ""
+    ):
         """``ingest.PagePreview`` of a PDF page, the chunk's text highlighted when ``chunk`` is
-        given."""
+        given, and within it ``support`` (the sentence that supports an answer) more strongly."""
         from ingest import IngestError, render_page
 
         path, source, _ = self.original(kb_name, doc_id)
@@ -149,7 +151,7 @@ class SourceService:
             found = self.passage(kb_name, doc_id, chunk)
             passage, ocr_lines = found["text"], found.pop("ocr_lines", None)
         try:
-            return render_page(path, page, passage, ocr_lines=ocr_lines)
+            return render_page(path, page, passage, ocr_lines=ocr_lines, support=support)
         except IngestError as exc:
             raise InvalidRequest(exc.reason) from None
 

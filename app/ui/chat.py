@@ -137,6 +137,7 @@ def chat(
                     continue
                 case Done(final):
                     answer, answer_id = final.answer, final.answer_id
+                    cited = [c.as_dict() for c in final.citations]  # with supporting sentences
                     continue
                 case Failed(message):
                     gr.Warning(message)
@@ -216,7 +217,9 @@ def show_source(ops, kb_name: str | None, cited: list[dict], pick: int | None):
         if c.get("page") and c["source"].lower().endswith(".pdf"):
             from PIL import Image
 
-            preview = ops.sources.page_preview(kb_name, c["doc_id"], int(c["page"]), c["chunk_id"])
+            preview = ops.sources.page_preview(
+                kb_name, c["doc_id"], int(c["page"]), c["chunk_id"], c.get("support", "")
+            )
             image = Image.open(io.BytesIO(preview.png))
     except Exception as exc:  # the document was deleted since, or its original was not kept
         return (
@@ -233,13 +236,27 @@ def passage_html(citation: dict, passage: dict) -> str:
     body = (
         ("…" if len(passage["before"]) > CONTEXT_CHARS else "")
         + html.escape(before)
-        + f"<mark>{html.escape(readable(reflow(passage['text']), source))}</mark>"
+        + f"<mark>{supported(readable(reflow(passage['text']), source), citation)}</mark>"
         + html.escape(after)
         + ("…" if len(passage["after"]) > CONTEXT_CHARS else "")
     )
     return (
         f"<div class='kb-passage'><b>{html.escape(_where(citation))}</b><div style='white-space:"
         f" pre-wrap; max-height: 320px; overflow-y: auto'>{body}</div></div>"
+    )
+
+
+def supported(text: str, citation: dict) -> str:
+    """The passage as HTML with its sentence closest to the answer marked (when found in it)."""
+    support = (citation.get("support") or "").strip()
+    at = text.find(support) if support else -1
+    if at < 0:
+        return html.escape(text)
+    end = at + len(support)
+    return (
+        html.escape(text[:at])
+        + f"<b class='kb-support' title='支持回答的句子 the sentence that supports the answer'>"
+        f"<u>{html.escape(text[at:end])}</u></b>" + html.escape(text[end:])
     )
 
 

@@ -247,6 +247,8 @@ def _sse_event(event) -> dict | None:
                     "confidence": answer.confidence,
                     "refused_by": answer.refused_by,
                     "answer_id": answer.answer_id,
+                    # again, now with each one's supporting sentence
+                    "citations": [c.as_dict() for c in answer.citations],
                 },
             )
         case Failed(message):

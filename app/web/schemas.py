@@ -215,6 +215,7 @@ class CitationOut(BaseModel):
     score: float
     doc_id: str = ""
     chunk_id: str = ""
+    support: str = Field("", description="the passage's sentence closest to the answer")
 
 
 class Timings(BaseModel):
