@@ -223,6 +223,10 @@ def test_upload_then_ask_shows_cited_answer(page, server_url, tmp_path):
     expect(page.locator("#chatbot")).to_contain_text(PDF_QUESTION, timeout=30_000)
     expect(page.locator("#chatbot")).to_contain_text(QUESTION)
     expect(page.locator("#conversations input")).to_have_value(re.compile(QUESTION[:10]))
+    # ... with the last answer's sources, its cited page and its [n] links (issue 38, item 7)
+    expect(page.locator("#sources")).to_contain_text(PDF_NAME, timeout=30_000)
+    expect(page.locator("#source-page img")).to_be_visible(timeout=60_000)
+    expect(page.locator('#chatbot a[href*="#cite-1"]').last).to_be_visible()
     page.screenshot(path=str(ARTIFACTS / "ui-after-reload.png"), full_page=True)
 
     # the conversation exports as Markdown and JSON, each answer with the file and page it cites

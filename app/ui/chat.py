@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import gradio as gr
 
+from answering import Citation
 from app.operations.errors import user_message
 
 NO_SOURCES = "*暂无来源 No sources yet.*"
@@ -60,10 +61,11 @@ def _md_escape(text: str) -> str:
 
 # --- chat --------------------------------------------------------------------------------------
 def format_sources(citations) -> str:
+    """The Sources panel: ``answering.Citation``s, or their dicts (a stored conversation's)."""
     if not citations:
         return "*没有找到相关来源 No relevant sources.*"
     parts = []
-    for c in citations:
+    for c in (Citation(**d) if isinstance(d, dict) else d for d in citations):
         where = f"{c.source}, p.{c.page}" if c.page else c.source
         text = " ".join(readable(c.text, c.source).split())
         if len(text) > QUOTE_CHARS:
@@ -151,7 +153,7 @@ def chat(
 
     # the answer's id rides in its message, for a 👍/👎 on it (app/ui/feedback.py)
     messages = [_unlinked(m) for m in messages[:-1]] + [
-        {"role": "assistant", "content": _linked(answer, cited), "metadata": {"id": answer_id}}
+        {"role": "assistant", "content": linked(answer, cited), "metadata": {"id": answer_id}}
     ]
     history = [
         *history,
@@ -168,7 +170,7 @@ def waiting_line(position: int, wait_s: float | None) -> str:
     return f"⏳ 前面还有 {position} 个问题 {position} question{plural} ahead{about}"
 
 
-def _linked(answer: str, cited: list[dict]) -> str:
+def linked(answer: str, cited: list[dict]) -> str:
     """The answer with each [n] it cites as a link that shows source n (only the latest answer has
     them)."""
     numbers = {c["n"] for c in cited}

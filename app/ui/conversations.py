@@ -60,7 +60,7 @@ def restore(ops, saved: dict | None):
         saved = _new(saved, kb)
         chat = _current(saved)
     assert chat is not None  # _new made it the current one
-    return kbs, chat["messages"], chat["history"], picker(saved), saved
+    return kbs, shown_messages(chat), chat["history"], picker(saved), saved
 
 
 def on_kb_change(kb: str | None, saved: dict):
@@ -75,7 +75,7 @@ def on_kb_change(kb: str | None, saved: dict):
     saved = {**saved, "current": latest["id"]} if latest else _new(saved, kb)
     chat = _current(saved)
     assert chat is not None  # the latest one, or the new one
-    return chat["messages"], chat["history"], picker(saved), saved
+    return shown_messages(chat), chat["history"], picker(saved), saved
 
 
 def new_chat(kb: str | None, saved: dict):
@@ -89,7 +89,7 @@ def switch(chat_id: str | None, saved: dict):
     chat = next((c for c in saved.get("chats", []) if c["id"] == chat_id), None)
     if chat is None:
         return gr.update(), gr.update(), gr.update(), saved
-    return chat["kb"], chat["messages"], chat["history"], {**saved, "current": chat_id}
+    return chat["kb"], shown_messages(chat), chat["history"], {**saved, "current": chat_id}
 
 
 def remember(kb: str | None, messages: list, history: list, saved: dict, cited: list | None = None):
@@ -98,9 +98,7 @@ def remember(kb: str | None, messages: list, history: list, saved: dict, cited: 
     saved = _valid(saved)
     if _current(saved) is None:
         saved = _new(saved, kb)
-    messages = [
-        {"role": m.get("role", "user"), "content": _text(m.get("content"))} for m in messages or []
-    ]
+    messages = [_stored(m) for m in messages or []]
     chats = []
     for chat in saved["chats"]:
         if chat["id"] == saved["current"]:
@@ -130,6 +128,55 @@ def _citations(chat: dict, messages: list[dict], cited: list | None) -> dict:
     if cited and messages and messages[-1]["role"] == "assistant":
         kept[str(len(messages) - 1)] = cited
     return kept
+
+
+def _stored(message: dict) -> dict:
+    """A chatbot message as kept: role, text, and an answer's id (for a 👍/👎 after a reload)."""
+    out = {"role": message.get("role", "user"), "content": _text(message.get("content"))}
+    answer_id = (message.get("metadata") or {}).get("id")
+    if answer_id:
+        out["metadata"] = {"id": answer_id}
+    return out
+
+
+def sources_of(saved: dict | None):
+    """The current conversation's last answer's sources, as the chat shows them after an answer:
+    (sources markdown, cited, source list, page image, passage HTML). What a reload or a switch
+    of conversation brings back."""
+    from app.ui import chat as talk
+
+    chat = _current(_valid(saved))
+    citations = (chat or {}).get("citations") or {}
+    messages = (chat or {}).get("messages") or []
+    last = str(len(messages) - 1)
+    cited = citations.get(last) if messages and messages[-1]["role"] == "assistant" else None
+    if not cited:
+        return (
+            talk.NO_SOURCES,
+            [],
+            talk.source_picker([]),
+            gr.update(value=None, visible=False),
+            "",
+        )
+    return (
+        talk.format_sources(cited),
+        cited,
+        talk.source_picker(cited),
+        gr.update(value=None, visible=False),
+        "",
+    )
+
+
+def shown_messages(chat: dict) -> list:
+    """The stored messages with the last answer's [n] as links to its sources again."""
+    from app.ui import chat as talk
+
+    messages = list(chat.get("messages") or [])
+    cited = (chat.get("citations") or {}).get(str(len(messages) - 1))
+    if cited and messages and messages[-1]["role"] == "assistant":
+        last = messages[-1]
+        messages[-1] = {**last, "content": talk.linked(last["content"], cited)}
+    return messages
 
 
 def _text(content) -> str:

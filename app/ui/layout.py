@@ -222,11 +222,18 @@ def build_ui(ops) -> gr.Blocks:
         chat_view = [chatbot, history, conversations, saved]
 
         # the knowledge base and the conversation come back from the browser on load
-        demo.load(partial(conv.restore, ops), saved, [kb, *chat_view]).then(show_docs, kb, docs_out)
+        show_source = partial(talk.show_source, ops)
+        preview_in, preview_out = [kb, cited, source_pick], [source_page, source_passage]
+        # a reload or a switch brings back the last answer's sources, its page shown
+        demo.load(partial(conv.restore, ops), saved, [kb, *chat_view]).then(
+            conv.sources_of, saved, shown
+        ).then(show_source, preview_in, preview_out).then(show_docs, kb, docs_out)
         refresh_kbs.click(partial(act.kb_dropdown, ops), kb, kb).then(show_docs, kb, docs_out)
         kb.change(show_docs, kb, docs_out)
         kb.change(filter_choices, kb, doc_filter)
-        kb.change(conv.on_kb_change, [kb, saved], chat_view).then(lambda: no_sources, None, shown)
+        kb.change(conv.on_kb_change, [kb, saved], chat_view).then(
+            conv.sources_of, saved, shown
+        ).then(show_source, preview_in, preview_out)
         create.click(partial(act.create_kb, ops), new_kb, [kb, new_kb])
         new_kb.submit(partial(act.create_kb, ops), new_kb, [kb, new_kb])
         new_conversation.click(conv.new_chat, [kb, saved], chat_view).then(
@@ -234,7 +241,7 @@ def build_ui(ops) -> gr.Blocks:
         )
         conversations.input(
             conv.switch, [conversations, saved], [kb, chatbot, history, saved]
-        ).then(lambda: no_sources, None, shown)
+        ).then(conv.sources_of, saved, shown).then(show_source, preview_in, preview_out)
 
         export_chat.click(
             lambda saved: gr.update(value=export_current(saved), visible=True), saved, exported_chat
@@ -271,8 +278,6 @@ def build_ui(ops) -> gr.Blocks:
         ask = partial(talk.chat, ops)
         chat_in = [question, history, chatbot, kb, provider, model, temperature, k, doc_filter]
         chat_out = [chatbot, history, sources, question, cited, source_pick]
-        show_source = partial(talk.show_source, ops)
-        preview_in, preview_out = [kb, cited, source_pick], [source_page, source_passage]
         remember_in, remember_out = [kb, chatbot, history, saved, cited], [saved, conversations]
         # after each answer: its first source is shown, and the conversation is kept in the browser
         for trigger in (send.click, question.submit):
