@@ -137,6 +137,7 @@ class AnswerChain:
                 confidence=None if probability is None else round(1 - probability, 4),
                 refused_by=refused_by,
                 signals=evidence.signals(),
+                cut_at_length=evidence.cut_at_length and not refused_by,
             )
         )
 

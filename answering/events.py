@@ -48,6 +48,8 @@ class Answer:
     # signals["no_answer_twice"]); None when answered
     refused_by: str | None = None
     signals: dict = field(default_factory=dict)  # the evidence read (answering.refusal.Evidence)
+    # the model stopped at its length cap (max_tokens) before it finished
+    cut_at_length: bool = False
     # what a rating of this answer names (set by the app that remembers answers; "" otherwise)
     answer_id: str = ""
 

@@ -32,6 +32,8 @@ def model_pieces(
                 logprobs.extend(metadata.get("token_logprobs") or [])
             if evidence is not None and "refusal_probability" in metadata:
                 evidence.refusal_probability = metadata["refusal_probability"]
+            if evidence is not None and metadata.get("finish_reason") == "length":
+                evidence.cut_at_length = True
             if chunk.content:
                 written += 1
                 yield chunk.content if isinstance(chunk.content, str) else str(chunk.content)

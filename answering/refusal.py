@@ -59,6 +59,7 @@ class Evidence:
     span_logprob: float | None = None  # mean log-probability of the answer's first clause
     model_refused: bool = False  # the model wrote the refusal (or twice nothing of its own)
     no_answer_twice: bool = False
+    cut_at_length: bool = False  # the model stopped at its length cap, mid-answer
 
     @classmethod
     def of_hits(cls, hits: list[Hit], question_lang: str) -> Evidence:

@@ -3,6 +3,7 @@ passages; edit one, and the retrieval test ranks it first for a query only the n
 keyword and by meaning; disable it, and it is gone from the retrieval test; ask, give 👎 with a
 correction, export the feedback, and `kb eval` on the export runs and scores it."""
 
+import contextlib
 import json
 import os
 import re
@@ -30,8 +31,9 @@ NEW_TEXT = "住宿标准：员工可入住公司签约的协议酒店，费用�
 KB_NAME = "差旅"
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
+@contextlib.contextmanager
+def serving(root: Path, **settings):
+    """The real server (REST + UI) on a fresh data dir under ``root``; yields its URL."""
     if not CHROMIUM.exists():
         pytest.skip("needs Debian chromium at /usr/bin/chromium (bash .ci/system-deps.sh)")
     pytest.importorskip("playwright.sync_api", reason="needs the playwright python package")
@@ -40,12 +42,11 @@ def served(tmp_path_factory):
     from app.settings import Settings
     from app.web import create_app
 
-    root = tmp_path_factory.mktemp("open-box")
-    (root / "seed").mkdir()
-    settings = Settings(data_dir=root / "data", seed_dir=root / "seed", _env_file=None)
+    (root / "seed").mkdir(parents=True, exist_ok=True)
+    config = Settings(data_dir=root / "data", seed_dir=root / "seed", _env_file=None, **settings)
     port = _free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -60,13 +61,22 @@ def served(tmp_path_factory):
         if time.monotonic() > deadline or not thread.is_alive():
             pytest.fail("the server did not answer /health within 120 s")
         time.sleep(0.3)
-    yield url, root
-    server.should_exit = True
-    thread.join(timeout=30)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    root = tmp_path_factory.mktemp("open-box")
+    with serving(root) as url:
+        yield url, root
 
 
 @pytest.fixture()
-def page(served):
+def page():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -191,3 +201,50 @@ def test_see_correct_and_rate(page, served, tmp_path):
     report = json.loads((out / "report.json").read_text(encoding="utf-8"))
     assert report["summary"]["n_questions"] == 1
     assert report["per_question"][0]["gold_source"] == DOC_NAME
+
+
+def _create_and_upload(page, url: str, doc: Path) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(url + "/")
+    expect(page.locator("#kb-summary")).to_contain_text("Choose or create", timeout=60_000)
+    page.locator("#new-kb textarea, #new-kb input").first.fill(KB_NAME)
+    page.locator("#create-kb").click()
+    expect(page.locator("#kb-summary")).to_contain_text(KB_NAME, timeout=60_000)
+    page.get_by_role("tab", name="文档 Documents").click()
+    page.locator("#upload input[type=file]").set_input_files([str(doc)])
+    expect(page.locator("#upload")).to_contain_text(Path(doc.name).stem, timeout=60_000)
+    page.locator("#upload-btn").click()
+    expect(page.locator("#job-progress")).to_contain_text("完成 Done", timeout=300_000)
+
+
+def test_an_answer_cut_at_the_length_cap_says_so_and_continues(page, tmp_path):
+    """Issue 38, item 7: a cut answer carries a notice and a Continue button, which answers the
+    same question again with twice the cap in place of the cut answer; REST says cut_at_length."""
+    from playwright.sync_api import expect
+
+    doc = tmp_path / DOC_NAME
+    doc.write_text(DOC_TEXT, encoding="utf-8")
+    with serving(tmp_path / "server", llm_max_tokens=6) as url:
+        _create_and_upload(page, url, doc)
+        page.get_by_role("tab", name="问答 Chat").click()
+        question = "请详细说明差旅制度的申请、住宿和报销规定。"
+        page.locator("#question textarea").fill(question)
+        page.locator("#question textarea").press("Enter")
+        chat = page.locator("#chatbot")
+        expect(chat).to_contain_text("cut at the length cap", timeout=300_000)
+        expect(page.locator("#continue")).to_be_visible(timeout=30_000)
+        before = chat.inner_text()
+        page.locator("#continue").click()
+        page.wait_for_function(
+            "(n) => document.querySelector('#chatbot').innerText.length > n && "
+            "!document.querySelector('#chatbot').innerText.includes('Thinking')",
+            arg=len(before),
+            timeout=300_000,
+        )
+        after = chat.inner_text()
+        assert after.count(question) == 1, after  # in place of the cut answer, not a new turn
+        reply = httpx.post(
+            url + "/ask", json={"question": question, "kb": KB_NAME}, timeout=300
+        ).json()
+        assert reply["cut_at_length"] is True, reply

@@ -102,6 +102,10 @@ class AnswerService:
             )
         return answer
 
+    def length_cap(self, provider: str | None = None, model: str | None = None) -> int:
+        """The answer's length cap in tokens (``KB_LLM_MAX_TOKENS`` or the model's own)."""
+        return self.services.llm_config(provider, model).max_tokens
+
     def _lane_for(self, options: AskOptions) -> AnswerLane | None:
         """The lane for a local model; a remote provider (vLLM included) batches on its own."""
         config = self.services.llm_config(options.provider, options.model)

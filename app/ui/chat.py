@@ -85,9 +85,10 @@ def chat(
     temperature: float,
     k: int,
     doc_ids: list[str] | None = None,
+    max_tokens: int | None = None,
 ) -> Iterator[tuple]:
     """Generator: yields (chatbot messages, history state, sources markdown, question box, cited
-    state, source picker)."""
+    state, source picker). ``max_tokens``: the answer's length cap (None: the model's own)."""
     from answering import Done, Failed, Reading, Sources, Token
     from app.operations import AskOptions, Queued
 
@@ -108,6 +109,7 @@ def chat(
         temperature=temperature,
         k=int(k) if k else None,
         doc_ids=tuple(doc_ids) if doc_ids else None,
+        max_tokens=max_tokens,
     )
     try:
         events = ops.answers.stream(question, history, options)
@@ -120,7 +122,7 @@ def chat(
         {"role": "assistant", "content": "⏳ 思考中 Thinking…"},
     ]
     yield messages, history, keep, "", keep, keep
-    answer, sources, cited, answer_id = "", NO_SOURCES, [], ""
+    answer, sources, cited, answer_id, cut = "", NO_SOURCES, [], "", False
     try:
         for event in events:
             match event:
@@ -138,7 +140,7 @@ def chat(
                     sources, cited = format_sources(citations), [c.as_dict() for c in citations]
                     continue
                 case Done(final):
-                    answer, answer_id = final.answer, final.answer_id
+                    answer, answer_id, cut = final.answer, final.answer_id, final.cut_at_length
                     cited = [c.as_dict() for c in final.citations]  # with supporting sentences
                     continue
                 case Failed(message):
@@ -153,7 +155,11 @@ def chat(
 
     # the answer's id rides in its message, for a 👍/👎 on it (app/ui/feedback.py)
     messages = [_unlinked(m) for m in messages[:-1]] + [
-        {"role": "assistant", "content": linked(answer, cited), "metadata": {"id": answer_id}}
+        {
+            "role": "assistant",
+            "content": linked(answer, cited) + (CUT_NOTICE if cut else ""),
+            "metadata": {"id": answer_id},
+        }
     ]
     history = [
         *history,
@@ -161,6 +167,13 @@ def chat(
         {"role": "assistant", "content": answer},
     ][-20:]
     yield messages, history, sources, keep, cited, source_picker(cited)
+
+
+# after an answer the model stopped at its length cap (the Continue button asks it again, longer)
+CUT_NOTICE = (
+    "\n\n✂️ *回答在长度上限处被截断，点「继续 Continue」让它写完。 "
+    "The answer was cut at the length cap: press Continue to let it finish.*"
+)
 
 
 def waiting_line(position: int, wait_s: float | None) -> str:

@@ -132,7 +132,7 @@ def _citations(chat: dict, messages: list[dict], cited: list | None) -> dict:
 
 def _stored(message: dict) -> dict:
     """A chatbot message as kept: role, text, and an answer's id (for a 👍/👎 after a reload)."""
-    out = {"role": message.get("role", "user"), "content": _text(message.get("content"))}
+    out = {"role": message.get("role", "user"), "content": text_of(message.get("content"))}
     answer_id = (message.get("metadata") or {}).get("id")
     if answer_id:
         out["metadata"] = {"id": answer_id}
@@ -179,7 +179,7 @@ def shown_messages(chat: dict) -> list:
     return messages
 
 
-def _text(content) -> str:
+def text_of(content) -> str:
     """A chatbot message's text: Gradio hands messages back with their content as a list of
     parts."""
     if isinstance(content, str):

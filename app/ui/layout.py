@@ -9,13 +9,13 @@ from functools import partial
 
 import gradio as gr
 
-from app.ui import chat as talk
 from app.ui import conversations as conv
 from app.ui import documents as docs
 from app.ui import handlers as act
 from app.ui import outline
+from app.ui.chat_tab import build_chat_tab, wire_chat
 from app.ui.export_chat import export_current
-from app.ui.feedback import build_feedback_form, build_feedback_list
+from app.ui.feedback import build_feedback_list
 from app.ui.keeping import build_keeping
 from app.ui.passages import build_passages
 from app.ui.retrieval_test import build_retrieval_test
@@ -97,54 +97,10 @@ def build_ui(ops) -> gr.Blocks:
             # --- right: chat / documents ------------------------------------------------------
             with gr.Column(scale=3):
                 with gr.Tabs():
-                    with gr.Tab("问答 Chat", id="chat"):
-                        with gr.Row(equal_height=False):
-                            with gr.Column(scale=3):
-                                chatbot = gr.Chatbot(
-                                    label="对话 Conversation",
-                                    height=460,
-                                    elem_id="chatbot",
-                                    buttons=["copy"],
-                                    feedback_options=("Like", "Dislike"),
-                                    placeholder="向知识库提问 Ask the knowledge base a question",
-                                )
-                                question = gr.Textbox(
-                                    label="问题 Question",
-                                    placeholder="输入问题后按回车 Type and press Enter",
-                                    max_lines=4,
-                                    elem_id="question",
-                                )
-                                with gr.Row():
-                                    send = gr.Button("发送 Send", variant="primary", elem_id="send")
-                                    clear = gr.Button("清空 Clear", elem_id="clear")
-                                doc_filter = gr.Dropdown(
-                                    label=(
-                                        "只在这些文档中查找 Only in these documents (可选 optional)"
-                                    ),
-                                    choices=[],
-                                    value=[],
-                                    multiselect=True,
-                                    elem_id="doc-filter",
-                                )
-                                build_feedback_form(ops, kb, chatbot)
-                            with gr.Column(scale=2, min_width=260):
-                                gr.Markdown("### 来源 Sources")
-                                sources = gr.Markdown(talk.NO_SOURCES, elem_id="sources")
-                                source_pick = gr.Radio(
-                                    label="查看原文 Show the source",
-                                    choices=[],
-                                    visible=False,
-                                    elem_id="source-pick",
-                                )
-                                source_passage = gr.HTML(elem_id="source-passage")
-                                source_page = gr.Image(
-                                    label="原文页面 The cited page",
-                                    visible=False,
-                                    interactive=False,
-                                    type="pil",
-                                    elem_id="source-page",
-                                    buttons=["fullscreen"],
-                                )
+                    c = build_chat_tab(
+                        ops, kb, [provider, model, temperature, k], history, cited, saved
+                    )
+                    c.conversations = conversations
                     with gr.Tab("文档 Documents", id="docs"):
                         files = gr.File(
                             label="上传文件 Upload files", file_count="multiple", elem_id="upload"
@@ -211,48 +167,27 @@ def build_ui(ops) -> gr.Blocks:
         docs_out = [docs_table, doc_pick, kb_summary]
         show_docs = partial(docs.documents_view, ops)
         filter_choices = partial(docs.filter_choices, ops)
-        no_sources: tuple = (
-            talk.NO_SOURCES,
-            [],
-            talk.source_picker([]),
-            gr.update(value=None, visible=False),
-            "",
-        )
-        shown = [sources, cited, source_pick, source_page, source_passage]
-        chat_view = [chatbot, history, conversations, saved]
-
         # the knowledge base and the conversation come back from the browser on load
-        show_source = partial(talk.show_source, ops)
-        preview_in, preview_out = [kb, cited, source_pick], [source_page, source_passage]
-        # a reload or a switch brings back the last answer's sources, its page shown
-        demo.load(partial(conv.restore, ops), saved, [kb, *chat_view]).then(
-            conv.sources_of, saved, shown
-        ).then(show_source, preview_in, preview_out).then(show_docs, kb, docs_out)
+        loaded = demo.load(
+            partial(conv.restore, ops), saved, [kb, c.chatbot, history, conversations, saved]
+        )
+        loaded.then(show_docs, kb, docs_out)
         refresh_kbs.click(partial(act.kb_dropdown, ops), kb, kb).then(show_docs, kb, docs_out)
         kb.change(show_docs, kb, docs_out)
-        kb.change(filter_choices, kb, doc_filter)
-        kb.change(conv.on_kb_change, [kb, saved], chat_view).then(
-            conv.sources_of, saved, shown
-        ).then(show_source, preview_in, preview_out)
+        kb.change(filter_choices, kb, c.doc_filter)
         create.click(partial(act.create_kb, ops), new_kb, [kb, new_kb])
         new_kb.submit(partial(act.create_kb, ops), new_kb, [kb, new_kb])
-        new_conversation.click(conv.new_chat, [kb, saved], chat_view).then(
-            lambda: no_sources, None, shown
-        )
-        conversations.input(
-            conv.switch, [conversations, saved], [kb, chatbot, history, saved]
-        ).then(conv.sources_of, saved, shown).then(show_source, preview_in, preview_out)
 
         export_chat.click(
             lambda saved: gr.update(value=export_current(saved), visible=True), saved, exported_chat
         )
-        refresh_docs.click(show_docs, kb, docs_out).then(filter_choices, kb, doc_filter)
+        refresh_docs.click(show_docs, kb, docs_out).then(filter_choices, kb, c.doc_filter)
         delete.click(
             partial(docs.ask_to_delete, ops), [kb, doc_pick], [confirm_row, confirm_text]
         ).then(None, js=SHOW_CONFIRMATION_JS)
         confirm.click(
             partial(docs.delete_document, ops), [kb, doc_pick], [*docs_out, confirm_row]
-        ).then(filter_choices, kb, doc_filter)
+        ).then(filter_choices, kb, c.doc_filter)
         cancel.click(lambda: gr.update(visible=False), None, confirm_row)
 
         # Gradio finds SelectData by annotation, not through partial
@@ -273,23 +208,7 @@ def build_ui(ops) -> gr.Blocks:
             [kb, files],
             [progress, job_table, *docs_out, files],
             concurrency_limit=None,
-        ).then(filter_choices, kb, doc_filter)
+        ).then(filter_choices, kb, c.doc_filter)
 
-        ask = partial(talk.chat, ops)
-        chat_in = [question, history, chatbot, kb, provider, model, temperature, k, doc_filter]
-        chat_out = [chatbot, history, sources, question, cited, source_pick]
-        remember_in, remember_out = [kb, chatbot, history, saved, cited], [saved, conversations]
-        # after each answer: its first source is shown, and the conversation is kept in the browser
-        for trigger in (send.click, question.submit):
-            trigger(ask, chat_in, chat_out, concurrency_limit=4).then(
-                show_source, preview_in, preview_out
-            ).then(conv.remember, remember_in, remember_out)
-        source_pick.input(show_source, preview_in, preview_out)
-        clear.click(lambda: ([], [], *no_sources), None, [chatbot, history, *shown]).then(
-            conv.remember, remember_in, remember_out
-        )
-        # the chatbot's own trash icon
-        chatbot.clear(lambda: ([], *no_sources), None, [history, *shown]).then(
-            conv.remember, remember_in, remember_out
-        )
+        wire_chat(ops, c, loaded, new_conversation)
     return demo

@@ -247,6 +247,7 @@ def _sse_event(event) -> dict | None:
                     "confidence": answer.confidence,
                     "refused_by": answer.refused_by,
                     "answer_id": answer.answer_id,
+                    "cut_at_length": answer.cut_at_length,
                     # again, now with each one's supporting sentence
                     "citations": [c.as_dict() for c in answer.citations],
                 },
@@ -269,4 +270,5 @@ def answer_payload(answer) -> dict:
         "confidence": answer.confidence,
         "refused_by": answer.refused_by,
         "answer_id": answer.answer_id,
+        "cut_at_length": answer.cut_at_length,
     }

@@ -245,6 +245,9 @@ class AskResponse(BaseModel):
         ),
     )
     answer_id: str = Field("", description="what POST /feedback rates this answer by")
+    cut_at_length: bool = Field(
+        False, description="the model stopped at its length cap before it finished"
+    )
 
 
 class ErrorBody(BaseModel):
