@@ -14,7 +14,7 @@ from answering.events import Answer, AnswerEvent, Done, Reading, Sources, Token
 from answering.fragments import FragmentRetry, retry_question
 from answering.model_stream import model_pieces
 from answering.options import ChainOptions
-from answering.refusal import Evidence, decide, is_relevant
+from answering.refusal import Evidence, decide, is_relevant, is_weak
 from answering.repetition import RepetitionGuard
 from answering.span_confidence import SpanConfidence
 from answering.tidy import StreamTidier, headings_of, is_refusal
@@ -136,10 +136,21 @@ class AnswerChain:
                 repetition_cut=any(g.stopped for g in guards),
                 confidence=None if probability is None else round(1 - probability, 4),
                 refused_by=refused_by,
-                signals=evidence.signals(),
+                signals=self._signals(evidence),
                 cut_at_length=evidence.cut_at_length and not refused_by,
+                weak_evidence=not refused_by and is_weak(evidence, self.options.refusal),
             )
         )
+
+    def _signals(self, evidence: Evidence) -> dict:
+        """The evidence read, with the relevance bar it was held to (bench.answers.notice)."""
+        out = evidence.signals()
+        if evidence.best_dense_score is not None:
+            bar = self.options.refusal.relevance_bar(
+                evidence.question_lang, evidence.best_dense_lang
+            )
+            out["relevance_bar"] = bar
+        return out
 
     def _read_passages(
         self, found: list[Hit], query: str, lang: str

@@ -50,6 +50,8 @@ class Answer:
     signals: dict = field(default_factory=dict)  # the evidence read (answering.refusal.Evidence)
     # the model stopped at its length cap (max_tokens) before it finished
     cut_at_length: bool = False
+    # answered on thin evidence (answering.refusal.is_weak): shown with WEAK_NOTICE
+    weak_evidence: bool = False
     # what a rating of this answer names (set by the app that remembers answers; "" otherwise)
     answer_id: str = ""
 

@@ -30,6 +30,11 @@ class RefusalConfig:
     min_dense_score_en: float | None = 0.81
     # refuse when the passages miss a name the question asks about
     check_names: bool = True
+    # the weak-evidence notice on an answer (bench.answers.notice; None: that test is off): the
+    # model's confidence (1 - its refusal probability) below this, or the best dense similarity
+    # less than this far above the relevance bar
+    weak_confidence: float | None = None
+    weak_margin: float | None = None
 
     def relevance_bar(self, question_lang: str, passage_lang: str | None) -> float:
         if (
@@ -107,6 +112,19 @@ def decide(evidence: Evidence, config: RefusalConfig) -> str | None:
     if evidence.model_refused:
         return "model"
     return None
+
+
+def is_weak(evidence: Evidence, config: RefusalConfig) -> bool:
+    """An answer given on thin evidence, which carries the notice "the documents may not state
+    this directly" (read after the model answered; it refuses nothing)."""
+    if config.weak_confidence is not None and evidence.refusal_probability is not None:
+        if 1 - evidence.refusal_probability < config.weak_confidence:
+            return True
+    if config.weak_margin is not None and evidence.best_dense_score is not None:
+        bar = config.relevance_bar(evidence.question_lang, evidence.best_dense_lang)
+        if evidence.best_dense_score < bar + config.weak_margin:
+            return True
+    return False
 
 
 def explain_decision(evidence: Evidence, config: RefusalConfig) -> dict:

@@ -37,10 +37,29 @@ class RefusalSettings(BaseModel):
         ),
     )
 
+    # the weak-evidence notice: bench.answers.notice on the tuning half's answers, reported on
+    # the report half (docs/benchmarks.md, "The weak-evidence notice")
+    weak_confidence: float | None = Field(
+        RefusalConfig.weak_confidence,
+        description=(
+            "an answer whose model confidence is below this carries the notice 'the documents may "
+            "not state this directly' (unset: not this test)"
+        ),
+    )
+    weak_margin: float | None = Field(
+        RefusalConfig.weak_margin,
+        description=(
+            "an answer whose best dense similarity is less than this above the relevance bar "
+            "carries the notice (unset: not this test)"
+        ),
+    )
+
     def refusal_config(self) -> RefusalConfig:
         return RefusalConfig(
             min_dense_score=self.min_dense_score,
             min_cross_lingual_score=self.min_cross_lingual_score,
             min_dense_score_en=self.min_dense_score_en,
             check_names=self.check_names,
+            weak_confidence=self.weak_confidence,
+            weak_margin=self.weak_margin,
         )

@@ -1,7 +1,7 @@
 """The UI's pure functions: the passage view (formula lines reflowed), the sources list, [n] links,
 job rows and progress, conversations kept per knowledge base."""
 
-from app.ui.chat import passage_html, reflow
+from app.ui.source_view import passage_html, reflow
 
 
 def test_formula_lines_are_joined_for_display():
@@ -52,12 +52,12 @@ def test_sources_list_quotes_literally_and_names_the_page():
 
 
 def test_answer_markers_become_links_only_for_cited_sources():
-    from app.ui.chat import _linked, _unlinked
+    from app.ui.chat import _unlinked, linked
 
-    linked = _linked("Fifteen days [1], claimed in 30 days [3].", [{"n": 1}])
-    assert linked == "Fifteen days [[1]](#cite-1), claimed in 30 days [3]."
+    shown = linked("Fifteen days [1], claimed in 30 days [3].", [{"n": 1}])
+    assert shown == "Fifteen days [[1]](#cite-1), claimed in 30 days [3]."
     assert (
-        _unlinked({"role": "assistant", "content": linked})["content"]
+        _unlinked({"role": "assistant", "content": shown})["content"]
         == "Fifteen days [1], claimed in 30 days [3]."
     )
 
@@ -130,7 +130,7 @@ def test_a_waiting_question_shows_its_place_and_wait():
 
 
 def test_a_markdown_source_reads_without_its_markup():
-    from app.ui.chat import readable
+    from app.ui.markdown_text import readable
 
     shown = readable("## 年假\n\n**正式员工**每年享有 *十五天*，见 [手册](a.md)。\n- 一条", "a.md")
     assert shown == "年假\n\n正式员工每年享有 十五天，见 手册。\n• 一条"

@@ -1,8 +1,6 @@
 """The chat: a question streamed into a cited answer, the sources listed, and the cited page shown
 with the passage highlighted (the first source at once; any other on a click)."""
 
-import html
-import io
 import re
 from collections.abc import Iterator
 
@@ -10,6 +8,7 @@ import gradio as gr
 
 from answering import Citation
 from app.operations.errors import user_message
+from app.ui.markdown_text import md_escape, readable
 
 NO_SOURCES = "*暂无来源 No sources yet.*"
 # A click on a citation link [n] in the latest answer picks that source (its page shows beside the
@@ -29,34 +28,6 @@ CITATION_CLICKS_JS = """() => {
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 _LINKED = re.compile(r"\[\[(\d{1,2})\]\]\(#cite-\d{1,2}\)")
 QUOTE_CHARS = 400
-CONTEXT_CHARS = 300  # text shown around a passage, each side
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>#|~!])")
-_MD_MARKUP = (
-    (re.compile(r"^\s{0,3}#{1,6}\s+", re.M), ""),  # heading marks
-    (re.compile(r"(\*\*|__)(.+?)\1"), r"\2"),  # bold
-    (re.compile(r"(?<![\w*])\*(?!\s)(.+?)(?<!\s)\*(?![\w*])"), r"\1"),  # italics
-    (re.compile(r"`([^`]+)`"), r"\1"),  # inline code
-    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),  # links and images: their text
-    (re.compile(r"^\s*[-*+]\s+", re.M), "• "),  # list items
-)
-MARKDOWN_SUFFIXES = (".md", ".markdown")
-
-
-def readable(text: str, source: str) -> str:
-    """A Markdown source's passage as a person reads it: headings, emphasis, code and link marks
-    taken out (other formats' text is left as it is)."""
-    if not source.lower().endswith(MARKDOWN_SUFFIXES):
-        return text
-    for pattern, replacement in _MD_MARKUP:
-        text = pattern.sub(replacement, text)
-    return text
-
-
-def _md_escape(text: str) -> str:
-    """Quoted document text shown literally: no headings, links or HTML from inside a chunk."""
-    return _MD_SPECIAL.sub(r"\\\1", text)
 
 
 # --- chat --------------------------------------------------------------------------------------
@@ -70,7 +41,7 @@ def format_sources(citations) -> str:
         text = " ".join(readable(c.text, c.source).split())
         if len(text) > QUOTE_CHARS:
             text = text[:QUOTE_CHARS] + "…"
-        parts.append(f"**[{c.n}] {_md_escape(where)}**\n\n> {_md_escape(text)}")
+        parts.append(f"**[{c.n}] {md_escape(where)}**\n\n> {md_escape(text)}")
     return "\n\n".join(parts)
 
 
@@ -91,6 +62,7 @@ def chat(
     state, source picker). ``max_tokens``: the answer's length cap (None: the model's own)."""
     from answering import Done, Failed, Reading, Sources, Token
     from app.operations import AskOptions, Queued
+    from app.ui.source_view import source_picker
 
     question = (question or "").strip()
     messages = list(messages or [])
@@ -122,7 +94,7 @@ def chat(
         {"role": "assistant", "content": "⏳ 思考中 Thinking…"},
     ]
     yield messages, history, keep, "", keep, keep
-    answer, sources, cited, answer_id, cut = "", NO_SOURCES, [], "", False
+    answer, sources, cited, answer_id, cut, weak = "", NO_SOURCES, [], "", False, False
     try:
         for event in events:
             match event:
@@ -141,6 +113,7 @@ def chat(
                     continue
                 case Done(final):
                     answer, answer_id, cut = final.answer, final.answer_id, final.cut_at_length
+                    weak = final.weak_evidence
                     cited = [c.as_dict() for c in final.citations]  # with supporting sentences
                     continue
                 case Failed(message):
@@ -157,7 +130,9 @@ def chat(
     messages = [_unlinked(m) for m in messages[:-1]] + [
         {
             "role": "assistant",
-            "content": linked(answer, cited) + (CUT_NOTICE if cut else ""),
+            "content": (WEAK_NOTICE if weak else "")
+            + linked(answer, cited)
+            + (CUT_NOTICE if cut else ""),
             "metadata": {"id": answer_id},
         }
     ]
@@ -169,6 +144,8 @@ def chat(
     yield messages, history, sources, keep, cited, source_picker(cited)
 
 
+# before an answer given on thin evidence (answering.refusal.is_weak)
+WEAK_NOTICE = "⚠️ *资料中可能没有直接说明 The documents may not state this directly.*\n\n"
 # after an answer the model stopped at its length cap (the Continue button asks it again, longer)
 CUT_NOTICE = (
     "\n\n✂️ *回答在长度上限处被截断，点「继续 Continue」让它写完。 "
@@ -212,86 +189,3 @@ def _unlinked(message: dict) -> dict:
             ],
         }
     return message
-
-
-# --- the cited page ----------------------------------------------------------------------------
-def source_picker(cited: list[dict]):
-    """The list of the answer's sources; the first one selected, so its page shows at once."""
-    choices = [(_where(c), i) for i, c in enumerate(cited)]
-    return gr.update(choices=choices, value=0 if choices else None, visible=bool(choices))
-
-
-def show_source(ops, kb_name: str | None, cited: list[dict], pick: int | None):
-    """Returns (page image update, passage HTML) for the picked citation."""
-    if pick is None or not kb_name or not cited or not 0 <= int(pick) < len(cited):
-        return gr.update(value=None, visible=False), ""
-    c = cited[int(pick)]
-    try:
-        passage = ops.sources.passage(kb_name, c["doc_id"], c["chunk_id"])
-        image = None
-        if c.get("page") and c["source"].lower().endswith(".pdf"):
-            from PIL import Image
-
-            preview = ops.sources.page_preview(
-                kb_name, c["doc_id"], int(c["page"]), c["chunk_id"], c.get("support", "")
-            )
-            image = Image.open(io.BytesIO(preview.png))
-    except Exception as exc:  # the document was deleted since, or its original was not kept
-        return (
-            gr.update(value=None, visible=False),
-            f"<p class='kb-passage-missing'>⚠️ {html.escape(user_message(exc))}</p>",
-        )
-    return gr.update(value=image, visible=image is not None), passage_html(c, passage)
-
-
-def passage_html(citation: dict, passage: dict) -> str:
-    source = citation.get("source") or ""
-    before = readable(reflow(passage["before"]), source)[-CONTEXT_CHARS:]
-    after = readable(reflow(passage["after"]), source)[:CONTEXT_CHARS]
-    body = (
-        ("…" if len(passage["before"]) > CONTEXT_CHARS else "")
-        + html.escape(before)
-        + f"<mark>{supported(readable(reflow(passage['text']), source), citation)}</mark>"
-        + html.escape(after)
-        + ("…" if len(passage["after"]) > CONTEXT_CHARS else "")
-    )
-    return (
-        f"<div class='kb-passage'><b>{html.escape(_where(citation))}</b><div style='white-space:"
-        f" pre-wrap; max-height: 320px; overflow-y: auto'>{body}</div></div>"
-    )
-
-
-def supported(text: str, citation: dict) -> str:
-    """The passage as HTML with its sentence closest to the answer marked (when found in it)."""
-    support = (citation.get("support") or "").strip()
-    at = text.find(support) if support else -1
-    if at < 0:
-        return html.escape(text)
-    end = at + len(support)
-    return (
-        html.escape(text[:at])
-        + f"<b class='kb-support' title='支持回答的句子 the sentence that supports the answer'>"
-        f"<u>{html.escape(text[at:end])}</u></b>" + html.escape(text[end:])
-    )
-
-
-def reflow(text: str, short: int = 6) -> str:
-    """A typeset formula comes out of a PDF one symbol a line ("m\nX\ni=1"): short lines are joined
-    to their neighbours with a space, so the passage reads as lines, not a column of tokens."""
-    out: list[str] = []
-    for line in text.split("\n"):
-        piece = line.strip()
-        if (
-            out
-            and piece
-            and (len(piece) <= short or len(out[-1].strip()) <= short)
-            and out[-1].strip()
-        ):
-            out[-1] = f"{out[-1].rstrip()} {piece}"
-        else:
-            out.append(line)
-    return "\n".join(out)
-
-
-def _where(c: dict) -> str:
-    return f"[{c['n']}] {c['source']}" + (f", p.{c['page']}" if c.get("page") else "")

@@ -10,6 +10,7 @@ import gradio as gr
 
 from app.ui import chat as talk
 from app.ui import conversations as conv
+from app.ui import source_view
 from app.ui.continue_answer import continue_last, show_continue
 from app.ui.feedback import build_feedback_form
 
@@ -118,14 +119,14 @@ def wire_chat(ops, c: ChatParts, loaded, new_chat: gr.Button) -> None:
     settings = [c.kb, c.provider, c.model, c.temperature, c.k, c.doc_filter]
     chat_in = [c.question, c.history, c.chatbot, *settings]
     chat_out = [c.chatbot, c.history, c.sources, c.question, c.cited, c.source_pick]
-    show_source = partial(talk.show_source, ops)
+    show_source = partial(source_view.show_source, ops)
     preview_in, preview_out = [c.kb, c.cited, c.source_pick], [c.source_page, c.source_passage]
     remember_in = [c.kb, c.chatbot, c.history, c.saved, c.cited]
     shown = [c.sources, c.cited, c.source_pick, c.source_page, c.source_passage]
     no_sources: tuple = (
         talk.NO_SOURCES,
         [],
-        talk.source_picker([]),
+        source_view.source_picker([]),
         gr.update(value=None, visible=False),
         "",
     )

@@ -144,6 +144,7 @@ def sources_of(saved: dict | None):
     (sources markdown, cited, source list, page image, passage HTML). What a reload or a switch
     of conversation brings back."""
     from app.ui import chat as talk
+    from app.ui import source_view
 
     chat = _current(_valid(saved))
     citations = (chat or {}).get("citations") or {}
@@ -154,14 +155,14 @@ def sources_of(saved: dict | None):
         return (
             talk.NO_SOURCES,
             [],
-            talk.source_picker([]),
+            source_view.source_picker([]),
             gr.update(value=None, visible=False),
             "",
         )
     return (
         talk.format_sources(cited),
         cited,
-        talk.source_picker(cited),
+        source_view.source_picker(cited),
         gr.update(value=None, visible=False),
         "",
     )

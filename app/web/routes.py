@@ -248,6 +248,7 @@ def _sse_event(event) -> dict | None:
                     "refused_by": answer.refused_by,
                     "answer_id": answer.answer_id,
                     "cut_at_length": answer.cut_at_length,
+                    "weak_evidence": answer.weak_evidence,
                     # again, now with each one's supporting sentence
                     "citations": [c.as_dict() for c in answer.citations],
                 },
@@ -271,4 +272,5 @@ def answer_payload(answer) -> dict:
         "refused_by": answer.refused_by,
         "answer_id": answer.answer_id,
         "cut_at_length": answer.cut_at_length,
+        "weak_evidence": answer.weak_evidence,
     }

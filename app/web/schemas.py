@@ -248,6 +248,11 @@ class AskResponse(BaseModel):
     cut_at_length: bool = Field(
         False, description="the model stopped at its length cap before it finished"
     )
+    weak_evidence: bool = Field(
+        False,
+        description="answered on thin evidence: shown with 'the documents may not state this "
+        "directly'",
+    )
 
 
 class ErrorBody(BaseModel):
