@@ -135,3 +135,14 @@ def test_a_markdown_source_reads_without_its_markup():
     shown = readable("## 年假\n\n**正式员工**每年享有 *十五天*，见 [手册](a.md)。\n- 一条", "a.md")
     assert shown == "年假\n\n正式员工每年享有 十五天，见 手册。\n• 一条"
     assert readable("2**3 = 8, ## not a heading", "b.pdf") == "2**3 = 8, ## not a heading"
+
+
+def test_the_sources_panel_says_how_many_of_the_passages_read_are_cited():
+    """Issue 38, item 7: "Reading 4 passages" then one source shown, or none, is explained."""
+    from app.ui.chat import format_sources
+
+    cited = [{"n": 1, "source": "a.md", "page": None, "text": "年假十五天。", "score": 0.9}]
+    assert "cites 1 of the 4 passages read" in format_sources(cited, read=4)
+    assert "passages read" not in format_sources(cited, read=1)
+    assert "Read 4 passages; the answer cites none" in format_sources([], read=4)
+    assert "No relevant sources" in format_sources([])

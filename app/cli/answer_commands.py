@@ -91,7 +91,7 @@ def ask(
     for event in events:
         match event:
             case Reading(n) if show_stream:
-                typer.secho(f"(reading {n} sources…)", fg=typer.colors.BRIGHT_BLACK, err=True)
+                typer.secho(f"(reading {n} passages…)", fg=typer.colors.BRIGHT_BLACK, err=True)
             case Token(text) if show_stream:
                 sys.stdout.write(text)
                 sys.stdout.flush()

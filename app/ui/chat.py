@@ -31,11 +31,22 @@ QUOTE_CHARS = 400
 
 
 # --- chat --------------------------------------------------------------------------------------
-def format_sources(citations) -> str:
-    """The Sources panel: ``answering.Citation``s, or their dicts (a stored conversation's)."""
+def format_sources(citations, read: int | None = None) -> str:
+    """The Sources panel: ``answering.Citation``s, or their dicts (a stored conversation's).
+    ``read``: how many passages the model read (the "Reading N passages" line), so the panel says
+    how many of them the answer cites."""
     if not citations:
+        if read:
+            return (
+                f"*读了 {read} 个段落，回答没有引用 Read {read} passages; the answer cites none.*"
+            )
         return "*没有找到相关来源 No relevant sources.*"
     parts = []
+    if read and read != len(citations):
+        parts.append(
+            f"*回答引用了 {len(citations)} 个（共读 {read} 个段落） "
+            f"The answer cites {len(citations)} of the {read} passages read.*"
+        )
     for c in (Citation(**d) if isinstance(d, dict) else d for d in citations):
         where = f"{c.source}, p.{c.page}" if c.page else c.source
         text = " ".join(readable(c.text, c.source).split())
@@ -95,21 +106,24 @@ def chat(
     ]
     yield messages, history, keep, "", keep, keep
     answer, sources, cited, answer_id, cut, weak = "", NO_SOURCES, [], "", False, False
+    read: int | None = None  # passages the model read
     try:
         for event in events:
             match event:
                 case Queued(position, wait_s):
                     messages[-1] = {"role": "assistant", "content": waiting_line(position, wait_s)}
-                case Reading(n):  # the model reads the sources before its first token
+                case Reading(n):  # the model reads the passages before its first token
+                    read = n
                     messages[-1] = {
                         "role": "assistant",
-                        "content": f"⏳ 正在阅读 {n} 个来源 Reading {n} sources…",
+                        "content": f"⏳ 正在阅读 {n} 个段落 Reading {n} passages…",
                     }
                 case Token(text):
                     answer += text
                     messages[-1] = {"role": "assistant", "content": answer}
                 case Sources(citations):
-                    sources, cited = format_sources(citations), [c.as_dict() for c in citations]
+                    sources = format_sources(citations, read)
+                    cited = [c.as_dict() for c in citations]
                     continue
                 case Done(final):
                     answer, answer_id, cut = final.answer, final.answer_id, final.cut_at_length
