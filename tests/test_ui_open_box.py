@@ -29,6 +29,11 @@ DOC_TEXT = (
 )
 NEW_TEXT = "住宿标准：员工可入住公司签约的协议酒店，费用由公司直接结算。"
 KB_NAME = "差旅"
+# every scrolled box inside the chat: (scrollTop, clientHeight, scrollHeight)
+SCROLL_STATE_JS = """() => [...document.querySelectorAll('#chatbot *')]
+    .filter(e => e.scrollHeight > e.clientHeight + 5
+        && /(auto|scroll)/.test(getComputedStyle(e).overflowY))
+    .map(e => [e.scrollTop, e.clientHeight, e.scrollHeight])"""
 
 
 @contextlib.contextmanager
@@ -203,6 +208,19 @@ def test_see_correct_and_rate(page, served, tmp_path):
     assert report["per_question"][0]["gold_source"] == DOC_NAME
 
 
+def _wait_until_settled(chat, question: str, timeout_s: float = 300) -> None:
+    """Until the answer to ``question`` is in: asked, nothing pending, unchanged for 3 s."""
+    deadline, text, since = time.monotonic() + timeout_s, "", time.monotonic()
+    while time.monotonic() < deadline:
+        now = chat.inner_text()
+        if now != text:
+            text, since = now, time.monotonic()
+        elif question in text and "⏳" not in text and time.monotonic() - since >= 3:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"no settled answer to {question}: {text}")
+
+
 def _create_and_upload(page, url: str, doc: Path) -> None:
     from playwright.sync_api import expect
 
@@ -248,3 +266,13 @@ def test_an_answer_cut_at_the_length_cap_says_so_and_continues(page, tmp_path):
             url + "/ask", json={"question": question, "kb": KB_NAME}, timeout=300
         ).json()
         assert reply["cut_at_length"] is True, reply
+        # the chat follows each new answer: after several, it is scrolled to the newest
+        for n in range(4):
+            page.locator("#question textarea").fill(f"第{n}个问题：住宿标准是多少？")
+            page.locator("#question textarea").press("Enter")
+            _wait_until_settled(chat, f"第{n}个问题")
+        scrolled = page.evaluate(SCROLL_STATE_JS)
+        assert scrolled and all(top + seen >= height - 40 for top, seen, height in scrolled), (
+            scrolled
+        )
+        page.screenshot(path=str(ARTIFACTS / "ui-chat-scrolled.png"), full_page=True)

@@ -53,9 +53,10 @@ def start_server(data: Path, out: Path, model: str) -> tuple:
 def _live(intervals, snapshot: int) -> int:
     """Bytes of a temporal record still allocated at ``snapshot``."""
     return sum(
-        n_bytes
-        for allocated, deallocated, _, n_bytes in intervals
-        if allocated <= snapshot and (deallocated is None or deallocated > snapshot)
+        i.n_bytes
+        for i in intervals
+        if i.allocated_before_snapshot <= snapshot
+        and (i.deallocated_before_snapshot is None or i.deallocated_before_snapshot > snapshot)
     )
 
 
@@ -68,7 +69,7 @@ def report(path: Path, warmup_min: float, top: int, frames: int) -> None:
     from memray import FileReader
 
     reader = FileReader(str(path))
-    snaps = reader.get_memory_snapshots()
+    snaps = list(reader.get_memory_snapshots())
     if len(snaps) < 2:
         print("too few memory snapshots")
         return
