@@ -276,3 +276,31 @@ def test_an_answer_cut_at_the_length_cap_says_so_and_continues(page, tmp_path):
             scrolled
         )
         page.screenshot(path=str(ARTIFACTS / "ui-chat-scrolled.png"), full_page=True)
+
+
+def test_indexing_is_cancelled_from_the_page(page, served, tmp_path):
+    """Issue 38, item 7: a long upload stops at Cancel indexing; the files not yet read end
+    cancelled, and nothing half-indexed is listed."""
+    from playwright.sync_api import expect
+
+    from tests.make_files import FileFactory
+
+    url, _ = served
+    make = FileFactory(tmp_path)
+    scans = [make.image_only_pdf(f"扫描{n}.pdf", f"第{n}份扫描件", pages=6) for n in range(3)]
+    page.goto(url + "/")
+    expect(page.locator("#kb-summary")).not_to_be_empty(timeout=60_000)
+    page.locator("#new-kb textarea, #new-kb input").first.fill("扫描")
+    page.locator("#create-kb").click()
+    expect(page.locator("#kb-summary")).to_contain_text("扫描", timeout=60_000)
+    page.get_by_role("tab", name="文档 Documents").click()
+    page.locator("#upload input[type=file]").set_input_files([str(p) for p in scans])
+    expect(page.locator("#upload")).to_contain_text("扫描2", timeout=60_000)
+    page.locator("#upload-btn").click()
+    expect(page.locator("#job-table")).to_contain_text("page", timeout=120_000)  # reading
+    page.locator("#cancel-upload").click()
+    expect(page.locator("#job-progress")).to_contain_text("Cancelled", timeout=300_000)
+    expect(page.locator("#job-table")).to_contain_text("cancelled")
+    listed = httpx.get(f"{url}/kbs/扫描/documents", timeout=30).json()
+    assert all(d["status"] == "indexed" for d in listed), listed
+    assert len(listed) < len(scans), listed

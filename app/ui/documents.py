@@ -169,9 +169,10 @@ def submit_uploads(ops, kb_name: str, paths: list[str]) -> tuple[str | None, lis
 
 
 def progress_markdown(job: dict, counts: dict[str, int]) -> str:
-    if job["status"] == "done":
+    if job["status"] in ("done", "cancelled"):
         parts = ", ".join(f"{words.STATUS.get(k, k)}: {v}" for k, v in counts.items())
-        return f"✅ 完成 Done — {parts} ({job['elapsed_s']:.0f} s)"
+        head = "✅ 完成 Done" if job["status"] == "done" else "⏹️ 已取消 Cancelled"
+        return f"{head} — {parts} ({job['elapsed_s']:.0f} s)"
     pct = int(job["progress"] * 100)
     bar = "█" * (pct // 5) + "░" * (20 - pct // 5)
     current = next((f for f in job["files"] if f["stage"] not in ("queued", "done")), None)
@@ -254,3 +255,23 @@ def upload(ops, kb_name: str | None, paths: list[str] | None) -> Iterator[tuple]
             return
         yield (progress_markdown(state, job.counts()), table, *keep, None)
         time.sleep(POLL_S)
+
+
+def cancel_indexing(ops, kb_name: str | None) -> str:
+    """Stop this knowledge base's running uploads (POST /jobs/{id}/cancel): files not started end
+    cancelled; the one being written is finished or rolled back whole, never left half-indexed."""
+    if not kb_name:
+        return "⚠️ 请先选择知识库 Choose a knowledge base first."
+    try:
+        running = [
+            j
+            for j in ops.knowledge.recent_jobs(50)
+            if j.kb == kb_name and j.status == "running" and j.kind == "ingest"
+        ]
+        for job in running:
+            ops.knowledge.cancel_job(job.id)
+    except Exception as exc:  # noqa: BLE001  shown, never raised into the page
+        return f"⚠️ {user_message(exc)}"
+    if not running:
+        return "没有正在进行的索引 Nothing is being indexed."
+    return f"⏹️ 已请求取消 Cancelling {len(running)} upload(s)…"

@@ -108,6 +108,9 @@ def build_ui(ops) -> gr.Blocks:
                         upload = gr.Button(
                             "上传并索引 Upload and index", variant="primary", elem_id="upload-btn"
                         )
+                        cancel_upload = gr.Button(
+                            "取消索引 Cancel indexing", size="sm", elem_id="cancel-upload"
+                        )
                         progress = gr.Markdown(elem_id="job-progress")
                         job_table = gr.Dataframe(
                             headers=docs.JOB_COLUMNS,
@@ -203,6 +206,7 @@ def build_ui(ops) -> gr.Blocks:
             return outline.open_entry(ops, kb_name, doc_id, evt)
 
         outline_table.select(open_entry, [kb, doc_pick], outline_passage)
+        cancel_upload.click(partial(docs.cancel_indexing, ops), kb, progress)
         upload.click(
             partial(docs.upload, ops),
             [kb, files],
