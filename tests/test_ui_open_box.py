@@ -207,6 +207,17 @@ def test_see_correct_and_rate(page, served, tmp_path):
     assert report["summary"]["n_questions"] == 1
     assert report["per_question"][0]["gold_source"] == DOC_NAME
 
+    # a citation opens among its document's passages, ready to correct
+    page.get_by_role("tab", name="问答 Chat").click()
+    page.locator("#open-in-passages").click()
+    expect(page.locator("#passages-table")).to_be_visible(timeout=30_000)
+    page.wait_for_function(
+        "() => (document.querySelector('#passage-id textarea, #passage-id input') || {}).value"
+    )
+    cited = page.locator("#passage-id textarea, #passage-id input").first.input_value()
+    assert page.locator("#passage-text textarea").input_value().strip(), cited
+    expect(page.locator("#doc-pick input")).to_have_value(re.compile("差旅"))
+
 
 def _wait_until_settled(chat, question: str, timeout_s: float = 300) -> None:
     """Until the answer to ``question`` is in: asked, nothing pending, unchanged for 3 s."""

@@ -35,6 +35,7 @@ class ChatParts:
     send: gr.Button
     clear: gr.Button
     go_on: gr.Button  # Continue
+    open_passage: gr.Button  # the shown citation among its document's passages
     conversations: gr.Dropdown | None = None  # the left column's, set by the layout
 
 
@@ -79,6 +80,9 @@ def build_chat_tab(ops, kb, settings: list, history, cited, saved) -> ChatParts:
                     elem_id="source-pick",
                 )
                 source_passage = gr.HTML(elem_id="source-passage")
+                open_passage = gr.Button(
+                    "在段落中打开 Open in passages", size="sm", elem_id="open-in-passages"
+                )
                 source_page = gr.Image(
                     label="原文页面 The cited page",
                     visible=False,
@@ -107,6 +111,7 @@ def build_chat_tab(ops, kb, settings: list, history, cited, saved) -> ChatParts:
         send,
         clear,
         go_on,
+        open_passage,
     )
 
 

@@ -17,7 +17,7 @@ from app.ui.chat_tab import build_chat_tab, wire_chat
 from app.ui.export_chat import export_current
 from app.ui.feedback import build_feedback_list
 from app.ui.keeping import build_keeping
-from app.ui.passages import build_passages
+from app.ui.passages import build_passages, open_cited
 from app.ui.retrieval_test import build_retrieval_test
 
 # the question appears below the table: bring it into view
@@ -96,7 +96,7 @@ def build_ui(ops) -> gr.Blocks:
 
             # --- right: chat / documents ------------------------------------------------------
             with gr.Column(scale=3):
-                with gr.Tabs():
+                with gr.Tabs() as tabs:
                     c = build_chat_tab(
                         ops, kb, [provider, model, temperature, k], history, cited, saved
                     )
@@ -151,7 +151,7 @@ def build_ui(ops) -> gr.Blocks:
                             )
                             cancel = gr.Button("取消 Cancel", elem_id="cancel-delete-btn")
                         build_keeping(ops, kb)
-                        build_passages(ops, kb, doc_pick)
+                        passage_panel = build_passages(ops, kb, doc_pick)
                         build_feedback_list(ops, kb)
                         outline_note = gr.Markdown(elem_id="outline-note")
                         with gr.Row():
@@ -206,6 +206,12 @@ def build_ui(ops) -> gr.Blocks:
             return outline.open_entry(ops, kb_name, doc_id, evt)
 
         outline_table.select(open_entry, [kb, doc_pick], outline_passage)
+        # a cited passage opens among its document's passages, ready to correct
+        c.open_passage.click(
+            partial(open_cited, ops),
+            [kb, c.cited, c.source_pick],
+            [tabs, doc_pick, *passage_panel],
+        )
         cancel_upload.click(partial(docs.cancel_indexing, ops), kb, progress)
         upload.click(
             partial(docs.upload, ops),

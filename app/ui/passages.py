@@ -73,9 +73,33 @@ def _apply(ops, change, kb_name, doc_id, query, *args):
     return *passages_view(ops, kb_name, doc_id, query), said
 
 
-def build_passages(ops, kb: gr.Dropdown, doc_pick: gr.Dropdown) -> None:
-    """The accordion and its events; call inside the Documents tab."""
-    with gr.Accordion("段落 Passages: 查看与更正 see and correct", open=False, elem_id="passages"):
+def open_cited(ops, kb_name, cited: list[dict], pick):
+    """A citation opened among its document's passages (the chat's "Open in passages"): (tabs,
+    document choice, accordion, passage id, its text)."""
+    keep = (gr.update(),) * 5
+    if pick is None or not kb_name or not cited or not 0 <= int(pick) < len(cited):
+        return keep
+    c = cited[int(pick)]
+    try:
+        found = ops.sources.passage(kb_name, c["doc_id"], c["chunk_id"])
+    except Exception as exc:  # noqa: BLE001  shown, never raised into the page
+        gr.Warning(user_message(exc))
+        return keep
+    return (
+        gr.Tabs(selected="docs"),
+        gr.update(value=c["doc_id"]),
+        gr.Accordion(open=True),
+        c["chunk_id"],
+        found["text"],
+    )
+
+
+def build_passages(ops, kb: gr.Dropdown, doc_pick: gr.Dropdown) -> tuple:
+    """The accordion and its events; call inside the Documents tab. Returns (accordion, passage
+    id box, text box), what a citation opens."""
+    with gr.Accordion(
+        "段落 Passages: 查看与更正 see and correct", open=False, elem_id="passages"
+    ) as panel:
         find = gr.Textbox(
             label="在段落中查找 Find in the passages",
             max_lines=1,
@@ -137,3 +161,4 @@ def build_passages(ops, kb: gr.Dropdown, doc_pick: gr.Dropdown) -> None:
         [kb, doc_pick, find, doc_pick, added],
         out,
     )
+    return panel, chunk, text
