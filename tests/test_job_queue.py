@@ -180,3 +180,27 @@ def test_a_store_whose_server_is_down_opens_and_says_so_on_use():
     )
     with pytest.raises(STORE_ERRORS):
         store.ping()
+
+
+def test_an_answer_given_by_one_replica_is_rated_through_another(store):
+    """Issue 38, item 4: answers and ratings live beside the jobs, so a rating sent to any replica
+    finds the answer another gave (two logs over one store stand for two replicas)."""
+    from answering import Answer, Citation
+    from app.operations import InvalidRequest, NotFound
+    from app.operations.feedback import AnswerLog, as_qa_items
+
+    given, other = AnswerLog(store, keep_s=3600), AnswerLog(store, keep_s=3600)
+    cited = Citation(1, "手册.md", 2, "年假十五天。", 0.9, "d" * 64, "d" * 24 + "-0")
+    answer = Answer("十五天 [1]", [cited], {}, "local:test", "年假几天？")
+    given.remember("a" * 32, "手册", answer, {"model": "local:test", "k": 5})
+    rated = other.rate("a" * 32, "手册", "down", "不全", "十五个工作日")
+    assert rated["question"] == "年假几天？" and rated["citations"][0]["page"] == 2
+    assert [r["correct_answer"] for r in given.listed("手册")] == ["十五个工作日"]
+    with pytest.raises(NotFound):
+        other.rate("b" * 32, "手册", "up")
+    with pytest.raises(NotFound):
+        other.rate("a" * 32, "别的库", "up")  # an answer of another knowledge base
+    with pytest.raises(InvalidRequest):
+        other.rate("a" * 32, "手册", "meh")
+    items, skipped = as_qa_items(given.listed("手册"))
+    assert skipped == 0 and items[0]["answers"] == ["十五个工作日"] and items[0]["page"] == 2
