@@ -215,6 +215,8 @@ def test_openai_compatible_route_with_official_client(api):
     )
     assert reply.choices[0].message.content.strip()
     assert reply.model_extra["citations"][0]["source"] == "handbook.md"
+    assert len(reply.model_extra["answer_id"]) == 32  # what POST /feedback rates
+    assert reply.choices[0].finish_reason in ("stop", "length")
     assert reply.usage.prompt_tokens > 0 and reply.usage.total_tokens > reply.usage.prompt_tokens
     stream = client.chat.completions.create(
         model="guide",
@@ -227,6 +229,8 @@ def test_openai_compatible_route_with_official_client(api):
     assert len(pieces) >= 2 and "".join(pieces).strip()
     # the usage chunk comes last
     assert chunks[-1].choices == [] and chunks[-1].usage.total_tokens > 0
+    last = next(c for c in reversed(chunks) if c.choices)
+    assert last.choices[0].finish_reason in ("stop", "length") and last.model_extra["answer_id"]
 
 
 def test_openai_route_errors_in_openai_shape(api):

@@ -101,13 +101,14 @@ async def chat_completions(
                 {
                     "index": 0,
                     "message": {"role": "assistant", "content": answer.answer},
-                    "finish_reason": "stop",
+                    "finish_reason": "length" if answer.cut_at_length else "stop",
                 }
             ],
             "usage": _usage(answer),
             "citations": [c.as_dict() for c in answer.citations],
             "timings": answer.timings,
             "confidence": answer.confidence,
+            "answer_id": answer.answer_id,  # what POST /feedback rates it by
         }
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
     return EventSourceResponse(_stream(events, completion_id, created, body.model, include_usage))
@@ -140,7 +141,13 @@ async def _stream(events, completion_id: str, created: int, model: str, include_
                 case Sources(found):
                     citations = [c.as_dict() for c in found]
                 case Done(answer):
-                    yield chunk({}, "stop", citations=citations, confidence=answer.confidence)
+                    yield chunk(
+                        {},
+                        "length" if answer.cut_at_length else "stop",
+                        citations=[c.as_dict() for c in answer.citations] or citations,
+                        confidence=answer.confidence,
+                        answer_id=answer.answer_id,
+                    )
                     if include_usage:  # OpenAI's form: a last chunk with no choices and the usage
                         yield chunk(None, usage=_usage(answer))
                 case Failed(message):
