@@ -23,6 +23,9 @@ class FileOutcome:
     pages: int = 0
     error: str | None = None
     seconds: float = 0.0
+    # a word on an indexed file (a changed file that replaced its older version and the passage
+    # edits that went with it)
+    note: str | None = None
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -199,7 +202,7 @@ def _finish(
     embed_before = kb.embedding_seconds()
     t0 = time.perf_counter()
     try:
-        kb.add_document(
+        record = kb.add_document(
             doc_id,
             source,
             parsed.chunks,
@@ -218,7 +221,13 @@ def _finish(
     stats.write_s += (time.perf_counter() - t0) - embed
     stats.pages += parsed.pages
     stats.chunks += len(parsed.chunks)
-    return FileOutcome(source, "indexed", doc_id, len(parsed.chunks), parsed.pages)
+    dropped = getattr(record, "edits_dropped", 0)
+    note = (
+        f"replaced its older version; {dropped} passage edit(s) made by hand went with it"
+        if dropped
+        else None
+    )
+    return FileOutcome(source, "indexed", doc_id, len(parsed.chunks), parsed.pages, note=note)
 
 
 __all__ = [

@@ -165,6 +165,38 @@ def test_edits_last_across_a_restart(tmp_path):
         assert _search(client, "线上审批")[0]["chunk_id"] == items[0]["chunk_id"]
 
 
+def test_a_changed_file_says_how_many_edits_it_dropped_and_the_same_bytes_keep_them(tmp_path):
+    from app.web import create_app
+
+    with (
+        running_server(create_app(_settings(tmp_path), with_ui=False)) as base,
+        httpx.Client(base_url=base, timeout=120) as client,
+    ):
+        doc_id = _upload(client)
+        first = _passages(client, doc_id)[0]["chunk_id"]
+        client.patch(f"/kbs/手册/passages/{first}", json={"text": "出差改为线上审批。"})
+        again = client.post(
+            "/kbs/手册/documents", files=[("files", ("handbook.md", HANDBOOK.encode()))]
+        ).json()["job_id"]
+        assert _job_files(client, again)[0]["status"] == "duplicate"  # the same bytes
+        assert _passages(client, doc_id)[0]["edited"]  # the edit kept
+        changed = HANDBOOK + "\n## 补充\n\n差旅补助每天一百元。\n"
+        job = client.post(
+            "/kbs/手册/documents", files=[("files", ("handbook.md", changed.encode()))]
+        ).json()["job_id"]
+        done = _job_files(client, job)[0]
+        assert done["status"] == "indexed" and "1 passage edit" in (done["note"] or ""), done
+        assert [d["doc_id"] for d in client.get("/kbs/手册/documents").json()] == [done["doc_id"]]
+
+
+def _job_files(client, job_id: str) -> list[dict]:
+    deadline = time.monotonic() + 120
+    while (job := client.get(f"/jobs/{job_id}").json())["status"] == "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    return job["files"]
+
+
 def keyword_rows_agree(data_dir) -> int:
     """After a kill: open the data dir as a restarted server would; every enabled passage's keyword
     row holds the tokens of the text Chroma holds. Returns how many passages were compared."""

@@ -25,6 +25,7 @@ class JobFile:
     started: float | None = None
     embed_started: float | None = None
     finished: float | None = None
+    note: str | None = None  # a word on an indexed file (FileOutcome.note)
 
     def as_dict(self) -> dict:
         now = self.finished or time.time()
@@ -42,6 +43,7 @@ class JobFile:
             "chunks_total": self.chunks_total,
             "elapsed_s": elapsed,
             "eta_s": self._eta(now),
+            "note": self.note,
         }
 
     def _eta(self, now: float) -> float | None:

@@ -113,6 +113,10 @@ class JobProgress(SilentProgress):
         )
         entry.stage, entry.finished = "done", time.time()
         entry.started = entry.started or entry.finished
+        if getattr(outcome, "note", None):
+            entry.note = outcome.note
+            note = {"note": outcome.note}
+            self._record(lambda: self.store.progress(self.job.id, self.current, note))
         self._record(
             lambda: self.store.file_done(
                 self.job.id,

@@ -34,9 +34,8 @@ _COLUMNS = [
         ("job_files", name, "INTEGER NOT NULL DEFAULT 0")
         for name in ("pages_done", "pages_total", "chunks_done", "chunks_total")
     ],
-    ("job_files", "stage", "TEXT"),
-    # ingest | reembed | import | import-replace
-    ("jobs", "kind", "TEXT NOT NULL DEFAULT 'ingest'"),
+    *[("job_files", name, "TEXT") for name in ("stage", "note")],  # note: e.g. edits dropped
+    ("jobs", "kind", "TEXT NOT NULL DEFAULT 'ingest'"),  # ingest | reembed | import | ...
     *[("job_files", name, "DOUBLE PRECISION") for name in ("started", "embed_started", "finished")],
 ]
 PROGRESS_FIELDS = (
@@ -48,6 +47,7 @@ PROGRESS_FIELDS = (
     "started",
     "embed_started",
     "finished",
+    "note",
 )
 _JOB_COLUMNS = ("id", "kb", "status", "created", "finished", "cancel_requested", "kind")
 _FILE_COLUMNS = ("idx", "source", "path", "status", "doc_id", "error", "chunks", *PROGRESS_FIELDS)

@@ -188,7 +188,7 @@ def job_rows(job: dict) -> list[list]:
             _file_progress(f),
             f["chunks"] or f["chunks_total"] or "",
             _file_time(f),
-            words.reason(f["error"]),
+            words.reason(f["error"]) if f["error"] else (f.get("note") or ""),
         ]
         for f in job["files"]
     ]

@@ -104,6 +104,9 @@ class JobFileInfo(BaseModel):
     status: Literal["indexed", "duplicate", "failed", "pending", "cancelled"]
     doc_id: str | None = None
     error: str | None = None
+    note: str | None = Field(
+        None, description="a word on an indexed file: e.g. the passage edits a new version dropped"
+    )
     chunks: int = 0
     stage: Literal[
         "queued", "parsing", "ocr", "embedding", "writing", "waiting for the store", "done"
