@@ -75,3 +75,23 @@ def test_job_reports_stages_pages_and_chunks_as_it_runs(client):
     added = {d["source"]: d["added_at"] for d in c.get("/kbs/scans/documents").json()}
     assert sent_at - 1 < added["notes.txt"] < sent_at + 1 < sent_at + final["elapsed_s"], added
     assert added["scan.pdf"] == added["notes.txt"]
+
+
+def test_overall_progress_counts_what_is_left_not_files():
+    """Issue 38, item 7: a 196-page book 94 % embedded beside two small Markdown files already done
+    read 31 % (one file of three); each file now weighs its bytes, reading counts for a tenth of a
+    file and embedding for the rest."""
+    from app.operations.job_model import Job, JobFile
+
+    book = JobFile("book.pdf", stage="embedding", pages_done=196, pages_total=196, size=5_000_000)
+    book.chunks_total, book.chunks_done = 1500, 1410
+    notes = [JobFile(f"ch{n}.md", status="indexed", stage="done", size=20_000) for n in (1, 2)]
+    job = Job("j", "kb", [book, *notes])
+    assert 0.93 < job.progress < 0.96, job.progress
+    shares = []
+    for done in (0, 500, 1000, 1499):  # as the book goes on, the bar only moves forward
+        book.chunks_done = done
+        shares.append(job.progress)
+    assert shares == sorted(shares) and shares[0] > 0.09  # its pages read: a tenth of it
+    unsized = Job("j", "kb", [JobFile("a.md", status="indexed"), JobFile("b.md")])
+    assert unsized.progress == 0.5  # sizes unknown (another machine's disk): files weigh the same

@@ -1,6 +1,7 @@
 """What an ingestion job is: its files, each with its status, stage and progress (``JobFile``), and
 the job (``Job``), as the job store records them and every door shows them."""
 
+import os
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ class JobFile:
     embed_started: float | None = None
     finished: float | None = None
     note: str | None = None  # a word on an indexed file (FileOutcome.note)
+    size: int = 0  # bytes: the file's share of the job's progress (not stored: read from its path)
 
     def as_dict(self) -> dict:
         now = self.finished or time.time()
@@ -45,6 +47,17 @@ class JobFile:
             "eta_s": self._eta(now),
             "note": self.note,
         }
+
+    def done_share(self) -> float:
+        """How much of this file is done, 0..1: reading its pages counts for the first tenth,
+        embedding its chunks for the rest (where the time goes)."""
+        if self.status != "pending":
+            return 1.0
+        if self.chunks_total:
+            return _READ_SHARE + (1 - _READ_SHARE) * self.chunks_done / self.chunks_total
+        if self.pages_total:
+            return _READ_SHARE * self.pages_done / self.pages_total
+        return 0.0
 
     def _eta(self, now: float) -> float | None:
         """Seconds left, from the embedding rate so far (embedding is where the time goes)."""
@@ -68,14 +81,13 @@ class Job:
     def progress(self) -> float:
         if self.status != "running":
             return 1.0
-        total = len(self.files) or 1
-        finished = sum(f.status != "pending" for f in self.files)
-        partial = sum(
-            f.chunks_done / f.chunks_total
-            for f in self.files
-            if f.status == "pending" and f.chunks_total
-        )
-        return round(min(0.999, (finished + partial) / total), 4)
+        # each file weighs its bytes (known before it is read): a large book's chunks, not its
+        # count of one, move the bar; a file whose size is unknown weighs the mean
+        known = [f.size for f in self.files if f.size > 0]
+        mean = sum(known) / len(known) if known else 1.0
+        weights = [f.size if f.size > 0 else mean for f in self.files]
+        done = sum(w * f.done_share() for f, w in zip(self.files, weights, strict=True))
+        return round(min(0.999, done / (sum(weights) or 1.0)), 4)
 
     def counts(self) -> dict[str, int]:
         """Files per status."""
@@ -103,6 +115,7 @@ class Job:
                 f["error"],
                 f["chunks"],
                 **{k: f[k] for k in PROGRESS_FIELDS if f.get(k) is not None},
+                size=file_size(f.get("path")),
             )
             for f in record["files"]
         ]
@@ -118,3 +131,14 @@ class Job:
             bool(record.get("cancel_requested")),
             record.get("kind") or "ingest",
         )
+
+
+_READ_SHARE = 0.1  # of a file's progress: reading its pages (the rest: embedding its chunks)
+
+
+def file_size(path) -> int:
+    """Bytes of an uploaded file still on disk (0: gone, or on another machine's disk)."""
+    try:
+        return os.path.getsize(path) if path else 0
+    except OSError:
+        return 0

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from app.operations.job_model import Job, JobFile
+from app.operations.job_model import Job, JobFile, file_size
 from app.operations.job_progress import JobProgress, Lease
 from app.operations.job_store import JobStore
 from app.operations.job_store_pg import queue_unreachable
@@ -75,7 +75,12 @@ class JobManager:
         """Recorded durably before it returns: the job survives a crash from here on."""
         if kind not in self._runners:
             raise ValueError(f"unknown job kind {kind!r}")
-        job = Job(uuid.uuid4().hex, kb_name, [JobFile(source) for _, source in files], kind=kind)
+        job = Job(
+            uuid.uuid4().hex,
+            kb_name,
+            [JobFile(source, size=file_size(path)) for path, source in files],
+            kind=kind,
+        )
         self._store.create(job.id, kb_name, files, job.created, kind)
         if self.run_here:
             with self._lock:
@@ -163,7 +168,7 @@ class JobManager:
             if f["status"] == "pending"
         ]
         for _, _, idx in left:  # a dead worker's stage and counts start over
-            job.files[idx] = JobFile(job.files[idx].source)
+            job.files[idx] = JobFile(job.files[idx].source, size=job.files[idx].size)
         lease = Lease(self._store, job, self.worker_id, self._lease_s)
 
         def should_stop() -> bool:
