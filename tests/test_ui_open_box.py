@@ -315,3 +315,43 @@ def test_indexing_is_cancelled_from_the_page(page, served, tmp_path):
     listed = httpx.get(f"{url}/kbs/扫描/documents", timeout=30).json()
     assert all(d["status"] == "indexed" for d in listed), listed
     assert len(listed) < len(scans), listed
+
+
+def test_the_chapters_of_a_book_are_named_in_the_page(page, served, tmp_path):
+    """Issue 38, item 7: "这本书有哪些章节？" is answered with the chapters (from the PDF's
+    outline), not "[1]" alone."""
+    import pymupdf
+    from playwright.sync_api import expect
+
+    url, _ = served
+    book = tmp_path / "制度汇编.pdf"
+    pdf = pymupdf.open()
+    chapters = ["第一章 总则", "第二章 假期管理", "第三章 差旅报销"]
+    for title in chapters:
+        pdf.new_page().insert_textbox(
+            pymupdf.Rect(50, 50, 545, 800),
+            f"{title}\n本章规定{title[4:]}的具体办法，共十条，适用于全体员工。" * 3,
+            fontsize=11,
+            fontname="china-s",
+        )
+    pdf.set_toc([[1, title, n + 1] for n, title in enumerate(chapters)])
+    pdf.save(str(book))
+    pdf.close()
+    page.goto(url + "/")
+    expect(page.locator("#kb-summary")).not_to_be_empty(timeout=60_000)
+    page.locator("#new-kb textarea, #new-kb input").first.fill("汇编")
+    page.locator("#create-kb").click()
+    expect(page.locator("#kb-summary")).to_contain_text("汇编", timeout=60_000)
+    page.get_by_role("tab", name="文档 Documents").click()
+    page.locator("#upload input[type=file]").set_input_files([str(book)])
+    expect(page.locator("#upload")).to_contain_text("制度汇编", timeout=60_000)
+    page.locator("#upload-btn").click()
+    expect(page.locator("#job-progress")).to_contain_text("完成 Done", timeout=300_000)
+    page.get_by_role("tab", name="问答 Chat").click()
+    page.locator("#question textarea").fill("这本书有哪些章节？")
+    page.locator("#question textarea").press("Enter")
+    chat = page.locator("#chatbot")
+    _wait_until_settled(chat, "这本书有哪些章节？")
+    for title in chapters:
+        expect(chat).to_contain_text(title)
+    expect(page.locator("#sources")).to_contain_text("制度汇编.pdf")
