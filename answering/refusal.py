@@ -30,11 +30,12 @@ class RefusalConfig:
     min_dense_score_en: float | None = 0.81
     # refuse when the passages miss a name the question asks about
     check_names: bool = True
-    # the weak-evidence notice on an answer (bench.answers.notice; None: that test is off): the
-    # model's confidence (1 - its refusal probability) below this, or the best dense similarity
-    # less than this far above the relevance bar
+    # the weak-evidence notice on an answer (None: that test is off): the model's confidence
+    # (1 - its refusal probability) below this, or the best dense similarity less than this far
+    # above the relevance bar. Fitted with bench.answers.notice on the tuning half of
+    # bench.answers.qa (draw 3): the margin alone, 0.03 (docs/benchmarks.md)
     weak_confidence: float | None = None
-    weak_margin: float | None = None
+    weak_margin: float | None = 0.03
 
     def relevance_bar(self, question_lang: str, passage_lang: str | None) -> float:
         if (

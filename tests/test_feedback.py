@@ -60,6 +60,7 @@ def test_answers_are_rated_listed_and_kept(api):
     client, _ = api
     first = _ask(client, "正式员工每年有多少天带薪年假？")
     assert len(first["answer_id"]) == 32
+    assert isinstance(first["weak_evidence"], bool) and isinstance(first["cut_at_length"], bool)
     if first["refused_by"] is None:  # each cited passage's sentence closest to the answer
         assert any(c["support"] for c in first["citations"]), first
         assert all(c["support"] in c["text"] for c in first["citations"]), first

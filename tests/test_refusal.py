@@ -133,3 +133,22 @@ def test_the_refusal_probability_is_recorded_and_refuses_nothing():
     assert answer.found and answer.refused_by is None and answer.answer == "中趾 [1]。"
     assert answer.signals["refusal_probability"] == 0.9
     assert answer.confidence == pytest.approx(0.1)
+
+
+def test_weak_evidence_is_judged_by_the_margin_above_the_bar_and_the_confidence():
+    """Issue 38, item 5: the notice's test (answering.refusal.is_weak), read after the model
+    answered; it refuses nothing."""
+    from answering.refusal import Evidence, RefusalConfig, is_weak
+
+    config = RefusalConfig(weak_margin=0.03, weak_confidence=0.8)
+    near = Evidence("zh", passages=3, best_dense_score=0.88, best_dense_lang="zh")
+    assert is_weak(near, config)  # 0.015 above the zh bar 0.865
+    clear = Evidence("zh", passages=3, best_dense_score=0.93, best_dense_lang="zh")
+    assert not is_weak(clear, config)
+    clear.refusal_probability = 0.35  # the model is unsure (confidence 0.65 < 0.8)
+    assert is_weak(clear, config)
+    english = Evidence("en", passages=3, best_dense_score=0.83, best_dense_lang="en")
+    assert is_weak(english, config)  # 0.02 above the English bar 0.81
+    english.best_dense_score = 0.85
+    assert not is_weak(english, config)
+    assert not is_weak(near, RefusalConfig(weak_margin=None, weak_confidence=None))

@@ -159,7 +159,7 @@ def chat(
 
 
 # before an answer given on thin evidence (answering.refusal.is_weak)
-WEAK_NOTICE = "⚠️ *资料中可能没有直接说明 The documents may not state this directly.*\n\n"
+WEAK_NOTICE = "ℹ️ *资料中可能没有直接说明 The documents may not state this directly.*\n\n"
 # after an answer the model stopped at its length cap (the Continue button asks it again, longer)
 CUT_NOTICE = (
     "\n\n✂️ *回答在长度上限处被截断，点「继续 Continue」让它写完。 "
