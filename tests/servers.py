@@ -322,3 +322,12 @@ def wait_seeded(client: httpx.Client, timeout_s: float = 180) -> None:
             return
         time.sleep(0.3)
     raise TimeoutError("first-run knowledge base was not built")
+
+
+def create_and_upload(client: httpx.Client, kb: str, name: str, text: str) -> str:
+    """A new knowledge base ``kb`` holding one uploaded text file; its document id once indexed."""
+    assert client.post("/kbs", json={"name": kb}).status_code == 201
+    job = client.post(f"/kbs/{kb}/documents", files=[("files", (name, text.encode()))]).json()
+    done = wait_job(client, job["job_id"], timeout_s=120)
+    assert done["files"][0]["status"] == "indexed", done
+    return done["files"][0]["doc_id"]

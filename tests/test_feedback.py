@@ -7,14 +7,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from app.settings import Settings
-from tests.servers import parse_sse, running_server
+from tests.servers import create_and_upload, parse_sse, running_server
 
 HANDBOOK = (
     "# 员工手册\n\n"
@@ -28,13 +27,7 @@ def _settings(root: Path) -> Settings:
 
 
 def _upload(client: httpx.Client) -> None:
-    assert client.post("/kbs", json={"name": "手册"}).status_code == 201
-    files = [("files", ("handbook.md", HANDBOOK.encode()))]
-    job = client.post("/kbs/手册/documents", files=files).json()["job_id"]
-    deadline = time.monotonic() + 120
-    while client.get(f"/jobs/{job}").json()["status"] == "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    create_and_upload(client, "手册", "handbook.md", HANDBOOK)
 
 
 def _ask(client: httpx.Client, question: str) -> dict:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from app.settings import Settings
-from tests.servers import KbProcess, running_server
+from tests.servers import KbProcess, create_and_upload, running_server
 
 HANDBOOK = (
     "# 员工手册\n\n"
@@ -29,14 +29,7 @@ def _settings(root):
 
 
 def _upload(client: httpx.Client) -> str:
-    assert client.post("/kbs", json={"name": "手册"}).status_code == 201
-    files = [("files", ("handbook.md", HANDBOOK.encode()))]
-    job = client.post("/kbs/手册/documents", files=files).json()["job_id"]
-    deadline = time.monotonic() + 120
-    while client.get(f"/jobs/{job}").json()["status"] == "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
-    return client.get("/kbs/手册/documents").json()[0]["doc_id"]
+    return create_and_upload(client, "手册", "handbook.md", HANDBOOK)
 
 
 def _passages(client, doc_id) -> list[dict]:

@@ -5,15 +5,16 @@ whose answer is in it, and check the streamed answer and its cited source. Leave
 the chat in test-artifacts/ui-chat.png.
 """
 
+import contextlib
 import json
 import re
-import socket
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
+
+from tests.servers import running_server
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -52,12 +53,6 @@ ANSWER_TIMEOUT_MS = 300_000  # first answer assembles and loads the local model 
 INDEX_TIMEOUT_MS = 300_000
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server_url(tmp_path_factory):
     if not CHROMIUM.exists():
@@ -66,8 +61,6 @@ def server_url(tmp_path_factory):
             " fonts-wqy-microhei, or bash .ci/system-deps.sh)"
         )
     pytest.importorskip("playwright.sync_api", reason="needs the playwright python package")
-    import uvicorn
-
     from app.settings import Settings
     from app.web import create_app
 
@@ -86,30 +79,13 @@ def server_url(tmp_path_factory):
         api_keys=None,
         _env_file=None,
     )
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"{url}/health", timeout=5).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the server did not answer /health within 120 s")
-        time.sleep(0.3)
-    yield url
-    server.should_exit = True
-    thread.join(timeout=30)
+    with running_server(create_app(settings), timeout_s=120) as url:
+        yield url
 
 
-@pytest.fixture()
-def page(server_url):
+@contextlib.contextmanager
+def browser_page():
+    """A headless Chromium page (zh-CN); fails the test on any JavaScript error in it."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -122,6 +98,12 @@ def page(server_url):
         yield page
         browser.close()
     assert not errors, f"JavaScript errors in the page: {errors}"
+
+
+@pytest.fixture()
+def page(server_url):
+    with browser_page() as page:
+        yield page
 
 
 def make_pdf(path: Path) -> None:

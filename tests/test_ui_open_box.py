@@ -9,14 +9,14 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.test_ui_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, _free_port
+from tests.servers import running_server
+from tests.test_ui_browser import ARTIFACTS, CHROMIUM, browser_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -42,35 +42,13 @@ def serving(root: Path, **settings):
     if not CHROMIUM.exists():
         pytest.skip("needs Debian chromium at /usr/bin/chromium (bash .ci/system-deps.sh)")
     pytest.importorskip("playwright.sync_api", reason="needs the playwright python package")
-    import uvicorn
-
     from app.settings import Settings
     from app.web import create_app
 
     (root / "seed").mkdir(parents=True, exist_ok=True)
     config = Settings(data_dir=root / "data", seed_dir=root / "seed", _env_file=None, **settings)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            if httpx.get(f"{url}/health", timeout=5).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("the server did not answer /health within 120 s")
-        time.sleep(0.3)
-    try:
+    with running_server(create_app(config), timeout_s=120) as url:
         yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
 
 
 @pytest.fixture(scope="module")
@@ -82,18 +60,8 @@ def served(tmp_path_factory):
 
 @pytest.fixture()
 def page():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
-        context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
-        page = context.new_page()
-        page.set_default_timeout(60_000)
-        errors: list[str] = []
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
+    with browser_page() as page:
         yield page
-        browser.close()
-    assert not errors, f"JavaScript errors in the page: {errors}"
 
 
 def _retrieval_test(page, query: str, mode: str):
@@ -115,18 +83,9 @@ def test_see_correct_and_rate(page, served, tmp_path):
     url, root = served
     doc = tmp_path / DOC_NAME
     doc.write_text(DOC_TEXT, encoding="utf-8")
-    page.goto(url + "/")
-    expect(page.locator("#kb-summary")).to_contain_text("Choose or create", timeout=60_000)
-    page.locator("#new-kb textarea, #new-kb input").first.fill(KB_NAME)
-    page.locator("#create-kb").click()
-    expect(page.locator("#kb-summary")).to_contain_text(KB_NAME, timeout=60_000)
 
     # 1. upload and open its passages
-    page.get_by_role("tab", name="文档 Documents").click()
-    page.locator("#upload input[type=file]").set_input_files([str(doc)])
-    expect(page.locator("#upload")).to_contain_text(Path(DOC_NAME).stem, timeout=60_000)
-    page.locator("#upload-btn").click()
-    expect(page.locator("#job-progress")).to_contain_text("完成 Done", timeout=300_000)
+    _create_and_upload(page, url, doc)
     page.locator("#docs-table span", has_text=DOC_NAME).first.click()  # picks the document
     expect(page.locator("#doc-pick input")).to_have_value(re.compile("差旅"), timeout=30_000)
     page.locator("#passages").get_by_text("段落 Passages").click()
@@ -236,7 +195,10 @@ def _create_and_upload(page, url: str, doc: Path) -> None:
     from playwright.sync_api import expect
 
     page.goto(url + "/")
-    expect(page.locator("#kb-summary")).to_contain_text("Choose or create", timeout=60_000)
+    # the page's load events are done (a knowledge base chosen, or none there yet)
+    expect(page.locator("#kb-summary")).to_contain_text(
+        re.compile("Choose or create|documents"), timeout=60_000
+    )
     page.locator("#new-kb textarea, #new-kb input").first.fill(KB_NAME)
     page.locator("#create-kb").click()
     expect(page.locator("#kb-summary")).to_contain_text(KB_NAME, timeout=60_000)

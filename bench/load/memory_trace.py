@@ -35,6 +35,13 @@ def free_port() -> int:
 
 
 def start_server(data: Path, snaps: Path, every_s: float, model: str) -> tuple:
+    traced = ["--snapshots", str(snaps), "--every-s", str(every_s)]
+    return start_traced(data, model, [sys.executable, "-m", "bench.load.traced_server"], traced)
+
+
+def start_traced(data: Path, model: str, runner: list[str], extra: list[str]) -> tuple:
+    """(process, base URL) of bench.load.traced_server run by ``runner`` (python, or memray run)
+    on ``data`` with the soak's settings; ``extra``: its own arguments."""
     port = free_port()
     env = {
         "KB_DATA_DIR": str(data),
@@ -43,16 +50,15 @@ def start_server(data: Path, snaps: Path, every_s: float, model: str) -> tuple:
         "KB_LLM_MAX_TOKENS": "48",
     }
     (data / "seed").mkdir(parents=True, exist_ok=True)
-    log = open(data / "server.log", "ab")
+    log = open(data / "server.log", "ab")  # noqa: SIM115  closed with the process
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.load.traced_server", "--port", str(port)]
-        + ["--snapshots", str(snaps), "--every-s", str(every_s)],
+        [*runner, "--port", str(port), *extra],
         env={**os.environ, **env},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(600):
+    for _ in range(1200):
         try:
             if httpx.get(base + "/health", timeout=2).status_code == 200:
                 return proc, base

@@ -13,41 +13,17 @@ read the stacks, not the request rates.
 """
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from collections import defaultdict
 from pathlib import Path
 
-import httpx
-
-from bench.load.memory_trace import free_port, run_load
+from bench.load.memory_trace import run_load, start_traced
 
 
 def start_server(data: Path, out: Path, model: str) -> tuple:
-    port = free_port()
-    env = {
-        "KB_DATA_DIR": str(data),
-        "KB_SEED_DIR": str(data / "seed"),
-        "KB_LOCAL_MODEL": model,
-        "KB_LLM_MAX_TOKENS": "48",
-    }
-    (data / "seed").mkdir(parents=True, exist_ok=True)
-    log = open(data / "server.log", "ab")  # noqa: SIM115  closed with the process
-    cmd = [sys.executable, "-m", "memray", "run", "--native", "-q", "-o", str(out)]
-    cmd += ["-m", "bench.load.traced_server", "--port", str(port)]
-    proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(1200):
-        try:
-            if httpx.get(base + "/health", timeout=2).status_code == 200:
-                return proc, base
-        except httpx.HTTPError:
-            time.sleep(0.5)
-    proc.kill()
-    raise TimeoutError("the server under memray did not start")
+    memray = [sys.executable, "-m", "memray", "run", "--native", "-q", "-o", str(out)]
+    return start_traced(data, model, [*memray, "-m", "bench.load.traced_server"], [])
 
 
 def _live(intervals, snapshot: int) -> int:
