@@ -8,7 +8,7 @@ python -m bench.load.memray_trace --report-only /tmp/kb-memray-XXXX/server.bin
 
 tracemalloc (bench.load.memory_trace) sees Python objects only; this sees every malloc, so a C
 library's growth (llama.cpp, Chroma's Rust core, SQLite, ONNX, OpenMP) shows with its own frames.
-Needs ``pip install memray`` (the bench extra). Native tracking slows the server several times over:
+Needs memray: ``pip install -e ".[bench]"``. Native tracking slows the server several times over:
 read the stacks, not the request rates.
 """
 
