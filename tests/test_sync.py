@@ -112,3 +112,52 @@ def test_watch_follows_a_new_file(tmp_path):
 def _listed(data: Path) -> set[str]:
     listed = kb("docs", "--kb", NAME, "--json", data=data)
     return {d["source"] for d in json.loads(listed.stdout)} if listed.returncode == 0 else set()
+
+
+def test_ctrl_c_during_a_watched_round_stops_watching(tmp_path):
+    """A Ctrl-C that lands while a round's job runs cancels the job and stops the watch: it was
+    swallowed there, and `kb sync --watch` went on watching."""
+    data, folder = tmp_path / "data", tmp_path / "watched"
+    folder.mkdir()
+    env = {**os.environ, "KB_DATA_DIR": str(data), "KB_PRELOAD_MODEL": "false"}
+    proc = subprocess.Popen(
+        [KB, "sync", str(folder), "--kb", NAME, "--watch"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        time.sleep(15)  # started and watching
+        paragraphs = (
+            f"第{i}条：员工出差应当提前申请，费用按标准报销，编号{i}。" for i in range(4000)
+        )
+        (folder / "big.md").write_text("\n\n".join(paragraphs), encoding="utf-8")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not _job_running(data):
+            time.sleep(0.5)
+        assert _job_running(data), "the round's job did not start"
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        try:
+            out, _ = proc.communicate(timeout=300)  # the file being embedded is finished first
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            out, _ = proc.communicate(timeout=30)
+            pytest.fail(f"kb sync --watch went on after Ctrl-C during a round:\n{out[-3000:]}")
+    assert "cancelling" in out, out[-3000:]  # the Ctrl-C landed during the round's job
+    assert "stopped watching" in out and "Traceback" not in out, out[-3000:]
+
+
+def _job_running(data: Path) -> bool:
+    import sqlite3
+
+    path = data / "jobs.sqlite"
+    if not path.exists():
+        return False
+    with sqlite3.connect(path) as db:
+        try:
+            return bool(db.execute("SELECT 1 FROM jobs WHERE status = 'running'").fetchone())
+        except sqlite3.OperationalError:  # the tables are not made yet
+            return False

@@ -99,6 +99,7 @@ def test_answer_service_swapped_through_dependency_overrides(tmp_path):
                 "score": 0.91,
                 "doc_id": "doc-1",
                 "chunk_id": "",
+                "support": "",
             }
         ]
         question, history, options = scripted.calls[-1]

@@ -12,9 +12,10 @@ from app.cli.progress import progress_bar
 POLL_S = 0.3
 
 
-def follow_job(ops, job_id: str, stderr: bool = False):
+def follow_job(ops, job_id: str, stderr: bool = False, reraise: bool = False):
     """Draws the job's progress until it ends; Ctrl-C cancels it (files already indexed stay). The
-    Job."""
+    Job; with ``reraise``, the Ctrl-C goes on to the caller once the job has stopped (`kb sync
+    --watch` then stops watching instead of swallowing it)."""
     console = Console(stderr=stderr)
     with progress_bar(console, transient=stderr) as bar:
         files = chunks = None
@@ -40,6 +41,8 @@ def follow_job(ops, job_id: str, stderr: bool = False):
             ops.knowledge.cancel_job(job_id)
             while ops.knowledge.job(job_id).status == "running":
                 time.sleep(POLL_S)
+            if reraise:
+                raise
             return ops.knowledge.job(job_id)
 
 

@@ -56,7 +56,7 @@ def _round(
                 _say_plan(name, plan, dry_run, as_json)
             return
         result = ops.folders.apply(
-            name, plan, lambda job_id: follow_job(ops, job_id, stderr=as_json)
+            name, plan, lambda job_id: follow_job(ops, job_id, stderr=as_json, reraise=True)
         )
     except OperationError as exc:
         fail(user_message(exc))
