@@ -94,8 +94,12 @@ def _summary(name: str, plan) -> str:
 
 
 def _watch(ops, name: str, folder: Path, as_json: bool) -> None:
+    import signal
+
     import watchfiles
 
+    # a process started with SIGINT ignored (under pytest-xdist, nohup) would never see Ctrl-C
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     typer.echo(f"watching {folder} (Ctrl-C to stop)", err=True)
     try:
         # also a rescan every RESCAN_MS without events: a change made between two rounds, before
