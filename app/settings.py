@@ -212,8 +212,8 @@ class Settings(BaseSettings, RefusalSettings):
         30,
         ge=0,
         description=(
-            "every this many seconds the server and `kb worker` hand freed native memory back to "
-            "the system (glibc malloc_trim); 0 turns it off"
+            "every this many seconds the server and `kb worker` run a full garbage collection "
+            "and hand freed native memory back to the system (glibc malloc_trim); 0: never"
         ),
     )
     job_lease_s: float = Field(

@@ -97,26 +97,27 @@ class PassageEditing:
     def edit_passage(self, chunk: str, text: str) -> dict:
         """New text for a passage, embedded again; the parsed text is kept for ``undo_edit``."""
         with self._write_lock:
-            old_text, meta = self._existing(chunk)
+            old_text, meta, record = self._existing(chunk)
             marks = {"edited": True, "original_text": meta.get("original_text") or old_text}
             if meta.get("manual"):  # a note has no parsed text to go back to
                 marks = {}
-            return self._change(chunk, text, meta, marks, embed=True)
+            return self._change(record, chunk, text, meta, marks, embed=True)
 
     def undo_edit(self, chunk: str) -> dict:
         """The passage's parsed text back (and its vector from it)."""
         with self._write_lock:
-            _, meta = self._existing(chunk)
+            _, meta, record = self._existing(chunk)
             if not meta.get("edited"):
                 raise PassageRefused(f"passage '{chunk}' has no edit to undo")
             marks = {"edited": None, "original_text": None}
-            return self._change(chunk, meta["original_text"], meta, marks, embed=True)
+            return self._change(record, chunk, meta["original_text"], meta, marks, embed=True)
 
     def set_passage_enabled(self, chunk: str, enabled: bool) -> dict:
         """A disabled passage stays stored but leaves search and answers."""
         with self._write_lock:
-            text, meta = self._existing(chunk)
-            return self._change(chunk, text, meta, {"enabled": None if enabled else False})
+            text, meta, record = self._existing(chunk)
+            marks = {"enabled": None if enabled else False}
+            return self._change(record, chunk, text, meta, marks)
 
     def add_passage(self, text: str, doc_id: str | None = None, page: int | None = None) -> dict:
         """A passage written by hand (a question-and-answer note, say), in document ``doc_id`` or
@@ -134,37 +135,32 @@ class PassageEditing:
             if page is not None:
                 meta["page"] = int(page)
             record.chunks += 1
-            return self._change(chunk, text, meta, {}, embed=True, record=record)
+            return self._change(record, chunk, text, meta, {}, embed=True)
 
     def remove_passage(self, chunk: str) -> None:
         """Remove a passage added by hand (a parsed one can only be disabled)."""
         with self._write_lock:
-            _, meta = self._existing(chunk)
+            _, meta, record = self._existing(chunk)
             if not meta.get("manual"):
                 raise PassageRefused(
                     f"passage '{chunk}' came from its document: disable it instead of deleting it"
                 )
-            record = self._indexed(meta["doc_id"])
             record.chunks = max(0, record.chunks - 1)
-            record.revision += 1
-            self.registry.put(record)
-            self.collection.delete(ids=[chunk])
-            record.revision += 1
-            self.registry.put(record)
+            self._committed(record, lambda: self.collection.delete(ids=[chunk]))
             self._keyword_rows.replace(record.doc_id, chunk, None, meta, record.revision)
 
     # --- the one write path ----------------------------------------------------------------------
     def _change(
         self,
+        record: DocumentRecord,
         chunk: str,
         text: str,
         meta: dict,
         marks: dict,
         embed: bool = False,
-        record: DocumentRecord | None = None,
     ) -> dict:
-        """Registry (revision + 1), the chunk, registry (+ 1), the keyword row: see the module."""
-        record = record or self._indexed(meta["doc_id"])
+        """The chunk written between two revisions of its document's record, then its keyword row
+        (see the module)."""
         new_meta = {**meta, **marks}
         kept = {k: v for k, v in new_meta.items() if v is not None}
         vector = (
@@ -172,24 +168,32 @@ class PassageEditing:
         )
         if vector is None:
             vector = self._stored_vector(chunk)
-        record.revision += 1
-        self.registry.put(record)
-        self.collection.upsert(
-            ids=[chunk], documents=[text], metadatas=[new_meta], embeddings=[vector]
+        self._committed(
+            record,
+            lambda: self.collection.upsert(
+                ids=[chunk], documents=[text], metadatas=[new_meta], embeddings=[vector]
+            ),
         )
-        record.revision += 1
-        self.registry.put(record)  # from here on, every instance reads the new text
         self._keyword_rows.replace(record.doc_id, chunk, text, kept, record.revision)
         return passage_view(chunk, text, kept)
 
-    def _existing(self, chunk: str) -> tuple[str, dict]:
+    def _committed(self, record: DocumentRecord, write) -> None:
+        """``write()`` (the chunk in Chroma) between two revisions of the document's record: from
+        the second on, every instance's keyword index reads the chunk again."""
+        record.revision += 1
+        self.registry.put(record)
+        write()
+        record.revision += 1
+        self.registry.put(record)
+
+    def _existing(self, chunk: str) -> tuple[str, dict, DocumentRecord]:
+        """The chunk's text, metadata and its (indexed) document's record."""
         self.open_for_writing()
         found = self.collection.get(ids=[chunk], include=["documents", "metadatas"])
         if not found["ids"]:
             raise PassageNotFound(f"no passage '{chunk}' in knowledge base")
         meta = found["metadatas"][0] or {}
-        self._indexed(meta.get("doc_id", ""))
-        return found["documents"][0], meta
+        return found["documents"][0], meta, self._indexed(meta.get("doc_id", ""))
 
     def _indexed(self, doc_id: str) -> DocumentRecord:
         record = self.registry.get(doc_id)

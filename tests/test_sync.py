@@ -81,15 +81,7 @@ def test_watch_follows_a_new_file(tmp_path):
     data, folder = tmp_path / "data", tmp_path / "watched"
     folder.mkdir()
     (folder / "a.md").write_text("# 年假\n\n十五天。\n", encoding="utf-8")
-    env = {**os.environ, "KB_DATA_DIR": str(data), "KB_PRELOAD_MODEL": "false"}
-    proc = subprocess.Popen(
-        [KB, "sync", str(folder), "--kb", NAME, "--watch"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    proc = _watching(data, folder)
     try:
         deadline = time.monotonic() + 300
         while time.monotonic() < deadline and "a.md" not in _listed(data):
@@ -99,14 +91,33 @@ def test_watch_follows_a_new_file(tmp_path):
             time.sleep(1)
         assert {"a.md", "b.md"} <= _listed(data)
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            out, _ = proc.communicate(timeout=180)  # a round under way finishes its file first
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, _ = proc.communicate(timeout=30)
-            pytest.fail(f"kb sync --watch did not stop on Ctrl-C within 180 s:\n{out[-3000:]}")
+        out = _ctrl_c(proc, 180, "kb sync --watch did not stop on Ctrl-C within 180 s")
     assert "watching" in out and "Traceback" not in out
+
+
+def _watching(data: Path, folder: Path) -> subprocess.Popen:
+    """`kb sync FOLDER --watch` in its own process group, so Ctrl-C reaches it alone."""
+    env = {**os.environ, "KB_DATA_DIR": str(data), "KB_PRELOAD_MODEL": "false"}
+    return subprocess.Popen(
+        [KB, "sync", str(folder), "--kb", NAME, "--watch"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+
+
+def _ctrl_c(proc: subprocess.Popen, timeout_s: float, failure: str) -> str:
+    """Ctrl-C, then its output once it ended (a round under way finishes its file first); the test
+    fails with ``failure`` and the output when it does not end within ``timeout_s``."""
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        return proc.communicate(timeout=timeout_s)[0]
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate(timeout=30)
+        pytest.fail(f"{failure}:\n{out[-3000:]}")
 
 
 def _listed(data: Path) -> set[str]:
@@ -119,15 +130,7 @@ def test_ctrl_c_during_a_watched_round_stops_watching(tmp_path):
     swallowed there, and `kb sync --watch` went on watching."""
     data, folder = tmp_path / "data", tmp_path / "watched"
     folder.mkdir()
-    env = {**os.environ, "KB_DATA_DIR": str(data), "KB_PRELOAD_MODEL": "false"}
-    proc = subprocess.Popen(
-        [KB, "sync", str(folder), "--kb", NAME, "--watch"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    proc = _watching(data, folder)
     try:
         time.sleep(15)  # started and watching
         paragraphs = (
@@ -139,13 +142,7 @@ def test_ctrl_c_during_a_watched_round_stops_watching(tmp_path):
             time.sleep(0.5)
         assert _job_running(data), "the round's job did not start"
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        try:
-            out, _ = proc.communicate(timeout=300)  # the file being embedded is finished first
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            out, _ = proc.communicate(timeout=30)
-            pytest.fail(f"kb sync --watch went on after Ctrl-C during a round:\n{out[-3000:]}")
+        out = _ctrl_c(proc, 300, "kb sync --watch went on after Ctrl-C during a round")
     assert "cancelling" in out, out[-3000:]  # the Ctrl-C landed during the round's job
     assert "stopped watching" in out and "Traceback" not in out, out[-3000:]
 

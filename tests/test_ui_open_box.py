@@ -191,22 +191,28 @@ def _wait_until_settled(chat, question: str, timeout_s: float = 300) -> None:
     raise AssertionError(f"no settled answer to {question}: {text}")
 
 
-def _create_and_upload(page, url: str, doc: Path) -> None:
+def _create_and_upload(
+    page, url: str, docs: Path | list[Path], kb_name: str = KB_NAME, wait_done: bool = True
+) -> None:
+    """A new knowledge base made in the page, then ``docs`` uploaded (indexed when
+    ``wait_done``)."""
     from playwright.sync_api import expect
 
+    docs = docs if isinstance(docs, list) else [docs]
     page.goto(url + "/")
     # the page's load events are done (a knowledge base chosen, or none there yet)
     expect(page.locator("#kb-summary")).to_contain_text(
         re.compile("Choose or create|documents"), timeout=60_000
     )
-    page.locator("#new-kb textarea, #new-kb input").first.fill(KB_NAME)
+    page.locator("#new-kb textarea, #new-kb input").first.fill(kb_name)
     page.locator("#create-kb").click()
-    expect(page.locator("#kb-summary")).to_contain_text(KB_NAME, timeout=60_000)
+    expect(page.locator("#kb-summary")).to_contain_text(kb_name, timeout=60_000)
     page.get_by_role("tab", name="文档 Documents").click()
-    page.locator("#upload input[type=file]").set_input_files([str(doc)])
-    expect(page.locator("#upload")).to_contain_text(Path(doc.name).stem, timeout=60_000)
+    page.locator("#upload input[type=file]").set_input_files([str(d) for d in docs])
+    expect(page.locator("#upload")).to_contain_text(docs[-1].stem, timeout=60_000)
     page.locator("#upload-btn").click()
-    expect(page.locator("#job-progress")).to_contain_text("完成 Done", timeout=300_000)
+    if wait_done:
+        expect(page.locator("#job-progress")).to_contain_text("完成 Done", timeout=300_000)
 
 
 def test_an_answer_cut_at_the_length_cap_says_so_and_continues(page, tmp_path):
@@ -261,15 +267,7 @@ def test_indexing_is_cancelled_from_the_page(page, served, tmp_path):
     url, _ = served
     make = FileFactory(tmp_path)
     scans = [make.image_only_pdf(f"扫描{n}.pdf", f"第{n}份扫描件", pages=6) for n in range(3)]
-    page.goto(url + "/")
-    expect(page.locator("#kb-summary")).not_to_be_empty(timeout=60_000)
-    page.locator("#new-kb textarea, #new-kb input").first.fill("扫描")
-    page.locator("#create-kb").click()
-    expect(page.locator("#kb-summary")).to_contain_text("扫描", timeout=60_000)
-    page.get_by_role("tab", name="文档 Documents").click()
-    page.locator("#upload input[type=file]").set_input_files([str(p) for p in scans])
-    expect(page.locator("#upload")).to_contain_text("扫描2", timeout=60_000)
-    page.locator("#upload-btn").click()
+    _create_and_upload(page, url, scans, kb_name="扫描", wait_done=False)
     expect(page.locator("#job-table")).to_contain_text("page", timeout=120_000)  # reading
     page.locator("#cancel-upload").click()
     expect(page.locator("#job-progress")).to_contain_text("Cancelled", timeout=300_000)
@@ -299,16 +297,7 @@ def test_the_chapters_of_a_book_are_named_in_the_page(page, served, tmp_path):
     pdf.set_toc([[1, title, n + 1] for n, title in enumerate(chapters)])
     pdf.save(str(book))
     pdf.close()
-    page.goto(url + "/")
-    expect(page.locator("#kb-summary")).not_to_be_empty(timeout=60_000)
-    page.locator("#new-kb textarea, #new-kb input").first.fill("汇编")
-    page.locator("#create-kb").click()
-    expect(page.locator("#kb-summary")).to_contain_text("汇编", timeout=60_000)
-    page.get_by_role("tab", name="文档 Documents").click()
-    page.locator("#upload input[type=file]").set_input_files([str(book)])
-    expect(page.locator("#upload")).to_contain_text("制度汇编", timeout=60_000)
-    page.locator("#upload-btn").click()
-    expect(page.locator("#job-progress")).to_contain_text("完成 Done", timeout=300_000)
+    _create_and_upload(page, url, book, kb_name="汇编")
     page.get_by_role("tab", name="问答 Chat").click()
     page.locator("#question textarea").fill("这本书有哪些章节？")
     page.locator("#question textarea").press("Enter")

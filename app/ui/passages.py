@@ -60,17 +60,42 @@ def open_passage(evt: gr.SelectData):
     return row[-1], row[3]
 
 
-def _apply(ops, change, kb_name, doc_id, query, *args):
-    """Run one change; (table, note, status line)."""
+# each button: what it does (returning the passage id it names) and what it then says
+_CHANGES: dict[str, tuple] = {
+    "save": (
+        lambda ops, kb, cid, text: ops.passages.change(kb, cid, text=text)["chunk_id"],
+        "✅ 已保存 Saved",
+    ),
+    "disable": (
+        lambda ops, kb, cid, _: ops.passages.change(kb, cid, enabled=False)["chunk_id"],
+        "🚫 已停用 Disabled",
+    ),
+    "enable": (
+        lambda ops, kb, cid, _: ops.passages.change(kb, cid, enabled=True)["chunk_id"],
+        "✅ 已启用 Enabled",
+    ),
+    "undo": (lambda ops, kb, cid, _: ops.passages.undo(kb, cid)["chunk_id"], "↩️ 已撤销 Undone"),
+    "remove": (lambda ops, kb, cid, _: ops.passages.remove(kb, cid) or cid, "🗑️ 已删除 Removed"),
+    # ``cid`` is the chosen document here: the new passage joins it
+    "add": (
+        lambda ops, kb, doc_id, text: ops.passages.add(kb, text, doc_id or None)["chunk_id"],
+        "➕ 已添加 Added",
+    ),
+}
+
+
+def _apply(ops, name: str, kb_name, doc_id, query, target, text):
+    """Run the change ``name`` on ``target`` (a passage id, or for "add" the document); (table,
+    note, status line)."""
+    change, said = _CHANGES[name]
     if not kb_name:
-        return *passages_view(
-            ops, kb_name, doc_id, query
-        ), "⚠️ 请先选择知识库 Choose a knowledge base."
-    try:
-        said = change(kb_name, *args)
-    except Exception as exc:  # noqa: BLE001  shown, never raised into the page
-        return *passages_view(ops, kb_name, doc_id, query), f"⚠️ {user_message(exc)}"
-    return *passages_view(ops, kb_name, doc_id, query), said
+        status = "⚠️ 请先选择知识库 Choose a knowledge base."
+    else:
+        try:
+            status = f"{said} {change(ops, kb_name, target, text)}"
+        except Exception as exc:  # noqa: BLE001  shown, never raised into the page
+            status = f"⚠️ {user_message(exc)}"
+    return *passages_view(ops, kb_name, doc_id, query), status
 
 
 def open_cited(ops, kb_name, cited: list[dict], pick):
@@ -135,30 +160,8 @@ def build_passages(ops, kb: gr.Dropdown, doc_pick: gr.Dropdown) -> tuple:
     find.submit(show, view_in, view_out)
     table.select(open_passage, None, [chunk, text])
     out = [table, note, status]
-    changes = {
-        save: lambda name, cid, new: (
-            ops.passages.change(name, cid, text=new) and f"✅ 已保存 Saved {cid}"
-        ),
-        disable: lambda name, cid, _: (
-            ops.passages.change(name, cid, enabled=False) and f"🚫 已停用 Disabled {cid}"
-        ),
-        enable: lambda name, cid, _: (
-            ops.passages.change(name, cid, enabled=True) and f"✅ 已启用 Enabled {cid}"
-        ),
-        undo: lambda name, cid, _: ops.passages.undo(name, cid) and f"↩️ 已撤销 Undone {cid}",
-        remove: lambda name, cid, _: ops.passages.remove(name, cid) or f"🗑️ 已删除 Removed {cid}",
-    }
-    for button, change in changes.items():
-        button.click(partial(_apply, ops, change), [kb, doc_pick, find, chunk, text], out)
-    add.click(
-        partial(
-            _apply,
-            ops,
-            lambda name, doc_id, new: (
-                f"➕ 已添加 Added {ops.passages.add(name, new, doc_id or None)['chunk_id']}"
-            ),
-        ),
-        [kb, doc_pick, find, doc_pick, added],
-        out,
-    )
+    buttons = {"save": save, "disable": disable, "enable": enable, "undo": undo, "remove": remove}
+    for name, button in buttons.items():
+        button.click(partial(_apply, ops, name), [kb, doc_pick, find, chunk, text], out)
+    add.click(partial(_apply, ops, "add"), [kb, doc_pick, find, doc_pick, added], out)
     return panel, chunk, text
