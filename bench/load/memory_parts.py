@@ -6,6 +6,7 @@ few minutes show a growth the soak needs an hour for.
 python -m bench.load.memory_parts --part embed --seconds 240
 MALLOC_ARENA_MAX=2 python -m bench.load.memory_parts --part ask   # the allocator's settings come
                                                                    # from the environment
+python -m bench.load.memory_parts --part ask --heap-trim-s 30   # with the server's heap trimmer
 """
 
 import argparse
@@ -82,7 +83,16 @@ def trim() -> float:
     return rss_mb()
 
 
-def run(part: str, seconds: float, threads: int, sample_s: float, model: str, trims: bool) -> list:
+def run(
+    part: str,
+    seconds: float,
+    threads: int,
+    sample_s: float,
+    model: str,
+    trims: bool,
+    heap_trim_s: float = 0,
+) -> list:
+    from app.heap_trim import HeapTrimmer
     from app.operations import Operations
     from app.settings import Settings
 
@@ -99,6 +109,7 @@ def run(part: str, seconds: float, threads: int, sample_s: float, model: str, tr
         ops = Operations.from_settings(settings, run_jobs=True)
         seed(ops, folder)
         work = make_work(part, ops, folder)
+        trimmer = HeapTrimmer(heap_trim_s).start()
         stop, counter, lock = threading.Event(), [0], threading.Lock()
 
         def loop(worker: int) -> None:
@@ -124,6 +135,7 @@ def run(part: str, seconds: float, threads: int, sample_s: float, model: str, tr
         stop.set()
         for thread in pool:
             thread.join(300)
+        trimmer.stop()
         ops.knowledge.shutdown()
         return samples
 
@@ -137,8 +149,19 @@ def main() -> None:
     ap.add_argument("--warmup-s", type=float, default=60)
     ap.add_argument("--trim", action="store_true", help="malloc_trim(0) after every sample")
     ap.add_argument("--model", default="gemma-3-270m", help="KB_LOCAL_MODEL for --part ask")
+    ap.add_argument(
+        "--heap-trim-s", type=float, default=0, help="run the server's HeapTrimmer (KB_HEAP_TRIM_S)"
+    )
     args = ap.parse_args()
-    samples = run(args.part, args.seconds, args.threads, args.sample_s, args.model, args.trim)
+    samples = run(
+        args.part,
+        args.seconds,
+        args.threads,
+        args.sample_s,
+        args.model,
+        args.trim,
+        args.heap_trim_s,
+    )
     later = [(t / 3600, mb) for t, mb in samples if t >= args.warmup_s]
     slope = least_squares([t for t, _ in later], [mb for _, mb in later]) or 0.0
     print(
