@@ -28,3 +28,6 @@ def test_a_sample_of_a_live_process(tmp_path):
     (sample,) = sampler.samples
     assert sample.rss_mb > 10 and sample.open_files > 2 and sample.threads >= 1
     assert sample.temp_files == 1 and sample.life == 1
+    # RSS splits into anonymous memory and mapped files' pages (shared memory is the rest)
+    assert sample.anon_mb > 5 and sample.file_mb > 1
+    assert sample.anon_mb + sample.file_mb <= sample.rss_mb + 1

@@ -40,6 +40,7 @@ def policy_text(rng: random.Random, n: int) -> str:
 def make_work(part: str, ops, folder: Path):
     """One unit of ``part``'s work as a function of a random generator and a counter."""
     from app.operations.answers import AskOptions
+    from app.operations.errors import NotFound
 
     kb = "parts"
 
@@ -54,7 +55,10 @@ def make_work(part: str, ops, folder: Path):
         path.unlink()
         docs = [d for d in ops.knowledge.documents(kb) if d.status == "indexed"]
         for doc in rng.sample(docs, max(0, len(docs) - 100)):  # a steady size, as in the soak
-            ops.knowledge.delete_document(kb, doc.doc_id)
+            try:
+                ops.knowledge.delete_document(kb, doc.doc_id)
+            except NotFound:  # another thread deleted it first
+                pass
 
     def search(rng: random.Random, n: int) -> None:
         ops.search.search(kb, f"{rng.choice(TOPICS)}的规定是什么", k=5)

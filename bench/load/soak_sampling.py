@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MEASURES = ("rss_mb", "open_files", "threads", "temp_files")
+MEASURES = ("rss_mb", "anon_mb", "file_mb", "open_files", "threads", "temp_files")
 
 
 @dataclass
@@ -23,6 +23,10 @@ class Sample:
     open_files: int
     threads: int
     temp_files: int
+    # RSS in two parts: anonymous memory (heaps: where a leak shows) and pages of mapped files
+    # (the model's weights, the stores' files: bounded by the files' sizes)
+    anon_mb: float = 0.0
+    file_mb: float = 0.0
 
 
 @dataclass
@@ -59,9 +63,16 @@ class Sampler:
                 open_files=len(os.listdir(f"/proc/{pid}/fd")),
                 threads=int(fields["Threads"]),
                 temp_files=sum(len(files) for _, _, files in os.walk(self.temp_dir)),
+                anon_mb=_mb(fields.get("RssAnon")),
+                file_mb=_mb(fields.get("RssFile")),
             )
         except (OSError, KeyError, ValueError):  # the process is restarting
             return None
+
+
+def _mb(status_field: str | None) -> float:
+    """A ``/proc/PID/status`` size ("  1234 kB") in MB; 0 where the kernel does not give it."""
+    return round(int(status_field.split()[0]) / 1024, 1) if status_field else 0.0
 
 
 def slope_per_hour(samples: list[Sample], measure: str) -> float | None:
@@ -95,12 +106,16 @@ def report(samples: list[Sample], every: int = 10) -> None:
     if not samples:
         print("\n(no resource samples)")
         return
-    print("\n| minute | server life | RSS MB | open files | threads | temp files |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "\n| minute | server life | RSS MB | anon MB | file MB | open files | threads"
+        " | temp files |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
     shown = samples[::every] + ([samples[-1]] if (len(samples) - 1) % every else [])
     for s in shown:
         print(
-            f"| {s.minute:.0f} | {s.life} | {s.rss_mb:.0f} | {s.open_files} | {s.threads} |"
+            f"| {s.minute:.0f} | {s.life} | {s.rss_mb:.0f} | {s.anon_mb:.0f} | {s.file_mb:.0f} |"
+            f" {s.open_files} | {s.threads} |"
             f" {s.temp_files} |"
         )
     print("\n| measure | first | last | max | slope per hour (within a server life) |")
