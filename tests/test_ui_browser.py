@@ -84,13 +84,14 @@ def server_url(tmp_path_factory):
 
 
 @contextlib.contextmanager
-def browser_page():
-    """A headless Chromium page (zh-CN); fails the test on any JavaScript error in it."""
+def browser_page(locale: str = "zh-CN"):
+    """A headless Chromium page (zh-CN unless told); fails the test on any JavaScript error in
+    it."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
-        context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="zh-CN")
+        context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale=locale)
         page = context.new_page()
         page.set_default_timeout(60_000)
         errors: list[str] = []
@@ -297,3 +298,16 @@ def test_the_page_has_its_own_favicon(page, server_url):
     href = icon.get_attribute("href") or ""
     reply = httpx.get(httpx.URL(page.url).join(href), timeout=30)
     assert reply.status_code == 200 and b"<svg" in reply.content, (href, reply.status_code)
+
+
+@pytest.mark.parametrize("locale", ["en-US", "zh-CN"])
+def test_gradio_own_strings_are_in_both_languages(server_url, locale):
+    """Gradio's upload area reads as the page does, in Chinese and English, whatever the
+    browser's language."""
+    from playwright.sync_api import expect
+
+    with browser_page(locale) as page:
+        page.goto(server_url + "/ui/")
+        page.get_by_role("tab", name="文档 Documents").click()
+        expect(page.locator("#upload")).to_contain_text("拖放文件到此处 Drop File Here")
+        expect(page.locator("#upload")).to_contain_text("点击上传 Click to Upload")

@@ -131,8 +131,8 @@ def test_see_correct_and_rate(page, served, tmp_path):
     expect(page.locator("#sources")).to_contain_text(DOC_NAME, timeout=300_000)
     # the sentence that supports the answer is marked in the cited passage
     expect(page.locator("#source-passage .kb-support").first).to_be_visible(timeout=60_000)
-    # Gradio labels the thumbs in the browser's language (zh-CN: 踩 is dislike)
-    page.locator("#chatbot").get_by_label(re.compile("^(踩|Dislike)$")).last.click()
+    # the thumbs read in both languages (app/ui/gradio_strings.py): "踩 Dislike"
+    page.locator("#chatbot").get_by_label(re.compile("踩|Dislike")).last.click()
     expect(page.locator("#feedback-reason textarea")).to_be_visible(timeout=30_000)
     page.locator("#feedback-reason textarea").fill("没有说是工作日")
     page.locator("#feedback-correct textarea").fill("十五个工作日内")

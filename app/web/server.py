@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None, with_ui: bool = True):
         import gradio as gr
 
         from app.ui import CITATION_CLICKS_JS, FAVICON, build_ui
+        from app.ui.gradio_strings import bilingual_gradio_strings
 
         keys = s.api_key_set()  # with KB_API_KEYS set, the UI asks for one as its password
         api = gr.mount_gradio_app(
@@ -101,6 +102,7 @@ def create_app(settings: Settings | None = None, with_ui: bool = True):
             max_file_size=f"{s.max_upload_mb}mb",
             js=CITATION_CLICKS_JS,
             favicon_path=FAVICON,
+            i18n=bilingual_gradio_strings(),
             head='<link rel="icon" type="image/svg+xml" href="./favicon.ico">',
             auth=(lambda _user, password: password in keys) if keys else None,
             auth_message="输入 API 密钥作为密码 Enter an API key as the password",
