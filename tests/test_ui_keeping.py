@@ -64,7 +64,7 @@ def test_export_download_and_import_under_another_name(server_url, tmp_path):
         expect(page.locator("#keeping-status")).to_contain_text("damaged.kb.zip")
         assert "副本" not in {k["name"] for k in httpx.get(server_url + "/kbs").json()}
 
-        page.locator("#import-file button[aria-label='Clear']").click()
+        page.locator("#import-file button[aria-label$='Clear']").click()
         page.locator("#import-file input[type=file]").set_input_files(str(saved))
         expect(page.locator("#import-file td.filename")).to_have_attribute(
             "aria-label", "guide.kb.zip", timeout=30_000
