@@ -13,7 +13,7 @@ The marks live in the chunk's own metadata (``enabled``, ``edited`` with ``origi
 import re
 from typing import Any
 
-from retrieval.chunk_ids import chunk_index
+from retrieval.chunk_ids import chunk_id, chunk_index
 from retrieval.registry import DocumentRecord
 
 # the document that holds passages added by hand without naming one
@@ -175,7 +175,28 @@ class PassageEditing:
             ),
         )
         self._keyword_rows.replace(record.doc_id, chunk, text, kept, record.revision)
+        index = chunk_index(chunk)
+        if index is not None:  # a parsed passage: the digests of its sections follow it
+            self.sections.refresh(
+                record.doc_id, index, lambda a, b: self._enabled_range(record.doc_id, a, b)
+            )
         return passage_view(chunk, text, kept)
+
+    def _enabled_range(self, doc_id: str, first: int, last: int) -> tuple[list[str], list]:
+        """(texts, vectors) of a document's enabled passages ``first`` to ``last``, in order."""
+        ids = [chunk_id(doc_id, i) for i in range(first, last + 1)]
+        found = self.collection.get(ids=ids, include=["documents", "metadatas", "embeddings"])
+        rows = sorted(
+            (
+                (chunk_index(c) or 0, t, v)
+                for c, t, m, v in zip(
+                    found["ids"], found["documents"], found["metadatas"], found["embeddings"]
+                )
+                if is_enabled(m)
+            ),
+            key=lambda row: row[0],
+        )
+        return [t for _, t, _ in rows], [list(v) for _, _, v in rows]
 
     def _committed(self, record: DocumentRecord, write) -> None:
         """``write()`` (the chunk in Chroma) between two revisions of the document's record: from

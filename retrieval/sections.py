@@ -86,6 +86,30 @@ class SectionIndex:
             for meta, text in rows
         ]
 
+    def refresh(self, doc_id: str, index: int, read) -> int:
+        """The digest and centre again of each section whose passages hold passage ``index`` (one
+        was edited, disabled or enabled). ``read(first, last)``: (texts, vectors) of the section's
+        passages that are enabled, in order. Returns how many sections changed."""
+        found = self._col.get(
+            where={
+                "$and": [
+                    {"doc_id": doc_id},
+                    {"chunk_start": {"$lte": index}},
+                    {"chunk_end": {"$gte": index}},
+                ]
+            },
+            include=["metadatas", "embeddings"],
+        )
+        for sid, meta, kept in zip(found["ids"], found["metadatas"], found["embeddings"]):
+            texts, vectors = read(int(meta["chunk_start"]), int(meta["chunk_end"]))
+            matrix = np.asarray(vectors, dtype="float32")
+            # every passage disabled: nothing to digest, the centre stays (a write without a
+            # vector would have Chroma embed the digest with a model of its own)
+            digest = section_digest(str(meta.get("title", "")), texts, matrix) if texts else ""
+            vector = centre(matrix) if texts else kept
+            self._col.update(ids=[sid], documents=[digest], embeddings=[[float(x) for x in vector]])
+        return len(found["ids"])
+
     def has_outline(self, doc_id: str) -> bool:
         return bool(self._col.get(where={"doc_id": doc_id}, limit=1, include=[])["ids"])
 

@@ -124,6 +124,33 @@ def test_sections_are_stored_beside_passages_never_returned_by_search(store, par
     assert kb.outline(doc_id) == [] and not kb.sections.has_outline(doc_id)
 
 
+def test_a_section_digest_follows_its_passages_edits(store, parser, tmp_path):
+    """An edit of a passage is read by its section's digest; disabling it takes it out; undoing
+    the edit brings the parsed text back. Other sections keep their digests."""
+    from ingest import ingest_files
+
+    kb = store.open_for_writing("改书", create=True)
+    doc_id = ingest_files(kb, [(book_pdf(tmp_path / "b.pdf"), "b.pdf")], parser).outcomes[0].doc_id
+    before = kb.outline(doc_id)
+    first = before[2]  # 1.2 基本术语
+    chunk = kb.document_chunks(doc_id)[first["chunk_start"]][0]
+    new_text = "向量数据库按照余弦相似度检索最相近的段落，这是本节新写的唯一一句话。"
+    kb.edit_passage(chunk, new_text)
+    after = kb.outline(doc_id)
+    assert "向量数据库" in after[2]["digest"]
+    untouched = [
+        n
+        for n, e in enumerate(before)
+        if not e["chunk_start"] <= first["chunk_start"] <= e["chunk_end"]
+    ]
+    assert untouched and all(after[n]["digest"] == before[n]["digest"] for n in untouched)
+    kb.set_passage_enabled(chunk, False)
+    assert "向量数据库" not in kb.outline(doc_id)[2]["digest"]
+    kb.set_passage_enabled(chunk, True)
+    kb.undo_edit(chunk)
+    assert "向量数据库" not in kb.outline(doc_id)[2]["digest"]
+
+
 def test_export_and_import_carry_the_outline(store, parser, tmp_path):
     from ingest import ingest_files
     from retrieval import Archive, import_archive, write_archive

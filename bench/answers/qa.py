@@ -40,7 +40,13 @@ SETS = {
     # a translation: the English passage decides
     "xquad-zh": ("xquad_zh.jsonl", "xquad_en.jsonl", "cmrc"),
     "xquad-en": ("xquad_en.jsonl", None, "squad"),
+    # cross-language: one language's questions over the other's passages (XQuAD is parallel), split
+    # by the English passage as xquad-zh is, so the halves are the same articles
+    "xquad-en-zh": ("xquad_en.jsonl", "xquad_en.jsonl", "cmrc"),
+    "xquad-zh-en": ("xquad_zh.jsonl", "xquad_en.jsonl", "squad"),
 }
+# a cross-language set's passages: its twin's, aligned by id
+PASSAGES_FROM = {"xquad-en-zh": "xquad_zh.jsonl", "xquad-zh-en": "xquad_en.jsonl"}
 KINDS = ("answerable", "out_of_kb", "near_miss")
 COLUMNS = (
     "contains",
@@ -167,6 +173,8 @@ def operations(args):
 
 def split_set(qa_dir: Path, set_name: str) -> dict:
     """{"tune": items, "report": items} of one set, each item carrying its passage."""
+    from dataclasses import replace
+
     from eval import load_qa_set
     from eval.splits import split_by_passage
 
@@ -175,7 +183,14 @@ def split_set(qa_dir: Path, set_name: str) -> dict:
     if key_file is None:
         return split_by_passage(items)
     twins = {i.id: i.context for i in load_qa_set(qa_dir / key_file)}
-    return split_by_passage(items, key=lambda item: twins.get(item.id))
+    halves = split_by_passage(items, key=lambda item: twins.get(item.id))
+    if set_name not in PASSAGES_FROM:
+        return halves
+    passages = {i.id: i.context for i in load_qa_set(qa_dir / PASSAGES_FROM[set_name])}
+    return {
+        half: [replace(i, context=passages[i.id]) for i in group if i.id in passages]
+        for half, group in halves.items()
+    }
 
 
 def build(half_items, size: int, args, fillers):
