@@ -8,6 +8,7 @@ takes plain callables; the app wires them from its settings.
 from answering.chain import AnswerChain
 from answering.context import best_dense, context_blocks
 from answering.events import Answer, AnswerEvent, Citation, Done, Failed, Reading, Sources, Token
+from answering.formula_lines import reflow_formula_lines
 from answering.options import ChainOptions
 from answering.refusal import Evidence, RefusalConfig, decide, explain_decision
 from answering.structure import StructureQuestion, classify
@@ -38,5 +39,6 @@ __all__ = [
     "StreamTidier",
     "Token",
     "is_refusal",
+    "reflow_formula_lines",
     "tidy_answer",
 ]

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import prompts
 from answering.events import Citation
+from answering.formula_lines import reflow_formula_lines
 from retrieval import Hit
 
 _MARKER = re.compile(r"\[(\d{1,2})\]")
@@ -59,8 +60,9 @@ _HEADING_MARKS = re.compile(r"^#{1,6}\s+", re.MULTILINE)
 
 
 def for_prompt(blocks: list[dict]) -> list[dict]:
-    """Markdown heading marks make small models echo headings in a loop; the words stay."""
-    return [{**b, "text": _HEADING_MARKS.sub("", b["text"])} for b in blocks]
+    """Markdown heading marks make small models echo headings in a loop; the words stay. A
+    formula's column of one-symbol lines is read as lines (answering/formula_lines.py)."""
+    return [{**b, "text": _HEADING_MARKS.sub("", reflow_formula_lines(b["text"]))} for b in blocks]
 
 
 def citations_of(answer: str, blocks: list[dict]) -> list[Citation]:

@@ -15,6 +15,15 @@ def test_formula_lines_are_joined_for_display():
     )
 
 
+def test_formula_lines_keep_code_lists_and_tables_and_reach_the_model_joined():
+    from answering.context import for_prompt
+
+    code = "说明如下，这是足够长的一行正文。\n```python\nx = 1\ny\n```\nz\n- 是\n- 否\n| a |\n| b |"
+    assert reflow(code) == code
+    block = {"n": 1, "text": "## 式(3.32)\nJ =\nTN\nFP + TN\n由此可得下面的结论成立。"}
+    assert for_prompt([block])[0]["text"] == "式(3.32)\nJ = TN FP + TN\n由此可得下面的结论成立。"
+
+
 def test_passage_html_marks_the_cited_text_and_escapes():
     html = passage_html(
         {"n": 2, "source": "book.pdf", "page": 65},

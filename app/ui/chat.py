@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import gradio as gr
 
-from answering import Citation
+from answering import Citation, reflow_formula_lines
 from app.operations.errors import user_message
 from app.ui.markdown_text import md_escape, readable
 
@@ -145,7 +145,7 @@ def chat(
         {
             "role": "assistant",
             "content": (WEAK_NOTICE if weak else "")
-            + linked(answer, cited)
+            + linked(reflow_formula_lines(answer), cited)
             + (CUT_NOTICE if cut else ""),
             "metadata": {"id": answer_id},
         }

@@ -7,6 +7,7 @@ import io
 
 import gradio as gr
 
+from answering import reflow_formula_lines as reflow
 from app.operations.errors import user_message
 from app.ui.markdown_text import readable
 
@@ -71,24 +72,6 @@ def supported(text: str, citation: dict) -> str:
         + f"<b class='kb-support' title='支持回答的句子 the sentence that supports the answer'>"
         f"<u>{html.escape(text[at:end])}</u></b>" + html.escape(text[end:])
     )
-
-
-def reflow(text: str, short: int = 6) -> str:
-    """A typeset formula comes out of a PDF one symbol a line ("m\nX\ni=1"): short lines are joined
-    to their neighbours with a space, so the passage reads as lines, not a column of tokens."""
-    out: list[str] = []
-    for line in text.split("\n"):
-        piece = line.strip()
-        if (
-            out
-            and piece
-            and (len(piece) <= short or len(out[-1].strip()) <= short)
-            and out[-1].strip()
-        ):
-            out[-1] = f"{out[-1].rstrip()} {piece}"
-        else:
-            out.append(line)
-    return "\n".join(out)
 
 
 def _where(c: dict) -> str:
