@@ -222,12 +222,16 @@ class AnswerChain:
         return guards[-1].stream(span.stream(pieces))
 
     def _answer_messages(self, query: str, blocks: list[dict], lang: str, instructions: str | None):
+        sources_lang = None
+        if self.options.cross_language_hint and blocks:
+            sources_lang = prompts.detect_language(" ".join(b["text"] for b in blocks))
         return prompts.answer_messages(
             query,
             for_prompt(blocks),
             lang,
             override_dir=self.options.prompts_dir,
             instructions=instructions,
+            sources_lang=sources_lang,
         )
 
     def _probability_request(self, lang: str) -> dict:

@@ -13,3 +13,5 @@ class ChainOptions:
     prompts_dir: str | None = None
     condense_history: bool = True
     history_turns: int = 6  # messages of history given to the condenser
+    # say after the question when the sources are in the other language (prompts.answer_messages)
+    cross_language_hint: bool = False

@@ -151,6 +151,13 @@ class Settings(BaseSettings, RefusalSettings):
             "question goes through passage retrieval"
         ),
     )
+    cross_language_hint: bool = Field(
+        False,
+        description=(
+            "tell the model when the sources are in the other language than the question "
+            "(chosen on the tuning half of bench.answers.qa's cross-language sets)"
+        ),
+    )
     answer_passage_chars: int = Field(
         400,
         description=(

@@ -125,6 +125,14 @@ def format_context(blocks: list[dict]) -> str:
     return "\n\n".join(parts)
 
 
+# said after the question when the sources are in the other language: a small model otherwise
+# reads Chinese sources under an English question as holding nothing (issue 38's walk)
+_OTHER_LANGUAGE = {
+    "zh": "\n注意：资料是英文的，答案可能就在其中：请读懂后用中文回答。",
+    "en": "\nNote: the sources are in Chinese and may hold the answer: read them, then answer in"
+    " English.",
+}
+
 _INSTRUCTIONS = {
     "zh": "\n\n使用者的附加要求（以上规则仍然优先）：\n",
     "en": "\n\nAdditional instructions from the user (the rules above still come first):\n",
@@ -137,15 +145,19 @@ def answer_messages(
     lang: str | None = None,
     override_dir: str | None = None,
     instructions: str | None = None,
+    sources_lang: str | None = None,
 ) -> list[BaseMessage]:
     """Messages asking for a cited answer from the numbered context only. ``instructions`` (a
-    caller's own system message) go after the knowledge-base rules, which keep precedence."""
+    caller's own system message) go after the knowledge-base rules, which keep precedence.
+    ``sources_lang``: the sources' language; another than the question's is said after it."""
     lang = lang or detect_language(question)
     context = format_context(context_blocks) or _NO_CONTEXT[lang]
     template = load_template("answer", lang, override_dir)
     messages = _messages(
         template, context=context, question=" ".join(question.split()), no_answer=NO_ANSWER[lang]
     )
+    if sources_lang and sources_lang != lang and context_blocks:
+        messages[-1] = HumanMessage(content=str(messages[-1].content) + _OTHER_LANGUAGE[lang])
     if instructions and instructions.strip():
         extra = _INSTRUCTIONS[lang] + instructions.strip()
         if isinstance(messages[0], SystemMessage):

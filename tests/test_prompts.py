@@ -84,6 +84,21 @@ def test_answer_prompt_rules_in_system_sources_and_question_in_user_en():
     )
 
 
+def test_sources_in_the_other_language_are_said_after_the_question():
+    english = answer_messages("How many days of leave?", BLOCKS, sources_lang="zh")[-1].content
+    assert english.endswith(
+        "the sources are in Chinese and may hold the answer: read them, then answer in English."
+    )
+    chinese = answer_messages("年假有多少天？", BLOCKS, sources_lang="en")[-1].content
+    assert chinese.endswith("资料是英文的，答案可能就在其中：请读懂后用中文回答。")
+    for same in (
+        answer_messages("年假有多少天？", BLOCKS, sources_lang="zh"),
+        answer_messages("年假有多少天？", BLOCKS),
+        answer_messages("How many days of leave?", [], sources_lang="zh"),
+    ):
+        assert "资料是英文的" not in same[-1].content and "Note:" not in same[-1].content
+
+
 def test_explicit_language_wins_over_detection():
     assert (
         "\nQuestion: 年假有多少天？\n"

@@ -128,6 +128,7 @@ class AnswerService:
             context_tokens=s.context_tokens or profile.context_tokens,
             prompts_dir=s.prompts_dir,
             condense_history=profile.condense_history,
+            cross_language_hint=s.cross_language_hint,
         )
         info = describe(config)
         doc_ids = list(options.doc_ids) if options.doc_ids else None

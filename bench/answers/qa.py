@@ -186,9 +186,19 @@ def split_set(qa_dir: Path, set_name: str) -> dict:
     halves = split_by_passage(items, key=lambda item: twins.get(item.id))
     if set_name not in PASSAGES_FROM:
         return halves
-    passages = {i.id: i.context for i in load_qa_set(qa_dir / PASSAGES_FROM[set_name])}
+    # the twin's passage, and its answers beside the question's own: an answer copies names and
+    # terms as the sources write them (the prompt's rule), so either language's gold counts
+    twin_of = {i.id: i for i in load_qa_set(qa_dir / PASSAGES_FROM[set_name])}
     return {
-        half: [replace(i, context=passages[i.id]) for i in group if i.id in passages]
+        half: [
+            replace(
+                i,
+                context=twin_of[i.id].context,
+                answers=list(dict.fromkeys([*i.answers, *twin_of[i.id].answers])),
+            )
+            for i in group
+            if i.id in twin_of
+        ]
         for half, group in halves.items()
     }
 
