@@ -131,6 +131,9 @@ def test_see_correct_and_rate(page, served, tmp_path):
     expect(page.locator("#sources")).to_contain_text(DOC_NAME, timeout=300_000)
     # the sentence that supports the answer is marked in the cited passage
     expect(page.locator("#source-passage .kb-support").first).to_be_visible(timeout=60_000)
+    # a Markdown source reads without its markup (item 7)
+    for shown in ("#sources", "#source-passage"):
+        assert "##" not in page.locator(shown).inner_text(), page.locator(shown).inner_text()
     # the thumbs read in both languages (app/ui/gradio_strings.py): "踩 Dislike"
     page.locator("#chatbot").get_by_label(re.compile("踩|Dislike")).last.click()
     expect(page.locator("#feedback-reason textarea")).to_be_visible(timeout=30_000)
